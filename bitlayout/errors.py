@@ -1,0 +1,58 @@
+"""One error hierarchy for everything a user can get wrong.
+
+Each class carries the process exit status the CLI uses (DESIGN.md: 0 all
+pass, 1 a check failed, 2 bad input or usage).  Messages are one line and
+name the file and the offending value; the CLI prints them without a
+traceback unless ``--traceback`` is given.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class BitlayoutError(Exception):
+    """Base class: a problem the user can fix, reported as one line."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str, *, path: str | None = None, key: str | None = None):
+        self.path = path
+        self.key = key
+        where = []
+        if path:
+            where.append(str(path))
+        if key:
+            where.append(f"[{key}]")
+        prefix = " ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class UsageError(BitlayoutError):
+    """Bad command line: unknown option value, bad selector, missing file."""
+
+
+class ProfileError(BitlayoutError):
+    """A broken architecture profile (missing key, wrong type, inconsistent value)."""
+
+
+class SpecError(BitlayoutError):
+    """A broken spec file (malformed TOML, unknown type, flag, allocator, expression)."""
+
+
+class CParseError(BitlayoutError):
+    """C source that cannot be parsed; the message starts with file:line:col."""
+
+
+class LayoutError(BitlayoutError):
+    """C that parses but has no layout: unknown or incomplete types, bad bitfields, ..."""
+
+
+class ToolchainError(BitlayoutError):
+    """A compiler or emulator that is missing, crashed or timed out where one was required."""
+
+
+class ShimError(BitlayoutError):
+    """Bad arguments for the C shim, caught in Python before any C runs."""

@@ -1,0 +1,411 @@
+"""Architecture profiles: load, validate, select.
+
+One TOML file per architecture in ``arch_profiles/`` drives everything else.
+Profiles are frozen dataclasses, loaded once (cached per directory) and
+validated as they load; every error names the file and the key, in one line
+(the cibuildwheel ``build-platforms.toml`` habit).
+
+The file format is documented field by field in ``docs/profiles.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .errors import ProfileError, UsageError
+
+# C scalar types every profile must describe, by the key used in the TOML.
+# ``int128`` (``__int128``) is optional: 32-bit targets do not have it.
+SCALAR_KEYS = (
+    "_Bool", "char", "short", "int", "long", "long_long",
+    "pointer", "float", "double", "long_double",
+)
+OPTIONAL_SCALAR_KEYS = ("int128",)
+
+# Spelling of each scalar key in C, for probes and reports.
+C_SPELLING = {
+    "_Bool": "_Bool", "char": "char", "short": "short", "int": "int",
+    "long": "long", "long_long": "long long", "pointer": "void *",
+    "float": "float", "double": "double", "long_double": "long double",
+    "int128": "__int128",
+}
+
+ATOMIC64_KINDS = (
+    "native",        # 64-bit CPU: plain aligned 64-bit load/store is single-copy atomic
+    "cmpxchg8b",     # i386: lock cmpxchg8b; plain 64-bit accesses are two loads
+    "ldrexd",        # arm v7: ldrexd/strexd pair; plain ldrd is atomic only with LPAE
+    "ll-sc-pair",    # other 32-bit LL/SC CPUs with a doubleword pair
+    "spinlock",      # lib/atomic64.c: GENERIC_ATOMIC64, hashed spinlocks
+    "none",
+)
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """Size and alignment of one C scalar on one architecture."""
+
+    size_bytes: int
+    align_bytes: int  # C11 ``_Alignof``: the alignment inside a struct
+    gnu_align_bytes: int  # GCC ``__alignof__``: the preferred alignment (differs on i386)
+    source: str
+
+
+@dataclass(frozen=True)
+class LayoutRules:
+    """Struct/bitfield ABI axes on which the layout engine branches.
+
+    The defaults are the common System V behaviour (GCC with
+    PCC_BITFIELD_TYPE_MATTERS).  Each deviation is a named field so the layout
+    engine has one branch per quirk, not one per architecture.
+    """
+
+    # A named bitfield's declared type raises the struct's alignment (true almost everywhere).
+    bitfield_type_affects_alignment: bool = True
+    # A zero-width bitfield pads to its type's alignment boundary.
+    zero_width_bitfield_aligns: bool = True
+    # An unnamed (padding) bitfield raises the struct's alignment.
+    unnamed_bitfield_affects_alignment: bool = False
+    # Big-endian arches allocate bitfields from the most significant bit.
+    bitfields_msb_first: bool = False
+    # Minimum alignment of any struct or union (old ARM APCS: 4; EABI and everyone else: 1).
+    struct_min_align_bytes: int = 1
+    # Cap on member alignment (m68k: int/long/pointer are 2-aligned; expressed in the scalars,
+    # so this stays 0 = no cap unless an ABI caps it for all members).
+    max_member_align_bytes: int = 0
+    # Smallest size an enum takes (4 on Linux ABIs; -fshort-enums would make it 1).
+    enum_min_size_bytes: int = 4
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Atomicity:
+    """What memory accesses the CPU performs as one indivisible access."""
+
+    # Largest naturally aligned plain load/store that is single-copy atomic, in bytes.
+    single_copy_atomic_bytes: int
+    # How the kernel implements atomic64_t on this arch (one of ATOMIC64_KINDS).
+    atomic64: str
+    # Whether READ_ONCE() of a u64 is one access (only 64-bit CPUs, and Armv7+LPAE).
+    read_once_u64_single_access: bool
+    source: str
+
+
+@dataclass(frozen=True)
+class Allocators:
+    """Alignment guarantees of the allocators a tagged pointer may come from."""
+
+    arch_slab_minalign: int  # ARCH_SLAB_MINALIGN (include/linux/slab.h default: __alignof__(u64))
+    arch_kmalloc_minalign: int  # ARCH_KMALLOC_MINALIGN (default: ARCH_DMA_MINALIGN or 8)
+    libc_malloc_align: int  # glibc/musl malloc: 2 * sizeof(size_t), 16 on most 64-bit
+    source: str
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """How to compile for this arch and how to run what was built.
+
+    Empty strings mean "not available by this route".  Discovery of what is
+    actually installed lives in ``bitlayout.toolchains``.
+    """
+
+    zig_target: str = ""  # e.g. "mips-linux-musleabi" for ``python -m ziglang cc -target``
+    zig_cflags: tuple[str, ...] = ()  # e.g. ("-mcpu=...",)
+    gcc_triple: str = ""  # Debian cross gcc prefix without the dash, e.g. "m68k-linux-gnu"
+    gcc_cflags: tuple[str, ...] = ()
+    gcc_link: str = "static"  # "static" or "dynamic" (alpha: static glibc segfaults under qemu)
+    host_native: bool = False  # the host's own gcc builds for it (x86_64)
+    qemu: str = ""  # qemu-user binary, e.g. "qemu-mips"; "native" runs directly
+    qemu_cpu: str = ""  # ``-cpu`` option for qemu
+    qemu_sysroot: str = ""  # ``-L`` for dynamic builds, e.g. /usr/alpha-linux-gnu
+    run_blocker: str = ""  # known reason the binary cannot run here (sh4 under qemu 7.2)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    kernel_arch: str
+    description: str
+    bits_per_long: int
+    little_endian: bool
+    char_signed: bool
+    cacheline_bytes: int
+    scalars: Mapping[str, Scalar]
+    layout: LayoutRules
+    atomicity: Atomicity
+    allocators: Allocators
+    toolchain: Toolchain
+    predefined_macros: Mapping[str, str]  # arch macros for the built-in preprocessor fallback
+    path: str = field(default="", compare=False)
+
+    @property
+    def endianness(self) -> str:
+        return "little" if self.little_endian else "big"
+
+    @property
+    def word_bytes(self) -> int:
+        return self.bits_per_long // 8
+
+    @property
+    def layout_class(self) -> str:
+        """LE32, BE32, LE64, BE64: arches in one class place flag bits identically."""
+        return f"{'LE' if self.little_endian else 'BE'}{self.bits_per_long}"
+
+    def scalar(self, key: str) -> Scalar:
+        try:
+            return self.scalars[key]
+        except KeyError:
+            raise UsageError(f"profile {self.name} has no scalar {key!r}") from None
+
+
+# ---------------------------------------------------------------------------
+# Loading and validation
+
+
+class _Reader:
+    """Typed access to one TOML table, raising ProfileError naming file and key."""
+
+    def __init__(self, path: str, table: Mapping[str, Any], prefix: str = ""):
+        self.path = path
+        self.table = table
+        self.prefix = prefix
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.table:
+            if default is ...:
+                raise ProfileError("missing key", path=self.path, key=self._key(key))
+            return default
+        value = self.table[key]
+        # bool is an int subclass; never accept one for the other.
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
+            want = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise ProfileError(
+                f"expected {want}, got {type(value).__name__} {value!r}",
+                path=self.path, key=self._key(key),
+            )
+        return value
+
+    def positive(self, key: str, default: Any = ...) -> int:
+        value = self.get(key, int, default)
+        if value is not default and value <= 0:
+            raise ProfileError(f"must be positive, got {value}", path=self.path, key=self._key(key))
+        return value
+
+    def power_of_two(self, key: str, default: Any = ...) -> int:
+        value = self.get(key, int, default)
+        if value is default:
+            return value
+        if value <= 0 or value & (value - 1):
+            raise ProfileError(f"must be a power of two, got {value}", path=self.path, key=self._key(key))
+        return value
+
+    def sub(self, key: str, required: bool = True) -> "_Reader":
+        table = self.get(key, dict, ... if required else {})
+        return _Reader(self.path, table, f"{self._key(key)}.")
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, list, [])
+        for item in value:
+            if not isinstance(item, str):
+                raise ProfileError(f"expected a list of strings, got {item!r}", path=self.path, key=self._key(key))
+        return tuple(value)
+
+    def reject_unknown(self, known: Iterable[str]) -> None:
+        extra = sorted(set(self.table) - set(known))
+        if extra:
+            raise ProfileError(f"unknown key {extra[0]!r}", path=self.path, key=self._key(extra[0]))
+
+
+def _load_scalar(reader: _Reader, key: str) -> Scalar:
+    r = reader.sub(key)
+    r.reject_unknown(("size", "align", "gnu_align", "source"))
+    size = r.positive("size")
+    align = r.power_of_two("align")
+    gnu_align = r.power_of_two("gnu_align")
+    if align > size or gnu_align > max(size, 16):
+        raise ProfileError(f"alignment {align} larger than size {size}", path=r.path, key=f"{r.prefix}align")
+    return Scalar(size, align, gnu_align, r.get("source", str))
+
+
+_TOP_KEYS = (
+    "name", "kernel_arch", "description", "bits_per_long", "endianness", "char_signed",
+    "cacheline_bytes", "types", "layout", "atomicity", "allocators", "toolchain", "macros",
+)
+
+
+def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
+    """Validate one profile's TOML data; raise ProfileError naming file and key."""
+    path = str(path)
+    r = _Reader(path, data)
+    r.reject_unknown(_TOP_KEYS)
+    name = r.get("name", str)
+    bits = r.get("bits_per_long", int)
+    if bits not in (32, 64):
+        raise ProfileError(f"must be 32 or 64, got {bits}", path=path, key="bits_per_long")
+    endianness = r.get("endianness", str)
+    if endianness not in ("little", "big"):
+        raise ProfileError(f"must be 'little' or 'big', got {endianness!r}", path=path, key="endianness")
+
+    types = r.sub("types")
+    types.reject_unknown(SCALAR_KEYS + OPTIONAL_SCALAR_KEYS)
+    scalars = {key: _load_scalar(types, key) for key in SCALAR_KEYS}
+    for key in OPTIONAL_SCALAR_KEYS:
+        if key in types.table:
+            scalars[key] = _load_scalar(types, key)
+    for key, width in (("long", bits // 8), ("pointer", bits // 8)):
+        if scalars[key].size_bytes != width:
+            raise ProfileError(
+                f"size {scalars[key].size_bytes} inconsistent with bits_per_long = {bits}",
+                path=path, key=f"types.{key}.size",
+            )
+    if scalars["char"].size_bytes != 1:
+        raise ProfileError(f"must be 1, got {scalars['char'].size_bytes}", path=path, key="types.char.size")
+
+    lr = r.sub("layout")
+    known = [f for f in LayoutRules.__dataclass_fields__]
+    lr.reject_unknown(known)
+    defaults = LayoutRules()
+    layout_kwargs = {}
+    for fname in known:
+        default = getattr(defaults, fname)
+        layout_kwargs[fname] = lr.get(fname, type(default), default)
+    layout = LayoutRules(**layout_kwargs)
+
+    ar = r.sub("atomicity")
+    ar.reject_unknown(("single_copy_atomic_bytes", "atomic64", "read_once_u64_single_access", "source"))
+    atomic64 = ar.get("atomic64", str)
+    if atomic64 not in ATOMIC64_KINDS:
+        raise ProfileError(f"must be one of {', '.join(ATOMIC64_KINDS)}, got {atomic64!r}",
+                           path=path, key="atomicity.atomic64")
+    atomicity = Atomicity(
+        ar.power_of_two("single_copy_atomic_bytes"), atomic64,
+        ar.get("read_once_u64_single_access", bool), ar.get("source", str),
+    )
+
+    al = r.sub("allocators")
+    al.reject_unknown(("arch_slab_minalign", "arch_kmalloc_minalign", "libc_malloc_align", "source"))
+    allocators = Allocators(
+        al.power_of_two("arch_slab_minalign"), al.power_of_two("arch_kmalloc_minalign"),
+        al.power_of_two("libc_malloc_align"), al.get("source", str),
+    )
+
+    tr = r.sub("toolchain", required=False)
+    tc_fields = Toolchain.__dataclass_fields__
+    tr.reject_unknown(tc_fields)
+    tc_kwargs: dict[str, Any] = {}
+    for fname, f in tc_fields.items():
+        if fname.endswith("cflags"):
+            tc_kwargs[fname] = tr.strings(fname)
+        else:
+            tc_kwargs[fname] = tr.get(fname, type(f.default), f.default)
+    if tc_kwargs["gcc_link"] not in ("static", "dynamic"):
+        raise ProfileError(f"must be 'static' or 'dynamic', got {tc_kwargs['gcc_link']!r}",
+                           path=path, key="toolchain.gcc_link")
+    toolchain = Toolchain(**tc_kwargs)
+
+    macros = r.get("macros", dict, {})
+    for k, v in macros.items():
+        if not isinstance(v, str):
+            raise ProfileError(f"macro values must be strings, got {v!r}", path=path, key=f"macros.{k}")
+
+    return Profile(
+        name=name,
+        kernel_arch=r.get("kernel_arch", str),
+        description=r.get("description", str),
+        bits_per_long=bits,
+        little_endian=endianness == "little",
+        char_signed=r.get("char_signed", bool),
+        cacheline_bytes=r.power_of_two("cacheline_bytes"),
+        scalars=scalars,
+        layout=layout,
+        atomicity=atomicity,
+        allocators=allocators,
+        toolchain=toolchain,
+        predefined_macros=dict(macros),
+        path=path,
+    )
+
+
+def load_profile(path: str | Path) -> Profile:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"malformed TOML: {exc}", path=str(path)) from None
+    except OSError as exc:
+        raise ProfileError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    profile = parse_profile(path, data)
+    if profile.name != path.stem:
+        raise ProfileError(f"name {profile.name!r} does not match the file name", path=str(path), key="name")
+    return profile
+
+
+def default_profile_dir() -> Path:
+    return Path(str(resources.files("bitlayout") / "data" / "arch_profiles"))
+
+
+@functools.cache
+def _load_dir(directory: str) -> tuple[Profile, ...]:
+    paths = sorted(Path(directory).glob("*.toml"))
+    if not paths:
+        raise ProfileError("no *.toml profiles found", path=directory)
+    return tuple(load_profile(p) for p in paths)
+
+
+def load_profiles(directory: str | Path | None = None) -> tuple[Profile, ...]:
+    """All profiles in a directory (default: the ones shipped with bitlayout), sorted by name.
+
+    ``BITLAYOUT_PROFILE_DIR`` overrides the default directory.
+    """
+    import os
+
+    if directory is None:
+        directory = os.environ.get("BITLAYOUT_PROFILE_DIR") or default_profile_dir()
+    return _load_dir(str(Path(directory).resolve()))
+
+
+# ---------------------------------------------------------------------------
+# Selectors: "all", "32bit", "64bit", "big-endian", "little-endian",
+# profile names, kernel arch names, comma lists (union, in profile order).
+
+CLASS_SELECTORS = {
+    "all": lambda p: True,
+    "32bit": lambda p: p.bits_per_long == 32,
+    "64bit": lambda p: p.bits_per_long == 64,
+    "big-endian": lambda p: not p.little_endian,
+    "little-endian": lambda p: p.little_endian,
+}
+
+
+def select_profiles(selector: str | Iterable[str] | None, profiles: Iterable[Profile] | None = None) -> list[Profile]:
+    """Resolve an arch selector to profiles (stable, profile-name order, no duplicates)."""
+    pool = list(profiles if profiles is not None else load_profiles())
+    if selector is None:
+        return pool
+    parts: list[str] = []
+    for item in [selector] if isinstance(selector, str) else selector:
+        parts.extend(s.strip() for s in item.split(",") if s.strip())
+    if not parts:
+        raise UsageError("empty arch selector")
+    chosen: set[str] = set()
+    for part in parts:
+        if part in CLASS_SELECTORS:
+            hits = [p for p in pool if CLASS_SELECTORS[part](p)]
+        else:
+            hits = [p for p in pool if p.name == part] or [p for p in pool if p.kernel_arch == part]
+        if not hits:
+            known = ", ".join(list(CLASS_SELECTORS) + [p.name for p in pool])
+            raise UsageError(f"unknown arch selector {part!r} (known: {known})")
+        chosen.update(p.name for p in hits)
+    return [p for p in pool if p.name in chosen]
+
+
+def profile_by_name(name: str) -> Profile:
+    return select_profiles(name)[0]
