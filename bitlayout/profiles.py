@@ -68,7 +68,8 @@ class LayoutRules:
     bitfield_type_affects_alignment: bool = True
     # A zero-width bitfield pads to its type's alignment boundary.
     zero_width_bitfield_aligns: bool = True
-    # An unnamed (padding) bitfield raises the struct's alignment.
+    # An unnamed (padding or zero-width) bitfield raises the struct's alignment: GCC hook
+    # TARGET_ALIGN_ANON_BITFIELD, true for AAPCS (arm_align_anon_bitfield) and AAPCS64.
     unnamed_bitfield_affects_alignment: bool = False
     # Big-endian arches allocate bitfields from the most significant bit.
     bitfields_msb_first: bool = False
@@ -79,6 +80,17 @@ class LayoutRules:
     max_member_align_bytes: int = 0
     # Smallest size an enum takes (4 on Linux ABIs; -fshort-enums would make it 1).
     enum_min_size_bytes: int = 4
+    # GCC PCC_BITFIELD_TYPE_MATTERS: a bitfield's declared type sets its storage unit (no
+    # straddling past it) and raises the struct's alignment.  m68k (gcc/config/m68k/m68k.h)
+    # defines it 0: bitfields are packed bit after bit and only whole integer modes at aligned
+    # positions raise the alignment.
+    pcc_bitfield_type_matters: bool = True
+    # GCC EMPTY_FIELD_BOUNDARY, used only without PCC_BITFIELD_TYPE_MATTERS: where a zero-width
+    # bitfield moves the next field, and the struct alignment it implies (m68k: 16 bits).
+    empty_field_boundary_bytes: int = 1
+    # GCC __BIGGEST_ALIGNMENT__: what a bare __attribute__((aligned)) means (GCC manual, "Common
+    # Type Attributes"); measured per arch with the compiler's -dM -E.
+    biggest_alignment_bytes: int = 16
     source: str = ""
 
 

@@ -1,0 +1,110 @@
+"""Content-addressed cache of cross-built shim binaries (used by ``backends.exec``).
+
+A binary is keyed on everything that can change its bytes: the digest of every
+C source and header that goes into it, the compiler's identity and version,
+the target, and the full flag list.  Change any of them and the key changes;
+nothing is ever invalidated by time.
+
+Where: ``$BITLAYOUT_CACHE_DIR/exec/`` if that variable is set, else
+``$XDG_CACHE_HOME/bitlayout/exec/`` (default ``~/.cache/bitlayout/exec/``).
+
+Concurrency: several processes (pytest -n 2, two CLI runs) may build the same
+key at once.  Each writes its own temporary file in the cache directory and
+publishes it with ``os.replace`` (atomic on POSIX within one file system), so a
+reader sees either no entry or a complete binary, never a half-written one.
+Two racing builders both succeed; the last rename wins and the bytes are equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+# Bump when the meaning of a cached entry changes (layout of the key, driver ABI).
+CACHE_FORMAT = 1
+
+
+def cache_root() -> Path:
+    """The exec build cache directory (not created here)."""
+    override = os.environ.get("BITLAYOUT_CACHE_DIR")
+    if override:
+        return Path(override).expanduser() / "exec"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "bitlayout" / "exec"
+
+
+def source_digest(paths: Iterable[str | Path]) -> str:
+    """sha256 over (file name, content) of every source, in name order.
+
+    Names matter (a renamed header changes ``#include`` resolution); directories
+    do not (the same tree checked out elsewhere reuses the cache).
+    """
+    h = hashlib.sha256()
+    for path in sorted((Path(p) for p in paths), key=lambda p: p.name):
+        data = path.read_bytes()
+        h.update(path.name.encode() + b"\0" + str(len(data)).encode() + b"\0")
+        h.update(data)
+    return h.hexdigest()
+
+
+def build_key(*, sources_sha256: str, compiler_identity: str, target: str, flags: Iterable[str]) -> str:
+    """The cache key: a short hex digest of all inputs that determine the binary."""
+    blob = json.dumps(
+        {"format": CACHE_FORMAT, "sources": sources_sha256, "compiler": compiler_identity,
+         "target": target, "flags": list(flags)},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CachedBuild:
+    path: Path
+    hit: bool  # True: found in the cache, nothing compiled
+    compile_seconds: float  # 0.0 on a hit
+
+
+class BuildCache:
+    """Get a binary by key, building it with ``build(tmp_output_path)`` on a miss."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else cache_root()
+
+    def path_for(self, key: str, stem: str) -> Path:
+        # The stem (arch name) makes the directory readable; the key makes it correct.
+        return self.root / f"{stem}-{key}"
+
+    def lookup(self, key: str, stem: str) -> Path | None:
+        path = self.path_for(key, stem)
+        return path if path.is_file() else None
+
+    def get_or_build(self, key: str, stem: str, build: Callable[[Path], None]) -> CachedBuild:
+        """Return the cached binary, or run ``build`` into a temp file and publish it atomically.
+
+        ``build`` receives the path it must write; any exception it raises
+        propagates and nothing is published (the temp file is removed).
+        """
+        final = self.path_for(key, stem)
+        if final.is_file():
+            return CachedBuild(final, True, 0.0)
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".tmp", dir=self.root)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        start = time.perf_counter()
+        try:
+            build(tmp)
+            if not tmp.is_file() or tmp.stat().st_size == 0:
+                raise OSError(f"build produced no output at {tmp}")
+            tmp.chmod(0o755)
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return CachedBuild(final, False, time.perf_counter() - start)

@@ -1,0 +1,369 @@
+"""Layout facts read back from objects a real compiler built (DWARF + ``_Alignof`` probes).
+
+For a header and a profile: compile one TU that includes the header, with ``-g -c`` (compile only:
+no libc or linker needed) and ``-fno-eliminate-unused-debug-types`` so every type is described,
+then read the DWARF with pyelftools:
+
+- sizes from ``DW_AT_byte_size``; member offsets from ``DW_AT_data_member_location``;
+- bitfields from ``DW_AT_data_bit_offset`` (DWARF 4+) or ``DW_AT_bit_offset`` + ``DW_AT_byte_size``
+  (DWARF 2/3, counted from the storage unit's most significant bit);
+- alignment is not in DWARF (``DW_AT_alignment`` only appears for explicit alignment), so each
+  type T gets a probe ``char __bl_align_<i>[_Alignof(T)]`` and ``char __bl_size_<i>[sizeof(T)]``
+  whose array bounds DWARF does give.
+
+The result has the same shape as ``LayoutSet.to_contract()`` so tests compare plain dicts.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from ..errors import ToolchainError
+from ..results import LAYOUT_SCHEMA
+
+DEBUG_FLAGS = ("-g", "-c", "-std=gnu11", "-fno-eliminate-unused-debug-types", "-w")
+
+
+def find_compiler(profile, kind: str | None = None):
+    """The compiler route used for layout facts (``kind`` "gcc"/"zig" to pick one), or None."""
+    from .. import toolchains
+
+    found = toolchains.find_compilers(profile)
+    if kind is not None:
+        found = tuple(c for c in found if c.kind == kind)
+    return found[0] if found else None
+
+
+def compiler_argv(profile, kind: str | None = None) -> list[str]:
+    """Command prefix (target and profile flags included) of the compiler for ``profile``."""
+    from .. import toolchains
+
+    comp = find_compiler(profile, kind)
+    if comp is None:
+        raise ToolchainError(f"no compiler for {profile.name}: {toolchains.missing_reason(profile)}")
+    return [*comp.argv, *comp.cflags]
+
+
+def _gcc_extra(argv: Sequence[str]) -> list[str]:
+    # GCC: strings inline (DW_FORM_string) so no .debug_str relocations need applying, which
+    # pyelftools cannot do for every machine (m68k, alpha, hppa, sh, arc...).
+    if any("ziglang" in a or "clang" in a for a in argv):
+        return []
+    return ["-fno-merge-debug-strings"]
+
+
+def probe_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
+    lines = [f'#include "{Path(h).resolve()}"' for h in headers]
+    for i, name in enumerate(type_names):
+        lines.append(f"char __bl_align_{i}[_Alignof({name})];")
+        lines.append(f"char __bl_size_{i}[sizeof({name})];")
+    return "\n".join(lines) + "\n"
+
+
+def compile_probe(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
+                  kind: str | None = None, extra_flags: Sequence[str] = (), timeout: float = 300.0) -> Path:
+    argv = compiler_argv(profile, kind)
+    src = Path(workdir) / f"probe_{profile.name}.c"
+    obj = Path(workdir) / f"probe_{profile.name}.o"
+    src.write_text(probe_source(headers, type_names))
+    cmd = [*argv, *DEBUG_FLAGS, *_gcc_extra(argv), *extra_flags]
+    for d in include_dirs:
+        cmd += ["-I", str(d)]
+    for k, v in defines.items():
+        cmd.append(f"-D{k}={v}" if v not in (None, "") else f"-D{k}")
+    cmd += [str(src), "-o", str(obj)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{argv[0]} timed out compiling the layout probe for {profile.name}") from None
+    if proc.returncode != 0:
+        err = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr[:300])
+        raise ToolchainError(f"compiling the layout probe for {profile.name} failed: {err.strip()}")
+    return obj
+
+
+# ---------------------------------------------------------------------------
+# DWARF
+
+def _attr(die, name, default=None):
+    a = die.attributes.get(name)
+    return a.value if a is not None else default
+
+
+def _member_location(die) -> int:
+    a = die.attributes.get("DW_AT_data_member_location")
+    if a is None:
+        return 0
+    if isinstance(a.value, int):
+        return a.value
+    # DWARF 2 location expression: DW_OP_plus_uconst <uleb128>
+    ops = list(a.value)
+    if ops and ops[0] == 0x23:
+        v, shift = 0, 0
+        for b in ops[1:]:
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                break
+        return v
+    raise ToolchainError(f"unsupported DW_AT_data_member_location {ops!r}")
+
+
+def _relocated_image(path: Path) -> io.BytesIO:
+    """The object file with its RELA relocations against .debug_* applied.
+
+    pyelftools applies relocations only for the machines it has recipes for (not sparc, m68k,
+    alpha, hppa, sh, arc...).  In an unlinked object every relocation inside DWARF that we read
+    is a 32-bit offset into another debug section (a section symbol, or a local label such as
+    MIPS keeps), so "write symbol value + addend as 4 bytes" is exact for what we read; REL
+    objects (no explicit addend) hold the addend in place.
+    """
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.relocation import RelocationSection
+
+    data = bytearray(path.read_bytes())
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        order = "little" if elf.little_endian else "big"
+        symtab = elf.get_section_by_name(".symtab")
+        for sec in elf.iter_sections():
+            if not isinstance(sec, RelocationSection):
+                continue
+            rela = sec.is_RELA()
+            target = elf.get_section(sec["sh_info"])
+            if not target.name.startswith(".debug"):
+                continue
+            base = target["sh_offset"]
+            for rel in sec.iter_relocations():
+                sym = symtab.get_symbol(rel["r_info_sym"]) if symtab is not None else None
+                off = base + rel["r_offset"]
+                addend = rel["r_addend"] if rela else int.from_bytes(data[off:off + 4], order)
+                value = (sym["st_value"] if sym is not None else 0) + addend
+                data[off:off + 4] = (value & 0xFFFFFFFF).to_bytes(4, order)
+    return io.BytesIO(bytes(data))
+
+
+class _Dwarf:
+    def __init__(self, path: Path, little_endian: bool):
+        from elftools.elf.elffile import ELFFile
+
+        self._f = _relocated_image(Path(path))
+        elf = ELFFile(self._f)
+        self.little_endian = little_endian
+        self.dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
+        self.dies = self._collect()
+
+    def _cus(self):
+        """The compile units; zero padding after the last one ends the walk (zig's sparc64
+        objects pad .debug_info to 4 KiB, which pyelftools reads as a unit with address size 0)."""
+        it = self.dwarf.iter_CUs()
+        while True:
+            try:
+                cu = next(it)
+            except StopIteration:
+                return
+            except AssertionError:
+                return
+            if cu["unit_length"] == 0:
+                return
+            yield cu
+
+    def _collect(self):
+        self.by_offset = {}
+        top = []
+        self.cus = list(self._cus())
+        for cu in self.cus:
+            for die in cu.iter_DIEs():
+                self.by_offset[die.offset] = die
+            top.extend(cu.get_top_DIE().iter_children())
+        return top
+
+    def close(self):
+        self._f.close()
+
+    def ref(self, die):
+        a = die.attributes.get("DW_AT_type")
+        if a is None:
+            return None
+        off = a.value + (die.cu.cu_offset if a.form != "DW_FORM_ref_addr" else 0)
+        return self.by_offset[off]
+
+    def strip(self, die):
+        while die is not None and die.tag in ("DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type",
+                                              "DW_TAG_restrict_type", "DW_TAG_atomic_type"):
+            die = self.ref(die)
+        return die
+
+    def size(self, die) -> int:
+        die = self.strip(die)
+        if die is None:
+            return 0
+        bs = _attr(die, "DW_AT_byte_size")
+        if bs is not None:
+            return bs
+        if die.tag == "DW_TAG_array_type":
+            n = 1
+            for sub in die.iter_children():
+                if sub.tag != "DW_TAG_subrange_type":
+                    continue
+                cnt = _attr(sub, "DW_AT_count")
+                if cnt is None:
+                    ub = _attr(sub, "DW_AT_upper_bound")
+                    cnt = 0 if ub is None or not isinstance(ub, int) else ub + 1
+                    if isinstance(ub, int) and ub >= (1 << 63):  # -1 as unsigned: [0]
+                        cnt = 0
+                n *= cnt
+            return n * self.size(self.ref(die))
+        if die.tag in ("DW_TAG_pointer_type", "DW_TAG_reference_type"):
+            return die.cu["address_size"]
+        return 0
+
+    def members(self, die, base_bits: int = 0) -> list[dict]:
+        die = self.strip(die)
+        out: list[dict] = []
+        if die is None or die.tag not in ("DW_TAG_structure_type", "DW_TAG_union_type"):
+            return out
+        for m in die.iter_children():
+            if m.tag != "DW_TAG_member":
+                continue
+            name = _attr(m, "DW_AT_name")
+            name = name.decode() if isinstance(name, bytes) else name
+            mtype = self.ref(m)
+            bit_size = _attr(m, "DW_AT_bit_size")
+            if bit_size is not None:
+                dbo = _attr(m, "DW_AT_data_bit_offset")
+                if die.tag == "DW_TAG_union_type":
+                    # every union member starts at bit 0; GCC's DW_AT_bit_offset for a packed union
+                    # bitfield is relative to a containing object it does not emit (-7 on arc/sh4)
+                    dbo = 0
+                elif dbo is None and "DW_AT_bit_offset" not in m.attributes:
+                    dbo = 8 * _member_location(m)  # GCC omits both for union members: offset 0
+                elif dbo is None:
+                    loc = _member_location(m)
+                    storage = _attr(m, "DW_AT_byte_size") or self.size(mtype)
+                    bo = _attr(m, "DW_AT_bit_offset", 0)
+                    # DWARF 2/3: bit_offset counts from the storage unit's MSB.
+                    if self.little_endian:
+                        dbo = loc * 8 + storage * 8 - bo - bit_size
+                    else:
+                        dbo = loc * 8 + bo
+                out.append({"name": name, "offset_bits": base_bits + dbo, "size_bits": bit_size})
+                continue
+            off = base_bits + 8 * _member_location(m)
+            if name is None:
+                inner = self.strip(mtype)
+                if inner is not None and inner.tag in ("DW_TAG_structure_type", "DW_TAG_union_type"):
+                    out.extend(self.members(inner, off))
+                continue
+            out.append({"name": name, "offset_bits": off, "size_bits": 8 * self.size(mtype)})
+        return out
+
+    def contract_name(self, die) -> str | None:
+        name = _attr(die, "DW_AT_name")
+        if name is None:
+            return None
+        name = name.decode() if isinstance(name, bytes) else name
+        return {"DW_TAG_structure_type": f"struct {name}", "DW_TAG_union_type": f"union {name}",
+                "DW_TAG_enumeration_type": f"enum {name}", "DW_TAG_typedef": name}.get(die.tag)
+
+    def array_len(self, die) -> int:
+        t = self.ref(die)
+        for sub in t.iter_children():
+            if sub.tag == "DW_TAG_subrange_type":
+                cnt = _attr(sub, "DW_AT_count")
+                if cnt is not None:
+                    return cnt
+                ub = _attr(sub, "DW_AT_upper_bound")
+                return 0 if ub is None or ub >= (1 << 63) else ub + 1
+        return 0
+
+
+def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
+    """Contract dict {"types": {...}} for type_names from a probe object."""
+    dw = _Dwarf(obj, profile.little_endian)
+    try:
+        probes: dict[str, int] = {}
+        defs: dict[str, object] = {}
+        for die in dw.dies:
+            if die.tag == "DW_TAG_variable":
+                name = _attr(die, "DW_AT_name")
+                name = name.decode() if isinstance(name, bytes) else name
+                if name and name.startswith("__bl_"):
+                    probes[name] = dw.array_len(die)
+                continue
+            if _attr(die, "DW_AT_declaration"):
+                continue
+            cname = dw.contract_name(die)
+            if cname is not None and cname not in defs:
+                defs[cname] = die
+        types = {}
+        for i, name in enumerate(type_names):
+            die = defs.get(name)
+            members = dw.members(die) if die is not None else []
+            types[name] = {"size": probes.get(f"__bl_size_{i}"), "align": probes.get(f"__bl_align_{i}"),
+                           "members": members}
+        return {"types": types}
+    finally:
+        dw.close()
+
+
+def defined_type_names(obj: Path, profile, header_files: Iterable[str]) -> list[str]:
+    """Every struct/union/enum/typedef DWARF says the given files define (complete types only)."""
+    dw = _Dwarf(obj, profile.little_endian)
+    try:
+        wanted = {os.path.realpath(h) for h in header_files}
+        names = []
+        for cu in dw.cus:
+            lp = dw.dwarf.line_program_for_CU(cu)
+            files = {}
+            if lp is not None:
+                entries = lp.header.file_entry
+                dirs = lp.header.include_directory
+                ver = lp.header.version
+                for idx, fe in enumerate(entries):
+                    fname = fe.name.decode() if isinstance(fe.name, bytes) else fe.name
+                    d = dirs[fe.dir_index - (0 if ver >= 5 else 1)] if (fe.dir_index or ver >= 5) else b""
+                    d = d.decode() if isinstance(d, bytes) else d
+                    full = os.path.realpath(os.path.join(d, fname))
+                    files[idx + (0 if ver >= 5 else 1)] = full
+            for die in cu.get_top_DIE().iter_children():
+                if die.tag not in ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_enumeration_type",
+                                   "DW_TAG_typedef") or _attr(die, "DW_AT_declaration"):
+                    continue
+                cname = dw.contract_name(die)
+                if cname is None or files.get(_attr(die, "DW_AT_decl_file")) not in wanted:
+                    continue
+                if die.tag == "DW_TAG_typedef":
+                    target = dw.strip(die)
+                    if target is None or target.tag == "DW_TAG_subroutine_type" or _attr(target, "DW_AT_declaration"):
+                        continue
+                if cname not in names:
+                    names.append(cname)
+        return names
+    finally:
+        dw.close()
+
+
+def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence[str] | None = None,
+                    include_dirs=(), defines: Mapping[str, str] = {}, kind: str | None = None,
+                    extra_flags: Sequence[str] = ()) -> dict:
+    """The layout a real compiler produced, as ``{"types": {...}}`` (LayoutSet.to_contract shape).
+
+    Without ``type_names``, a first compile lists the types DWARF says the headers define.
+    """
+    with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
+        if type_names is None:
+            obj = compile_probe(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
+            type_names = defined_type_names(obj, profile, [str(h) for h in headers])
+        obj = compile_probe(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
+        return read_layout(obj, profile, type_names)
+
+
+def contract(per_arch: Mapping[str, dict]) -> dict:
+    return {"schema": LAYOUT_SCHEMA, "arches": dict(per_arch)}

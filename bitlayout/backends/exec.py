@@ -1,0 +1,350 @@
+"""The exec backend: the C shim cross-compiled with its driver and run for real.
+
+For every profile with a toolchain, all of ``csrc/*.c`` (the shim plus
+``driver.c``'s ``main``) is built statically — zig (``python -m ziglang cc
+-target <zig_target>``) by default, Debian cross gcc where zig lacks the arch,
+host gcc for x86_64 — and run natively or under qemu-user.  The driver reads
+probe requests on stdin and prints one response line per request; each line
+becomes the same ``bitlayout.results.Observation`` the host backend returns
+(``bitlayout.probes.parse_response_line``), so checks cannot tell the backends
+apart.
+
+Public API::
+
+    backend = ExecBackend(jobs=None, timeout=60.0)     # jobs: parallel build+run slots (default: cores)
+    ok, why = backend.available(profile)               # (False, reason + install hint) if it cannot run
+    outcomes = backend.run(profiles, requests)         # dict[arch name, ExecOutcome]
+
+    ExecOutcome(arch, status, observations, reason, evidence)
+        status "ok": one Observation per request, in request order;
+        status "skip": no compiler or no emulator here (reason carries the install hint);
+        status "error": built but could not be run or gave a wrong answer — a crash (signal),
+            a non-zero exit, a timeout, missing or unparsable output, or the profile's known
+            ``run_blocker`` (the binary is still built: compile-only evidence).
+        evidence: toolchain identity, compiler argv, target, flags, cache hit, emulator argv,
+            compile_seconds, startup_seconds, run_seconds, returncode, signal, stderr_tail.
+
+Faults are results, never silent passes: nothing here raises for a broken
+guest; only a bad argument from the caller raises (``ShimError``).
+
+Builds go through ``buildcache.BuildCache`` (keyed on the sources' digest,
+compiler identity, target and flags; ``BITLAYOUT_CACHE_DIR`` overrides the
+location).  Builds and runs share a pool of ``jobs`` worker threads (the work
+is in subprocesses), so a session builds every arch in one parallel batch.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from .. import probes, toolchains
+from ..errors import ShimError, ToolchainError
+from ..profiles import Profile
+from ..results import Observation
+from .buildcache import BuildCache, build_key, source_digest
+
+BACKEND = "exec"
+STDERR_TAIL_CHARS = 2000
+# Emulator start-up is measured with an empty request stream; a healthy driver exits at
+# once, so this only needs to cover qemu loading a static binary on a busy CI box.
+STARTUP_TIMEOUT = 10.0
+
+
+def csrc_dir() -> Path:
+    """The shim sources: the repository's csrc/ (installed as bitlayout/data/csrc)."""
+    return Path(__file__).resolve().parent.parent / "data" / "csrc"
+
+
+def shim_sources(directory: str | Path | None = None) -> list[Path]:
+    """Every C source and header the exec binary is built from (all go into the cache key)."""
+    d = Path(directory) if directory is not None else csrc_dir()
+    return sorted(p for p in d.iterdir() if p.suffix in (".c", ".h") and p.is_file())
+
+
+@dataclass(frozen=True)
+class ExecOutcome:
+    arch: str
+    status: str  # "ok" | "skip" | "error"
+    observations: tuple[Observation, ...] = ()
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def by_probe(self, probe: str) -> list[Observation]:
+        return [o for o in self.observations if o.probe == probe]
+
+
+# ---------------------------------------------------------------------------
+# Running
+
+
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
+def _emulated_signal(run: toolchains.RunResult) -> int | None:
+    """qemu-user re-raises a guest's fatal signal on itself, so the host sees the signal.
+
+    Some qemu versions instead print 'qemu: uncaught target signal N' and exit 128+N;
+    read that too so the reason names the signal either way.
+    """
+    if run.signal is not None:
+        return run.signal
+    for line in run.stderr.splitlines():
+        if "uncaught target signal" in line:
+            digits = "".join(ch for ch in line.split("signal", 1)[1] if ch.isdigit() or ch == " ").split()
+            if digits:
+                return int(digits[0])
+    return None
+
+
+def _describe_failure(run: toolchains.RunResult, timeout: float, what: str) -> str | None:
+    if run.returncode == 126 and run.stderr.startswith("cannot execute"):
+        # toolchains.run_binary's report of ENOEXEC & co (e.g. x32 on a kernel without
+        # CONFIG_X86_X32_ABI): the OS refused to start the binary at all.
+        return f"{what} failed: {run.stderr.strip()}"
+    if run.timed_out:
+        return f"{what} timed out after {timeout:g} s (killed)"
+    sig = _emulated_signal(run)
+    if sig is not None:
+        return f"{what} killed by {_signal_name(sig)}"
+    if run.returncode:
+        return f"{what} exited with status {run.returncode}"
+    return None
+
+
+def _last_line(text: str) -> str:
+    """The last non-blank stderr line: usually the one that says why (qemu's own message)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return f": {lines[-1][:200]}" if lines else ""
+
+
+def _tail(text: str) -> str:
+    return text[-STDERR_TAIL_CHARS:]
+
+
+# ---------------------------------------------------------------------------
+# Protocol glue: bitlayout.probes owns the wire format.
+
+
+def _encode_requests(requests: Sequence[Any]) -> str:
+    """One request per line: a ``probes.ProbeRequest``, or a str taken as an encoded line."""
+    lines = [r if isinstance(r, str) else probes.format_request(r) for r in requests]
+    for line in lines:
+        # The driver skips blank and '#' lines without answering: refuse them here so
+        # that "one response per request" stays checkable.
+        if "\n" in line or not line.strip() or line.lstrip().startswith("#"):
+            raise ShimError(f"not a probe request line: {line[:80]!r}")
+    return "".join(line + "\n" for line in lines)
+
+
+# ---------------------------------------------------------------------------
+
+
+class ExecBackend:
+    """Cross-build the shim per profile (cached) and run probe requests through it."""
+
+    name = BACKEND
+
+    def __init__(self, jobs: int | None = None, timeout: float = 60.0, *,
+                 sources: Iterable[str | Path] | None = None, cache: BuildCache | None = None,
+                 cflags: Sequence[str] = ("-O2",)):
+        if jobs is not None and jobs < 1:
+            raise ShimError(f"jobs must be at least 1, got {jobs}")
+        if timeout <= 0:
+            raise ShimError(f"timeout must be positive, got {timeout}")
+        self.jobs = jobs or os.cpu_count() or 1
+        self.timeout = float(timeout)
+        self.sources = [Path(s) for s in sources] if sources is not None else None
+        self.cache = cache or BuildCache()
+        self.cflags = tuple(cflags)
+
+    # -- discovery ---------------------------------------------------------
+
+    def _sources(self) -> list[Path]:
+        sources = self.sources if self.sources is not None else shim_sources()
+        if not any(s.suffix == ".c" for s in sources):
+            raise ShimError(f"no C sources for the exec driver in {csrc_dir()}")
+        return sources
+
+    def available(self, profile: Profile) -> tuple[bool, str]:
+        """Whether ``run`` gives this profile a real outcome (ok or error) rather than a skip.
+
+        False, with the reason and the install hint, when the compiler or the
+        emulator is missing.  True for a profile with a known ``run_blocker``
+        when a compiler exists: the binary is built and the outcome is an error
+        naming the blocker (an unrunnable arch is a finding, not a gap).
+        """
+        compiler = toolchains.find_compiler(profile)
+        if compiler is None:
+            return False, toolchains.missing_reason(profile)
+        if profile.toolchain.run_blocker:
+            return True, f"{compiler.identity}, compile-only: {profile.toolchain.run_blocker}"
+        runner = toolchains.find_runner(profile)
+        if runner is None:
+            return False, toolchains.missing_reason(profile)
+        return True, f"{compiler.identity} + {_runner_label(runner)}"
+
+    # -- building ------------------------------------------------------------
+
+    def build(self, profile: Profile) -> tuple[Path | None, dict[str, Any], str]:
+        """Build (or fetch from the cache) the driver for one profile.
+
+        Returns (binary or None, evidence, failure reason or "").  No compiler:
+        (None, evidence, "").
+        """
+        compiler = toolchains.find_compiler(profile)
+        evidence: dict[str, Any] = {"backend": BACKEND}
+        if compiler is None:
+            return None, evidence, ""
+        sources = self._sources()
+        c_files = [s for s in sources if s.suffix == ".c"]
+        include_dirs = sorted({str(s.parent) for s in sources})
+        extra = (*self.cflags, "-std=gnu11", *(f"-I{d}" for d in include_dirs))
+
+        def argv_for(out: str | Path) -> list[str]:
+            # toolchains owns the route's flags (-static unless gcc_link = "dynamic", ...).
+            return [*toolchains.compile_argv(profile, compiler, c_files, out, extra_flags=extra), "-lpthread"]
+
+        # The key sees the command line with paths reduced to names: the same tree checked
+        # out elsewhere, or a different temp file name, reuses the entry.
+        key_argv = [a for a in argv_for("OUT") if not any(a.startswith(p) for p in ("-I/",))]
+        key_argv = [Path(a).name if a.endswith(".c") else a for a in key_argv]
+        key = build_key(sources_sha256=source_digest(sources), compiler_identity=compiler.identity,
+                        target=compiler.target, flags=key_argv[len(compiler.argv):])
+        evidence.update(toolchain=compiler.identity, compiler=compiler.kind, target=compiler.target,
+                        cache_key=key)
+
+        def do_build(out: Path) -> None:
+            argv = argv_for(out)
+            evidence["compile_argv"] = argv
+            try:
+                res = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=600)
+            except subprocess.TimeoutExpired:
+                raise ToolchainError(f"compiler timed out after 600 s: {compiler.identity}") from None
+            if res.returncode != 0:
+                evidence["stderr_tail"] = _tail(res.stderr)
+                raise ToolchainError(f"compile failed ({compiler.identity}, exit {res.returncode}): "
+                                     f"{_first_error(res.stderr)}")
+
+        try:
+            built = self.cache.get_or_build(key, profile.name, do_build)
+        except (ToolchainError, OSError) as exc:
+            return None, evidence, str(exc)
+        evidence.update(binary=str(built.path), cache_hit=built.hit,
+                        compile_seconds=round(built.compile_seconds, 3))
+        return built.path, evidence, ""
+
+    # -- running -------------------------------------------------------------
+
+    def run_one(self, profile: Profile, requests: Sequence[Any]) -> ExecOutcome:
+        arch = profile.name
+        try:
+            stdin = _encode_requests(requests)
+        except (ValueError, TypeError) as exc:  # ShimError (bad request) propagates as is
+            raise ShimError(f"cannot encode exec requests: {exc}") from None
+        binary, evidence, failure = self.build(profile)
+        if binary is None and not failure:
+            return ExecOutcome(arch, "skip", reason=toolchains.missing_reason(profile), evidence=evidence)
+        if binary is None:
+            if profile.toolchain.run_blocker:
+                failure += f"; and it could not run here anyway: {profile.toolchain.run_blocker}"
+            return ExecOutcome(arch, "error", reason=failure, evidence=evidence)
+        if profile.toolchain.run_blocker:
+            # Known not to run here: the build above is the (compile-only) evidence.
+            return ExecOutcome(arch, "error", evidence=evidence,
+                               reason=f"built but cannot run: {profile.toolchain.run_blocker}")
+        runner = toolchains.find_runner(profile)
+        if runner is None:
+            return ExecOutcome(arch, "skip", evidence=evidence, reason=toolchains.missing_reason(profile))
+        evidence["emulator"] = _runner_label(runner)
+
+        # Start-up: an empty request stream; the driver must exit 0 at once.  This splits
+        # emulator start-up from checking time, and tells "cannot run at all" apart.
+        startup_timeout = min(self.timeout, STARTUP_TIMEOUT)
+        startup = toolchains.run_binary(profile, binary, stdin="", timeout=startup_timeout)
+        evidence["startup_seconds"] = round(startup.seconds, 3)
+        why = _describe_failure(startup, startup_timeout, "driver start-up")
+        if why:
+            evidence.update(returncode=startup.returncode, signal=_emulated_signal(startup),
+                            stderr_tail=_tail(startup.stderr))
+            return ExecOutcome(arch, "error", evidence=evidence,
+                               reason=f"{why} under {evidence['emulator']}{_last_line(startup.stderr)}")
+
+        run = toolchains.run_binary(profile, binary, stdin=stdin, timeout=self.timeout)
+        evidence.update(run_seconds=round(run.seconds, 3), returncode=run.returncode,
+                        signal=_emulated_signal(run), stderr_tail=_tail(run.stderr), requests=len(requests))
+        why = _describe_failure(run, self.timeout, "driver")
+        if why:
+            return ExecOutcome(arch, "error", evidence=evidence,
+                               reason=f"{why} under {evidence['emulator']}{_last_line(run.stderr)}")
+        return self._collect(arch, requests, run.stdout, evidence)
+
+    def _collect(self, arch: str, requests: Sequence[Any], stdout: str, evidence: dict[str, Any]) -> ExecOutcome:
+        lines = stdout.splitlines()
+        if stdout and not stdout.endswith("\n"):
+            return ExecOutcome(arch, "error", evidence=evidence,
+                               reason=f"truncated output: last line has no newline: {lines[-1][:80]!r}")
+        if len(lines) != len(requests):
+            return ExecOutcome(arch, "error", evidence=evidence,
+                               reason=f"driver answered {len(lines)} of {len(requests)} requests")
+        observations = []
+        for n, line in enumerate(lines, 1):
+            try:
+                obs = probes.parse_response_line(line, _public(evidence))
+            except ShimError as exc:  # not a response, or the shim refused the request (ok: false)
+                return ExecOutcome(arch, "error", evidence=evidence,
+                                   reason=f"bad response line {n} of {len(lines)}: {exc}")
+            observations.append(obs)
+        return ExecOutcome(arch, "ok", tuple(observations), evidence=evidence)
+
+    def run(self, profiles: Iterable[Profile],
+            requests: Sequence[Any] | Callable[[Profile], Sequence[Any]]) -> dict[str, ExecOutcome]:
+        """Build and run every profile in parallel (``jobs`` at a time); one outcome per profile.
+
+        ``requests`` is one list for every profile, or a function of the profile
+        (e.g. a flags bitmap of ``8 / sizeof(long)`` words).
+        """
+        profiles = list(profiles)
+        per_profile = {p.name: list(requests(p) if callable(requests) else requests) for p in profiles}
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = {p.name: pool.submit(self.run_one, p, per_profile[p.name]) for p in profiles}
+        return {name: f.result() for name, f in futures.items()}
+
+    def build_all(self, profiles: Iterable[Profile]) -> dict[str, tuple[Path | None, dict[str, Any], str]]:
+        """Warm the cache for many profiles at once (a session fixture calls this once)."""
+        profiles = list(profiles)
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = {p.name: pool.submit(self.build, p) for p in profiles}
+        return {name: f.result() for name, f in futures.items()}
+
+
+def _runner_label(runner: toolchains.Runner) -> str:
+    return "native" if runner.kind == "native" or not runner.argv else " ".join(runner.argv)
+
+
+def _public(evidence: dict[str, Any]) -> dict[str, Any]:
+    """The per-observation evidence: how it was seen, not the long stderr."""
+    keys = ("backend", "toolchain", "target", "emulator", "compile_seconds", "startup_seconds", "run_seconds")
+    return {k: evidence[k] for k in keys if k in evidence}
+
+
+def _first_error(stderr: str) -> str:
+    for line in stderr.splitlines():
+        if " error: " in line or line.startswith("error: "):
+            return line.strip()[:200]
+    lines = stderr.strip().splitlines()
+    return lines[-1][:200] if lines else "no diagnostics"

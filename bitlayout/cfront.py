@@ -1,0 +1,989 @@
+"""C declarations -> declaration table (pycparser 2.23 + pycparserext's GnuCParser).
+
+Pipeline (one stage per function, the pycparser habit):
+
+1. ``preprocess_for``: per-arch preprocessing, with the arch's real compiler ``-E`` when one is
+   installed, else the built-in preprocessor in ``bitlayout.cpp`` fed the profile's predefined
+   macros.  ``-I``/``-D`` behave as on a compiler command line.
+2. ``normalize``: a token pass that makes GNU C that pycparserext mis-parses or drops parseable
+   (see docs/cfront.md for the list).  Every ``__attribute__`` is cut out of the text (replaced by
+   spaces so line:column stay exact) and recorded out of band:
+     - type attributes (``struct __attribute__((packed)) s {`` or ``} __attribute__((packed))``)
+       become a marker member ``char __bl_attr_N;`` (struct/union) or enumerator
+       ``__bl_attr_N = 0`` (enum) that the table builder removes again;
+     - declaration attributes are keyed by the ``file:line:col`` of the declarator's name, which
+       is where pycparser puts ``Decl.coord``.
+   pycparserext 2026.1 silently loses the pointer/array declarator when an attribute follows it
+   (``int *p __attribute__((x))`` parses as ``int p``), so we never let it see one.
+3. ``parse_text``: GnuCParser; a ParseError becomes a one-line ``CParseError`` ``file:line:col``.
+4. ``build_table``: the AST becomes a ``TranslationUnit`` of plain dataclasses (typedefs, tags,
+   enumerators, static asserts).  Constant expressions stay pycparser nodes; ``bitlayout.layout``
+   evaluates them per arch.  No layout is computed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from pycparser import c_ast
+from pycparser.plyparser import ParseError
+
+from .errors import CParseError, LayoutError, ToolchainError
+
+# ---------------------------------------------------------------------------
+# Tokens
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<nl>\n)
+  | (?P<ws>[ \t\r\f\v]+|\\\n)
+  | (?P<comment>/\*.*?\*/|//[^\n]*)
+  | (?P<str>(?:u8|[LuU])?"(?:\\.|[^"\\\n])*")
+  | (?P<chr>(?:[LuU])?'(?:\\.|[^'\\\n])*')
+  | (?P<num>\.?[0-9](?:[eEpP][+-]|[0-9a-zA-Z_.])*)
+  | (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
+  | (?P<punct>\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|\#\#|[][(){};:,.?~!%&*+\-/<=>^|#])
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+@dataclass
+class Tok:
+    kind: str  # nl ws comment str chr num id punct other directive
+    text: str
+    attrs: list = field(default_factory=list)  # declaration attributes when this is a decl name
+
+
+def tokenize(text: str) -> list[Tok]:
+    """Split preprocessed C into tokens; a line starting with ``#`` is one directive token."""
+    toks: list[Tok] = []
+    pos = 0
+    at_line_start = True
+    n = len(text)
+    while pos < n:
+        if at_line_start:
+            m = re.compile(r"[ \t]*#[^\n]*").match(text, pos)
+            if m:
+                toks.append(Tok("directive", m.group()))
+                pos = m.end()
+                at_line_start = False
+                continue
+        m = _TOKEN_RE.match(text, pos)
+        kind = m.lastgroup
+        toks.append(Tok(kind, m.group()))
+        pos = m.end()
+        if kind == "nl":
+            at_line_start = True
+        elif kind not in ("ws",):
+            at_line_start = False
+    return toks
+
+
+# ---------------------------------------------------------------------------
+# Attributes
+
+@dataclass(frozen=True)
+class Attr:
+    """One GNU attribute that matters for layout: ``packed`` or ``aligned`` (arg is an expression
+    node, or None for bare ``aligned`` = the target's __BIGGEST_ALIGNMENT__)."""
+
+    name: str
+    arg: object = None  # c_ast expression node, filled in after parsing
+
+
+# Attributes that change size or layout in ways the engine does not model: refuse, don't guess.
+_UNSUPPORTED_ATTRS = {"mode", "vector_size", "ms_struct", "gcc_struct", "scalar_storage_order"}
+
+_C_KEYWORDS = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum",
+    "extern", "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return",
+    "short", "signed", "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void",
+    "volatile", "while", "_Bool", "_Complex", "_Alignas", "_Alignof", "_Atomic", "_Noreturn",
+    "_Static_assert", "_Thread_local", "__int128", "__typeof__", "__extension__", "asm", "__asm__",
+    "__builtin_va_list", "__builtin_offsetof", "__attribute__", "__inline__", "__restrict__",
+    "__const", "__volatile__", "__asm",
+}
+
+# Length-preserving keyword spellings (columns must stay exact for the coord-keyed side tables).
+_RESPELL = {
+    "__signed__": "signed    ", "__signed": "signed  ",
+    "__const__": "const    ", "__const": "const  ",
+    "__volatile": "volatile  ", "__volatile__": "volatile    ",
+    "__restrict": "restrict  ", "__restrict__": "restrict    ",
+    "__inline": "inline  ", "__inline__": "inline    ",
+    "typeof": "__typeof__", "__typeof": "__typeof__"[:8],
+    "static_assert": "_Static_assert",
+    "_Noreturn": "         ",
+    "__int128_t": "__int128  ", "__uint128_t": "__bl_u128  ",
+    "_Thread_local": "             ", "__thread": "        ",
+    "alignof": "_Alignof",
+    "__builtin_offsetof": "offsetof          ",  # pycparser's keyword is `offsetof`
+}
+
+
+def _skip_ws(toks: list[Tok], i: int) -> int:
+    while i < len(toks) and toks[i].kind in ("ws", "nl", "comment"):
+        i += 1
+    return i
+
+
+def _match_paren(toks: list[Tok], i: int) -> int:
+    """Index of the token closing the bracket at toks[i]."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    opener = toks[i].text
+    closer = pairs[opener]
+    depth = 0
+    for j in range(i, len(toks)):
+        t = toks[j].text
+        if toks[j].kind != "punct":
+            continue
+        if t == opener:
+            depth += 1
+        elif t == closer:
+            depth -= 1
+            if depth == 0:
+                return j
+    raise CParseError(f"unbalanced {opener!r}")
+
+
+def _split_attr_list(toks: list[Tok]) -> list[tuple[str, list[Tok] | None]]:
+    """``packed, aligned(8)`` -> [("packed", None), ("aligned", [8])]."""
+    items: list[tuple[str, list[Tok] | None]] = []
+    i = 0
+    toks = [t for t in toks if t.kind not in ("ws", "nl", "comment")]
+    while i < len(toks):
+        t = toks[i]
+        if t.text == ",":
+            i += 1
+            continue
+        name = t.text.strip("_") if t.kind == "id" else t.text
+        if i + 1 < len(toks) and toks[i + 1].text == "(":
+            j = _match_paren(toks, i + 1)
+            items.append((name, toks[i + 2:j]))
+            i = j + 1
+        else:
+            items.append((name, None))
+            i += 1
+    return items
+
+
+@dataclass
+class _AttrRecord:
+    name: str
+    arg_text: str | None
+    index: int  # global attribute number N for __bl_attr_N / __bl_attrarg_N
+
+
+@dataclass
+class Normalized:
+    text: str
+    attrs: dict[int, _AttrRecord]  # N -> attribute
+    decl_attrs: dict[tuple[str, int, int], list[int]]  # (file, line, col) of decl name -> [N]
+    gnu_alignof: set[tuple[str, int, int]]  # coords of `_Alignof` that were `__alignof__`
+
+
+_LINEMARK_RE = re.compile(r"\s*#\s*(?:line\s+)?\d+")
+
+
+def _is_attr_kw(t: Tok) -> bool:
+    return t.kind == "id" and t.text in ("__attribute__", "__attribute")
+
+
+def normalize(text: str, filename: str = "<input>") -> Normalized:
+    """Rewrite preprocessed GNU C into what GnuCParser parses faithfully; record attributes."""
+    toks = tokenize(text)
+    attrs: dict[int, _AttrRecord] = {}
+    out: list[Tok] = []
+    # Frames: ("file"|"struct"|"enum"|"block", index in `out` where the current declaration starts,
+    # pending type attrs for struct/enum frames, marker token for struct frames)
+    frames: list[dict] = [{"kind": "file", "decl_start": 0, "moved": []}]
+    pending_tag_attrs: list[int] | None = None  # after struct/union/enum keyword
+    pending_tag_kind = None
+    pending_ids = 0  # identifiers seen since the struct/union/enum keyword (the tag: at most 1)
+    tag_frames: list[dict] = []
+    paren_depth = 0
+    last_closed: dict | None = None  # the struct/enum frame just closed, for `} __attribute__`
+    i = 0
+    n = len(toks)
+
+    def take_attribute(i: int) -> tuple[list[int], int]:
+        j = _skip_ws(toks, i + 1)
+        if j >= n or toks[j].text != "(":
+            raise CParseError(f"{filename}: malformed __attribute__")
+        end = _match_paren(toks, j)
+        inner = toks[j + 1:end]
+        # __attribute__((a, b)) : strip the second pair of parentheses
+        k = _skip_ws(inner, 0)
+        numbers: list[int] = []
+        if k < len(inner) and inner[k].text == "(":
+            e2 = _match_paren(inner, k)
+            for name, args in _split_attr_list(inner[k + 1:e2]):
+                if name in _UNSUPPORTED_ATTRS:
+                    raise LayoutError(f"unsupported attribute {name!r}", path=filename)
+                if name in ("packed", "aligned"):
+                    idx = len(attrs)
+                    arg = "".join(t.text for t in args).strip() if args else None
+                    attrs[idx] = _AttrRecord(name, arg or None, idx)
+                    numbers.append(idx)
+        # keep line structure: blank the attribute text, newlines stay
+        for t in toks[i:end + 1]:
+            blank = "".join("\n" if c == "\n" else " " for c in t.text)
+            out.append(Tok("ws" if "\n" not in blank else "ws", blank))
+        return numbers, end + 1
+
+    while i < n:
+        t = toks[i]
+        frame = frames[-1]
+        if _is_attr_kw(t):
+            numbers, i = take_attribute(i)
+            if pending_tag_attrs is not None:
+                pending_tag_attrs.extend(numbers)
+            elif last_closed is not None:
+                last_closed["type_attrs"].extend(numbers)
+            elif frame["kind"] in ("file", "struct") and paren_depth == frame.get("paren0", 0):
+                frame.setdefault("decl_attr_marks", []).append((len(out), numbers))
+            continue
+        if t.kind in ("ws", "nl", "comment"):
+            out.append(t)
+            i += 1
+            continue
+        if t.kind == "directive" and not _LINEMARK_RE.match(t.text):
+            if re.match(r"\s*#\s*pragma\s+pack", t.text):
+                raise LayoutError("#pragma pack is not supported (use __attribute__((packed)))", path=filename)
+            i += 1  # #define/#undef kept by -dD (macros are collected separately), other pragmas
+            continue
+        if t.kind == "id" and t.text in _RESPELL:
+            t = Tok("id", _RESPELL[t.text])
+            if t.text.strip() == "":
+                out.append(Tok("ws", t.text))
+                i += 1
+                continue
+        if t.kind == "id" and t.text in ("__alignof__", "__alignof"):
+            out.append(Tok("id", "_Alignof".ljust(len(t.text)), ["gnu_alignof"]))
+            i += 1
+            continue
+        if t.kind == "id" and t.text == "_Static_assert" and frame["kind"] == "struct":
+            # pycparser rejects _Static_assert inside a struct body: move it after the
+            # enclosing top-level declaration (the struct is complete there).
+            j = _skip_ws(toks, i + 1)
+            end = _match_paren(toks, j)
+            k = _skip_ws(toks, end + 1)
+            seg = "".join(x.text for x in toks[i:k + 1]).replace("\n", " ")
+            frames[0]["moved"].append(seg)
+            for x in toks[i:k + 1]:
+                out.append(Tok("ws", "".join("\n" if c == "\n" else " " for c in x.text)))
+            i = k + 1
+            continue
+        last_closed = None
+        if t.kind == "id" and t.text in ("struct", "union", "enum"):
+            pending_tag_attrs = []
+            pending_ids = 0
+            pending_tag_kind = "enum" if t.text == "enum" else "struct"
+            out.append(t)
+            i += 1
+            continue
+        if t.kind == "punct" and t.text == "{":
+            if pending_tag_attrs is not None:
+                out.append(t)
+                marker = Tok("ws", "")
+                out.append(marker)
+                frames.append({"kind": pending_tag_kind, "decl_start": len(out),
+                               "type_attrs": pending_tag_attrs, "marker": marker,
+                               "paren0": paren_depth})
+                pending_tag_attrs = None
+            else:
+                out.append(t)
+                frames.append({"kind": "block", "decl_start": len(out), "type_attrs": []})
+            i += 1
+            continue
+        if pending_tag_attrs is not None:
+            pending_ids += t.kind == "id"
+            if t.kind != "id" or pending_ids > 1:
+                pending_tag_attrs = None  # `struct s x;` reference, or `enum e;`
+        if t.kind == "punct" and t.text == "}":
+            closed = frames.pop() if len(frames) > 1 else frame
+            if closed["kind"] in ("struct", "enum"):
+                _finish_decl(out, closed)
+                closed["close_index"] = len(out)
+                closed["close_tok"] = Tok("punct", "}")
+                out.append(closed["close_tok"])
+                last_closed = closed
+                tag_frames.append(closed)
+            else:
+                out.append(t)
+            i += 1
+            continue
+        if t.kind == "punct" and t.text in "([":
+            paren_depth += 1
+        elif t.kind == "punct" and t.text in ")]":
+            paren_depth -= 1
+        if t.kind == "punct" and t.text == ";" and frame["kind"] in ("file", "struct") \
+                and paren_depth == frame.get("paren0", 0):
+            _finish_decl(out, frame)
+            out.append(t)
+            frame["decl_start"] = len(out)
+            if frame["kind"] == "file" and frame["moved"]:
+                out.append(Tok("ws", " " + " ".join(frame["moved"])))
+                frame["moved"] = []
+            i += 1
+            continue
+        out.append(t)
+        i += 1
+
+    # Type attributes -> marker members / enumerators (filled in now that `} attr` is known).
+    for fr in tag_frames:
+        if not fr["type_attrs"]:
+            continue
+        names = [f"__bl_attr_{k}" for k in fr["type_attrs"]]
+        if fr["kind"] == "struct":
+            fr["marker"].text = "".join(f"char {nm};" for nm in names)
+        else:
+            # the enumerator goes last so that implicit values do not shift; value 0 never
+            # changes the range class of an enum (see layout._enum_type).
+            prev = fr["close_index"] - 1
+            while prev >= 0 and out[prev].kind in ("ws", "nl", "comment"):
+                prev -= 1
+            sep = "" if out[prev].text in (",", "{") else ","
+            fr["close_tok"].text = sep + ",".join(f"{nm}=0" for nm in names) + "}"
+
+    # Attribute arguments (aligned(N)) are parsed with the rest as `_Static_assert((N), "...")`
+    # lines appended at the end, where every type they may name is complete.
+    tail = []
+    for rec in attrs.values():
+        if rec.arg_text is not None:
+            tail.append(f'_Static_assert(({rec.arg_text}) || 1, "__bl_attrarg_{rec.index}");')
+
+    # Render and compute pycparser coordinates of tokens that carry declaration attributes.
+    pieces: list[str] = []
+    decl_attrs: dict[tuple[str, int, int], list[int]] = {}
+    gnu_alignof: set[tuple[str, int, int]] = set()
+    cur_file, cur_line = filename, 1
+    offset = 0
+    line_start = -1  # offset of the last '\n'
+    for tok in out:
+        if tok.kind == "directive":
+            m = re.match(r'\s*#\s*(?:line\s+)?(\d+)(?:\s+"((?:\\.|[^"\\])*)")?', tok.text)
+            pieces.append(tok.text)
+            offset += len(tok.text)
+            if m:
+                # the newline after the directive increments the line
+                cur_line = int(m.group(1)) - 1
+                if m.group(2) is not None:
+                    cur_file = m.group(2)
+            continue
+        if tok.attrs:
+            col = offset - line_start
+            key = (cur_file, cur_line, col)
+            if tok.attrs == ["gnu_alignof"]:
+                gnu_alignof.add(key)
+            else:
+                decl_attrs.setdefault(key, []).extend(tok.attrs)
+        pieces.append(tok.text)
+        for k, c in enumerate(tok.text):
+            if c == "\n":
+                cur_line += 1
+                line_start = offset + k
+        offset += len(tok.text)
+    text_out = "".join(pieces)
+    if tail:
+        sub = normalize("\n".join(tail) + "\n", "<bitlayout-attributes>")
+        gnu_alignof |= sub.gnu_alignof
+        text_out += "\n# 1 \"<bitlayout-attributes>\"\n" + sub.text
+    return Normalized(text_out, attrs, decl_attrs, gnu_alignof)
+
+
+def _finish_decl(out: list[Tok], frame: dict) -> None:
+    """Attach the declaration attributes seen in [decl_start, now) to declarator name tokens."""
+    marks = frame.pop("decl_attr_marks", [])
+    if not marks:
+        return
+    start = frame["decl_start"]
+    seg = list(range(start, len(out)))
+    # split into declarators at top-level commas; find each declarator's name token
+    names: list[tuple[int, int, int]] = []  # (name_index, seg_start, seg_end)
+    depth = 0
+    cur_start = start
+    bounds = []
+    for k in seg:
+        tx = out[k].text
+        if out[k].kind == "punct":
+            if tx in "([{":
+                depth += 1
+            elif tx in ")]}":
+                depth -= 1
+            elif tx == "," and depth == 0:
+                bounds.append((cur_start, k))
+                cur_start = k + 1
+    bounds.append((cur_start, len(out)))
+    for b0, b1 in bounds:
+        name = _declarator_name(out, b0, b1)
+        names.append((name, b0, b1))
+    first_name = names[0][0] if names else None
+    for pos, numbers in marks:
+        if not numbers:
+            continue
+        # attributes before the first declarator's name are in the specifiers: apply to all
+        if first_name is None or pos <= first_name:
+            targets = [nm for nm, _, _ in names if nm is not None]
+        else:
+            targets = [nm for nm, b0, b1 in names if nm is not None and b0 <= pos <= b1]
+        for nm in targets:
+            out[nm].attrs.extend(numbers)
+
+
+def _declarator_name(out: list[Tok], b0: int, b1: int) -> int | None:
+    """Index of the declared identifier in out[b0:b1] (None for `struct s;`)."""
+    k = b0
+    name = None
+    prev = None  # previous significant token
+    while k < b1:
+        t = out[k]
+        if t.kind in ("ws", "nl", "comment", "directive"):
+            k += 1
+            continue
+        if t.kind == "punct":
+            if t.text in (":", "="):
+                break
+            if t.text in ("[", "{"):
+                k = _match_paren(out, k) + 1
+                prev = out[k - 1]
+                continue
+            if t.text == "(":
+                nxt = _skip_ws(out, k + 1)
+                nested = nxt < b1 and out[nxt].text in ("*", "^", "(")
+                after_name = prev is not None and (prev.text in (")", "]") or (
+                    prev.kind == "id" and prev.text not in _C_KEYWORDS))
+                if nested or not after_name and prev is not None and prev.kind == "id" \
+                        and prev.text in ("int", "char", "long", "short", "void", "unsigned", "signed",
+                                          "float", "double", "_Bool", "const", "volatile"):
+                    k += 1  # descend into a parenthesised declarator
+                    prev = t
+                    continue
+                k = _match_paren(out, k) + 1
+                prev = out[k - 1]
+                continue
+        if t.kind == "id" and t.text.strip() not in _C_KEYWORDS and not t.text.startswith("__bl_attr") \
+                and not (prev is not None and prev.kind == "id" and prev.text in ("struct", "union", "enum")):
+            name = k
+        prev = t
+        k += 1
+    return name
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+
+_PRELUDE = "typedef unsigned __int128 __bl_u128;\n"
+
+
+def parse_text(text: str, filename: str = "<input>"):
+    """Normalize and parse preprocessed C; returns (FileAST, Normalized)."""
+    from pycparserext.ext_c_parser import GnuCParser
+
+    norm = normalize(text, filename)
+    src = _PRELUDE + f'# 1 "{filename}"\n' + norm.text
+    try:
+        ast = _parser().parse(src, filename=filename)
+    except ParseError as exc:
+        msg = str(exc)
+        raise CParseError(_one_line(msg)) from None
+    except (AssertionError, AttributeError, TypeError, IndexError) as exc:
+        # pycparserext raises bare Python errors on some GNU constructs; keep them one line.
+        raise CParseError(f"{filename}: cannot parse: {type(exc).__name__}: {exc}") from None
+    return ast, norm
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(msg.split())
+
+
+_PARSER = None
+
+
+def _parser():
+    global _PARSER
+    from pycparserext.ext_c_parser import GnuCParser
+
+    if _PARSER is None:
+        _PARSER = GnuCParser()
+    return _PARSER
+
+
+# ---------------------------------------------------------------------------
+# The declaration table
+
+@dataclass
+class CType:
+    """A C type as written: kind is one of scalar pointer array func tag typedef typeof."""
+
+    kind: str
+    name: str = ""  # scalar key ("int", "long_long", "void", ...), tag key or typedef name
+    unsigned: bool = False
+    of: "CType | None" = None  # pointee / element / typeof type
+    count: object = None  # array length expression (None: [] flexible or incomplete)
+    expr: object = None  # typeof(expression)
+    spelled: str = ""
+
+
+@dataclass
+class FieldDecl:
+    name: str | None
+    ctype: CType
+    bits: object  # bitfield width expression or None
+    attrs: tuple[Attr, ...]
+    alignas: tuple  # tuple of c_ast nodes (expression or Typename)
+    coord: str
+
+
+@dataclass
+class TagDef:
+    kind: str  # struct union enum
+    name: str | None
+    key: str  # "struct s" or "struct <anon file:line #n>"
+    fields: list[FieldDecl] | None  # None: declared only (incomplete)
+    enumerators: list[tuple[str, object]] = field(default_factory=list)
+    attrs: tuple[Attr, ...] = ()
+    coord: str = ""
+    file: str = ""
+
+
+@dataclass
+class TypedefDecl:
+    name: str
+    ctype: CType
+    attrs: tuple[Attr, ...]
+    alignas: tuple
+    coord: str
+    file: str
+
+
+@dataclass
+class StaticAssert:
+    cond: object
+    message: str
+    coord: str
+
+
+@dataclass
+class TranslationUnit:
+    """Everything the layout engine needs, in declaration order."""
+
+    items: list  # TagDef | TypedefDecl | StaticAssert, in source order
+    tags: dict[str, TagDef]
+    typedefs: dict[str, TypedefDecl]
+    enum_constants: dict[str, tuple[str, int]]  # name -> (enum tag key, index)
+    gnu_alignof: frozenset
+    input_files: tuple[str, ...]
+    attr_args: dict[int, object]
+
+    def defined_type_names(self) -> list[str]:
+        """Contract names of every struct/union/enum/typedef defined in the input files."""
+        names: list[str] = []
+        seen = set()
+        for item in self.items:
+            if isinstance(item, TagDef):
+                if item.name is None or item.fields is None and item.kind != "enum":
+                    continue
+                nm = item.key
+            elif isinstance(item, TypedefDecl):
+                nm = item.name
+            else:
+                continue
+            if self.input_files and _file_of(item) not in self.input_files:
+                continue
+            if nm not in seen:
+                seen.add(nm)
+                names.append(nm)
+        return names
+
+
+def _file_of(item) -> str:
+    return item.file
+
+
+_INT_WORDS = {"int", "char", "short", "long", "signed", "unsigned", "_Bool", "float", "double",
+              "void", "__int128", "__bl_u128", "_Complex"}
+
+
+def scalar_from_names(names: list[str], where: str) -> CType:
+    words = [w for w in names]
+    unsigned = "unsigned" in words
+    if "__bl_u128" in words:
+        return CType("scalar", "int128", True, spelled="unsigned __int128")
+    core = [w for w in words if w not in ("signed", "unsigned")]
+    spelled = " ".join(names)
+    if "_Complex" in core:
+        raise LayoutError(f"unsupported type {spelled!r}", path=where)
+    if core == ["void"]:
+        return CType("scalar", "void", spelled="void")
+    if core == ["_Bool"]:
+        return CType("scalar", "_Bool", True, spelled="_Bool")
+    if core == ["char"]:
+        # plain char signedness comes from the profile; "char_plain" lets layout decide
+        key_unsigned = unsigned if ("signed" in words or unsigned) else None
+        ct = CType("scalar", "char", bool(key_unsigned), spelled=spelled)
+        if key_unsigned is None:
+            ct.name = "char"
+            ct.spelled = "char"
+        return ct
+    if core == ["float"]:
+        return CType("scalar", "float", spelled=spelled)
+    if core == ["double"]:
+        return CType("scalar", "double", spelled=spelled)
+    if sorted(core) == ["double", "long"]:
+        return CType("scalar", "long_double", spelled=spelled)
+    if core == ["__int128"]:
+        return CType("scalar", "int128", unsigned, spelled=spelled)
+    nlong = core.count("long")
+    rest = [w for w in core if w not in ("long", "int")]
+    if "short" in core and not nlong:
+        rest = [w for w in rest if w != "short"]
+        if not rest:
+            return CType("scalar", "short", unsigned, spelled=spelled)
+    elif not rest:
+        if nlong == 0:
+            return CType("scalar", "int", unsigned, spelled=spelled)
+        if nlong == 1:
+            return CType("scalar", "long", unsigned, spelled=spelled)
+        if nlong == 2:
+            return CType("scalar", "long_long", unsigned, spelled=spelled)
+    raise LayoutError(f"unknown type name {spelled!r}", path=where)
+
+
+class _Builder:
+    def __init__(self, norm: Normalized, input_files: tuple[str, ...]):
+        self.norm = norm
+        self.items: list = []
+        self.tags: dict[str, TagDef] = {}
+        self.typedefs: dict[str, TypedefDecl] = {}
+        self.enum_constants: dict[str, tuple[str, int]] = {}
+        self.anon = 0
+        self.attr_args: dict[int, object] = {}
+        self.input_files = input_files
+
+    # attributes -------------------------------------------------------------
+    def decl_attrs(self, coord, node=None) -> tuple[Attr, ...]:
+        # the declarator's name token: pycparser puts a pointer declarator's coord on the `*`,
+        # the innermost TypeDecl's coord is always the identifier.
+        while node is not None and not isinstance(node, c_ast.TypeDecl) \
+                and type(node).__name__ != "TypeDeclExt":
+            node = getattr(node, "type", None)
+        if node is not None and node.coord is not None:
+            coord = node.coord
+        if coord is None:
+            return ()
+        key = (coord.file, coord.line, coord.column)
+        return tuple(self._attr(n) for n in self.norm.decl_attrs.get(key, ()))
+
+    def _attr(self, n: int) -> Attr:
+        rec = self.norm.attrs[n]
+        return Attr(rec.name, ("__bl_attrarg", n) if rec.arg_text is not None else None)
+
+    # top level ----------------------------------------------------------------
+    def build(self, ast) -> None:
+        for ext in ast.ext:
+            if isinstance(ext, c_ast.StaticAssert):
+                msg = ext.message.value if ext.message is not None else ""
+                m = re.match(r'"__bl_attrarg_(\d+)"', msg)
+                if m:
+                    # `(N) || 1` : keep N
+                    self.attr_args[int(m.group(1))] = ext.cond.left
+                    continue
+                self.items.append(StaticAssert(ext.cond, msg, _coord(ext.coord)))
+            elif isinstance(ext, c_ast.Typedef):
+                self.typedef(ext)
+            elif isinstance(ext, c_ast.Decl):
+                self.decl(ext)
+            # FuncDef, Pragma, ...: tolerated and ignored
+
+    def typedef(self, node) -> None:
+        ctype = self.ctype(node.type, node.coord)
+        if node.name in ("__bl_u128",):
+            return
+        td = TypedefDecl(node.name, ctype, self.decl_attrs(node.coord, node.type), _alignas_of(node.type),
+                         _coord(node.coord), node.coord.file if node.coord else "")
+        self.typedefs[node.name] = td
+        self.items.append(td)
+
+    def decl(self, node) -> None:
+        # declarations of variables/functions are ignored, but their types may define tags
+        if isinstance(node.type, c_ast.FuncDecl):
+            return
+        self.ctype(node.type, node.coord)
+
+    # types --------------------------------------------------------------------
+    def ctype(self, node, coord) -> CType:
+        where = _coord(coord)
+        if isinstance(node, c_ast.TypeDecl):
+            return self.ctype(node.type, coord)
+        if isinstance(node, c_ast.IdentifierType):
+            names = node.names
+            if len(names) == 1 and names[0] in self.typedefs:
+                return CType("typedef", names[0], spelled=names[0])
+            if len(names) == 1 and names[0] not in _INT_WORDS:
+                if names[0] == "__builtin_va_list":
+                    raise LayoutError("unsupported type '__builtin_va_list' (its layout is per-ABI)",
+                                      path=where)
+                raise LayoutError(f"unknown type name {names[0]!r}", path=where)
+            return scalar_from_names(names, where)
+        if isinstance(node, c_ast.PtrDecl):
+            # the pointee may be a tag defined inline: still register it
+            try:
+                inner = self.ctype(node.type, coord)
+            except LayoutError:
+                inner = CType("scalar", "void")
+            return CType("pointer", of=inner)
+        if isinstance(node, c_ast.ArrayDecl):
+            return CType("array", of=self.ctype(node.type, coord), count=node.dim)
+        if isinstance(node, c_ast.FuncDecl):
+            return CType("func")
+        if isinstance(node, (c_ast.Struct, c_ast.Union)):
+            kind = "struct" if isinstance(node, c_ast.Struct) else "union"
+            return CType("tag", self.tag(kind, node, coord))
+        if isinstance(node, c_ast.Enum):
+            return CType("tag", self.enum(node, coord))
+        type_name = type(node).__name__
+        if type_name == "TypeOfDeclaration" or type_name == "TypeOfExpression":
+            inner = getattr(node, "declaration", None) or getattr(node, "expr", None)
+            if isinstance(inner, c_ast.Typename):
+                return CType("typeof", of=self.ctype(inner.type, coord))
+            return CType("typeof", expr=inner)
+        if type_name.endswith("Ext"):
+            # pycparserext's TypeDeclExt / ArrayDeclExt / FuncDeclExt / PtrDeclExt
+            base = type_name[:-3]
+            if base == "TypeDecl":
+                return self.ctype(node.type, coord)
+            if base == "ArrayDecl":
+                return CType("array", of=self.ctype(node.type, coord), count=node.dim)
+            if base == "FuncDecl":
+                return CType("func")
+            if base == "PtrDecl":
+                return CType("pointer", of=self.ctype(node.type, coord))
+        raise LayoutError(f"unsupported declarator {type_name}", path=where)
+
+    def _anon_key(self, kind, coord) -> str:
+        self.anon += 1
+        return f"{kind} <anonymous #{self.anon}>"
+
+    def tag(self, kind, node, coord) -> str:
+        where = _coord(node.coord or coord)
+        key = f"{kind} {node.name}" if node.name else self._anon_key(kind, coord)
+        if node.decls is None:
+            if key not in self.tags:
+                self.tags[key] = TagDef(kind, node.name, key, None, coord=where,
+                                        file=_cfile(node.coord or coord))
+            return key
+        fields: list[FieldDecl] = []
+        type_attrs: list[Attr] = []
+        for d in node.decls:
+            if isinstance(d, c_ast.StaticAssert):
+                continue
+            if d.name and d.name.startswith("__bl_attr_"):
+                type_attrs.append(self._attr(int(d.name[len("__bl_attr_"):])))
+                continue
+            ctype = self.ctype(d.type, d.coord)
+            fields.append(FieldDecl(
+                d.name, ctype, d.bitsize, self.decl_attrs(d.coord, d.type) if d.name else (),
+                tuple(d.align or ()) + _alignas_of(d.type), _coord(d.coord)))
+        td = TagDef(kind, node.name, key, fields, attrs=tuple(type_attrs), coord=where,
+                    file=_cfile(node.coord or coord))
+        existing = self.tags.get(key)
+        if existing is not None and existing.fields is not None:
+            raise LayoutError(f"redefinition of {key!r}", path=where)
+        self.tags[key] = td
+        self.items.append(td)
+        return key
+
+    def enum(self, node, coord) -> str:
+        where = _coord(node.coord or coord)
+        key = f"enum {node.name}" if node.name else self._anon_key("enum", coord)
+        if node.values is None:
+            if key not in self.tags:
+                # GNU: forward-declared enum; complete only if defined later
+                self.tags[key] = TagDef("enum", node.name, key, None, coord=where,
+                                        file=_cfile(node.coord or coord))
+            return key
+        enumerators = []
+        type_attrs = []
+        for en in node.values.enumerators:
+            if en.name.startswith("__bl_attr_"):
+                type_attrs.append(self._attr(int(en.name[len("__bl_attr_"):])))
+                continue
+            self.enum_constants[en.name] = (key, len(enumerators))
+            enumerators.append((en.name, en.value))
+        td = TagDef("enum", node.name, key, [], enumerators, tuple(type_attrs), where,
+                    file=_cfile(node.coord or coord))
+        self.tags[key] = td
+        self.items.append(td)
+        return key
+
+
+def _alignas_of(node) -> tuple:
+    out = []
+    while node is not None:
+        al = getattr(node, "align", None)
+        if al:
+            out.extend(al if isinstance(al, list) else [al])
+        if isinstance(node, (c_ast.TypeDecl,)) or type(node).__name__ == "TypeDeclExt":
+            break
+        node = getattr(node, "type", None)
+    return tuple(out)
+
+
+def _coord(coord) -> str:
+    if coord is None:
+        return "<input>"
+    return f"{coord.file}:{coord.line}:{coord.column}" if coord.column else f"{coord.file}:{coord.line}"
+
+
+def _cfile(coord) -> str:
+    return coord.file if coord is not None and coord.file else ""
+
+
+def build_table(text: str, filename: str = "<input>", input_files: Iterable[str] = ()) -> TranslationUnit:
+    """Preprocessed C text -> TranslationUnit (cached by text, the parse is the slow part)."""
+    key = hashlib.sha1((filename + "\0" + "\0".join(input_files) + "\0" + text).encode()).hexdigest()
+    hit = _TABLE_CACHE.get(key)
+    if hit is not None:
+        return hit
+    ast, norm = parse_text(text, filename)
+    b = _Builder(norm, tuple(input_files))
+    b.build(ast)
+    tu = TranslationUnit(b.items, b.tags, b.typedefs, b.enum_constants, frozenset(norm.gnu_alignof),
+                         tuple(input_files), b.attr_args)
+    if len(_TABLE_CACHE) > 64:
+        _TABLE_CACHE.clear()
+    _TABLE_CACHE[key] = tu
+    return tu
+
+
+_TABLE_CACHE: dict[str, TranslationUnit] = {}
+
+
+# ---------------------------------------------------------------------------
+# Per-arch preprocessing
+
+def predefined_macros(profile) -> dict[str, str]:
+    """The macros a GCC for this arch predefines that headers branch on, from the profile."""
+    s = profile.scalars
+    m = {
+        "__CHAR_BIT__": "8",
+        "__SIZEOF_SHORT__": str(s["short"].size_bytes),
+        "__SIZEOF_INT__": str(s["int"].size_bytes),
+        "__SIZEOF_LONG__": str(s["long"].size_bytes),
+        "__SIZEOF_LONG_LONG__": str(s["long_long"].size_bytes),
+        "__SIZEOF_POINTER__": str(s["pointer"].size_bytes),
+        "__SIZEOF_FLOAT__": str(s["float"].size_bytes),
+        "__SIZEOF_DOUBLE__": str(s["double"].size_bytes),
+        "__SIZEOF_LONG_DOUBLE__": str(s["long_double"].size_bytes),
+        "__SIZEOF_SIZE_T__": str(s["long"].size_bytes),
+        "__ORDER_LITTLE_ENDIAN__": "1234",
+        "__ORDER_BIG_ENDIAN__": "4321",
+        "__ORDER_PDP_ENDIAN__": "3412",
+        "__BYTE_ORDER__": "__ORDER_LITTLE_ENDIAN__" if profile.little_endian else "__ORDER_BIG_ENDIAN__",
+        "__linux__": "1", "__linux": "1", "__unix__": "1", "__gnu_linux__": "1",
+        "__GNUC__": "12", "__GNUC_MINOR__": "2", "__STDC__": "1", "__STDC_VERSION__": "201710L",
+        "__ELF__": "1",
+    }
+    if "int128" in s:
+        m["__SIZEOF_INT128__"] = "16"
+    if profile.bits_per_long == 64:
+        m["__LP64__"] = "1"
+        m["_LP64"] = "1"
+    else:
+        m["_ILP32"] = "1"
+        m["__ILP32__"] = "1"
+    if not profile.char_signed:
+        m["__CHAR_UNSIGNED__"] = "1"
+    m.update(profile.predefined_macros)
+    return m
+
+
+def preprocess_for(paths: Iterable[str | Path], profile, include_dirs: Iterable[str] = (),
+                   defines: Mapping[str, str] = {}, *, builtin: bool | None = None) -> tuple[str, str, dict]:
+    """Preprocess ``paths`` (as one TU) for ``profile``; returns (text, how, macros).
+
+    ``how`` is the compiler identity or ``"builtin"``; ``macros`` the object-like macros the
+    input files define (name -> body text), for ``LayoutSet.macros``.  ``builtin=None`` uses the
+    real compiler when one is installed (its ``-E`` knows every predefined macro), else the
+    fallback.
+    """
+    text, how = _preprocess_text(paths, profile, include_dirs, defines, builtin)
+    inputs = {str(Path(p)) for p in paths} | {str(Path(p).resolve()) for p in paths}
+    return text, how, collect_macros(text, inputs)
+
+
+_DEFINE_RE = re.compile(r"\s*#\s*define\s+([A-Za-z_]\w*)(?!\()\s*(.*)")
+_MARKER_RE = re.compile(r'\s*#\s*(?:line\s+)?\d+\s+"((?:\\.|[^"\\])*)"')
+
+
+def collect_macros(text: str, inputs: set[str]) -> dict[str, str]:
+    """Object-like ``#define``s left in ``-dD`` output, from the input files only."""
+    cur = None
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.lstrip().startswith("#"):
+            continue
+        m = _MARKER_RE.match(line)
+        if m:
+            cur = m.group(1)
+            continue
+        m = _DEFINE_RE.match(line)
+        if m and (cur in inputs or not inputs):
+            body = m.group(2).strip()
+            if body:
+                out[m.group(1)] = body
+        elif line.lstrip().startswith("#") and re.match(r"\s*#\s*undef\s+(\w+)", line):
+            out.pop(re.match(r"\s*#\s*undef\s+(\w+)", line).group(1), None)
+    return out
+
+
+def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[str, str]:
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.is_file():
+            raise CParseError(f"{p}: no such file")
+    if builtin is not True:
+        try:
+            from .backends.compiled import compiler_argv
+            argv = compiler_argv(profile)
+        except ToolchainError:
+            if builtin is False:
+                raise
+            argv = None
+        if argv is not None:
+            return _compiler_preprocess(argv, paths, include_dirs, defines), " ".join(argv[:1])
+    from .cpp import Preprocessor
+
+    pp = Preprocessor(include_dirs=list(include_dirs), defines={**predefined_macros(profile), **defines})
+    return pp.run_files([str(p) for p in paths]), "builtin"
+
+
+def _compiler_preprocess(argv, paths, include_dirs, defines) -> str:
+    args = list(argv) + ["-E", "-dD", "-std=gnu11", "-x", "c"]
+    for d in include_dirs:
+        args += ["-I", str(d)]
+    for k, v in defines.items():
+        args.append(f"-D{k}={v}" if v is not None else f"-D{k}")
+    if len(paths) == 1:
+        args.append(str(paths[0]))
+        stdin = None
+    else:
+        args.append("-")
+        stdin = "".join(f'#include "{p.resolve()}"\n' for p in paths)
+    try:
+        proc = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{argv[0]} -E timed out") from None
+    if proc.returncode != 0:
+        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:200])
+        raise CParseError(_one_line(first))
+    return proc.stdout

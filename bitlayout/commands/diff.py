@@ -1,0 +1,77 @@
+"""``bitlayout diff OLD NEW``: what changes per arch between two designs of a type.
+
+Designs are ``FILE:TYPE`` pairs, or files with ``--type OLD_T NEW_T`` (one
+file with two types works too).  Output: 80-column text (default) or JSON
+(``bitlayout.diff/1``).  Exit status: 0 (a diff is information, not a check),
+2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from ..errors import UsageError
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "diff", help="compare two designs of a type across arches (size, bits, bounds, tears, offsets)",
+        description="Compare two designs of a C type on every arch: size, alignment, bitmap shape, "
+                    "out-of-bounds flag bits, tear exposure, offsets inside a containing struct.")
+    p.add_argument("old", metavar="OLD", help="FILE:TYPE, or a header with --type")
+    p.add_argument("new", metavar="NEW", nargs="?", help="FILE:TYPE, or a header with --type (default: OLD's file)")
+    p.add_argument("--type", nargs=2, metavar=("OLD_T", "NEW_T"), dest="types", help="the two type names")
+    p.add_argument("--arch", action="append", metavar="SEL", help="arch selector (default: all)")
+    p.add_argument("--flags", default="default", metavar="SOURCE",
+                   help="flag numbers: 'default' (the embedded spec's VMA flags), 'enum NAME' from OLD's "
+                        "header, or 'none'")
+    p.add_argument("--container", metavar="TYPE", help='containing struct, e.g. "struct vm_area_struct"')
+    p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
+    p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VAL")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(run=run)
+
+
+def _flagset(text: str):
+    from ..diff import FlagSet
+
+    words = " ".join(text.split())
+    if words in ("default", "none"):
+        return FlagSet(words)
+    if words.startswith("enum ") and words[5:].replace("_", "a").isalnum():
+        return FlagSet(words)
+    raise UsageError(f"--flags must be 'default', 'none' or 'enum NAME', got {text!r}")
+
+
+def _defines(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if not name.isidentifier():
+            raise UsageError(f"-D expects NAME or NAME=VALUE, got {item!r}")
+        out[name] = value or "1"
+    return out
+
+
+def run(args: Any) -> int:
+    from ..diff import diff_designs, parse_designs
+    from ..profiles import select_profiles
+    from ..report.text import render_diff_text
+
+    old, new = parse_designs(args.old, args.new, args.types)
+    profiles = select_profiles(args.arch)
+    result = diff_designs(old, new, profiles, flagset=_flagset(args.flags), container=args.container,
+                          include_dirs=args.include_dirs, defines=_defines(args.defines))
+    text = json.dumps(result, indent=1) + "\n" if args.format == "json" else render_diff_text(result)
+    if args.output:
+        try:
+            with open(args.output, "w") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise UsageError(f"cannot write: {exc.strerror}", path=args.output) from None
+    else:
+        sys.stdout.write(text)
+    return 0

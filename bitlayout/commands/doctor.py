@@ -1,0 +1,77 @@
+"""``bitlayout doctor [--arch SEL]``: which compilers and runners exist here, and how to get the rest.
+
+Per arch: the compiler found (route and version), the runner found (native or
+the qemu-user command line), and for whatever is missing the exact install
+command.  Nothing is compiled; always exits 0 (it is a report, not a check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..errors import EXIT_OK
+from ..profiles import select_profiles
+from .. import toolchains
+
+SCHEMA = "bitlayout.doctor/1"
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("doctor", help="show compilers/runners found per arch and install commands",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--arch", action="append", metavar="SEL",
+                   help="arch selector: all, 32bit, 64bit, big-endian, little-endian, names (repeatable, commas)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=run)
+
+
+def doctor_rows(profiles: list) -> list[dict]:
+    rows = []
+    for p in profiles:
+        compilers = toolchains.find_compilers(p)
+        runner = toolchains.find_runner(p)
+        tc = p.toolchain
+        if runner is not None:
+            run_text = "native" if runner.kind == "native" else " ".join(runner.argv)
+        elif tc.run_blocker:
+            run_text = f"none: {tc.run_blocker}"
+        elif not tc.qemu:
+            run_text = "none: no runner route in the profile"
+        else:
+            run_text = f"none: {tc.qemu} not found"
+        rows.append({
+            "name": p.name,
+            "compiler": compilers[0].identity if compilers else None,
+            "other_compilers": [c.identity for c in compilers[1:]],
+            "runner": run_text if runner else None,
+            "runner_note": None if runner else run_text,
+            "install": toolchains.install_hint(p) or None,
+        })
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    profiles = select_profiles(args.arch)
+    rows = doctor_rows(profiles)
+    if args.format == "json":
+        json.dump({"schema": SCHEMA, "arches": rows}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    width = max(len(r["name"]) for r in rows)
+    out = []
+    for r in rows:
+        comp = r["compiler"] or "MISSING"
+        if r["other_compilers"]:
+            comp += f" (also: {', '.join(r['other_compilers'])})"
+        out.append(f"{r['name'].ljust(width)}  compiler: {comp}")
+        out.append(f"{''.ljust(width)}  runner:   {r['runner'] or r['runner_note']}")
+        if r["install"]:
+            out.append(f"{''.ljust(width)}  install:  {r['install']}")
+    n_comp = sum(1 for r in rows if r["compiler"])
+    n_run = sum(1 for r in rows if r["runner"])
+    out.append(f"{len(rows)} arches: {n_comp} with a compiler, {n_run} with a runner")
+    sys.stdout.write("\n".join(out) + "\n")
+    return EXIT_OK

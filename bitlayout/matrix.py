@@ -1,0 +1,450 @@
+"""Run a spec's checks over arch x check x backend; the library behind ``bitlayout matrix``.
+
+``run_matrix(spec, arches, backends, checks, jobs, progress=None) -> MatrixResult``
+
+For each selected arch (in parallel, one worker per arch):
+
+1. the layout engine reads the spec's headers for that arch (``layout_headers``);
+2. ``checks.plan_arch`` derives the bitmap geometries and flags, and each
+   check predicts (the ``model`` backend's rows come from here);
+3. every observing backend gets all the probes of all checks in one batch
+   (one emulator run per arch for ``exec``) and each check judges its answers.
+
+Every arch x check x backend asked for gets exactly one row; a backend that
+cannot run (module not built yet, tool missing, arch incompatible) yields skip
+rows whose detail says why and how to get it — nothing is dropped silently.
+Rendering lives in ``commands/matrix.py`` and ``bitlayout.report``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from .checks import ALL_CHECKS, CHECKS, ArchPlan, Check, CheckOutcome, Skip, model_row, outcome_row, plan_arch
+from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, UsageError
+from .profiles import Profile
+from .results import MATRIX_SCHEMA, MatrixRow, Observation
+from .spec import Spec, check_names
+
+BACKENDS = ("model", "host", "compiled", "exec")
+STATUS_ORDER = {"error": 3, "fail": 2, "pass": 1, "skip": 0}
+
+# progress(done, total, label): called after each arch finishes.
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class MatrixResult:
+    spec_path: str
+    arches: list[str]
+    checks: list[str]
+    backends: list[str]
+    backend_notes: dict[str, str]  # backend -> "ran on N arches" / why it was skipped
+    rows: list[MatrixRow]
+    seconds: float = 0.0
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """Exactly the ``bitlayout.matrix/1`` contract (DESIGN.md)."""
+        return {"schema": MATRIX_SCHEMA, "results": [r.to_json() for r in self.rows]}
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CHECK_FAILED if any(r.status in ("fail", "error") for r in self.rows) else EXIT_OK
+
+    def cell(self, arch: str, check: str) -> str:
+        """The worst status over backends for one arch x check (the grid's cell)."""
+        statuses = [r.status for r in self.rows if r.arch == arch and r.check == check]
+        return max(statuses, key=STATUS_ORDER.__getitem__) if statuses else "skip"
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """check -> status -> number of rows."""
+        out: dict[str, dict[str, int]] = {c: {s: 0 for s in STATUS_ORDER} for c in self.checks}
+        for r in self.rows:
+            out[r.check][r.status] += 1
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Observers: one adapter per backend module, all answering probe requests.
+
+
+class Observer:
+    name = ""
+
+    def unavailable(self) -> str:
+        """'' if the backend can run at all here, else the reason (and the install hint)."""
+        return ""
+
+    def available(self, profile: Profile) -> tuple[bool, str]:
+        return True, ""
+
+    def observe(self, profile: Profile, requests: Sequence[dict[str, Any]]) -> list[Observation]:
+        raise NotImplementedError
+
+
+def _import(module: str) -> tuple[Any, str]:
+    try:
+        return importlib.import_module(module), ""
+    except ImportError as exc:
+        return None, f"{module} not importable ({exc})"
+
+
+class ProbeObserver(Observer):
+    """host and exec: the C shim answers ``bitlayout.probes`` requests."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._mod = None
+        self._backend = None
+        self._why: str | None = None
+        probes, why = _import("bitlayout.probes")
+        self.probes = probes
+        if probes is None:
+            self._why = why
+            return
+        self._mod, why = _import(f"bitlayout.backends.{name}")
+        if self._mod is None:
+            self._why = why
+
+    def unavailable(self) -> str:
+        if self._why is None:
+            try:
+                if self.name == "exec":
+                    self._backend = self._mod.ExecBackend(jobs=1)
+                else:
+                    self._mod.host_info()  # builds/loads the cffi module once
+                self._why = ""
+            except Exception as exc:  # noqa: BLE001 - any failure to start is a skip reason
+                self._why = f"{type(exc).__name__}: {exc}"
+        return self._why
+
+    def available(self, profile: Profile) -> tuple[bool, str]:
+        if self.unavailable():
+            return False, self._why
+        if self.name == "exec":
+            return self._backend.available(profile)
+        # The host shim emulates any word width, but not another byte order.
+        import sys
+
+        if profile.little_endian != (sys.byteorder == "little"):
+            return False, (f"the host is {sys.byteorder}-endian and {profile.name} is {profile.endianness}-endian "
+                           "(use --backend exec)")
+        return True, ""
+
+    def observe(self, profile: Profile, requests: Sequence[dict[str, Any]]) -> list[Observation]:
+        encoded = [self.probes.make_request(r["probe"], **r["args"]) for r in requests]
+        if self.name == "exec":
+            # exec takes encoded request lines (bitlayout.probes owns the wire format)
+            outcome = self._backend.run_one(profile, [r.to_line() for r in encoded])
+            if outcome.status != "ok":
+                raise _ObserveFailed(outcome.status, outcome.reason, dict(outcome.evidence))
+            return list(outcome.observations)
+        return list(self._mod.run_many(encoded))
+
+
+class _ObserveFailed(Exception):
+    def __init__(self, status: str, reason: str, evidence: dict[str, Any]):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.evidence = evidence
+
+
+def make_observers(backends: Sequence[str]) -> dict[str, Observer]:
+    return {b: ProbeObserver(b) for b in backends if b in ("host", "exec")}
+
+
+# ---------------------------------------------------------------------------
+
+
+def parse_backends(text: str | Sequence[str] | None) -> tuple[list[str], bool]:
+    """'model,host' / 'auto' -> (backend names, auto?)."""
+    if text is None:
+        return ["model"], False
+    parts = [p.strip() for item in ([text] if isinstance(text, str) else text) for p in item.split(",") if p.strip()]
+    if parts == ["auto"]:
+        return list(BACKENDS), True
+    for p in parts:
+        if p not in BACKENDS:
+            raise UsageError(f"unknown backend {p!r} (known: {', '.join(BACKENDS)}, auto)")
+    return list(dict.fromkeys(parts)), False
+
+
+def parse_checks(text: str | Sequence[str] | None) -> list[str]:
+    if not text:
+        return list(CHECKS)
+    parts = [p.strip() for item in ([text] if isinstance(text, str) else text) for p in item.split(",") if p.strip()]
+    for p in parts:
+        if p not in CHECKS:
+            raise UsageError(f"unknown check {p!r} (known: {', '.join(CHECKS)})")
+    return [c for c in CHECKS if c in parts]
+
+
+def _layout(spec: Spec, profile: Profile) -> tuple[Any, str]:
+    try:
+        from .layout import layout_headers
+    except ImportError as exc:
+        return None, f"layout engine not available ({exc})"
+    try:
+        return layout_headers(list(spec.headers), profile, include_dirs=list(spec.include_dirs),
+                              defines=dict(spec.defines)), ""
+    except BitlayoutError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _names_of(layout: Any) -> tuple[set[str], set[str]]:
+    types = set(getattr(layout, "types", {}))
+    names = set(getattr(layout, "enum_constants", {})) | set(getattr(layout, "macros", {}))
+    return types, names
+
+
+def run_arch(spec: Spec, profile: Profile, checks: Sequence[str], backends: Sequence[str],
+             observers: dict[str, Observer] | None = None, layout: Any = None, layout_error: str = "",
+             ) -> list[MatrixRow]:
+    """All rows for one arch (model first, then each observing backend)."""
+    if layout is None and not layout_error:
+        layout, layout_error = _layout(spec, profile)
+    plan = plan_arch(spec, profile, layout, layout_error)
+    observers = observers if observers is not None else make_observers(backends)
+    rows: list[MatrixRow] = []
+    predictions: dict[str, Any] = {}
+    model_rows: dict[str, MatrixRow] = {}
+    for name in checks:
+        check = ALL_CHECKS[name]
+        row, predicted = model_row(check, plan)
+        model_rows[name] = row
+        predictions[name] = predicted
+    if "model" in backends:
+        rows.extend(model_rows[n] for n in checks)
+    for backend in backends:
+        if backend == "model":
+            continue
+        if backend == "compiled":
+            rows.extend(_compiled_rows(plan, checks, predictions))
+            continue
+        rows.extend(_observed_rows(plan, checks, predictions, backend, observers[backend]))
+    return rows
+
+
+def _skip_all(plan: ArchPlan, checks: Sequence[str], backend: str, reason: str, status: str = "skip",
+              evidence: dict[str, Any] | None = None) -> list[MatrixRow]:
+    return [MatrixRow(plan.arch, c, backend, status, reason, evidence=evidence or {}) for c in checks]
+
+
+def _observed_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any], backend: str,
+                   observer: Observer) -> list[MatrixRow]:
+    why = observer.unavailable()
+    if why:
+        return _skip_all(plan, checks, backend, f"{backend} backend not available: {why}")
+    ok, why = observer.available(plan.profile)
+    if not ok:
+        return _skip_all(plan, checks, backend, f"{backend} backend cannot run {plan.arch} here: {why}")
+    # Collect every check's requests, run them in one batch, hand the answers back.
+    wanted: dict[str, list[dict[str, Any]]] = {}
+    skipped: dict[str, str] = {}
+    for name in checks:
+        predicted = predictions[name]
+        if isinstance(predicted, Exception):
+            skipped[name] = f"no prediction to compare: {predicted}"
+            continue
+        check = ALL_CHECKS[name]
+        try:
+            reqs = check.requests(plan, predicted, backend)
+        except Skip as exc:
+            reqs = []
+            skipped[name] = str(exc)
+        if not reqs and name not in skipped:
+            skipped[name] = f"{backend} backend has no probe for {name}" + (
+                "" if check.model_verdict else " (see the model row)")
+        wanted[name] = reqs
+    flat = [(name, r) for name, reqs in wanted.items() for r in reqs]
+    observations: list[Observation] = []
+    evidence: dict[str, Any] = {}
+    if flat:
+        try:
+            observations = observer.observe(plan.profile, [r for _, r in flat])
+        except _ObserveFailed as exc:
+            # A known blocker (profile toolchain.run_blocker: no emulator for it here) is a skip
+            # like a missing tool; a crash, a bad exit or a failed build is an error.
+            status = "skip" if exc.status == "skip" or plan.profile.toolchain.run_blocker else "error"
+            failure = (status, f"{backend}: {exc.reason}", exc.evidence)
+        except BitlayoutError as exc:
+            failure = ("error", f"{backend}: {exc}", {})
+        except Exception as exc:  # noqa: BLE001 - a backend bug is an error row, not a traceback
+            failure = ("error", f"{backend} backend failed: {type(exc).__name__}: {exc}", {})
+        else:
+            failure = None
+        if failure is not None:
+            status, reason, ev = failure
+            return [MatrixRow(plan.arch, n, backend, "skip", skipped[n]) if n in skipped
+                    else MatrixRow(plan.arch, n, backend, status, reason, evidence=ev) for n in checks]
+        if len(observations) != len(flat):
+            return _skip_all(plan, checks, backend, f"{backend} answered {len(observations)} of {len(flat)} probes",
+                             "error")
+    by_check: dict[str, list[tuple[dict[str, Any], Observation]]] = {}
+    for (name, req), obs in zip(flat, observations):
+        by_check.setdefault(name, []).append((req, obs))
+    rows = []
+    for name in checks:
+        if name in skipped:
+            rows.append(MatrixRow(plan.arch, name, backend, "skip", skipped[name]))
+            continue
+        check = ALL_CHECKS[name]
+        try:
+            out = check.judge(plan, predictions[name], backend, by_check.get(name, []))
+        except Skip as exc:
+            out = CheckOutcome("skip", str(exc))
+        except Exception as exc:  # noqa: BLE001 - an unexpected answer is an error row, not a traceback
+            out = CheckOutcome("error", f"{backend} answer could not be judged: {type(exc).__name__}: {exc}")
+        if by_check.get(name):
+            ev = getattr(by_check[name][0][1], "evidence", {}) or {}
+            out.evidence = {"backend": backend, **{k: v for k, v in ev.items() if not isinstance(v, (dict, list))},
+                            **out.evidence}
+        rows.append(outcome_row(check, plan, backend, out))
+    return rows
+
+
+def _compiled_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any]) -> list[MatrixRow]:
+    """The compiled backend: one compile per arch of every type the checks ask about."""
+    mod, why = _import("bitlayout.backends.compiled")
+    if mod is None:
+        return _skip_all(plan, checks, "compiled", f"compiled backend not available: {why}")
+    wanted: dict[str, list[str]] = {}
+    skipped: dict[str, str] = {}
+    for name in checks:
+        predicted = predictions[name]
+        if isinstance(predicted, Exception):
+            skipped[name] = f"no prediction to compare: {predicted}"
+            continue
+        try:
+            wanted[name] = ALL_CHECKS[name].compiled_types(plan, predicted)
+        except Skip as exc:
+            skipped[name] = str(exc)
+    names = list(dict.fromkeys(t for ts in wanted.values() for t in ts))
+    facts: dict[str, Any] = {}
+    evidence: dict[str, Any] = {}
+    if names:
+        t0 = time.perf_counter()
+        try:
+            comp = mod.find_compiler(plan.profile)
+            facts = mod.compiled_layout(list(plan.spec.headers), plan.profile, names,
+                                        include_dirs=list(plan.spec.include_dirs), defines=dict(plan.spec.defines))["types"]
+            evidence = {"backend": "compiled", "compiler": getattr(comp, "identity", ""),
+                        "target": getattr(comp, "target", ""), "seconds": round(time.perf_counter() - t0, 3)}
+        except BitlayoutError as exc:
+            status = "skip" if type(exc).__name__ == "ToolchainError" and "no compiler" in str(exc) else "error"
+            return [MatrixRow(plan.arch, n, "compiled", skipped.get(n) and "skip" or status,
+                              skipped.get(n) or f"compiled: {exc}") for n in checks]
+        except Exception as exc:  # noqa: BLE001 - a backend bug is an error row
+            return _skip_all(plan, checks, "compiled", f"compiled backend failed: {type(exc).__name__}: {exc}",
+                             "error")
+    rows = []
+    for name in checks:
+        if name in skipped:
+            rows.append(MatrixRow(plan.arch, name, "compiled", "skip", skipped[name]))
+            continue
+        try:
+            out = ALL_CHECKS[name].judge_compiled(plan, predictions[name], facts)
+        except Skip as exc:
+            out = CheckOutcome("skip", str(exc))
+        out.evidence = {**evidence, **out.evidence}
+        rows.append(outcome_row(ALL_CHECKS[name], plan, "compiled", out))
+    return rows
+
+
+def _worker(args: tuple) -> tuple[str, list[MatrixRow], set[str], set[str], float]:
+    spec, profile, checks, backends = args
+    t0 = time.perf_counter()
+    layout, layout_error = _layout(spec, profile)
+    types, names = _names_of(layout) if layout is not None else (set(), set())
+    rows = run_arch(spec, profile, checks, backends, layout=layout, layout_error=layout_error)
+    return profile.name, rows, types, names, time.perf_counter() - t0
+
+
+def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | None = None,
+               backends: str | Sequence[str] | None = ("model",), checks: str | Sequence[str] | None = None,
+               jobs: int | None = None, progress: Progress | None = None) -> MatrixResult:
+    """Run the matrix; return every row (the caller renders and picks the exit status)."""
+    t0 = time.perf_counter()
+    if arches and not isinstance(arches, str) and all(isinstance(a, Profile) for a in arches):
+        profiles = list(arches)
+    else:
+        profiles = spec.select_arches(arches)
+    backend_list, auto = parse_backends(backends)
+    check_list = parse_checks(checks)
+    notes: dict[str, str] = {}
+    if auto:
+        kept = ["model"]
+        for b in backend_list[1:]:
+            why = _backend_unavailable(b)
+            if why:
+                notes[b] = f"skipped: {why}"
+            else:
+                kept.append(b)
+        backend_list = kept
+    jobs = max(1, jobs or os.cpu_count() or 1)
+    work = [(spec, p, check_list, backend_list) for p in profiles]
+    results: dict[str, list[MatrixRow]] = {}
+    all_types: set[str] = set()
+    all_names: set[str] = set()
+    timings: dict[str, float] = {}
+    done = 0
+    if jobs == 1 or len(work) == 1:
+        iterator = (_worker(w) for w in work)
+        for name, rows, types, names, secs in iterator:
+            results[name], timings[name] = rows, round(secs, 3)
+            all_types |= types
+            all_names |= names
+            done += 1
+            if progress:
+                progress(done, len(work), name)
+    else:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=_mp_context()) as pool:
+            futures = {pool.submit(_worker, w): w[1].name for w in work}
+            for fut in as_completed(futures):
+                name, rows, types, names, secs = fut.result()
+                results[name], timings[name] = rows, round(secs, 3)
+                all_types |= types
+                all_names |= names
+                done += 1
+                if progress:
+                    progress(done, len(work), name)
+    if all_types:
+        # A name no selected arch defines is a typo in the spec (exit 2), not a finding.
+        check_names(spec, all_types, all_names)
+    rows = [r for p in profiles for r in results[p.name]]
+    for b in backend_list:
+        if b not in notes:
+            ran = {r.arch for r in rows if r.backend == b and r.status in ("pass", "fail")}
+            notes[b] = f"ran on {len(ran)}/{len(profiles)} arches" if ran else "skipped: " + _first_reason(rows, b)
+    return MatrixResult(spec.path, [p.name for p in profiles], check_list, backend_list, notes, rows,
+                        round(time.perf_counter() - t0, 3), {"arch_seconds": timings, "jobs": jobs})
+
+
+def _first_reason(rows: Sequence[MatrixRow], backend: str) -> str:
+    for r in rows:
+        if r.backend == backend:
+            return r.detail
+    return "no rows"
+
+
+def _backend_unavailable(backend: str) -> str:
+    if backend == "compiled":
+        mod, why = _import("bitlayout.backends.compiled")
+        return why
+    obs = ProbeObserver(backend)
+    return obs.unavailable()
+
+
+def _mp_context():
+    import multiprocessing
+
+    # fork keeps the parent's loaded profiles and imported modules; spawn elsewhere.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")

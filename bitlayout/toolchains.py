@@ -1,0 +1,390 @@
+"""Find compilers and runners for a profile; compile, preprocess and run.
+
+A profile's ``[toolchain]`` table says which routes exist in principle (a zig
+target triple, a Debian cross-gcc triple, a qemu-user binary); this module
+finds out which of them are installed here, once per process.
+
+Routes, in order of preference:
+
+* zig (``python -m ziglang cc -target T``) when the target is a musl target:
+  it links static binaries with its own libc, so the result runs under
+  qemu-user without a sysroot.
+* Debian cross gcc (``<triple>-gcc``), static or dynamic per
+  ``toolchain.gcc_link``; also the fallback for glibc zig targets, which zig
+  can only link dynamically.
+* For ``host_native`` profiles (x86_64) the host gcc counts as the cross gcc.
+
+``BITLAYOUT_NO_ZIG=1`` / ``BITLAYOUT_NO_GCC=1`` hide a route (tests use them to
+simulate a machine without the tool).  Missing tools raise ToolchainError;
+a guest program that fails, crashes or hangs is never an exception here: it
+comes back as a RunResult.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import platform
+import shutil
+import signal as _signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from .errors import ToolchainError
+from .profiles import Profile, Toolchain
+
+# Debian's libc6-dev-<arch>-cross name for each cross triple we know (for install hints).
+_DEBIAN_LIBC_ARCH = {
+    "m68k-linux-gnu": "m68k",
+    "sh4-linux-gnu": "sh4",
+    "hppa-linux-gnu": "hppa",
+    "alpha-linux-gnu": "alpha",
+    "sparc64-linux-gnu": "sparc64",
+    "arc-linux-gnu": "arc",
+    "x86_64-linux-gnux32": "x32",
+    "i686-linux-gnu": "i386",
+    "powerpc-linux-gnu": "powerpc",
+    "mips-linux-gnu": "mips",
+    "mipsel-linux-gnu": "mipsel",
+}
+
+
+@dataclass(frozen=True)
+class Compiler:
+    kind: str  # "zig" or "gcc"
+    argv: tuple[str, ...]  # command prefix, target selection included
+    identity: str  # version + target + flags: a cache key for builds made with it
+    target: str  # zig target triple or gcc triple
+    cflags: tuple[str, ...]  # the profile's extra flags for this route
+
+
+@dataclass(frozen=True)
+class Runner:
+    kind: str  # "native" or "qemu"
+    argv: tuple[str, ...]  # prefix before the binary (empty for native)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    signal: int | None  # the signal that killed the program (or qemu on its behalf)
+    timed_out: bool
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and self.signal is None
+
+
+# ---------------------------------------------------------------------------
+# Discovery (cached per process, keyed on the toolchain table and the env overrides)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
+
+
+def _overrides() -> tuple[bool, bool]:
+    return _env_flag("BITLAYOUT_NO_ZIG"), _env_flag("BITLAYOUT_NO_GCC")
+
+
+@functools.cache
+def _zig_version() -> str | None:
+    if importlib.util.find_spec("ziglang") is None:
+        return None
+    try:
+        out = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True,
+                             text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+@functools.cache
+def _gcc_version(gcc: str) -> str | None:
+    try:
+        out = subprocess.run([gcc, "-dumpfullversion"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _zig_compiler(tc: Toolchain) -> Compiler | None:
+    version = _zig_version()
+    if not tc.zig_target or version is None:
+        return None
+    argv = (sys.executable, "-m", "ziglang", "cc", "-target", tc.zig_target)
+    identity = " ".join(("zig", version, "-target", tc.zig_target, *tc.zig_cflags))
+    return Compiler("zig", argv, identity, tc.zig_target, tuple(tc.zig_cflags))
+
+
+def _gcc_compiler(tc: Toolchain) -> Compiler | None:
+    if not tc.gcc_triple:
+        return None
+    names = [f"{tc.gcc_triple}-gcc"]
+    if tc.host_native:
+        names.append("gcc")
+    for name in names:
+        path = shutil.which(name)
+        if path is None:
+            continue
+        version = _gcc_version(path)
+        if version is None:
+            continue
+        identity = " ".join((f"{name} {version}", *tc.gcc_cflags))
+        return Compiler("gcc", (path,), identity, tc.gcc_triple, tuple(tc.gcc_cflags))
+    return None
+
+
+@functools.cache
+def _find_compilers(tc: Toolchain, no_zig: bool, no_gcc: bool) -> tuple[Compiler, ...]:
+    zig = None if no_zig else _zig_compiler(tc)
+    gcc = None if no_gcc else _gcc_compiler(tc)
+    # zig links glibc targets only dynamically (no sysroot here to run them): prefer gcc then.
+    zig_static = bool(tc.zig_target) and "musl" in tc.zig_target
+    order = (zig, gcc) if zig_static else (gcc, zig)
+    return tuple(c for c in order if c is not None)
+
+
+def find_compilers(profile: Profile) -> tuple[Compiler, ...]:
+    """Every installed compiler route for the profile, preferred first."""
+    return _find_compilers(profile.toolchain, *_overrides())
+
+
+def find_compiler(profile: Profile) -> Compiler | None:
+    """The preferred installed compiler for the profile, or None."""
+    found = find_compilers(profile)
+    return found[0] if found else None
+
+
+def _host_is_x86_64() -> bool:
+    return platform.machine() in ("x86_64", "AMD64")
+
+
+@functools.cache
+def _find_runner(tc: Toolchain) -> Runner | None:
+    if tc.run_blocker or not tc.qemu:
+        return None
+    if tc.qemu == "native":
+        # x86_64, i386 and x32 binaries run directly on an x86_64 kernel.
+        return Runner("native", ()) if _host_is_x86_64() else None
+    path = shutil.which(tc.qemu)
+    if path is None:
+        return None
+    argv = [path]
+    if tc.qemu_cpu:
+        argv += ["-cpu", tc.qemu_cpu]
+    if tc.qemu_sysroot:
+        if not Path(tc.qemu_sysroot).is_dir():
+            return None
+        argv += ["-L", tc.qemu_sysroot]
+    return Runner("qemu", tuple(argv))
+
+
+def find_runner(profile: Profile) -> Runner | None:
+    """How to run a binary built for the profile here, or None (see install_hint / run_blocker)."""
+    return _find_runner(profile.toolchain)
+
+
+def clear_caches() -> None:
+    """Forget discovery results (tests that change PATH or the environment call this)."""
+    for fn in (_zig_version, _gcc_version, _find_compilers, _find_runner):
+        fn.cache_clear()
+
+
+# ---------------------------------------------------------------------------
+# Install hints
+
+
+def _gcc_packages(triple: str, host_native: bool) -> list[str]:
+    if host_native:
+        return ["gcc", "libc6-dev"]
+    pkgs = [f"gcc-{triple.replace('_', '-')}"]
+    libc_arch = _DEBIAN_LIBC_ARCH.get(triple)
+    if libc_arch:
+        pkgs.append(f"libc6-dev-{libc_arch}-cross")
+    return pkgs
+
+
+def install_hint(profile: Profile) -> str:
+    """The exact command(s) that would install what is missing for this profile ('' if nothing)."""
+    tc = profile.toolchain
+    commands: list[str] = []
+    if find_compiler(profile) is None:
+        if tc.zig_target and "musl" in tc.zig_target:
+            commands.append("pip install ziglang")
+        elif tc.gcc_triple:
+            commands.append("apt-get install -y " + " ".join(_gcc_packages(tc.gcc_triple, tc.host_native)))
+        elif tc.zig_target:
+            commands.append("pip install ziglang")
+    if not tc.run_blocker and tc.qemu and tc.qemu != "native" and shutil.which(tc.qemu) is None:
+        commands.append("apt-get install -y qemu-user")
+    return " && ".join(commands)
+
+
+def missing_reason(profile: Profile) -> str:
+    """One line: why there is no compiler or runner (for skip messages and `doctor`)."""
+    tc = profile.toolchain
+    parts = []
+    if find_compiler(profile) is None:
+        routes = [r for r, on in (("zig " + tc.zig_target, tc.zig_target), (f"{tc.gcc_triple}-gcc", tc.gcc_triple)) if on]
+        parts.append("no compiler (" + (" or ".join(routes) or "no route in the profile") + ")")
+    if find_runner(profile) is None:
+        if tc.run_blocker:
+            parts.append(f"cannot run: {tc.run_blocker}")
+        elif not tc.qemu:
+            parts.append("no runner in the profile")
+        elif tc.qemu == "native":
+            parts.append("native execution needs an x86_64 host")
+        else:
+            parts.append(f"{tc.qemu} not found")
+    hint = install_hint(profile)
+    if hint:
+        parts.append(f"install: {hint}")
+    return "; ".join(parts)
+
+
+def _require_compiler(profile: Profile) -> Compiler:
+    compiler = find_compiler(profile)
+    if compiler is None:
+        raise ToolchainError(f"no compiler for {profile.name}: {missing_reason(profile)}")
+    return compiler
+
+
+# ---------------------------------------------------------------------------
+# Compile / preprocess
+
+
+def _first_error(stderr: str) -> str:
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    for ln in lines:
+        if "error" in ln.lower():
+            return ln
+    return lines[0] if lines else "(no output)"
+
+
+def compile_argv(profile: Profile, compiler: Compiler, sources: Sequence[str | Path], output: str | Path, *,
+                 compile_only: bool = False, debug: bool = False, extra_flags: Iterable[str] = ()) -> list[str]:
+    """The exact command line compile_c runs (exposed for build caches and reports)."""
+    argv = [*compiler.argv, *compiler.cflags]
+    if compile_only:
+        argv.append("-c")
+    elif compiler.kind == "zig":
+        if "musl" in compiler.target:
+            argv.append("-static")
+    elif profile.toolchain.gcc_link == "static":
+        argv.append("-static")
+    if debug:
+        argv.append("-g")
+    argv += list(extra_flags)
+    argv += [str(s) for s in sources]
+    argv += ["-o", str(output)]
+    return argv
+
+
+def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Path, *, compile_only: bool = False,
+              debug: bool = False, extra_flags: Iterable[str] = (), timeout: float = 120.0) -> Path:
+    """Compile (and link, unless compile_only) C sources for the profile into ``output``.
+
+    Safe to call from several processes at once for the same output: the
+    compiler writes a unique temporary file next to ``output`` which is then
+    renamed over it atomically.
+    """
+    compiler = _require_compiler(profile)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{output.suffix}")
+    argv = compile_argv(profile, compiler, sources, tmp, compile_only=compile_only, debug=debug,
+                        extra_flags=extra_flags)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        tmp.unlink(missing_ok=True)
+        raise ToolchainError(f"{compiler.identity} timed out after {timeout:g} s compiling for {profile.name}") from None
+    except OSError as exc:
+        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    if proc.returncode != 0 or not tmp.exists():
+        tmp.unlink(missing_ok=True)
+        names = ", ".join(Path(s).name for s in sources)
+        raise ToolchainError(f"{compiler.identity} failed on {names} for {profile.name}: {_first_error(proc.stderr)}")
+    os.replace(tmp, output)
+    return output
+
+
+def preprocess(profile: Profile, source_path: str | Path, include_dirs: Iterable[str | Path] = (),
+               defines: Mapping[str, str] | None = None, timeout: float = 60.0) -> str:
+    """Run the profile's real compiler with -E; returns the preprocessed text (with line markers)."""
+    compiler = _require_compiler(profile)
+    argv = [*compiler.argv, *compiler.cflags, "-E"]
+    argv += [f"-I{d}" for d in include_dirs]
+    for name, value in (defines or {}).items():
+        argv.append(f"-D{name}" if value in (None, "") else f"-D{name}={value}")
+    argv.append(str(source_path))
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{compiler.identity} -E timed out on {source_path}") from None
+    if proc.returncode != 0:
+        raise ToolchainError(f"{compiler.identity} -E failed on {source_path}: {_first_error(proc.stderr)}")
+    return proc.stdout
+
+
+def predefined_macros(profile: Profile, compiler: Compiler | None = None) -> dict[str, str]:
+    """The compiler's predefined macros (``-dM -E`` on an empty file): name -> replacement text."""
+    compiler = compiler or _require_compiler(profile)
+    argv = [*compiler.argv, *compiler.cflags, "-dM", "-E", "-x", "c", os.devnull]
+    proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=60)
+    if proc.returncode != 0:
+        raise ToolchainError(f"{compiler.identity} -dM -E failed: {_first_error(proc.stderr)}")
+    macros = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("#define "):
+            name, _, value = line[len("#define "):].partition(" ")
+            macros[name] = value
+    return macros
+
+
+# ---------------------------------------------------------------------------
+# Run
+
+
+def run_binary(profile: Profile, binary: str | Path, args: Sequence[str] = (), stdin: str = "",
+               timeout: float = 60.0) -> RunResult:
+    """Run a binary built for the profile (natively or under qemu-user).
+
+    Raises ToolchainError only when there is no runner; whatever the guest does
+    (non-zero exit, a signal, a hang) is reported in the RunResult.
+    """
+    runner = find_runner(profile)
+    if runner is None:
+        raise ToolchainError(f"cannot run {profile.name} binaries here: {missing_reason(profile)}")
+    argv = [*runner.argv, str(binary), *args]
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+    except OSError as exc:  # e.g. ENOEXEC: the host cannot execute this format
+        return RunResult(126, "", f"cannot execute {binary}: {exc.strerror}", None, False,
+                         time.monotonic() - start)
+    timed_out = False
+    try:
+        out, err = proc.communicate(stdin.encode(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        try:
+            os.killpg(proc.pid, _signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+    seconds = time.monotonic() - start
+    rc = proc.returncode
+    sig = -rc if rc < 0 and not timed_out else None
+    return RunResult(rc, out.decode(errors="replace"), err.decode(errors="replace"), sig, timed_out, seconds)

@@ -1,0 +1,379 @@
+/*
+ * stress.c - see stress.h.  Threads start together on a spin flag, check the
+ * clock every 256 iterations, and keep private counters merged after join.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "stress.h"
+
+#include "bitops.h"
+#include "tagging.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BL_MAX_THREADS 16
+
+static unsigned long long bl_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000ull;
+}
+
+struct bl_shared {
+    int go;                 /* set once all threads exist */
+    int stop;               /* readers done: writer stops */
+    int writing;            /* tear: the writer has completed one pass */
+    unsigned long long start_us, deadline_us, max;
+    int word_bits, mode, atomic;
+    unsigned nwords;
+    void *mem;              /* the bitmap / word / pointer word under test */
+    uintptr_t ptr, mask;    /* lost_tag: untagged pointer and tag mask */
+};
+
+struct bl_thread {
+    pthread_t tid;
+    struct bl_shared *sh;
+    unsigned index;
+    unsigned long long ops, events, corrupt;
+    long long first_us;
+};
+
+static void bl_wait_go(struct bl_shared *sh)
+{
+    while (!__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE))
+        ;
+}
+
+static int bl_time_up(struct bl_shared *sh, unsigned long long i)
+{
+    return (i & 255) == 0 && bl_now_us() >= sh->deadline_us;
+}
+
+static void bl_event(struct bl_thread *t)
+{
+    if (t->events++ == 0)
+        t->first_us = (long long)(bl_now_us() - t->sh->start_us);
+}
+
+/* ---- tearing ------------------------------------------------------------ */
+
+#define BL_TEAR_VARIANT(W)                                                                 \
+    static void bl_tear_write_w##W(struct bl_shared *sh, struct bl_thread *t)             \
+    {                                                                                      \
+        bl_w##W##_t *buf = (bl_w##W##_t *)sh->mem, v = 0;                                  \
+        unsigned i;                                                                        \
+        while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {                            \
+            v = (bl_w##W##_t)~v;                                                           \
+            for (i = 0; i < sh->nwords; i++)                                               \
+                bl_store_relaxed_w##W(buf + i, v);                                         \
+            if (t->ops++ == 0)                                                             \
+                __atomic_store_n(&sh->writing, 1, __ATOMIC_RELEASE);                       \
+        }                                                                                  \
+    }                                                                                      \
+    static void bl_tear_read_w##W(struct bl_shared *sh, struct bl_thread *t)              \
+    {                                                                                      \
+        const bl_w##W##_t *buf = (const bl_w##W##_t *)sh->mem;                             \
+        unsigned long long n;                                                              \
+        unsigned i;                                                                        \
+        for (n = 0; n < sh->max && !bl_time_up(sh, n); n++) {                              \
+            bl_w##W##_t first = bl_load_relaxed_w##W(buf), x;                              \
+            int torn = first != 0 && first != (bl_w##W##_t)~(bl_w##W##_t)0;               \
+            for (i = 1; i < sh->nwords; i++) {                                             \
+                x = bl_load_relaxed_w##W(buf + i);                                         \
+                torn |= x != first;                                                        \
+            }                                                                              \
+            t->ops++;                                                                      \
+            if (torn)                                                                      \
+                bl_event(t);                                                               \
+        }                                                                                  \
+    }
+
+BL_TEAR_VARIANT(8)
+BL_TEAR_VARIANT(16)
+BL_TEAR_VARIANT(32)
+BL_TEAR_VARIANT(64)
+
+/* READ_ONCE/WRITE_ONCE of one w-bit value (include/asm-generic/rwonce.h): a
+ * volatile access, which a CPU without a single-copy-atomic access of that
+ * width (a u64 on most 32-bit CPUs) performs in pieces.  This is a deliberate
+ * data race: it is the thing being measured. */
+#define BL_WHOLE_VARIANT(W)                                                                \
+    static void bl_tear_write_whole_w##W(struct bl_shared *sh, struct bl_thread *t)       \
+    {                                                                                      \
+        volatile bl_w##W##_t *p = (volatile bl_w##W##_t *)sh->mem;                         \
+        bl_w##W##_t v = 0;                                                                 \
+        while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {                            \
+            v = (bl_w##W##_t)~v;                                                           \
+            *p = v;                                                                        \
+            if (t->ops++ == 0)                                                             \
+                __atomic_store_n(&sh->writing, 1, __ATOMIC_RELEASE);                       \
+        }                                                                                  \
+    }                                                                                      \
+    static void bl_tear_read_whole_w##W(struct bl_shared *sh, struct bl_thread *t)        \
+    {                                                                                      \
+        volatile bl_w##W##_t *p = (volatile bl_w##W##_t *)sh->mem;                         \
+        unsigned long long n;                                                              \
+        for (n = 0; n < sh->max && !bl_time_up(sh, n); n++) {                              \
+            bl_w##W##_t x = *p;                                                            \
+            t->ops++;                                                                      \
+            if (x != 0 && x != (bl_w##W##_t)~(bl_w##W##_t)0)                               \
+                bl_event(t);                                                               \
+        }                                                                                  \
+    }
+
+BL_WHOLE_VARIANT(8)
+BL_WHOLE_VARIANT(16)
+BL_WHOLE_VARIANT(32)
+BL_WHOLE_VARIANT(64)
+
+#define BL_BY_WIDTH(w, fn, sh, t)                                                          \
+    ((w) == 8 ? fn##_w8(sh, t) : (w) == 16 ? fn##_w16(sh, t) : (w) == 32 ? fn##_w32(sh, t)   \
+                                                                 : fn##_w64(sh, t))
+
+static void *bl_tear_writer(void *arg)
+{
+    struct bl_thread *t = arg;
+    struct bl_shared *sh = t->sh;
+    bl_wait_go(sh);
+    if (sh->mode == 1)
+        BL_BY_WIDTH(sh->word_bits, bl_tear_write_whole, sh, t);
+    else if (sh->word_bits == 8)
+        bl_tear_write_w8(sh, t);
+    else if (sh->word_bits == 16)
+        bl_tear_write_w16(sh, t);
+    else if (sh->word_bits == 32)
+        bl_tear_write_w32(sh, t);
+    else
+        bl_tear_write_w64(sh, t);
+    return NULL;
+}
+
+static void *bl_tear_reader(void *arg)
+{
+    struct bl_thread *t = arg;
+    struct bl_shared *sh = t->sh;
+    unsigned long long spins = 0;
+    bl_wait_go(sh);
+    /* Start reading once the writer runs (it may be scheduled late), but
+     * never wait past the deadline. */
+    while (!__atomic_load_n(&sh->writing, __ATOMIC_ACQUIRE) && !bl_time_up(sh, ++spins))
+        ;
+    if (sh->mode == 1)
+        BL_BY_WIDTH(sh->word_bits, bl_tear_read_whole, sh, t);
+    else if (sh->word_bits == 8)
+        bl_tear_read_w8(sh, t);
+    else if (sh->word_bits == 16)
+        bl_tear_read_w16(sh, t);
+    else if (sh->word_bits == 32)
+        bl_tear_read_w32(sh, t);
+    else
+        bl_tear_read_w64(sh, t);
+    return NULL;
+}
+
+/* ---- lost updates / lost tags ------------------------------------------- */
+
+#define BL_LOST_VARIANT(W)                                                                 \
+    static void bl_lost_w##W(struct bl_shared *sh, struct bl_thread *t)                   \
+    {                                                                                      \
+        bl_w##W##_t *w = (bl_w##W##_t *)sh->mem;                                           \
+        bl_w##W##_t mask = (bl_w##W##_t)((bl_w##W##_t)1 << t->index);                      \
+        unsigned long long n;                                                              \
+        for (n = 0; n < sh->max && !bl_time_up(sh, n); n++) {                              \
+            if (sh->atomic) {                                                              \
+                bl_set_bit_w##W(t->index, w);                                              \
+            } else {                                                                       \
+                bl_w##W##_t v = bl_load_relaxed_w##W(w);                                   \
+                bl_store_relaxed_w##W(w, (bl_w##W##_t)(v | mask));                         \
+            }                                                                              \
+            if (!(bl_load_relaxed_w##W(w) & mask))                                         \
+                bl_event(t);                                                               \
+            if (sh->atomic) {                                                              \
+                bl_clear_bit_w##W(t->index, w);                                            \
+            } else {                                                                       \
+                bl_w##W##_t v = bl_load_relaxed_w##W(w);                                   \
+                bl_store_relaxed_w##W(w, (bl_w##W##_t)(v & (bl_w##W##_t)~mask));           \
+            }                                                                              \
+            if (bl_load_relaxed_w##W(w) & mask)                                            \
+                bl_event(t);                                                               \
+            t->ops++;                                                                      \
+        }                                                                                  \
+    }
+
+BL_LOST_VARIANT(8)
+BL_LOST_VARIANT(16)
+BL_LOST_VARIANT(32)
+BL_LOST_VARIANT(64)
+
+static void *bl_lost_update_thread(void *arg)
+{
+    struct bl_thread *t = arg;
+    struct bl_shared *sh = t->sh;
+    bl_wait_go(sh);
+    if (sh->word_bits == 8)
+        bl_lost_w8(sh, t);
+    else if (sh->word_bits == 16)
+        bl_lost_w16(sh, t);
+    else if (sh->word_bits == 32)
+        bl_lost_w32(sh, t);
+    else
+        bl_lost_w64(sh, t);
+    return NULL;
+}
+
+static void *bl_lost_tag_thread(void *arg)
+{
+    struct bl_thread *t = arg;
+    struct bl_shared *sh = t->sh;
+    uintptr_t *word = (uintptr_t *)sh->mem, bit = (uintptr_t)1 << t->index, v;
+    unsigned long long n;
+    bl_wait_go(sh);
+    for (n = 0; n < sh->max && !bl_time_up(sh, n); n++) {
+        if (sh->atomic)
+            bl_atomic_ptr_set_tag(word, bit);
+        else
+            bl_nonatomic_ptr_set_tag(word, bit);
+        v = bl_ptr_load(word);
+        if (!bl_ptr_test_tag(v, bit))
+            bl_event(t);
+        if (bl_untag_ptr(v, sh->mask) != sh->ptr)
+            t->corrupt++;
+        if (sh->atomic)
+            bl_atomic_ptr_clear_tag(word, bit);
+        else
+            bl_nonatomic_ptr_clear_tag(word, bit);
+        v = bl_ptr_load(word);
+        if (bl_ptr_test_tag(v, bit))
+            bl_event(t);
+        if (bl_untag_ptr(v, sh->mask) != sh->ptr)
+            t->corrupt++;
+        t->ops++;
+    }
+    return NULL;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+/* Start nthreads threads; thread 0 runs first_fn (when given), the rest fn.
+ * The writer (first_fn) is stopped once every other thread has finished. */
+static int bl_run(struct bl_shared *sh, unsigned nthreads, unsigned ms, void *(*first_fn)(void *),
+                  void *(*fn)(void *), struct bl_stress_result *out)
+{
+    struct bl_thread th[BL_MAX_THREADS + 1];
+    unsigned i, started = 0;
+    int rc = 0;
+    memset(th, 0, sizeof th);
+    memset(out, 0, sizeof *out);
+    for (i = 0; i < nthreads; i++) {
+        th[i].sh = sh;
+        th[i].index = first_fn ? i - 1 : i;
+        th[i].first_us = -1;
+        if (pthread_create(&th[i].tid, NULL, (first_fn && i == 0) ? first_fn : fn, &th[i])) {
+            rc = -1;
+            break;
+        }
+        started++;
+    }
+    sh->start_us = bl_now_us();
+    sh->deadline_us = sh->start_us + (unsigned long long)ms * 1000ull;
+    __atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
+    for (i = first_fn ? 1 : 0; i < started; i++)
+        pthread_join(th[i].tid, NULL);
+    __atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+    if (first_fn && started > 0)
+        pthread_join(th[0].tid, NULL);
+    out->elapsed_us = bl_now_us() - sh->start_us;
+    out->first_us = -1;
+    out->threads = started;
+    for (i = 0; i < started; i++) {
+        if (first_fn && i == 0) {
+            out->writes = th[i].ops;
+            continue;
+        }
+        out->ops += th[i].ops;
+        out->events += th[i].events;
+        out->corrupt += th[i].corrupt;
+        if (th[i].first_us >= 0 && (out->first_us < 0 || th[i].first_us < out->first_us))
+            out->first_us = th[i].first_us;
+    }
+    return rc;
+}
+
+static int bl_word_bits_ok(int w) { return w == 8 || w == 16 || w == 32 || w == 64; }
+
+int bl_stress_tear(int word_bits, unsigned nwords, int mode, unsigned readers, unsigned ms,
+                   unsigned long long max_reads, struct bl_stress_result *out)
+{
+    /* Allocated (no declared type, so any word type may live there) and
+     * 64-byte aligned, so the whole-value mode is a naturally aligned u64. */
+    uint64_t *mem;
+    struct bl_shared sh;
+    int rc;
+    if (!bl_word_bits_ok(word_bits) || readers < 1 || readers > BL_MAX_THREADS - 1 ||
+        nwords < 1 || nwords > BL_MAX_WORDS || (mode != 0 && mode != 1) || max_reads < 1)
+        return -1;
+    mem = aligned_alloc(64, BL_MAX_WORDS * 8);
+    if (!mem)
+        return -1;
+    memset(mem, 0, BL_MAX_WORDS * 8);
+    memset(&sh, 0, sizeof sh);
+    sh.word_bits = word_bits;
+    sh.nwords = nwords;
+    sh.mode = mode;
+    sh.max = max_reads;
+    sh.mem = mem;
+    rc = bl_run(&sh, readers + 1, ms, bl_tear_writer, bl_tear_reader, out);
+    free(mem);
+    return rc;
+}
+
+int bl_stress_lost_update(int word_bits, unsigned threads, int atomic, unsigned ms,
+                          unsigned long long max_iters, struct bl_stress_result *out)
+{
+    uint64_t *mem;
+    struct bl_shared sh;
+    int rc;
+    if (!bl_word_bits_ok(word_bits) || threads < 1 || threads > BL_MAX_THREADS ||
+        threads > (unsigned)word_bits || max_iters < 1)
+        return -1;
+    mem = aligned_alloc(64, 64);
+    if (!mem)
+        return -1;
+    memset(mem, 0, 64);
+    memset(&sh, 0, sizeof sh);
+    sh.word_bits = word_bits;
+    sh.atomic = atomic;
+    sh.max = max_iters;
+    sh.mem = mem;
+    rc = bl_run(&sh, threads, ms, NULL, bl_lost_update_thread, out);
+    free(mem);
+    return rc;
+}
+
+int bl_stress_lost_tag(unsigned threads, int atomic, unsigned long align_bytes, unsigned ms,
+                       unsigned long long max_iters, struct bl_stress_result *out)
+{
+    uintptr_t word;
+    void *obj;
+    struct bl_shared sh;
+    int rc;
+    if (threads < 1 || threads > BL_MAX_THREADS || align_bytes < 2 || align_bytes > 4096 ||
+        (align_bytes & (align_bytes - 1)) || (1ul << threads) > align_bytes || max_iters < 1)
+        return -1;
+    obj = aligned_alloc(align_bytes, align_bytes);
+    if (!obj)
+        return -1;
+    memset(&sh, 0, sizeof sh);
+    word = (uintptr_t)obj;
+    sh.ptr = word;
+    sh.mask = bl_tag_mask(align_bytes);
+    sh.atomic = atomic;
+    sh.max = max_iters;
+    sh.mem = &word;
+    rc = bl_run(&sh, threads, ms, NULL, bl_lost_tag_thread, out);
+    free(obj);
+    return rc;
+}

@@ -1,0 +1,157 @@
+"""A hypothesis strategy for random C record types, rendered as C text.
+
+``c_record()`` draws a struct or union: scalar members of every type, bitfields of every width
+(including zero-width and unnamed ones, ``_Bool`` and enum bitfields), arrays, nested named and
+anonymous structs/unions, inline enums with small/negative/64-bit values, ``packed`` and
+``aligned(N)`` on the type and on members (before and after the declarator), ``_Alignas``.
+
+``generate_header(n, seed)`` draws n of them with a fixed seed into ONE header, so each arch is
+compiled once for all of them.  Everything generated is valid GNU C on every Linux arch (the
+model's error paths are tested separately).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+# (C spelling, width in bits on every Linux ABI or None when it varies, integer?)
+INT_TYPES = [
+    ("char", 8), ("signed char", 8), ("unsigned char", 8), ("short", 16), ("unsigned short", 16),
+    ("int", 32), ("unsigned int", 32), ("long", None), ("unsigned long", None),
+    ("long long", 64), ("unsigned long long", 64), ("_Bool", 1),
+]
+OTHER_TYPES = ["float", "double", "long double", "void *", "char *"]
+ALIGNS = [1, 2, 4, 8, 16]
+
+
+@dataclass
+class _Ctx:
+    """Counters for unique names inside one generated type."""
+
+    prefix: str
+    n: int = 0
+
+    def name(self, stem: str) -> str:
+        self.n += 1
+        return f"{self.prefix}_{stem}{self.n}"
+
+
+def _attr(names: list[str]) -> str:
+    return f" __attribute__(({', '.join(names)}))" if names else ""
+
+
+@st.composite
+def _enum_def(draw, ctx: _Ctx) -> str:
+    tag = ctx.name("e")
+    n = draw(st.integers(1, 4))
+    big = draw(st.sampled_from([0, 0, 0, 1, 2, 3]))
+    vals = []
+    for _ in range(n):
+        if big == 1:
+            v = draw(st.integers(-(1 << 40), 1 << 40))
+        elif big == 2:
+            v = draw(st.integers(0, (1 << 32) + 5))
+        elif big == 3:
+            v = draw(st.integers(-300, 70000))
+        else:
+            v = draw(st.integers(-100, 100))
+        vals.append(v)
+    body = ", ".join(f"{ctx.name('E').upper()} = {v}{'LL' if abs(v) > 0x7fffffff else ''}" for v in vals)
+    packed = draw(st.booleans()) and draw(st.booleans())
+    # "small": fits a signed char, so any enum (even a 1-byte packed or Hexagon short enum) can
+    # be an 8-bit bitfield
+    return f"enum {tag} {{ {body} }}{_attr(['packed'] if packed else [])}", all(-128 <= v < 128 for v in vals)
+
+
+@st.composite
+def _member(draw, ctx: _Ctx, depth: int) -> str:
+    kind = draw(st.sampled_from(["int", "int", "int", "bitfield", "bitfield", "bitfield", "other", "array",
+                                 "record", "enum", "zero", "unnamed"] if depth < 2 else
+                                ["int", "bitfield", "bitfield", "other", "array", "zero", "enum"]))
+    name = ctx.name("f")
+    attrs: list[str] = []
+    if draw(st.integers(0, 9)) == 0:
+        attrs.append("packed")
+    if draw(st.integers(0, 9)) == 0:
+        attrs.append(f"aligned({draw(st.sampled_from(ALIGNS))})")
+    before = draw(st.booleans())
+    pre = _attr(attrs) + " " if attrs and before else ""
+    post = _attr(attrs) if attrs and not before else ""
+    if kind == "int":
+        t, _ = draw(st.sampled_from(INT_TYPES))
+        alignas = ""
+        if draw(st.integers(0, 11)) == 0:
+            alignas = f"_Alignas({draw(st.sampled_from([16, 32]))}) "
+        return f"{pre}{alignas}{t} {name}{post};"
+    if kind == "other":
+        return f"{pre}{draw(st.sampled_from(OTHER_TYPES))} {name}{post};"
+    if kind == "array":
+        t = draw(st.sampled_from([t for t, _ in INT_TYPES] + OTHER_TYPES))
+        dims = "".join(f"[{draw(st.integers(1, 5))}]" for _ in range(draw(st.integers(1, 2))))
+        return f"{pre}{t} {name}{dims}{post};"
+    if kind in ("bitfield", "zero", "unnamed"):
+        t, w = draw(st.sampled_from([x for x in INT_TYPES]))
+        if w is None:
+            w = 32  # long: 32 bits is the width every ABI allows
+        if kind == "zero":
+            return f"{t} : 0;"
+        width = draw(st.integers(1, w))
+        if kind == "unnamed":
+            return f"{t} : {width};"
+        return f"{pre}{t} {name} : {width}{post};"
+    if kind == "enum":
+        text, small = draw(_enum_def(ctx))
+        if small and draw(st.booleans()):
+            return f"{text} {name} : 8;"  # wide enough for any value, narrow enough for any enum
+        return f"{pre}{text} {name}{post};"
+    # nested record: named member or anonymous (flattened in the contract)
+    inner = draw(_record_body(ctx, depth + 1))
+    if draw(st.booleans()):
+        return f"{inner};"  # anonymous struct/union member
+    return f"{pre}{inner} {name}{post};"
+
+
+@st.composite
+def _record_body(draw, ctx: _Ctx, depth: int, tag: str | None = None) -> str:
+    kind = draw(st.sampled_from(["struct", "struct", "struct", "union"]))
+    members = [draw(_member(ctx, depth)) for _ in range(draw(st.integers(1, 7 if depth == 0 else 4)))]
+    attrs: list[str] = []
+    if draw(st.integers(0, 4)) == 0:
+        attrs.append("packed")
+    if draw(st.integers(0, 5)) == 0:
+        attrs.append(f"aligned({draw(st.sampled_from(ALIGNS))})")
+    front = draw(st.booleans())
+    head = f"{kind}{_attr(attrs) if front else ''}{' ' + tag if tag else ''}"
+    return f"{head} {{ {' '.join(members)} }}{'' if front else _attr(attrs)}"
+
+
+def c_record(index: int) -> st.SearchStrategy[str]:
+    """A top-level definition `struct rN {...};` (or union), optionally also typedef'd."""
+
+    @st.composite
+    def _top(draw) -> str:
+        ctx = _Ctx(f"r{index}")
+        body = draw(_record_body(ctx, 0, tag=f"r{index}"))
+        if draw(st.integers(0, 3)) == 0:
+            return f"typedef {body} r{index}_t;"
+        return f"{body};"
+
+    return _top()
+
+
+def generate_header(n: int, seed_value: int = 20261127) -> str:
+    """n random record definitions, deterministic for a seed, as one header's text."""
+    out: list[str] = []
+
+    @seed(seed_value)
+    @settings(max_examples=n, database=None, phases=[Phase.generate], deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def _collect(data):
+        out.append(data.draw(c_record(len(out))))
+
+    _collect()
+    return "/* generated by tests/ctypes_strategy.py */\n" + "\n".join(out) + "\n"

@@ -1,0 +1,239 @@
+"""bitlayout.checks and bitlayout.bitmap_types: predictions on the embedded default, judging.
+
+The model side needs only the layout engine (pure Python).  Judging is tested
+twice: with hand-made observations that disagree with the model (a check
+that cannot fail would pass those), and against the host backend when its
+cffi module builds here.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from bitlayout.checks import (ALL_CHECKS, CHECKS, HAZARD, MODEL_BUG, ModelContext, enumerators, model_row,
+                              plan_arch, pointee_of)
+from bitlayout.errors import LayoutError
+from bitlayout.profiles import profile_by_name
+from bitlayout.results import Observation
+from bitlayout.spec import load_default_spec, load_spec
+
+layout_mod = pytest.importorskip("bitlayout.layout", reason="the layout engine (bitlayout.layout) is not built yet")
+
+SPEC = load_default_spec()
+HIGH_IN_USE = [32, 33, 34, 35, 36, 37, 38, 41, 43]
+
+
+@functools.cache
+def plan(arch: str, spec_path: str | None = None):
+    spec = SPEC if spec_path is None else load_spec(spec_path)
+    profile = profile_by_name(arch)
+    layout = layout_mod.layout_headers(list(spec.headers), profile)
+    return plan_arch(spec, profile, layout)
+
+
+def predicted(check: str, arch: str):
+    row, pred = model_row(ALL_CHECKS[check], plan(arch))
+    return row, pred
+
+
+def test_flags_and_gates_per_arch():
+    flags = {f.name: f for b in plan("i386").bitmaps[:1] for f in b.flags}
+    assert flags["VMA_UFFD_MINOR_BIT"].nr == 41 and flags["VMA_UFFD_MINOR_BIT"].in_use
+    assert not flags["VMA_SEALED_BIT"].in_use and "64bit" in flags["VMA_SEALED_BIT"].gate
+    assert "VMA_PKEY_BIT0_BIT" not in flags  # #if-ed out on i386: absent, not gated
+    x86 = {f.name: f for f in plan("x86_64").bitmaps[0].flags}
+    assert x86["VMA_SEALED_BIT"].in_use and x86["VMA_PKEY_BIT0_BIT"].nr == 32
+    ppc = {f.name: f for f in plan("ppc").bitmaps[0].flags}
+    assert ppc["VMA_DROPPABLE_BIT"].nr == 24 and ppc["VMA_DROPPABLE_BIT"].in_use  # CONFIG_PPC32 alias
+    assert enumerators(plan("i386").layout, "enum vma_flag_bits")["VMA_UFFD_RWP_BIT"] == 43
+
+
+def test_geometries():
+    shapes = {a: {b.type: (b.geometry.word_bytes, b.geometry.nwords, b.geometry.atomic_bytes)
+                  for b in plan(a).bitmaps} for a in ("i386", "x86_64", "mips")}
+    assert shapes["i386"] == {"vma_flags_t": (4, 1, 4), "vm_flags_t": (4, 2, 4), "vm_flags_u64_t": (8, 1, 4)}
+    assert shapes["x86_64"] == {"vma_flags_t": (8, 1, 8), "vm_flags_t": (8, 1, 8), "vm_flags_u64_t": (8, 1, 8)}
+    assert plan("mips").bitmaps[0].geometry.little_endian is False
+
+
+@pytest.mark.parametrize("arch", ["i386", "mips", "m68k", "arm"])
+def test_bounds_finds_the_32bit_out_of_bounds_flags(arch):
+    row, pred = predicted("bounds", arch)
+    assert row.status == "fail" and row.detail.startswith(HAZARD)
+    assert [x["nr"] for x in pred["vma_flags_t"]["oob_in_use"]] == HIGH_IN_USE
+    assert [x["nr"] for x in pred["vma_flags_t"]["oob_gated"]] == [39, 40, 42]
+    assert pred["vm_flags_t"]["oob_in_use"] == [] and pred["vm_flags_u64_t"]["oob_in_use"] == []
+    assert "set_bit(43) writes word 1" in row.detail
+
+
+def test_bounds_on_ppc32_and_64bit():
+    _, pred = predicted("bounds", "ppc")
+    assert [x["nr"] for x in pred["vma_flags_t"]["oob_gated"]] == [39, 42]  # DROPPABLE is bit 24 there
+    for arch in ("x86_64", "aarch64", "s390x"):
+        row, pred = predicted("bounds", arch)
+        assert row.status == "pass", row.detail
+        assert all(not d["oob_in_use"] and not d["oob_gated"] for d in pred.values())
+
+
+def test_tear_32bit_vs_64bit():
+    row, pred = predicted("tear", "mips")
+    assert row.status == "fail"
+    assert pred["vm_flags_t"]["full_read_tears"] and pred["vm_flags_u64_t"]["full_read_tears"]
+    assert not pred["vma_flags_t"]["full_read_tears"]
+    torn = {tuple(m["mask"]) for m in pred["vm_flags_t"]["masks"] if m["tears"]}
+    assert torn == {("VMA_UFFD_MISSING_BIT", "VMA_UFFD_WP_BIT", "VMA_UFFD_MINOR_BIT")}
+    # SEALED is gated off 32-bit: the READ|SEALED mask is not a tear there
+    sealed = [m for m in pred["vm_flags_t"]["masks"] if "VMA_SEALED_BIT" in m["mask"]][0]
+    assert sealed["not_in_use_here"] == ["VMA_SEALED_BIT"] and not sealed["tears"]
+    row64, pred64 = predicted("tear", "ppc64")
+    assert row64.status == "pass" and not any(d["full_read_tears"] for d in pred64.values())
+
+
+def test_tag_bits_and_pointee():
+    member, pointee = pointee_of(plan("m68k").layout, "struct vm_area_struct.anon_vma")
+    assert (member.name, pointee.name) == ("anon_vma", "struct anon_vma")
+    assert pointee.align_bytes == 2  # m68k: everything is 2-aligned
+    for arch in ("x86_64", "i386", "m68k"):
+        row, pred = predicted("tag-bits", arch)
+        (entry,) = pred.values()
+        assert entry["wanted"] == 2 and entry["free_bits"] >= 2, (arch, entry)
+        assert row.status == "pass"
+
+
+def test_expect_rows():
+    row, pred = predicted("expect", "i386")
+    by_text = {e["that"]: e for e in pred}
+    assert by_text["fits(VMA_UFFD_MINOR_BIT, vma_flags_t)"]["result"] is False
+    assert by_text["sizeof(vm_flags_t) == 8"]["result"] is True
+    assert by_text["alignof(struct anon_vma) >= 8"]["skipped"] == "only on 64bit"
+    assert by_text["offsetof(struct vm_area_struct, anon_vma) % sizeof(void *) == 0"]["result"] is True
+    assert row.status == "fail" and "fits(VMA_UFFD_MINOR_BIT, vma_flags_t)" in row.detail
+    row64, pred64 = predicted("expect", "x86_64")
+    assert row64.status == "pass", row64.detail
+    assert all(e.get("result") is True for e in pred64)
+
+
+def test_model_context_answers():
+    ctx = ModelContext(plan("i386"))
+    assert ctx.sizeof("vma_flags_t") == 4 and ctx.sizeof("vm_flags_u64_t") == 8
+    assert ctx.alignof("long long") == 4 and ctx.gnu_alignof("long long") == 8  # i386, DESIGN.md
+    assert ctx.name("BITS_PER_LONG") == 32
+    assert ctx.fits(31, "vma_flags_t") and not ctx.fits(32, "vma_flags_t")
+    assert ctx.bit_word(41, "vm_flags_t") == 1 and ctx.byte_offset(41, "vm_flags_t") == 5
+
+
+def test_every_check_gives_one_model_row_per_arch():
+    for arch in ("i386", "x86_64"):
+        rows = [model_row(ALL_CHECKS[c], plan(arch))[0] for c in CHECKS]
+        assert [r.check for r in rows] == list(CHECKS)
+        assert all(r.backend == "model" and r.arch == arch for r in rows)
+        assert all(r.detail for r in rows)
+
+
+# ---------------------------------------------------------------------------
+# bitmap_types
+
+
+def test_word_shape_rejects_non_bitmaps(tmp_path):
+    from bitlayout.bitmap_types import word_shape
+
+    (tmp_path / "t.h").write_text(
+        "typedef struct { unsigned long a[3]; } ok_t;\n"
+        "typedef struct { unsigned long a; int b; } two_t;\n"
+        "typedef double d_t;\n"
+        "typedef unsigned short s_t[5];\n")
+    layout = layout_mod.layout_headers([str(tmp_path / "t.h")], profile_by_name("i386"))
+    assert word_shape(layout.types["ok_t"]) == (4, 3)
+    assert word_shape(layout.types["s_t"]) == (2, 5)
+    with pytest.raises(LayoutError, match="wraps 2 members"):
+        word_shape(layout.types["two_t"])
+    with pytest.raises(LayoutError, match="not an integer bitmap type"):
+        word_shape(layout.types["d_t"])
+
+
+# ---------------------------------------------------------------------------
+# Judging: disagreement is an error named as a model/profile bug.
+
+
+def _pairs(check: str, arch: str, backend: str, tamper):
+    c = ALL_CHECKS[check]
+    _, pred = model_row(c, plan(arch))
+    reqs = c.requests(plan(arch), pred, backend)
+    pairs = [(r, Observation(r["probe"], r["args"], tamper(r))) for r in reqs]
+    return c, pred, pairs
+
+
+def test_bounds_judge_flags_a_disagreement_as_model_bug():
+    from bitlayout.bitmap import bit_position
+
+    geom = {b.type: b.geometry for b in plan("i386").bitmaps}
+
+    def truthful(r):
+        g = geom[r["meta"]["type"]]
+        if r["probe"] == "oob_read":
+            return {"reads": [1] * len(r["args"]["reads"]), "guard_reads": list(r["args"]["reads"])}
+        hits = {}
+        for nr in r["args"]["bits"]:
+            p = bit_position(g, nr)
+            if not p.in_bounds:
+                hits.setdefault(p.word - g.nwords, []).append(p.bit_in_word)
+        return {"bytes": "", "guards": [{"side": "after", "index": i, "bits": b} for i, b in sorted(hits.items())]}
+
+    c, pred, pairs = _pairs("bounds", "i386", "exec", truthful)
+    out = c.judge(plan("i386"), pred, "exec", pairs)
+    assert out.status == "fail" and "confirmed by exec" in out.detail
+
+    def no_guard_change(r):
+        return {"bytes": "", "guards": [], "reads": [], "guard_reads": []}
+
+    c, pred, pairs = _pairs("bounds", "i386", "exec", no_guard_change)
+    out = c.judge(plan("i386"), pred, "exec", pairs)
+    assert out.status == "error" and out.detail.startswith(MODEL_BUG)
+
+
+def test_bit_position_and_tear_judges_catch_wrong_observations():
+    c, pred, pairs = _pairs("bit-position", "x86_64", "host", lambda r: {"bytes": "00" * 8, "guards": []})
+    out = c.judge(plan("x86_64"), pred, "host", pairs)
+    assert out.status == "error" and MODEL_BUG in out.detail
+    # a 64-bit arch: the model rules tearing out, so an observed tear is a model/profile bug
+    c, pred, pairs = _pairs("tear", "x86_64", "host", lambda r: {"reads": 100, "torn": 3, "first_us": 5})
+    out = c.judge(plan("x86_64"), pred, "host", pairs)
+    assert out.status == "error" and "tearing the model rules out" in out.detail
+    c, pred, pairs = _pairs("lost-update", "x86_64", "host",
+                            lambda r: {"ops": 10, "lost": 1 if r["meta"]["mode"] == "atomic" else 0})
+    out = c.judge(plan("x86_64"), pred, "host", pairs)
+    assert out.status == "error" and "atomic set_bit lost updates" in out.detail
+
+
+# ---------------------------------------------------------------------------
+# Against the host backend (skips where the cffi module cannot be built).
+
+
+@pytest.fixture(scope="module")
+def host_observer():
+    from bitlayout.matrix import ProbeObserver
+
+    obs = ProbeObserver("host")
+    why = obs.unavailable()
+    if why:
+        pytest.skip(f"host backend unavailable: {why} (install a C compiler and cffi: pip install cffi)")
+    return obs
+
+
+@pytest.mark.parametrize("arch", ["i386", "x86_64"])
+@pytest.mark.parametrize("check", ["bit-position", "bitops", "arr64", "bounds"])
+def test_host_agrees_with_the_model(host_observer, arch, check):
+    c = ALL_CHECKS[check]
+    _, pred = model_row(c, plan(arch))
+    reqs = c.requests(plan(arch), pred, "host")
+    assert reqs
+    obs = host_observer.observe(profile_by_name(arch), reqs)
+    out = c.judge(plan(arch), pred, "host", list(zip(reqs, obs)))
+    assert out.status in ("pass", "fail"), out.detail
+    assert MODEL_BUG not in out.detail
+    if check == "bounds":
+        assert out.status == ("fail" if arch == "i386" else "pass")
+        if arch == "i386":
+            assert "confirmed by host" in out.detail and "guard word" in out.detail

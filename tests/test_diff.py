@@ -1,0 +1,169 @@
+"""bitlayout.diff and ``bitlayout diff``: two designs of a type, compared per arch.
+
+The headline case (issue #7): the seed thread's
+``unsigned long vm_flags_t[8 / sizeof(unsigned long)]`` against the kernel's
+``DECLARE_BITMAP(__vma_flags, BITS_PER_LONG)``: on every 32-bit arch the new
+design holds 32 bits, so VMA flag bits 32..43 fall out of bounds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("bitlayout.bitmap", reason="bitlayout/bitmap.py (the shim engineer's model) not built yet")
+pytest.importorskip("bitlayout.layout", reason="bitlayout/layout.py (the layout engine) not built yet")
+
+from bitlayout.cli import main  # noqa: E402
+from bitlayout.diff import Design, FlagSet, diff_designs, parse_designs  # noqa: E402
+from bitlayout.profiles import load_profiles  # noqa: E402
+from bitlayout.spec import default_spec_path  # noqa: E402
+
+DEFAULT_H = str(default_spec_path().with_name("vma_flags.h").resolve())
+
+OLD_H = """
+typedef unsigned long long u64;
+#define VM_FLAGS_COUNT (8 / sizeof(unsigned long))
+typedef unsigned long vm_flags_t[VM_FLAGS_COUNT];
+struct vma {
+	unsigned long vm_start;
+	vm_flags_t vm_flags;
+	void *anon_vma;
+};
+"""
+
+NEW_H = """
+typedef unsigned long long u64;
+#define BITS_PER_LONG (__SIZEOF_LONG__ * 8)
+#define BITS_TO_LONGS(nr) (((nr) + BITS_PER_LONG - 1) / BITS_PER_LONG)
+#define DECLARE_BITMAP(name, bits) unsigned long name[BITS_TO_LONGS(bits)]
+typedef struct { DECLARE_BITMAP(__vma_flags, BITS_PER_LONG); } vma_flags_t;
+struct vma {
+	unsigned long vm_start;
+	vma_flags_t vm_flags;
+	void *anon_vma;
+};
+"""
+
+U64_H = """
+typedef unsigned long long u64;
+typedef u64 vm_flags_t;
+struct vma {
+	unsigned long vm_start;
+	vm_flags_t vm_flags;
+	void *anon_vma;
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def profiles():
+    return load_profiles()
+
+
+@pytest.fixture(scope="module")
+def seed_vs_kernel(profiles):
+    """The default header's two designs on every arch (computed once for the module)."""
+    return diff_designs(Design(DEFAULT_H, "vm_flags_t"), Design(DEFAULT_H, "vma_flags_t"), profiles)
+
+
+def test_declare_bitmap_bits_per_long_loses_bits_32_to_43_on_every_32_bit_arch(seed_vs_kernel, profiles):
+    by_arch = {a["arch"]: a for a in seed_vs_kernel["arches"]}
+    assert set(by_arch) == {p.name for p in profiles}
+    for p in profiles:
+        a = by_arch[p.name]
+        assert a["old"]["oob_bits"] == [], p.name  # the seed's two longs hold every flag
+        if p.bits_per_long == 32:
+            # ppc32 aliases DROPPABLE to ARCH_1 (bit 24), so bit 40 does not exist there.
+            want = [nr for nr in range(32, 44) if not (p.name == "ppc" and nr == 40)]
+            assert a["new"]["oob_bits"] == want, p.name
+            assert a["new"]["bitmap"] == {"word_bytes": 4, "nwords": 1, "nbits": 32, "atomic_bytes": 4}
+            assert a["old"]["bitmap"]["nbits"] == 64 and a["old"]["full_read_tears"] is True
+            assert (a["old"]["size_bytes"], a["new"]["size_bytes"]) == (8, 4)
+            assert "out-of-bounds flag bits none -> 32.." in " ".join(a["changes"])
+        else:
+            assert a["new"]["oob_bits"] == [] and a["changes"] == [], p.name
+    s = seed_vs_kernel["summary"]
+    assert sorted(s["new_out_of_bounds"]) == sorted(p.name for p in profiles if p.bits_per_long == 32)
+    assert s["fixed_out_of_bounds"] == []
+
+
+def test_diff_text_fits_80_columns_and_names_the_lost_bits(seed_vs_kernel):
+    from bitlayout.report.text import render_diff_text
+
+    text = render_diff_text(seed_vs_kernel)
+    assert [line for line in text.splitlines() if len(line) > 80] == [] and text.isascii()
+    assert "out-of-bounds bits" in text and "32..43" in text
+    # The 64-bit arches change nothing and are grouped under one "no change".
+    assert "no change" in text
+
+
+def test_container_offsets_shift_when_the_flags_shrink(tmp_path, profiles):
+    old = tmp_path / "old.h"
+    new = tmp_path / "new.h"
+    u64 = tmp_path / "u64.h"
+    old.write_text(OLD_H)
+    new.write_text(NEW_H)
+    u64.write_text(U64_H)
+    chosen = [p for p in profiles if p.name in ("i386", "x86_64", "m68k")]
+    d = diff_designs(Design(str(old), "vm_flags_t"), Design(str(new), "vma_flags_t"), chosen,
+                     container="struct vma")
+    by = {a["arch"]: a for a in d["arches"]}
+    i386 = by["i386"]
+    assert i386["old"]["container"]["offsets"] == {"vm_start": 0, "vm_flags": 4, "anon_vma": 12}
+    assert i386["new"]["container"]["offsets"] == {"vm_start": 0, "vm_flags": 4, "anon_vma": 8}
+    assert "offsets moved: anon_vma 12 -> 8" in i386["changes"]
+    assert "container size 16 -> 12" in i386["changes"]
+    assert by["x86_64"]["changes"] == []
+    # u64 vs two longs: same size everywhere, but i386 aligns u64 to 4 in a struct and
+    # reads it in two 4-byte loads, like the two-long array.
+    d2 = diff_designs(Design(str(old), "vm_flags_t"), Design(str(u64), "vm_flags_t"), chosen,
+                      container="struct vma")
+    by2 = {a["arch"]: a for a in d2["arches"]}
+    assert by2["i386"]["old"]["container"]["offsets"] == by2["i386"]["new"]["container"]["offsets"]
+    assert by2["i386"]["new"]["full_read_tears"] is True and by2["x86_64"]["new"]["full_read_tears"] is False
+
+
+def test_parse_designs_forms(tmp_path):
+    h = tmp_path / "a.h"
+    h.write_text(OLD_H)
+    assert parse_designs(f"{h}:vm_flags_t", f"{h}:struct vma", None) == (
+        Design(str(h), "vm_flags_t"), Design(str(h), "struct vma"))
+    assert parse_designs(str(h), None, ["vm_flags_t", "struct  vma"]) == (
+        Design(str(h), "vm_flags_t"), Design(str(h), "struct vma"))
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_diff_json_and_text(capsys):
+    code, out, err = run_cli(capsys, "diff", DEFAULT_H, "--type", "vm_flags_t", "vma_flags_t",
+                             "--arch", "mips,x86_64", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["schema"] == "bitlayout.diff/1"
+    assert {a["arch"]: a["new"]["oob_bits"] for a in data["arches"]} == {"mips": list(range(32, 44)), "x86_64": []}
+    code, out, err = run_cli(capsys, "diff", f"{DEFAULT_H}:vm_flags_t", f"{DEFAULT_H}:vm_flags_u64_t",
+                             "--arch", "i386,x32", "--container", "struct vm_area_struct")
+    assert code == 0, err
+    assert all(len(line) <= 80 for line in out.splitlines())
+    assert "i386" in out and "x32" in out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["diff", "/nonexistent.h:foo", "/nonexistent.h:bar"], "/nonexistent.h: header not found"),
+    (["diff", DEFAULT_H], "which types?"),
+    (["diff", DEFAULT_H, "--type", "vm_flags_t", "no_such_t", "--arch", "mips"], "no_such_t"),
+    (["diff", DEFAULT_H, "--type", "vm_flags_t", "vma_flags_t", "--flags", "bogus"], "'bogus'"),
+    (["diff", DEFAULT_H, "--type", "vm_flags_t", "vma_flags_t", "--arch", "vax"], "'vax'"),
+])
+def test_cli_diff_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("bitlayout: error: ") and needle in err
+    assert "Traceback" not in err

@@ -1,0 +1,139 @@
+"""Every profile number against a real compiler (and a real CPU where a runner exists).
+
+One test per profile (``[mips]``): the probe from ``bitlayout.probe_profile`` is compiled by the
+profile's preferred compiler, its facts are read back from the object file and the predefined
+macros, and, where a runner exists, the linked probe runs and reports what the CPU does.
+Missing tools skip with the reason and the install command.  Results are cached on disk
+(BITLAYOUT_CACHE_DIR) with atomic writes, so the tests are safe under pytest-xdist.
+
+The first run per zig target links musl (~25-40 s per target, cached by zig afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from bitlayout import toolchains
+from bitlayout.probe_profile import Mismatch, probe_profile, probe_profiles
+from bitlayout.profiles import load_profile, load_profiles
+
+from conftest import PROFILE_DIR
+
+PROFILES = load_profiles(PROFILE_DIR)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _explain(mismatches) -> str:
+    return "\n".join(f"  {m}" for m in mismatches)
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=[p.name for p in PROFILES])
+def test_profile_matches_real_compiler(profile):
+    result = probe_profile(profile)
+    if not result.compiler:
+        pytest.skip(f"{profile.name} unverified: {result.reason}")
+    assert not result.error, result.error
+    assert result.mismatches == (), f"{profile.name} profile disagrees:\n{_explain(result.mismatches)}"
+    assert result.verified
+    assert result.facts["bits_per_long"] == profile.bits_per_long  # facts really were read back
+    if toolchains.find_runner(profile) is not None:
+        assert result.executable, f"{profile.name}: runner exists but the probe did not run: {result.error}"
+        assert result.run_facts["rt_bits_per_long"] == profile.bits_per_long
+        assert result.run_facts["rt_little_endian"] == int(profile.little_endian)
+
+
+def test_profile_count_and_ci_coverage():
+    assert len(PROFILES) >= 24
+    if not IN_CI:
+        pytest.skip("coverage targets (0 unverified, >= 20 executable) apply when CI=true")
+    results = probe_profiles(PROFILES)
+    unverified = [r.arch for r in results if not r.verified]
+    executable = [r.arch for r in results if r.executable]
+    assert unverified == [], {r.arch: r.error or r.reason for r in results if not r.verified}
+    assert len(executable) >= 20, executable
+
+
+# ---------------------------------------------------------------------------
+# The truth test can fail: wrong profiles produce named mismatches
+
+
+def _edited(profile_dir_copy, name, pattern, repl):
+    path = profile_dir_copy / f"{name}.toml"
+    text, n = re.subn(pattern, repl, path.read_text(), count=1, flags=re.M)
+    assert n == 1
+    path.write_text(text)
+    return load_profile(path)
+
+
+def _probe_or_skip(profile, run=False):
+    result = probe_profile(profile, run=run)
+    if not result.compiler:
+        pytest.skip(f"{profile.name}: {result.reason}")
+    assert not result.error, result.error
+    return result
+
+
+def test_wrong_alignment_is_reported(profile_dir_copy, private_cache):
+    # i386: claim _Alignof(long long) = 8 (it is 4 inside structs; only __alignof__ is 8)
+    p = _edited(profile_dir_copy, "i386", r"(\[types\.long_long\]\nsize = 8\nalign = )4", r"\g<1>8")
+    result = _probe_or_skip(p)
+    assert not result.verified
+    assert result.mismatches == (Mismatch("i386", "types.long_long.align", 8, 4, "compile"),)
+
+
+def test_wrong_endianness_signedness_and_macro_are_reported(profile_dir_copy, private_cache):
+    path = profile_dir_copy / "mips.toml"
+    text = path.read_text()
+    text = text.replace('endianness = "big"', 'endianness = "little"')
+    text = text.replace("char_signed = true", "char_signed = false")
+    text = text.replace('__MIPSEB__ = "1"', '__MIPSEL__ = "1"')
+    text = text.replace("bitfields_msb_first = true", "bitfields_msb_first = false")
+    path.write_text(text)
+    result = _probe_or_skip(load_profile(path))
+    got = {(m.field, m.profile_value, m.compiler_value) for m in result.mismatches}
+    assert got == {("endianness", "little", "big"), ("char_signed", False, True),
+                   ("macros.__MIPSEL__", "1", "undefined")}
+
+
+def test_wrong_int128_and_atomicity_claims_are_reported(profile_dir_copy, private_cache):
+    # mips o32 has no __int128 and no lock-free 8-byte atomics
+    path = profile_dir_copy / "mips.toml"
+    text = path.read_text().replace("[layout]", "[types.int128]\nsize = 16\nalign = 16\ngnu_align = 16\n"
+                                                "source = \"wrong\"\n\n[layout]")
+    text = text.replace('atomic64 = "spinlock"', 'atomic64 = "native"')
+    path.write_text(text)
+    result = _probe_or_skip(load_profile(path))
+    fields = sorted(m.field for m in result.mismatches)
+    assert fields == ["atomicity.atomic64", "types.int128"]
+
+
+def test_slab_minalign_below_u64_alignment_is_reported(profile_dir_copy, private_cache):
+    p = _edited(profile_dir_copy, "arm", r"^arch_slab_minalign = 8", "arch_slab_minalign = 4")
+    result = _probe_or_skip(p)
+    assert [m.field for m in result.mismatches] == ["allocators.arch_slab_minalign"]
+
+
+def test_run_checks_malloc_alignment(profile_dir_copy, private_cache, monkeypatch):
+    monkeypatch.setenv("BITLAYOUT_NO_ZIG", "1")  # host gcc: a fast native build
+    p = _edited(profile_dir_copy, "x86_64", r"^libc_malloc_align = 16", "libc_malloc_align = 4096")
+    if toolchains.find_runner(p) is None:
+        pytest.skip("x86_64 probes run natively only on an x86_64 host")
+    result = _probe_or_skip(p, run=True)
+    assert result.executable and result.verified  # compile-time facts are fine ...
+    assert [(m.field, m.via) for m in result.mismatches] == [("allocators.libc_malloc_align", "run")]  # ... malloc is not
+
+
+def test_results_are_cached_per_profile_content(profile_dir_copy, private_cache):
+    p = load_profile(profile_dir_copy / "riscv64.toml")
+    first = _probe_or_skip(p)
+    assert list((private_cache / "probes").glob("*.json"))
+    again = probe_profile(p, run=False)
+    assert again == first
+    # editing the profile invalidates the cached result
+    p2 = _edited(profile_dir_copy, "riscv64", r"^cacheline_bytes = 64", "cacheline_bytes = 128")
+    assert len(list((private_cache / "probes").glob("*.json"))) == 1
+    _probe_or_skip(p2)
+    assert len(list((private_cache / "probes").glob("*.json"))) == 2

@@ -1,0 +1,265 @@
+"""Profile loading, validation errors, selectors, and the `profiles` / `doctor` verbs (no compiling)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bitlayout import cli
+from bitlayout.errors import EXIT_BAD_INPUT, ProfileError, UsageError
+from bitlayout.profiles import SCALAR_KEYS, load_profile, load_profiles, select_profiles
+
+from conftest import PROFILE_DIR, REPO
+
+WANTED = ("x86_64 i386 x32 arm armeb aarch64 aarch64_be mips mipsel mips64 mips64el ppc ppc64 ppc64le "
+          "riscv32 riscv64 s390x loongarch64 m68k sh4 parisc alpha sparc64 arc hexagon").split()
+
+
+def names(profiles) -> list[str]:
+    return [p.name for p in profiles]
+
+
+# ---------------------------------------------------------------------------
+# The shipped profiles
+
+
+def test_every_wanted_profile_is_shipped():
+    shipped = names(load_profiles(PROFILE_DIR))
+    assert len(shipped) >= 24
+    assert sorted(set(WANTED) - set(shipped)) == []
+
+
+def test_every_number_has_a_source():
+    for p in load_profiles(PROFILE_DIR):
+        for key, scalar in p.scalars.items():
+            assert scalar.source.strip(), (p.name, key)
+        assert p.atomicity.source.strip(), p.name
+        assert p.allocators.source.strip(), p.name
+        assert p.layout.source.strip(), p.name
+
+
+def test_profiles_record_the_known_abi_facts():
+    by = {p.name: p for p in load_profiles(PROFILE_DIR)}
+    i386 = by["i386"].scalars["long_long"]
+    assert (i386.align_bytes, i386.gnu_align_bytes) == (4, 8)
+    assert {k: by["m68k"].scalars[k].align_bytes for k in ("int", "long", "pointer", "long_long", "double")} == \
+        {"int": 2, "long": 2, "pointer": 2, "long_long": 2, "double": 2}
+    assert by["arm"].allocators.arch_slab_minalign == 8
+    assert by["parisc"].allocators.arch_kmalloc_minalign == 16
+    assert by["parisc"].toolchain.qemu == "qemu-hppa"
+    assert (by["alpha"].toolchain.gcc_link, by["alpha"].toolchain.qemu_sysroot) == ("dynamic", "/usr/alpha-linux-gnu")
+    assert by["sh4"].toolchain.run_blocker
+    assert by["arm"].atomicity.atomic64 == "ldrexd" and not by["arm"].atomicity.read_once_u64_single_access
+    assert by["i386"].atomicity.atomic64 == "cmpxchg8b"
+    for p in by.values():
+        # big-endian arches allocate bitfields from the MSB (the layout engine's axis)
+        assert p.layout.bitfields_msb_first == (not p.little_endian), p.name
+        if p.bits_per_long == 64:
+            assert p.atomicity.atomic64 == "native" and p.atomicity.read_once_u64_single_access, p.name
+
+
+def test_layout_classes_cover_all_four():
+    classes = {p.layout_class for p in load_profiles(PROFILE_DIR)}
+    assert classes == {"LE32", "BE32", "LE64", "BE64"}
+
+
+# ---------------------------------------------------------------------------
+# Validation: every error names the file and the key, in one line
+
+BASE = (PROFILE_DIR / "x86_64.toml").read_text()
+
+
+def _write(tmp_path: Path, text: str, name: str = "x86_64") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def _sub(pattern: str, repl: str, text: str = BASE) -> str:
+    new, n = re.subn(pattern, repl, text, count=1, flags=re.M | re.S)
+    assert n == 1, pattern
+    return new
+
+
+BAD = {
+    "missing-key": (lambda: _sub(r"^bits_per_long = .*?\n", ""), "bits_per_long", "missing key"),
+    "wrong-type": (lambda: _sub(r"^bits_per_long = .*?\n", 'bits_per_long = "64"\n'), "bits_per_long",
+                   "expected int, got str '64'"),
+    "bool-for-int": (lambda: _sub(r"^cacheline_bytes = .*?\n", "cacheline_bytes = true\n"), "cacheline_bytes",
+                     "expected int"),
+    "bits-not-32-64": (lambda: _sub(r"^bits_per_long = .*?\n", "bits_per_long = 48\n"), "bits_per_long",
+                       "must be 32 or 64, got 48"),
+    "pointer-vs-bits": (lambda: _sub(r"(\[types\.pointer\]\nsize = )8", r"\g<1>16"), "types.pointer.size",
+                        "inconsistent with bits_per_long = 64"),
+    "long-vs-bits": (lambda: _sub(r"^bits_per_long = 64", "bits_per_long = 32"), "types.long.size",
+                     "inconsistent with bits_per_long = 32"),
+    "unknown-endianness": (lambda: _sub(r'^endianness = .*?\n', 'endianness = "middle"\n'), "endianness",
+                           "must be 'little' or 'big', got 'middle'"),
+    "unknown-top-key": (lambda: "colour = \"blue\"\n" + BASE, "colour", "unknown key 'colour'"),
+    "unknown-scalar-key": (lambda: _sub(r"(\[types\.int\]\n)", r"\g<1>signed = true\n"), "types.int.signed",
+                           "unknown key 'signed'"),
+    "missing-scalar": (lambda: _sub(r"\[types\.float\]\n.*?\n\n", ""), "types.float", "missing key"),
+    "align-not-power-of-2": (lambda: _sub(r"(\[types\.int\]\nsize = 4\nalign = )4", r"\g<1>3"), "types.int.align",
+                             "must be a power of two, got 3"),
+    "bad-atomic64": (lambda: _sub(r'^atomic64 = .*?\n', 'atomic64 = "magic"\n'), "atomicity.atomic64",
+                     "got 'magic'"),
+    "bad-gcc-link": (lambda: _sub(r"(\[toolchain\]\n)", r'\g<1>gcc_link = "shared"\n'), "toolchain.gcc_link",
+                     "got 'shared'"),
+    "macro-not-string": (lambda: _sub(r'^__x86_64__ = "1"', "__x86_64__ = 1"), "macros.__x86_64__",
+                         "must be strings"),
+    "name-vs-file": (lambda: _sub(r'^name = "x86_64"', 'name = "amd64"'), "name", "does not match the file name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_validation_error_names_file_and_key(tmp_path, case):
+    make, key, fragment = BAD[case]
+    path = _write(tmp_path, make())
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{path} [{key}]: "), msg
+    assert fragment in msg
+
+
+def test_malformed_toml_names_the_file(tmp_path):
+    path = _write(tmp_path, BASE + "\n= broken\n")
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: malformed TOML") and "\n" not in msg
+
+
+def test_unreadable_profile_dir_is_a_profile_error(tmp_path):
+    with pytest.raises(ProfileError, match="no \\*.toml profiles found"):
+        load_profiles(tmp_path)
+
+
+def test_valid_copy_loads(profile_dir_copy):
+    assert names(load_profiles(profile_dir_copy)) == names(load_profiles(PROFILE_DIR))
+
+
+# ---------------------------------------------------------------------------
+# Selectors
+
+ALL = load_profiles(PROFILE_DIR)
+
+
+@pytest.mark.parametrize("selector, check", [
+    ("32bit", lambda p: p.bits_per_long == 32),
+    ("64bit", lambda p: p.bits_per_long == 64),
+    ("big-endian", lambda p: not p.little_endian),
+    ("little-endian", lambda p: p.little_endian),
+])
+def test_class_selectors(selector, check):
+    chosen = select_profiles(selector, ALL)
+    assert chosen and all(check(p) for p in chosen)
+    assert names(chosen) == [p.name for p in ALL if check(p)]
+
+
+def test_all_and_none_select_everything():
+    assert names(select_profiles("all", ALL)) == names(ALL)
+    assert names(select_profiles(None, ALL)) == names(ALL)
+
+
+def test_name_kernel_arch_and_comma_lists():
+    assert names(select_profiles("mips", ALL)) == ["mips"]  # a profile name wins over the kernel arch
+    assert names(select_profiles("powerpc", ALL)) == ["ppc", "ppc64", "ppc64le"]
+    assert names(select_profiles("arm64", ALL)) == ["aarch64", "aarch64_be"]
+    assert names(select_profiles("x86_64, m68k", ALL)) == ["m68k", "x86_64"]
+    assert names(select_profiles(["m68k", "32bit,m68k"], ALL)) == [p.name for p in ALL if p.bits_per_long == 32]
+    big32 = set(names(select_profiles("big-endian", ALL))) | set(names(select_profiles("32bit", ALL)))
+    assert set(names(select_profiles("big-endian,32bit", ALL))) == big32
+
+
+@pytest.mark.parametrize("selector", ["vax", "mips,vax", "", " , "])
+def test_bad_selectors_are_usage_errors(selector):
+    with pytest.raises(UsageError) as info:
+        select_profiles(selector, ALL)
+    assert info.value.exit_code == EXIT_BAD_INPUT
+    assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# CLI
+
+
+def _cli(args, capsys, monkeypatch, profile_dir: Path | None = None):
+    if profile_dir is not None:
+        monkeypatch.setenv("BITLAYOUT_PROFILE_DIR", str(profile_dir))
+    code = cli.main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_corrupted_profile_dir_exits_2_with_one_line(profile_dir_copy, capsys, monkeypatch):
+    bad = profile_dir_copy / "mips.toml"
+    bad.write_text(bad.read_text().replace('endianness = "big"', 'endianness = "sideways"'))
+    for verb in (["profiles", "--no-probe"], ["doctor"]):
+        code, out, err = _cli(verb, capsys, monkeypatch, profile_dir_copy)
+        assert code == 2
+        assert out == ""
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert str(bad.resolve()) in err and "[endianness]" in err and "sideways" in err
+
+
+def test_cli_corrupted_profile_end_to_end(profile_dir_copy):
+    (profile_dir_copy / "m68k.toml").write_text("name = \n")
+    env = dict(os.environ, BITLAYOUT_PROFILE_DIR=str(profile_dir_copy))
+    proc = subprocess.run([sys.executable, "-m", "bitlayout", "profiles", "--no-probe"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("bitlayout: error: ") and proc.stderr.count("\n") == 1
+    assert "m68k.toml" in proc.stderr and "malformed TOML" in proc.stderr
+
+
+def test_cli_unknown_selector_exits_2(capsys, monkeypatch):
+    code, out, err = _cli(["profiles", "--no-probe", "--arch", "vax"], capsys, monkeypatch, PROFILE_DIR)
+    assert code == 2 and "unknown arch selector 'vax'" in err and err.count("\n") == 1
+
+
+def test_cli_profiles_json_without_probes(capsys, monkeypatch):
+    code, out, _ = _cli(["profiles", "--no-probe", "--format", "json", "--arch", "32bit"], capsys, monkeypatch,
+                        PROFILE_DIR)
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema"] == "bitlayout.profiles/1"
+    rows = {r["name"]: r for r in data["profiles"]}
+    assert set(rows) == {p.name for p in ALL if p.bits_per_long == 32}
+    m68k = rows["m68k"]
+    assert (m68k["layout_class"], m68k["long_long"], m68k["arch_slab_minalign"], m68k["atomic64"]) == \
+        ("BE32", {"size": 8, "align": 2, "gnu_align": 2}, 2, "spinlock")
+    assert m68k["verified"] is None and m68k["executable"] is None  # not probed: unknown, not "yes"
+
+
+def test_cli_profiles_plain_table_marks_unknown(capsys, monkeypatch):
+    code, out, _ = _cli(["profiles", "--no-probe", "--arch", "mips,x86_64"], capsys, monkeypatch, PROFILE_DIR)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["arch", "kernel", "class"]
+    assert [ln.split()[0] for ln in lines[1:3]] == ["mips", "x86_64"]
+    assert lines[1].split()[8:10] == ["?", "?"]
+
+
+def test_cli_doctor_lists_every_arch_and_exits_0(capsys, monkeypatch):
+    code, out, _ = _cli(["doctor", "--format", "json"], capsys, monkeypatch, PROFILE_DIR)
+    assert code == 0
+    data = json.loads(out)
+    assert [r["name"] for r in data["arches"]] == names(ALL)
+
+
+def test_cli_doctor_prints_install_commands_when_tools_are_missing(capsys, monkeypatch):
+    monkeypatch.setenv("BITLAYOUT_NO_ZIG", "1")
+    monkeypatch.setenv("BITLAYOUT_NO_GCC", "1")
+    code, out, _ = _cli(["doctor", "--arch", "mips,m68k"], capsys, monkeypatch, PROFILE_DIR)
+    assert code == 0
+    assert "compiler: MISSING" in out
+    assert "install:  pip install ziglang" in out  # mips: the zig route
+    assert "apt-get install -y gcc-m68k-linux-gnu libc6-dev-m68k-cross" in out

@@ -1,0 +1,116 @@
+"""``bitlayout report`` end to end on the embedded default (the kernel VMA-flags case).
+
+Runs with ``--backend model`` (no cross toolchain needed, a few seconds) except
+where a test says otherwise; the page is then opened in headless Chromium and
+the bit-36-on-mips cell is checked in the DOM Chromium built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("bitlayout.bitmap", reason="bitlayout/bitmap.py (the shim engineer's model) not built yet")
+pytest.importorskip("bitlayout.layout", reason="bitlayout/layout.py (the layout engine) not built yet")
+
+from test_report_html import CHROMIUM, chromium, console_errors, needs_chromium  # noqa: E402
+
+from bitlayout.cli import main  # noqa: E402
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def default_json(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report") / "report.json"
+    code = main(["report", "--backend", "model", "--format", "json", "-q", "-o", str(out)])
+    return code, json.loads(out.read_text())
+
+
+def test_default_report_json(default_json):
+    code, data = default_json
+    assert data["schema"] == "bitlayout.report/1"
+    # The default has real hazards (bits 32..43 past a one-long bitmap on 32-bit): exit 1.
+    assert code == 1
+    assert len(data["arches"]) == 26
+    types = [b["type"] for b in data["bitmaps"]]
+    assert types == ["vma_flags_t", "vm_flags_t", "vm_flags_u64_t"]
+    seed = next(b for b in data["bitmaps"] if b["type"] == "vm_flags_t")
+    be32 = next(g for g in seed["groups"] if g["label"] == "BE32")
+    assert "mips" in be32["arches"]
+    f36 = next(f for f in be32["flags"] if f["nr"] == 36)
+    assert (f36["word"], f36["byte"], f36["bit_in_byte"]) == (1, 7, 4)
+    kernel = next(b for b in data["bitmaps"] if b["type"] == "vma_flags_t")
+    for g in kernel["groups"]:
+        nrs = sorted({f["nr"] for f in g["flags"] if f["name"] in g["out_of_bounds"]})
+        if g["class"].endswith("32"):
+            assert nrs and min(nrs) == 32 and max(nrs) == 43, g["label"]
+        else:
+            assert nrs == [], g["label"]
+    # Model-only run: nothing observed, so every arch is marked unverified.
+    assert not any(a["verified"] for a in data["arches"])
+    assert {s["type"] for s in data["structs"]} >= {"struct vm_area_struct", "struct anon_vma"}
+    tp = data["tagged_pointers"][0]
+    assert tp["field"] == "struct vm_area_struct.anon_vma" and len(tp["per_arch"]) == 26
+
+
+def test_default_report_text_fits_80_columns(capsys):
+    code, out, err = run_cli(capsys, "report", "--backend", "model", "--format", "text", "-q",
+                             "--arch", "mips,i386,x86_64,m68k")
+    assert code == 1, err
+    assert [line for line in out.splitlines() if len(line) > 80] == []
+    assert out.isascii()
+    assert "BIT MAP: VMA_FLAGS_T" in out and "TAG BITS: STRUCT VM_AREA_STRUCT.ANON_VMA" in out
+
+
+def test_html_is_written_to_the_default_file_and_the_path_printed(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_cli(capsys, "report", "--backend", "model", "--arch", "mips", "-q")
+    assert code == 1, err
+    assert out.strip() == "bitlayout-report.html"
+    assert (tmp_path / "bitlayout-report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["report", "/nonexistent/spec.toml"], "spec file not found"),
+    (["report", "--arch", "vax"], "'vax'"),
+    (["report", "--backend", "bogus"], "'bogus'"),
+])
+def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run_cli(capsys, *argv, "-q")
+    assert code == 2
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+@needs_chromium
+def test_default_page_in_chromium_shows_bit_36_on_mips_in_byte_7(tmp_path):
+    page = tmp_path / "bitlayout-report.html"
+    code = main(["report", "--backend", "model", "-q", "-o", str(page)])
+    assert code == 1 and page.exists()
+    shot = tmp_path / "bitlayout-report.png"
+    res = chromium(page.as_uri(), tmp_path, f"--screenshot={shot}", "--window-size=1400,3000")
+    assert shot.exists() and shot.stat().st_size > 50_000, res.stderr[-2000:]
+    assert console_errors(res.stderr) == []
+    dom = chromium(page.as_uri(), tmp_path, "--dump-dom")
+    assert console_errors(dom.stderr) == []
+    # The seed's two-long vm_flags_t on BE32 (mips and friends): bit 36 = word 1, byte 7, bit 4.
+    svg = re.search(r'<svg class="bitmap-map"[^>]*data-type="vm_flags_t"[^>]*data-arch-class="BE32".*?</svg>',
+                    dom.stdout, flags=re.S)
+    assert svg is not None
+    cell = re.search(r'<g [^>]*data-nr="36"[^>]*>', svg.group(0))
+    assert cell is not None
+    for attr in ('data-word="1"', 'data-byte="7"', 'data-bit="4"', 'data-arch-class="BE32"'):
+        assert attr in cell.group(0)
+    mips_listed = re.search(r'id="bitmap-vm-flags-t-be32".*?</div>', dom.stdout, flags=re.S)
+    assert mips_listed is not None and "mips" in mips_listed.group(0)
+    if os.environ.get("BITLAYOUT_SCREENSHOT_DIR"):
+        shutil.copy(shot, Path(os.environ["BITLAYOUT_SCREENSHOT_DIR"]) / "bitlayout-report.png")

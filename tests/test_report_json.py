@@ -1,0 +1,25 @@
+"""report.json: the data behind the page, as JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("bitlayout.bitmap", reason="bitlayout/bitmap.py (the shim engineer's model) not built yet")
+
+from test_report_model import fixture_report  # noqa: E402
+
+from bitlayout.report import render  # noqa: E402
+
+
+def test_json_round_trips_to_the_report_dict():
+    report = fixture_report()
+    data = json.loads(render(report, "json"))
+    assert data["schema"] == "bitlayout.report/1"
+    assert data == json.loads(json.dumps(report))  # plain data all the way down
+    assert set(data) >= {"arches", "grid", "bitmaps", "tagged_pointers", "structs", "findings", "evidence"}
+    ev = [r for r in data["evidence"] if r["arch"] == "i386" and r["check"] == "tearing"]
+    assert ev == [{"arch": "i386", "check": "tearing", "backend": "exec", "status": "fail",
+                   "detail": "torn 870 of 1000 reads", "predicted": None, "observed": None,
+                   "evidence": {"reads": 1000, "torn": 870, "rate": 0.87}}]

@@ -1,0 +1,232 @@
+"""Toolchain discovery, install hints, compile/preprocess/run (fast: host gcc, -c, or tiny qemu runs)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bitlayout import toolchains
+from bitlayout.errors import ToolchainError
+from bitlayout.profiles import profile_by_name
+
+
+def prof(name):
+    return profile_by_name(name)
+
+
+@pytest.fixture
+def host_gcc(monkeypatch):
+    """The x86_64 profile built by the host gcc (fast: no zig libc build)."""
+    monkeypatch.setenv("BITLAYOUT_NO_ZIG", "1")
+    p = prof("x86_64")
+    compiler = toolchains.find_compiler(p)
+    if compiler is None or toolchains.find_runner(p) is None:
+        pytest.skip(f"no host gcc / native runner: install with: apt-get install -y gcc libc6-dev")
+    return p
+
+
+@pytest.fixture
+def fresh_discovery():
+    toolchains.clear_caches()
+    yield
+    toolchains.clear_caches()
+
+
+def _c(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Discovery
+
+
+def test_discovery_is_cached_and_identity_is_a_version(host_gcc):
+    a = toolchains.find_compiler(host_gcc)
+    b = toolchains.find_compiler(host_gcc)
+    assert a is b
+    assert a.kind == "gcc" and a.identity.split()[1][0].isdigit()
+
+
+def test_zig_is_preferred_for_musl_targets():
+    p = prof("mips")
+    compiler = toolchains.find_compiler(p)
+    if compiler is None:
+        pytest.skip("ziglang missing: pip install ziglang")
+    assert compiler.kind == "zig" and compiler.target == "mips-linux-musleabi"
+    assert compiler.identity.startswith("zig ") and "mips-linux-musleabi" in compiler.identity
+
+
+def test_gcc_is_preferred_for_glibc_zig_targets():
+    p = prof("sparc64")
+    compilers = toolchains.find_compilers(p)
+    if not any(c.kind == "gcc" for c in compilers):
+        pytest.skip("apt-get install -y gcc-sparc64-linux-gnu libc6-dev-sparc64-cross")
+    assert compilers[0].kind == "gcc"
+
+
+def test_env_overrides_hide_routes(monkeypatch):
+    monkeypatch.setenv("BITLAYOUT_NO_ZIG", "1")
+    monkeypatch.setenv("BITLAYOUT_NO_GCC", "1")
+    for name in ("x86_64", "mips", "m68k"):
+        assert toolchains.find_compiler(prof(name)) is None
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("mips", "pip install ziglang"),
+    ("x86_64", "pip install ziglang"),
+    ("m68k", "apt-get install -y gcc-m68k-linux-gnu libc6-dev-m68k-cross"),
+    ("alpha", "apt-get install -y gcc-alpha-linux-gnu libc6-dev-alpha-cross"),
+    ("arc", "apt-get install -y gcc-arc-linux-gnu libc6-dev-arc-cross"),
+])
+def test_install_hint_when_no_compiler(monkeypatch, name, hint):
+    monkeypatch.setenv("BITLAYOUT_NO_ZIG", "1")
+    monkeypatch.setenv("BITLAYOUT_NO_GCC", "1")
+    got = toolchains.install_hint(prof(name))
+    assert got.split(" && ")[0] == hint
+
+
+def test_install_hint_for_missing_qemu(monkeypatch, fresh_discovery, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing on PATH: no qemu, no gcc
+    hint = toolchains.install_hint(prof("m68k"))
+    assert "apt-get install -y qemu-user" in hint
+    assert toolchains.find_runner(prof("m68k")) is None
+    # a run blocker is not a missing package: no qemu hint for sh4
+    assert "qemu-user" not in toolchains.install_hint(prof("sh4"))
+
+
+def test_nothing_missing_means_empty_hint(host_gcc):
+    assert toolchains.install_hint(host_gcc) == ""
+
+
+def test_runner_argv_carries_cpu_and_sysroot():
+    la = toolchains.find_runner(prof("loongarch64"))
+    if la is None:
+        pytest.skip("apt-get install -y qemu-user")
+    assert la.kind == "qemu" and la.argv[1:] == ("-cpu", "la464")
+    alpha = toolchains.find_runner(prof("alpha"))
+    if alpha is not None:
+        assert alpha.argv[1:] == ("-L", "/usr/alpha-linux-gnu")
+    assert toolchains.find_runner(prof("sh4")) is None  # run_blocker
+
+
+# ---------------------------------------------------------------------------
+# Compile / preprocess
+
+
+def test_missing_compiler_raises_one_line_toolchain_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("BITLAYOUT_NO_ZIG", "1")
+    monkeypatch.setenv("BITLAYOUT_NO_GCC", "1")
+    src = _c(tmp_path, "a.c", "int x;\n")
+    with pytest.raises(ToolchainError) as info:
+        toolchains.compile_c(prof("mips"), [src], tmp_path / "a.o", compile_only=True)
+    msg = str(info.value)
+    assert "\n" not in msg and "mips" in msg and "pip install ziglang" in msg
+
+
+def test_compile_error_is_one_line_naming_the_source(host_gcc, tmp_path):
+    src = _c(tmp_path, "broken.c", "int f(void) { return ; }\nint g( {\n")
+    with pytest.raises(ToolchainError) as info:
+        toolchains.compile_c(host_gcc, [src], tmp_path / "broken.o", compile_only=True)
+    msg = str(info.value)
+    assert "\n" not in msg and "broken.c" in msg and "error" in msg
+    assert not list(tmp_path.glob(".broken.*"))  # no temp file left behind
+
+
+def test_concurrent_compiles_to_one_output_are_safe(host_gcc, tmp_path):
+    src = _c(tmp_path, "same.c", "int value = 42;\n")
+    out = tmp_path / "out" / "same.o"
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: toolchains.compile_c(host_gcc, [src], out, compile_only=True), range(8)))
+    assert all(r == out for r in results)
+    assert out.read_bytes()[:4] == b"\x7fELF"
+    assert [p.name for p in out.parent.iterdir()] == ["same.o"]
+
+
+def test_preprocess_uses_the_target_compiler(tmp_path):
+    p = prof("mips")
+    if toolchains.find_compiler(p) is None:
+        pytest.skip("ziglang missing: pip install ziglang")
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "extra.h").write_text("#define FROM_INCLUDE 7\n")
+    src = _c(tmp_path, "pp.c", """\
+        #include "extra.h"
+        #if defined(__MIPSEB__) && _MIPS_SZLONG == 32
+        int big_endian_mips = FROM_INCLUDE + USER;
+        #endif
+        """)
+    text = toolchains.preprocess(p, src, include_dirs=[inc], defines={"USER": "5"})
+    assert "int big_endian_mips = 7 + 5;" in text
+
+
+def test_predefined_macros_match_profile(host_gcc):
+    macros = toolchains.predefined_macros(host_gcc)
+    assert macros["__x86_64__"] == "1" and macros["__SIZEOF_LONG__"] == "8"
+
+
+# ---------------------------------------------------------------------------
+# Run: guest failures are results, not exceptions
+
+
+def _build(profile, tmp_path, body, name="prog"):
+    src = _c(tmp_path, f"{name}.c", body)
+    return toolchains.compile_c(profile, [src], tmp_path / name)
+
+
+def test_run_exit_status_stdout_and_stdin(host_gcc, tmp_path):
+    exe = _build(host_gcc, tmp_path, """\
+        #include <stdio.h>
+        int main(int argc, char **argv) {
+            char buf[64] = {0};
+            fgets(buf, sizeof buf, stdin);
+            printf("%s|%s", argv[1], buf);
+            fprintf(stderr, "to stderr\\n");
+            return 3;
+        }
+        """)
+    r = toolchains.run_binary(host_gcc, exe, args=["arg1"], stdin="from stdin\n")
+    assert (r.returncode, r.stdout, r.stderr, r.signal, r.timed_out) == (3, "arg1|from stdin\n", "to stderr\n",
+                                                                         None, False)
+    assert not r.ok and r.seconds >= 0
+
+
+def test_run_reports_a_signal(host_gcc, tmp_path):
+    exe = _build(host_gcc, tmp_path, """\
+        #include <signal.h>
+        int main(void) { raise(SIGSEGV); return 0; }
+        """)
+    r = toolchains.run_binary(host_gcc, exe)
+    assert r.signal == signal.SIGSEGV and not r.timed_out and not r.ok
+
+
+def test_run_reports_a_timeout(host_gcc, tmp_path):
+    exe = _build(host_gcc, tmp_path, """\
+        #include <unistd.h>
+        int main(void) { for (;;) sleep(1); }
+        """)
+    r = toolchains.run_binary(host_gcc, exe, timeout=0.5)
+    assert r.timed_out and r.signal is None and not r.ok
+    assert 0.4 < r.seconds < 10
+
+
+def test_run_without_runner_raises(tmp_path):
+    with pytest.raises(ToolchainError, match="cannot run sh4 binaries here: .*qemu-sh4 7.2"):
+        toolchains.run_binary(prof("sh4"), tmp_path / "nothing")
+
+
+def test_guest_crash_under_qemu_is_a_signal(tmp_path):
+    p = prof("m68k")  # Debian cross gcc, static glibc: fast to build, runs under qemu-m68k
+    if toolchains.find_compiler(p) is None or toolchains.find_runner(p) is None:
+        pytest.skip(f"m68k toolchain missing: {toolchains.install_hint(p)}")
+    exe = _build(p, tmp_path, """\
+        #include <stdio.h>
+        int main(void) { volatile int *null = 0; printf("before\\n"); fflush(stdout); return *null; }
+        """)
+    r = toolchains.run_binary(p, exe, timeout=60)
+    assert r.signal == signal.SIGSEGV and r.stdout == "before\n"
