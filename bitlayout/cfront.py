@@ -668,6 +668,7 @@ class _Builder:
         self.anon = 0
         self.attr_args: dict[int, object] = {}
         self.input_files = input_files
+        self.seen_nodes: dict[int, str] = {}
 
     # attributes -------------------------------------------------------------
     def decl_attrs(self, coord, node=None) -> tuple[Attr, ...]:
@@ -774,6 +775,15 @@ class _Builder:
         return f"{kind} <anonymous #{self.anon}>"
 
     def tag(self, kind, node, coord) -> str:
+        # `struct s {...} a, b;` gives two declarators the same Struct node: define it once
+        seen = self.seen_nodes.get(id(node))
+        if seen is not None:
+            return seen
+        key = self._tag(kind, node, coord)
+        self.seen_nodes[id(node)] = key
+        return key
+
+    def _tag(self, kind, node, coord) -> str:
         where = _coord(node.coord or coord)
         key = f"{kind} {node.name}" if node.name else self._anon_key(kind, coord)
         if node.decls is None:
@@ -803,6 +813,14 @@ class _Builder:
         return key
 
     def enum(self, node, coord) -> str:
+        seen = self.seen_nodes.get(id(node))
+        if seen is not None:
+            return seen
+        key = self._enum(node, coord)
+        self.seen_nodes[id(node)] = key
+        return key
+
+    def _enum(self, node, coord) -> str:
         where = _coord(node.coord or coord)
         key = f"enum {node.name}" if node.name else self._anon_key("enum", coord)
         if node.values is None:
@@ -850,7 +868,10 @@ def _cfile(coord) -> str:
 
 def build_table(text: str, filename: str = "<input>", input_files: Iterable[str] = ()) -> TranslationUnit:
     """Preprocessed C text -> TranslationUnit (cached by text, the parse is the slow part)."""
-    key = hashlib.sha1((filename + "\0" + "\0".join(input_files) + "\0" + text).encode()).hexdigest()
+    # -dD output differs per arch in its #define lines only (dropped by normalize): key on the rest,
+    # so arches whose headers preprocess the same share one parse
+    body = _DIRECTIVE_LINES.sub("", text)
+    key = hashlib.sha1((filename + "\0" + "\0".join(input_files) + "\0" + body).encode()).hexdigest()
     hit = _TABLE_CACHE.get(key)
     if hit is not None:
         return hit
@@ -866,6 +887,7 @@ def build_table(text: str, filename: str = "<input>", input_files: Iterable[str]
 
 
 _TABLE_CACHE: dict[str, TranslationUnit] = {}
+_DIRECTIVE_LINES = re.compile(r"^[ \t]*#[ \t]*(?:define|undef)\b[^\n]*$", re.M)
 
 
 # ---------------------------------------------------------------------------

@@ -1170,6 +1170,9 @@ assert tuple(ALL_CHECKS) == CHECKS
 
 def model_row(check: Check, plan: ArchPlan) -> tuple[MatrixRow, Any]:
     """The model backend's row for one check on one arch, and the prediction (for other backends)."""
+    if plan.layout is None and check.name != "profile":
+        why = f"no layout for this arch: {plan.layout_error}"
+        return MatrixRow(plan.arch, check.name, "model", "error", why), Skip(why)
     try:
         predicted = check.predict(plan)
     except Skip as exc:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .checks import ALL_CHECKS, CHECKS, ArchPlan, Check, CheckOutcome, Skip, model_row, outcome_row, plan_arch
-from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, UsageError
+from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
 from .profiles import Profile
 from .results import MATRIX_SCHEMA, MatrixRow, Observation
 from .spec import Spec, check_names
@@ -358,13 +358,13 @@ def _compiled_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str,
     return rows
 
 
-def _worker(args: tuple) -> tuple[str, list[MatrixRow], set[str], set[str], float]:
+def _worker(args: tuple) -> tuple[str, list[MatrixRow], set[str], set[str], float, str]:
     spec, profile, checks, backends = args
     t0 = time.perf_counter()
     layout, layout_error = _layout(spec, profile)
     types, names = _names_of(layout) if layout is not None else (set(), set())
     rows = run_arch(spec, profile, checks, backends, layout=layout, layout_error=layout_error)
-    return profile.name, rows, types, names, time.perf_counter() - t0
+    return profile.name, rows, types, names, time.perf_counter() - t0, layout_error
 
 
 def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | None = None,
@@ -394,27 +394,45 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
     all_types: set[str] = set()
     all_names: set[str] = set()
     timings: dict[str, float] = {}
+    layout_errors: dict[str, str] = {}
     done = 0
     if jobs == 1 or len(work) == 1:
         iterator = (_worker(w) for w in work)
-        for name, rows, types, names, secs in iterator:
+        for name, rows, types, names, secs, lerr in iterator:
             results[name], timings[name] = rows, round(secs, 3)
+            layout_errors[name] = lerr
             all_types |= types
             all_names |= names
             done += 1
             if progress:
                 progress(done, len(work), name)
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=_mp_context()) as pool:
-            futures = {pool.submit(_worker, w): w[1].name for w in work}
+        # The first arch runs here: it fills the per-process caches (toolchain discovery, compiler
+        # identities) that the forked workers then inherit instead of each rediscovering them.
+        name, rows, types, names, secs, lerr = _worker(work[0])
+        results[name], timings[name], layout_errors[name] = rows, round(secs, 3), lerr
+        all_types |= types
+        all_names |= names
+        done += 1
+        if progress:
+            progress(done, len(work), name)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work) - 1), mp_context=_mp_context()) as pool:
+            futures = {pool.submit(_worker, w): w[1].name for w in work[1:]}
             for fut in as_completed(futures):
-                name, rows, types, names, secs = fut.result()
+                name, rows, types, names, secs, lerr = fut.result()
                 results[name], timings[name] = rows, round(secs, 3)
+                layout_errors[name] = lerr
                 all_types |= types
                 all_names |= names
                 done += 1
                 if progress:
                     progress(done, len(work), name)
+    if layout_errors and all(layout_errors.values()):
+        # Headers that no arch can lay out are bad input (exit 2), not a finding per arch.
+        first = next(iter(layout_errors.values()))
+        if not first.startswith("layout engine not available"):
+            raise SpecError(f"cannot lay out the headers on any selected arch: {first}", path=spec.path,
+                            key="headers")
     if all_types:
         # A name no selected arch defines is a typo in the spec (exit 2), not a finding.
         check_names(spec, all_types, all_names)

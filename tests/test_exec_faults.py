@@ -64,6 +64,12 @@ def backend_for(tmp_path):
     return make
 
 
+def out_identity(profile) -> str:
+    from bitlayout import toolchains
+
+    return toolchains.find_compiler(profile).identity
+
+
 def outcome_of(backend, profile=None, requests=REQUESTS):
     profile = profile or make_profile(**NATIVE)
     return backend.run([profile], requests)[profile.name]
@@ -159,7 +165,10 @@ def test_missing_emulator_is_a_skip_with_install_hint(backend_for):
 def test_run_blocker_is_an_error_with_compile_only_evidence(backend_for):
     profile = make_profile("blocked", **NATIVE,
                            run_blocker="hangs under this emulator (test)")
-    out = outcome_of(backend_for("silent"), profile)
+    backend = backend_for("silent")
+    # available: an outcome will come (an error row naming the blocker), so not a skip.
+    assert backend.available(profile) == (True, f"{out_identity(profile)}, compile-only: hangs under this emulator (test)")
+    out = outcome_of(backend, profile)
     assert out.status == "error"
     assert "hangs under this emulator (test)" in out.reason
     assert Path(out.evidence["binary"]).is_file()  # it was built: compile-only evidence
@@ -185,3 +194,50 @@ def test_one_broken_arch_does_not_hide_the_others(backend_for):
     no_cc = make_profile("b", gcc_triple="nonexistent-linux-gnu", qemu="qemu-nonexistent")
     outs = backend_for("crash").run([good_emu, no_cc], REQUESTS)
     assert {k: v.status for k, v in outs.items()} == {"a": "error", "b": "skip"}
+
+
+class _NotAnExecutableCache(BuildCache):
+    """Publishes bytes no OS can execute, as a corrupted cache entry or foreign binary would be."""
+
+    def get_or_build(self, key, stem, build):
+        def write(out: Path) -> None:
+            out.write_bytes(b"\x00\x01 not an executable format\n")
+        return super().get_or_build(key, stem, write)
+
+
+def test_binary_the_os_cannot_execute_is_an_error(tmp_path):
+    backend = ExecBackend(jobs=1, sources=[FAKES / "silent.c"], cache=_NotAnExecutableCache(tmp_path))
+    if shutil.which("x86_64-linux-gnu-gcc") is None and shutil.which("gcc") is None:
+        pytest.skip("host gcc not found; install: apt-get install gcc")
+    out = outcome_of(backend)
+    assert out.status == "error"
+    assert "cannot execute" in out.reason and "Exec format error" in out.reason
+
+
+def test_requests_the_driver_would_not_answer_are_refused_before_running(backend_for):
+    # The driver skips blank and '#' lines silently; letting them through would make
+    # "one response per request" unverifiable, so they are a caller error (ShimError).
+    from bitlayout.errors import ShimError
+
+    for bad in ("", "   ", "# comment", "two\nlines"):
+        with pytest.raises(ShimError):
+            outcome_of(backend_for("silent"), requests=[bad])
+
+
+def test_crash_and_hang_under_qemu_are_errors_too(tmp_path):
+    # qemu-user reports a guest's fatal signal by dying of it (or by "uncaught target signal");
+    # either way the outcome must name the signal.  Uses the shipped mips profile (zig + qemu-mips).
+    from bitlayout import toolchains
+    from bitlayout.profiles import load_profiles
+
+    mips = {p.name: p for p in load_profiles()}.get("mips")
+    if mips is None:
+        pytest.skip("no mips profile")
+    ok, why = ExecBackend().available(mips)
+    if not ok or toolchains.find_runner(mips) is None:
+        pytest.skip(f"mips cannot run here: {why}")
+    cache = BuildCache(tmp_path / "cache")
+    crash = ExecBackend(jobs=1, sources=[FAKES / "crash.c"], cache=cache).run([mips], REQUESTS)["mips"]
+    assert crash.status == "error" and "killed by SIGSEGV" in crash.reason and "qemu-mips" in crash.reason
+    hang = ExecBackend(jobs=1, timeout=1.5, sources=[FAKES / "hang.c"], cache=cache).run([mips], REQUESTS)["mips"]
+    assert hang.status == "error" and "timed out after 1.5 s" in hang.reason

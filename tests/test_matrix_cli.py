@@ -107,3 +107,23 @@ def test_no_arguments_runs_the_default_in_a_subprocess():
     assert "vma_flags.toml" in proc.stdout.splitlines()[0]
     assert "arch" in proc.stdout and "findings:" in proc.stdout
     assert "bitlayout matrix: [" in proc.stderr
+
+
+def test_headers_no_arch_can_parse_exit_2(capsys, tmp_path):
+    (tmp_path / "h.h").write_text("struct s { int a; garbage here };\n")
+    (tmp_path / "s.toml").write_text('headers = ["h.h"]\n[[expect]]\nthat = "sizeof(struct s) == 4"\n')
+    rc, out, err = run_cli(capsys, str(tmp_path / "s.toml"), "--backend", "model", "--arch", "x86_64,i386", "-q")
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "[headers]: cannot lay out the headers" in err
+    assert "h.h:1:" in err
+
+
+def test_header_failing_on_some_arches_is_an_error_row(capsys, tmp_path):
+    (tmp_path / "h.h").write_text("#if __SIZEOF_LONG__ == 4\n#error no 32-bit\n#endif\nstruct s { int a; };\n")
+    (tmp_path / "s.toml").write_text('headers = ["h.h"]\n[[expect]]\nthat = "sizeof(struct s) == 4"\n')
+    rc, out, _ = run_cli(capsys, str(tmp_path / "s.toml"), "--backend", "model", "--arch", "x86_64,i386",
+                         "--check", "expect", "--format", "json", "-q")
+    assert rc == 1
+    rows = {r["arch"]: r for r in json.loads(out)["results"]}
+    assert rows["x86_64"]["status"] == "pass"
+    assert rows["i386"]["status"] == "error" and "no layout for this arch" in rows["i386"]["detail"]

@@ -208,7 +208,8 @@ def _zig_qemu_profiles():
     from bitlayout.profiles import load_profiles
 
     return [p for p in load_profiles()
-            if p.toolchain.zig_target and p.toolchain.qemu.startswith("qemu-") and not p.toolchain.run_blocker]
+            if "musl" in p.toolchain.zig_target and p.toolchain.qemu.startswith("qemu-")
+            and not p.toolchain.run_blocker]
 
 
 @pytest.mark.slow

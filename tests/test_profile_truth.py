@@ -11,6 +11,7 @@ The first run per zig target links musl (~25-40 s per target, cached by zig afte
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -137,3 +138,19 @@ def test_results_are_cached_per_profile_content(profile_dir_copy, private_cache)
     assert len(list((private_cache / "probes").glob("*.json"))) == 1
     _probe_or_skip(p2)
     assert len(list((private_cache / "probes").glob("*.json"))) == 2
+
+
+def test_cli_profiles_reports_verified_and_executable(capsys, monkeypatch):
+    from bitlayout import cli
+
+    monkeypatch.setenv("BITLAYOUT_PROFILE_DIR", str(PROFILE_DIR))
+    code = cli.main(["profiles", "--arch", "m68k,sh4", "--format", "json"])
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["profiles"]}
+    for name in ("m68k", "sh4"):
+        if rows[name]["toolchain"]["compiler"] is None:
+            pytest.skip(f"{name}: no compiler here")
+    assert code == 0
+    assert rows["m68k"]["verified"] is True and rows["sh4"]["verified"] is True
+    assert rows["sh4"]["executable"] is False and "qemu-sh4" in rows["sh4"]["note"]  # run_blocker
+    if rows["m68k"]["toolchain"]["runner"]:
+        assert rows["m68k"]["executable"] is True

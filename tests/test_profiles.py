@@ -263,3 +263,17 @@ def test_cli_doctor_prints_install_commands_when_tools_are_missing(capsys, monke
     assert "compiler: MISSING" in out
     assert "install:  pip install ziglang" in out  # mips: the zig route
     assert "apt-get install -y gcc-m68k-linux-gnu libc6-dev-m68k-cross" in out
+
+
+def test_rich_table_renders_verdicts():
+    import io
+
+    from rich.console import Console
+
+    from bitlayout.commands.profiles import profile_row, render_rich
+
+    rows = [profile_row(p, None) for p in select_profiles("i386,m68k", ALL)]
+    buf = io.StringIO()
+    render_rich(rows, Console(file=buf, force_terminal=True, width=200))
+    text = buf.getvalue()
+    assert "i386" in text and "m68k" in text and "8/4(8)" in text  # i386 long long: _Alignof 4, __alignof__ 8

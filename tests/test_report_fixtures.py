@@ -56,19 +56,19 @@ VMA_FLAGS = {
 
 def fixture_rows() -> list[MatrixRow]:
     return [
-        MatrixRow("mips", "bit-positions", "exec", "pass", "44 flags placed as predicted",
+        MatrixRow("mips", "bit-position", "exec", "pass", "44 flags placed as predicted",
                   evidence={"toolchain": "zig mips-linux-musleabi", "runner": "qemu-mips"}),
-        MatrixRow("mips", "bit-positions", "model", "pass", ""),
-        MatrixRow("i386", "bit-positions", "exec", "pass", "", evidence={"toolchain": "zig x86-linux-musl",
+        MatrixRow("mips", "bit-position", "model", "pass", ""),
+        MatrixRow("i386", "bit-position", "exec", "pass", "", evidence={"toolchain": "zig x86-linux-musl",
                                                                          "runner": "native"}),
-        MatrixRow("i386", "tearing", "exec", "fail", "torn 870 of 1000 reads",
+        MatrixRow("i386", "tear", "exec", "fail", "torn 870 of 1000 reads",
                   evidence={"reads": 1000, "torn": 870, "rate": 0.87}),
         # host runs the shim on the build machine: evidence for bitops, not for an arch.
-        MatrixRow("x86_64", "bit-positions", "host", "pass", ""),
+        MatrixRow("x86_64", "bit-position", "host", "pass", ""),
         MatrixRow("x86_64", "layout", "compiled", "pass", "compiler agrees",
                   evidence={"compiler": "gcc 12.2.0", "seconds": 0.2}),
-        MatrixRow("s390x", "bit-positions", "exec", "skip", "qemu-s390x not installed"),
-        MatrixRow("x32", "bit-positions", "model", "pass", ""),
+        MatrixRow("s390x", "bit-position", "exec", "skip", "qemu-s390x not installed"),
+        MatrixRow("x32", "bit-position", "model", "pass", ""),
     ]
 
 

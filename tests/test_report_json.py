@@ -19,7 +19,7 @@ def test_json_round_trips_to_the_report_dict():
     assert data["schema"] == "bitlayout.report/1"
     assert data == json.loads(json.dumps(report))  # plain data all the way down
     assert set(data) >= {"arches", "grid", "bitmaps", "tagged_pointers", "structs", "findings", "evidence"}
-    ev = [r for r in data["evidence"] if r["arch"] == "i386" and r["check"] == "tearing"]
-    assert ev == [{"arch": "i386", "check": "tearing", "backend": "exec", "status": "fail",
+    ev = [r for r in data["evidence"] if r["arch"] == "i386" and r["check"] == "tear"]
+    assert ev == [{"arch": "i386", "check": "tear", "backend": "exec", "status": "fail",
                    "detail": "torn 870 of 1000 reads", "predicted": None, "observed": None,
                    "evidence": {"reads": 1000, "torn": 870, "rate": 0.87}}]

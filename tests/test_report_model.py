@@ -68,11 +68,11 @@ def test_schema_and_summary():
 def test_grid_takes_the_worst_status_and_marks_unverified_arches():
     r = fixture_report()
     cells = r["grid"]["cells"]
-    assert cells["i386"]["tearing"]["status"] == "fail"
-    assert cells["mips"]["bit-positions"]["status"] == "pass"
-    assert cells["mips"]["bit-positions"]["backends"] == {"exec": "pass", "model": "pass"}
-    assert cells["s390x"]["bit-positions"]["status"] == "skip"
-    assert cells["x86_64"]["tearing"]["status"] == "missing"
+    assert cells["i386"]["tear"]["status"] == "fail"
+    assert cells["mips"]["bit-position"]["status"] == "pass"
+    assert cells["mips"]["bit-position"]["backends"] == {"exec": "pass", "model": "pass"}
+    assert cells["s390x"]["bit-position"]["status"] == "skip"
+    assert cells["x86_64"]["tear"]["status"] == "missing"
     verified = {a["name"]: a["verified_by"] for a in r["arches"]}
     # s390x only skipped, x32 only has model rows: neither was observed by anything real;
     # x86_64's host row does not count, its compiler's does.
@@ -220,3 +220,14 @@ def test_short_flag_names():
     assert model.short_flag_name("VMA_UFFD_MINOR_BIT") == "UFFD_MINOR"
     assert model.short_flag_name("PG_locked") == "locked"
     assert model.short_flag_name("FLAG") == "FLAG"
+
+
+def test_each_picture_says_who_observed_its_claims():
+    r = fixture_report()
+    g = groups_by_class(r, "vm_flags_t")["BE32"]
+    # mips: exec observed bit positions; the model row is the prediction, not evidence.
+    assert g["evidence"] == [{"check": "bit-position", "backend": "exec", "status": "pass", "arches": ["mips"]}]
+    le32 = groups_by_class(r, "vm_flags_t")["LE32"]
+    assert le32["evidence"] == [{"check": "bit-position", "backend": "exec", "status": "pass", "arches": ["i386"]},
+                                {"check": "tear", "backend": "exec", "status": "fail", "arches": ["i386"]}]
+    assert groups_by_class(r, "vm_flags_t")["BE64"]["evidence"] == []  # s390x only skipped

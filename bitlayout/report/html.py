@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from . import svg
 
+BACKEND_LETTER = {"compiled": "c", "exec": "e", "host": "h"}
 STATUS_SYMBOL = {"pass": "✓", "fail": "✗", "error": "!", "skip": "–", "missing": "·"}
 
 CSS = """
@@ -59,7 +60,8 @@ ul.findings li .sev { font-weight: 700; text-transform: uppercase; font-size: 11
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid var(--line); padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: var(--panel); font-weight: 600; }
-table.grid td.cell { text-align: center; font-weight: 700; min-width: 38px; }
+table.grid td.cell { text-align: center; font-weight: 700; min-width: 40px; white-space: nowrap; }
+table.grid td.cell sub { font-weight: 400; font-size: 9px; color: #4a5568; margin-left: 1px; }
 table.grid th.check { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap;
   font-weight: 600; padding: 6px 3px; }
 td.pass { background: var(--pass-bg); color: var(--pass); }
@@ -94,6 +96,15 @@ svg .flaglabel { font-size: 9.5px; font-weight: 600; }
 svg g.flag:hover rect { stroke: #000; stroke-width: 2; }
 details { margin: 6px 0; } ul.why { margin: 0; padding-left: 16px; } summary { cursor: pointer; color: #2d3748; font-size: 13px; }
 .missing-note { font-size: 13px; color: var(--muted); }
+table.evidence { width: 100%; table-layout: fixed; }
+table.evidence th:nth-child(1) { width: 11%; } table.evidence th:nth-child(2) { width: 9%; }
+table.evidence th:nth-child(3) { width: 8%; } table.evidence th:nth-child(4) { width: 34%; }
+td.ev { font-size: 11px; word-break: break-word; color: #4a5568; }
+.evid { margin-top: 6px; } .ev-item { white-space: normal; }
+.ev-item.pass { color: var(--pass); } .ev-item.fail { color: var(--fail); } .ev-item.error { color: var(--error); }
+.error-note { color: var(--error); }
+.ev-arches { color: var(--muted); font-size: 12px; }
+ul.skips { font-size: 12px; color: #4a5568; margin: 2px 0 10px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 8px; }
 @media print {
   header.top { background: none; color: var(--ink); border-bottom: 2px solid var(--ink); }
@@ -202,6 +213,8 @@ def _overview(report: Mapping[str, Any]) -> str:
                      for s in ("pass", "fail", "error", "skip"))
            + '<span><span class="badge unverified">unverified</span> no compiler or CPU observed this arch</span>'
            '<span><span class="badge">compiler only</span> layouts from its compiler, no CPU ran</span>'
+           '<span>small letters: who observed it — <b>e</b> the arch\'s CPU (exec), <b>c</b> its compiler, '
+           '<b>h</b> the host shim; none: the model alone</span>'
            '</div>']
     if not grid["checks"]:
         out.append('<p class="missing-note">No matrix rows: the page shows model predictions only.</p>')
@@ -215,10 +228,13 @@ def _overview(report: Mapping[str, Any]) -> str:
             cell = cells.get(c, {"status": "missing", "backends": {}, "detail": ""})
             tip = ", ".join(f"{b}: {s}" for b, s in cell["backends"].items())
             if cell["detail"]:
-                tip += " — " + cell["detail"]
+                detail = cell["detail"]
+                tip += " — " + (detail if len(detail) <= 240 else detail[:239] + "…")
+            seen = "".join(sorted(BACKEND_LETTER[b] for b, st in cell["backends"].items()
+                                  if b in BACKEND_LETTER and st in ("pass", "fail")))
             row.append(f'<td class="cell {cell["status"]}" title="{_e(tip)}" '
                        f'data-arch="{_e(a["name"])}" data-check="{_e(c)}" data-status="{cell["status"]}">'
-                       f'{STATUS_SYMBOL.get(cell["status"], "?")}</td>')
+                       f'{STATUS_SYMBOL.get(cell["status"], "?")}<sub>{seen}</sub></td>')
         row.append("</tr>")
         out.append("".join(row))
     out.append("</tbody></table>")
@@ -260,6 +276,7 @@ def _bitmap(entry: Mapping[str, Any], index: int) -> str:
             out.append(f'<div class="meta"><strong>Drawn apart from {_e(g["class"])}:</strong> '
                        f'{_e("; ".join(g["differs_because"]))}</div>')
         out.append(svg.bitmap_map(g, f"bm{index}-{n}"))
+        out.append(_claim_evidence(g.get("evidence"), len(g["arches"])))
         for m in g["masks"]:
             if m["tears"]:
                 out.append(f'<div class="meta">⚠ reading <code>{_e(" | ".join(m["flags"]))}</code> together '
@@ -269,6 +286,35 @@ def _bitmap(entry: Mapping[str, Any], index: int) -> str:
     for m in entry["missing"]:
         out.append(f'<p class="missing-note">{_e(m["arch"])}: not drawn — {_e(m["reason"])}</p>')
     return "".join(out)
+
+
+def _claim_evidence(items: Any, total: int) -> str:
+    """'Observed by exec on 4/5 arches (…): bit-position, bounds, tear' under a picture.
+
+    The rows' statuses belong to the whole check (every type of the spec), so
+    only who observed what is shown here; the grid and the evidence table have
+    the verdicts."""
+    if not items:
+        return ('<div class="meta evid"><span class="badge unverified">model only</span> no compiler or CPU '
+                'observed these claims in this run</div>')
+    by_who: dict[tuple, list[str]] = {}
+    disagree: list[str] = []
+    for ev in items:
+        if ev["status"] == "error":  # the backend disagrees with the model (or could not run)
+            disagree.append(f'{ev["check"]} [{ev["backend"]}] on {", ".join(ev["arches"])}')
+            continue
+        arches = by_who.setdefault((ev["backend"], ev["check"]), [])
+        arches.extend(a for a in ev["arches"] if a not in arches)
+    merged: dict[tuple, list[str]] = {}
+    for (backend, check), arches in by_who.items():
+        merged.setdefault((backend, tuple(sorted(arches))), []).append(check)
+    parts = [f'<span class="ev-item"><strong>{_e(b)}</strong> on {len(a)}/{total} '
+             f'<span class="ev-arches">({_e(", ".join(a))})</span>: {_e(", ".join(c))}</span>'
+             for (b, a), c in merged.items()]
+    out = '<div class="meta evid">Observed by ' + (" · ".join(parts) or "nothing but the model") + "</div>"
+    if disagree:
+        out += (f'<div class="meta evid error-note">! error (see Evidence): {_e("; ".join(disagree))}</div>')
+    return out
 
 
 def _flag_table(g: Mapping[str, Any]) -> str:
@@ -294,6 +340,7 @@ def _tagged(entry: Mapping[str, Any], index: int) -> str:
                '<span><span class="sw tag"></span>tag bit, free</span>'
                '<span><span class="sw oob"></span>tag bit that is NOT free</span></div>')
     out.append(f'<div class="map">{svg.tag_diagram(entry, f"tag{index}")}')
+    out.append(_claim_evidence(entry.get("evidence"), len(entry["per_arch"])))
     if entry.get("reasoning"):
         items = "".join(
             f'<tr><td>{_e(", ".join(w["arches"]))}</td><td><ul class="why">'
@@ -327,6 +374,7 @@ def _structs(report: Mapping[str, Any]) -> str:
                        f'holes {holes} bytes, padding {g["padding_bits"] // 8} bytes — '
                        f'{_e(", ".join(g["arches"]))}{line_note}</div>')
             out.append(svg.struct_bar(s["type"], g, f"st{i}-{j}"))
+            out.append(_claim_evidence(g.get("evidence"), len(g["arches"])))
             rows = "".join(
                 f'<tr><td>{_e(seg["name"] or "(" + seg["kind"] + ")")}</td><td>{seg["offset_bits"] // 8}'
                 f'{"" if seg["offset_bits"] % 8 == 0 else ":" + str(seg["offset_bits"] % 8)}</td>'
@@ -360,19 +408,28 @@ def _evidence(report: Mapping[str, Any]) -> str:
     for row in report["evidence"]:
         by_check.setdefault(row["check"], []).append(row)
     for check, rows in by_check.items():
-        counts = {}
+        counts: dict[str, int] = {}
         for r in rows:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        shown = [r for r in rows if r["status"] != "skip"]
         body = "".join(
             f'<tr><td>{_e(r["arch"])}</td><td>{_e(r["backend"])}</td>'
             f'<td class="{_e(r["status"])}">{STATUS_SYMBOL.get(r["status"], "?")} {_e(r["status"])}</td>'
-            f'<td>{_e(r["detail"])}</td><td class="mono">{_e(_evidence_value(r["evidence"]))}</td></tr>'
-            for r in rows)
-        out.append(f'<details{" open" if counts.get("fail") or counts.get("error") else ""}>'
+            f'<td>{_e(r["detail"])}</td><td class="mono ev">{_e(_evidence_value(r["evidence"]))}</td></tr>'
+            for r in shown)
+        skipped: dict[tuple, list[str]] = {}
+        for r in rows:
+            if r["status"] == "skip":
+                skipped.setdefault((r["backend"], r["detail"]), []).append(r["arch"])
+        skips = "".join(f'<li><strong>{_e(b)}</strong> on {_e(", ".join(a))}: {_e(d)}</li>'
+                        for (b, d), a in skipped.items())
+        out.append(f'<details{" open" if counts.get("error") else ""}>'
                    f'<summary><strong>{_e(check)}</strong> — {_e(summary)}</summary>'
-                   '<table><thead><tr><th>arch</th><th>backend</th><th>status</th><th>detail</th>'
-                   f'<th>evidence</th></tr></thead><tbody>{body}</tbody></table></details>')
+                   '<table class="evidence"><thead><tr><th>arch</th><th>backend</th><th>status</th><th>detail</th>'
+                   f'<th>evidence</th></tr></thead><tbody>{body}</tbody></table>'
+                   + (f'<p class="missing-note">skipped rows, by reason:</p><ul class="skips">{skips}</ul>'
+                      if skips else "") + '</details>')
     return "".join(out)
 
 

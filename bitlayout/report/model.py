@@ -199,6 +199,25 @@ def _grid(arches: Sequence[str], rows: Sequence[MatrixRow]) -> dict:
     return {"checks": checks, "cells": cells, "totals": totals, "rows": len(rows)}
 
 
+# The checks whose rows back a bitmap map's claims (positions, bounds, tears).
+BITMAP_CHECKS = ("bit-position", "bounds", "tear")
+
+
+def claim_evidence(rows: Sequence[MatrixRow], arches: Sequence[str], checks: Sequence[str]) -> list[dict]:
+    """Per check and observing backend: status -> arches, for the arches a picture covers.
+
+    Model rows are left out: they are the prediction, not evidence.
+    """
+    wanted = set(arches)
+    out: dict[tuple[str, str, str], list[str]] = {}
+    for r in rows:
+        if r.arch in wanted and r.check in checks and r.backend != "model" and r.status != "skip":
+            out.setdefault((r.check, r.backend, r.status), []).append(r.arch)
+    order = {c: i for i, c in enumerate(checks)}
+    return [{"check": c, "backend": b, "status": st, "arches": sorted(a)}
+            for (c, b, st), a in sorted(out.items(), key=lambda kv: (order[kv[0][0]], kv[0][1], kv[0][2]))]
+
+
 def _evidence(rows: Sequence[MatrixRow]) -> list[dict]:
     """Every matrix row, with what observed it; the page groups them by check."""
     out = []
@@ -570,6 +589,15 @@ def build_report(
     bitmap_entries = [_bitmap_entry(b, by_name) for b in bitmaps]
     tag_entries = [_tag_entry(t, by_name) for t in tagged]
     struct_entries = [_struct_entry(s, by_name) for s in structs]
+    # Next to each picture: which backends observed the claims it draws.
+    for e in bitmap_entries:
+        for g in e["groups"]:
+            g["evidence"] = claim_evidence(rows, g["arches"], BITMAP_CHECKS)
+    for e in tag_entries:
+        e["evidence"] = claim_evidence(rows, [r["arch"] for r in e["per_arch"]], ("tag-bits",))
+    for e in struct_entries:
+        for g in e["groups"]:
+            g["evidence"] = claim_evidence(rows, g["arches"], ("layout",))
 
     findings: list[dict] = []
     for e in bitmap_entries + tag_entries:

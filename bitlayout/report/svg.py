@@ -101,10 +101,10 @@ def bitmap_map(group: Mapping[str, Any], uid: str) -> str:
         _defs(uid),
     ]
     # Bit-in-byte header once, above the first row.
+    # One <text> per byte, one x per glyph (SVG positions glyphs individually).
     for b in range(ROW_BYTES):
-        for bit in range(8):
-            out.append(f'<text x="{_bit_x(b, bit) + CELL_W / 2}" y="{top - 4}" class="tiny" '
-                       f'text-anchor="middle" fill="{MUTED}">{bit}</text>')
+        xs = " ".join(f"{_bit_x(b, bit) + CELL_W / 2 - 2.2:g}" for bit in range(7, -1, -1))
+        out.append(f'<text x="{xs}" y="{top - 4}" class="tiny" fill="{MUTED}">76543210</text>')
     out.append(f'<text x="4" y="{top - 4}" class="tiny" fill="{MUTED}">bit</text>')
     for r in range(nrows):
         y0 = top + r * row_h
@@ -328,6 +328,9 @@ def struct_bar(type_name: str, group: Mapping[str, Any], uid: str) -> str:
                        f'stroke="{"#ffffff" if kind == "member" else HOLE if kind == "hole" else MUTED}" '
                        f'stroke-width="0.8"/>')
             label = seg["name"] if kind == "member" else ("hole" if kind == "hole" else "pad")
+            fits = int((w - 4) // 6)  # characters that fit at ~6 px each
+            if len(label) > fits >= 3:
+                label = label[: fits - 1] + "…"
             if first_piece and w >= 6 * len(label) + 4:
                 out.append(f'<text x="{x + w / 2:.1f}" y="{y + 16}" class="small" text-anchor="middle" '
                            f'fill="{"#ffffff" if kind == "member" else INK}">{_a(label)}</text>')
