@@ -120,10 +120,16 @@ class LayoutSet:
         self._llong = _IT(3, 8 * s["long_long"].size_bytes, False)
         self._ullong = _IT(3, 8 * s["long_long"].size_bytes, True)
         self._raw_macros = dict(macros or {})
+        self._expr_gnu: frozenset = frozenset()
         self._macros: dict[str, int] | None = None
         self.types: dict[str, TypeLayout] = {}
         for name in tu.defined_type_names():
             self.types[name] = self._named(name)
+        # every enumerator of the input files is a constant expression the compiler evaluates
+        for item in tu.items:
+            if isinstance(item, TagDef) and item.kind == "enum" and item.fields is not None \
+                    and (not tu.input_files or item.file in tu.input_files):
+                self._enumerators(item.key)
         # _Static_assert is evaluated per arch; a failure names the arch.
         for item in tu.items:
             if isinstance(item, StaticAssert):
@@ -153,8 +159,12 @@ class LayoutSet:
 
     def eval(self, expr: str) -> int:
         """A C constant expression (sizeof, _Alignof, __alignof__, offsetof, enumerators)."""
-        node = _parse_expr(expr, tuple(self.tu.typedefs))
-        return self._eval(node)[0]
+        node, gnu = _parse_expr(expr, tuple(self.tu.typedefs))
+        self._expr_gnu = gnu
+        try:
+            return self._eval(node)[0]
+        finally:
+            self._expr_gnu = frozenset()
 
     def type(self, name: str) -> TypeLayout:
         if name in self.types:
@@ -592,7 +602,12 @@ class LayoutSet:
             ec = self.tu.enum_constants.get(node.name)
             if ec is None:
                 if node.name in self._raw_macros:
-                    return self._eval(_parse_expr(self._raw_macros[node.name], tuple(self.tu.typedefs)))
+                    sub, gnu = _parse_expr(self._raw_macros[node.name], tuple(self.tu.typedefs))
+                    saved, self._expr_gnu = self._expr_gnu, gnu
+                    try:
+                        return self._eval(sub)
+                    finally:
+                        self._expr_gnu = saved
                 raise LayoutError(f"{node.name!r} is not an integer constant", path=where)
             key, idx = ec
             vals = self._enumerators(key)
@@ -610,7 +625,8 @@ class LayoutSet:
                 return t.size_bytes, self._ulong
             if op == "_Alignof":
                 t = self._typename(node.expr) if isinstance(node.expr, c_ast.Typename) else self._expr_type(node.expr)
-                gnu = node.coord is not None and (node.coord.file, node.coord.line, node.coord.column) in self.tu.gnu_alignof
+                key = node.coord and (node.coord.file, node.coord.line, node.coord.column)
+                gnu = key in self.tu.gnu_alignof or key in self._expr_gnu
                 return (t.gnu_align_bytes if gnu else t.align_bytes), self._ulong
             if op == "&":
                 return self._address(node.expr, where)
@@ -826,12 +842,12 @@ def _parse_expr(expr: str, typedef_names: tuple[str, ...]):
         return hit
     prefix = "".join(f"typedef int {n};\n" for n in typedef_names)
     text = prefix + '# 1 "<expression>"\n' + f"_Static_assert(({expr}) || 1, \"\");\n"
-    ast, _norm = cfront.parse_text(text, "<expression>")
-    node = ast.ext[-1].cond.left
+    ast, norm = cfront.parse_text(text, "<expression>")
+    out = (ast.ext[-1].cond.left, frozenset(norm.gnu_alignof))
     if len(_EXPR_CACHE) > 4096:
         _EXPR_CACHE.clear()
-    _EXPR_CACHE[key] = node
-    return node
+    _EXPR_CACHE[key] = out
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -46,6 +46,25 @@ def test_profile_matches_real_compiler(profile):
         assert result.run_facts["rt_little_endian"] == int(profile.little_endian)
 
 
+TWO_ROUTES = [p for p in PROFILES if p.toolchain.zig_target and p.toolchain.gcc_triple]
+
+
+@pytest.mark.parametrize("profile", TWO_ROUTES, ids=[p.name for p in TWO_ROUTES])
+def test_every_installed_compiler_route_agrees(profile, monkeypatch):
+    """Where zig and a Debian gcc both reach a target (i386, x32, x86_64, sparc64), both match (compile-only)."""
+    kinds = [c.kind for c in toolchains.find_compilers(profile)]
+    if len(kinds) < 2:
+        pytest.skip(f"{profile.name}: only {kinds or 'no'} compiler route here; install: "
+                    f"pip install ziglang / apt-get install -y gcc-{profile.toolchain.gcc_triple.replace('_', '-')}")
+    for kind in kinds:
+        monkeypatch.setenv("BITLAYOUT_NO_GCC" if kind == "zig" else "BITLAYOUT_NO_ZIG", "1")
+        monkeypatch.delenv("BITLAYOUT_NO_ZIG" if kind == "zig" else "BITLAYOUT_NO_GCC", raising=False)
+        result = probe_profile(profile, run=False)
+        assert result.compiler and result.compiler == toolchains.find_compiler(profile).identity
+        assert not result.error, result.error
+        assert result.mismatches == (), f"{profile.name} via {result.compiler}:\n{_explain(result.mismatches)}"
+
+
 def test_profile_count_and_ci_coverage():
     assert len(PROFILES) >= 24
     if not IN_CI:

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("bitlayout.bitmap", reason="bitlayout/bitmap.py (the shim engineer's model) not built yet")
-pytest.importorskip("bitlayout.layout", reason="bitlayout/layout.py (the layout engine) not built yet")
+from test_report_html import chromium, console_errors, needs_chromium
 
-from test_report_html import CHROMIUM, chromium, console_errors, needs_chromium  # noqa: E402
-
-from bitlayout.cli import main  # noqa: E402
+from bitlayout.cli import main
 
 
 def run_cli(capsys, *argv):
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse usage errors exit from inside the parser
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -84,6 +84,8 @@ def test_html_is_written_to_the_default_file_and_the_path_printed(capsys, tmp_pa
     (["report", "/nonexistent/spec.toml"], "spec file not found"),
     (["report", "--arch", "vax"], "'vax'"),
     (["report", "--backend", "bogus"], "'bogus'"),
+    (["report", "-o", "/nonexistent/dir/report.html"], "no such directory"),
+    (["report", "--format", "pdf"], "invalid choice: 'pdf'"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
     code, out, err = run_cli(capsys, *argv, "-q")
@@ -106,8 +108,8 @@ def test_default_page_in_chromium_shows_bit_36_on_mips_in_byte_7(tmp_path):
     dom = chromium(page.as_uri(), tmp_path, "--dump-dom")
     assert console_errors(dom.stderr) == []
     # The seed's two-long vm_flags_t on BE32 (mips and friends): bit 36 = word 1, byte 7, bit 4.
-    svg = re.search(r'<svg class="bitmap-map"[^>]*data-type="vm_flags_t"[^>]*data-arch-class="BE32".*?</svg>',
-                    dom.stdout, flags=re.S)
+    svg = re.search(r'<svg class="bitmap-map"[^>]*data-type="vm_flags_t"[^>]*data-arch-class="BE32"'
+                    r'[^>]*data-arches="[^"]*\bmips\b[^"]*".*?</svg>', dom.stdout, flags=re.S)
     assert svg is not None
     cell = re.search(r'<g [^>]*data-nr="36"[^>]*>', svg.group(0))
     assert cell is not None
@@ -132,3 +134,21 @@ def test_bare_bitlayout_writes_the_default_report_with_real_evidence(tmp_path, m
     html = (tmp_path / "bitlayout-report.html").read_text()
     # Some arch was observed by its own CPU: an exec row with its emulator in the evidence.
     assert "emulator=/usr/bin/qemu-" in html or "runner=" in html
+
+
+def test_an_arch_without_layout_is_reported_not_dropped(tmp_path, capsys):
+    # The header does not parse on mips: the report still renders, says why, and draws the rest.
+    (tmp_path / "g.h").write_text("#if defined(__mips__)\nthis is not C;\n#endif\n"
+                                  "typedef unsigned long flags_t;\nstruct s { flags_t f; char c; };\n")
+    (tmp_path / "g.toml").write_text('headers = ["g.h"]\narches = ["mips", "i386", "x86_64"]\n'
+                                     '[[bitmap]]\ntype = "flags_t"\nbits = { table = { A = 0, B = 40 } }\n')
+    code, out, err = run_cli(capsys, "report", str(tmp_path / "g.toml"), "--backend", "model", "-q",
+                             "--format", "json")
+    assert code == 1, err
+    data = json.loads(out)
+    entry = data["bitmaps"][0]
+    assert [g["arches"] for g in entry["groups"]] == [["i386"], ["x86_64"]]
+    assert entry["missing"][0]["arch"] == "mips" and "g.h:2" in entry["missing"][0]["reason"]
+    assert data["grid"]["cells"]["mips"]["layout"]["status"] == "error"
+    i386 = entry["groups"][0]
+    assert i386["out_of_bounds"] == ["B"] and i386["words_past_end"] == 1

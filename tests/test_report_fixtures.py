@@ -7,8 +7,6 @@ exactly like shipped ones; the numbers are the real ones of the arches named
 
 from __future__ import annotations
 
-import pytest
-
 from bitlayout.profiles import Profile, parse_profile
 from bitlayout.results import MatrixRow
 
@@ -70,11 +68,6 @@ def fixture_rows() -> list[MatrixRow]:
         MatrixRow("s390x", "bit-position", "exec", "skip", "qemu-s390x not installed"),
         MatrixRow("x32", "bit-position", "model", "pass", ""),
     ]
-
-
-@pytest.fixture
-def profiles():
-    return fixture_profiles()
 
 
 def test_fixture_profiles_have_the_classes_the_report_draws():

@@ -14,9 +14,7 @@ import pytest
 
 from test_report_fixtures import VMA_FLAGS, fixture_profiles, fixture_rows
 
-bitmap = pytest.importorskip("bitlayout.bitmap", reason="bitlayout/bitmap.py (the shim engineer's model) not built yet")
-
-from bitlayout.report import model  # noqa: E402
+from bitlayout.report import model
 
 
 def expected_position(nr: int, word_bytes: int, little_endian: bool) -> tuple[int, int]:
@@ -201,7 +199,7 @@ def test_struct_entry_groups_identical_layouts():
 
 
 def test_tag_bits_follow_the_tagging_model():
-    tagging = pytest.importorskip("bitlayout.tagging", reason="bitlayout/tagging.py not built yet")
+    from bitlayout import tagging
     ps = fixture_profiles()
     facts = model.TaggedFacts("struct vm_area_struct.anon_vma", "struct anon_vma", 3, "slab",
                               [model.TaggedArchFacts(p.name, p.word_bytes, 10 * p.word_bytes) for p in ps])

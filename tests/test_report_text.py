@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+from test_report_model import fixture_report
 
-pytest.importorskip("bitlayout.bitmap", reason="bitlayout/bitmap.py (the shim engineer's model) not built yet")
-
-from test_report_model import fixture_report  # noqa: E402
-
-from bitlayout.report.text import render_text  # noqa: E402
+from bitlayout.report.text import render_text
 
 
 def test_every_line_fits_80_columns_and_is_ascii():

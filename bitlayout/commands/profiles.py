@@ -60,6 +60,7 @@ def profile_row(profile: Profile, probe: Any | None, ran: bool = True) -> dict:
             "zig_target": tc.zig_target or None,
             "gcc_triple": tc.gcc_triple or None,
             "compiler": compilers[0].identity if compilers else None,
+            "compiler_kind": compilers[0].kind if compilers else None,
             "compilers": [c.identity for c in compilers],
             "runner": _runner_text(runner),
             "run_blocker": tc.run_blocker or None,
@@ -98,9 +99,10 @@ def _table_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
     for r in rows:
         ll = r["long_long"]
         llong = f"{ll['size']}/{ll['align']}" + (f"({ll['gnu_align']})" if ll["gnu_align"] != ll["align"] else "")
-        tool = r["toolchain"]["compiler"] or "none"
-        if r["toolchain"]["runner"]:
-            tool += " + " + r["toolchain"]["runner"]
+        tc = r["toolchain"]
+        tool = tc["compiler_kind"] or "none"
+        if tc["runner"]:
+            tool += " + " + tc["runner"].split()[0]
         body.append([
             r["name"], r["kernel_arch"], r["layout_class"],
             f"{r['long']['size']}/{r['long']['align']}", f"{r['pointer']['size']}/{r['pointer']['align']}",
@@ -134,12 +136,13 @@ def _footnotes(rows: list[dict]) -> list[str]:
 
 
 def render_rich(rows: list[dict], console: Any) -> None:
+    from rich import box
     from rich.table import Table
 
     header, body = _table_rows(rows)
-    table = Table(title="bitlayout architecture profiles")
+    table = Table(title="bitlayout architecture profiles", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
     for h in header:
-        table.add_column(h, no_wrap=h in ("arch", "class"))
+        table.add_column(h, no_wrap=h != "toolchain", overflow="fold")
     for b in body:
         cells = list(b)
         for i in (8, 9):

@@ -85,6 +85,9 @@ def run(args: Any) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"-j must be at least 1, got {args.jobs}")
+    if args.output not in (None, "-") and not Path(args.output).resolve().parent.is_dir():
+        # Before the matrix runs (it can take a minute), not after.
+        raise UsageError("cannot write report: no such directory", path=args.output)
     report = build(args.spec, arch=args.arch, backend=args.backend, check=args.check, jobs=args.jobs,
                    title=args.title, progress=None if args.quiet else _progress)
     text = render(report, args.format)

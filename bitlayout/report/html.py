@@ -193,8 +193,8 @@ def _findings(report: Mapping[str, Any]) -> str:
         return "".join(out)
     # The model's findings and every disagreement up front; the failing matrix rows
     # (the same hazards, per check and backend, with their observed counts) folded.
-    rows = [f for f in report["findings"] if f.get("source") == "matrix" and f["severity"] == "fail"]
-    head = [f for f in report["findings"] if f not in rows]
+    rows = [f for f in report["findings"] if not f["headline"]]
+    head = [f for f in report["findings"] if f["headline"]]
     out.append(f'<ul class="findings">{_finding_items(head)}</ul>')
     if rows:
         n = sum(len(f["arches"]) for f in rows)
@@ -230,8 +230,7 @@ def _overview(report: Mapping[str, Any]) -> str:
             if cell["detail"]:
                 detail = cell["detail"]
                 tip += " — " + (detail if len(detail) <= 240 else detail[:239] + "…")
-            seen = "".join(sorted(BACKEND_LETTER[b] for b, st in cell["backends"].items()
-                                  if b in BACKEND_LETTER and st in ("pass", "fail")))
+            seen = "".join(sorted(BACKEND_LETTER.get(b, "?") for b in cell.get("observed_by", ())))
             row.append(f'<td class="cell {cell["status"]}" title="{_e(tip)}" '
                        f'data-arch="{_e(a["name"])}" data-check="{_e(c)}" data-status="{cell["status"]}">'
                        f'{STATUS_SYMBOL.get(cell["status"], "?")}<sub>{seen}</sub></td>')
@@ -276,7 +275,7 @@ def _bitmap(entry: Mapping[str, Any], index: int) -> str:
             out.append(f'<div class="meta"><strong>Drawn apart from {_e(g["class"])}:</strong> '
                        f'{_e("; ".join(g["differs_because"]))}</div>')
         out.append(svg.bitmap_map(g, f"bm{index}-{n}"))
-        out.append(_claim_evidence(g.get("evidence"), len(g["arches"])))
+        out.append(_claim_evidence(g.get("observers"), len(g["arches"])))
         for m in g["masks"]:
             if m["tears"]:
                 out.append(f'<div class="meta">⚠ reading <code>{_e(" | ".join(m["flags"]))}</code> together '
@@ -288,32 +287,18 @@ def _bitmap(entry: Mapping[str, Any], index: int) -> str:
     return "".join(out)
 
 
-def _claim_evidence(items: Any, total: int) -> str:
-    """'Observed by exec on 4/5 arches (…): bit-position, bounds, tear' under a picture.
-
-    The rows' statuses belong to the whole check (every type of the spec), so
-    only who observed what is shown here; the grid and the evidence table have
-    the verdicts."""
-    if not items:
+def _claim_evidence(obs: Any, total: int) -> str:
+    """'Observed by exec on 4/5 (…): bit-position, bounds, tear' under a picture."""
+    if not obs or not (obs["by"] or obs["errors"]):
         return ('<div class="meta evid"><span class="badge unverified">model only</span> no compiler or CPU '
                 'observed these claims in this run</div>')
-    by_who: dict[tuple, list[str]] = {}
-    disagree: list[str] = []
-    for ev in items:
-        if ev["status"] == "error":  # the backend disagrees with the model (or could not run)
-            disagree.append(f'{ev["check"]} [{ev["backend"]}] on {", ".join(ev["arches"])}')
-            continue
-        arches = by_who.setdefault((ev["backend"], ev["check"]), [])
-        arches.extend(a for a in ev["arches"] if a not in arches)
-    merged: dict[tuple, list[str]] = {}
-    for (backend, check), arches in by_who.items():
-        merged.setdefault((backend, tuple(sorted(arches))), []).append(check)
-    parts = [f'<span class="ev-item"><strong>{_e(b)}</strong> on {len(a)}/{total} '
-             f'<span class="ev-arches">({_e(", ".join(a))})</span>: {_e(", ".join(c))}</span>'
-             for (b, a), c in merged.items()]
+    parts = [f'<span class="ev-item"><strong>{_e(o["backend"])}</strong> on {len(o["arches"])}/{total} '
+             f'<span class="ev-arches">({_e(", ".join(o["arches"]))})</span>: {_e(", ".join(o["checks"]))}</span>'
+             for o in obs["by"]]
     out = '<div class="meta evid">Observed by ' + (" · ".join(parts) or "nothing but the model") + "</div>"
-    if disagree:
-        out += (f'<div class="meta evid error-note">! error (see Evidence): {_e("; ".join(disagree))}</div>')
+    if obs["errors"]:
+        text = "; ".join(f'{x["check"]} [{x["backend"]}] on {", ".join(x["arches"])}' for x in obs["errors"])
+        out += f'<div class="meta evid error-note">! error (see Evidence): {_e(text)}</div>'
     return out
 
 
@@ -340,7 +325,7 @@ def _tagged(entry: Mapping[str, Any], index: int) -> str:
                '<span><span class="sw tag"></span>tag bit, free</span>'
                '<span><span class="sw oob"></span>tag bit that is NOT free</span></div>')
     out.append(f'<div class="map">{svg.tag_diagram(entry, f"tag{index}")}')
-    out.append(_claim_evidence(entry.get("evidence"), len(entry["per_arch"])))
+    out.append(_claim_evidence(entry.get("observers"), len(entry["per_arch"])))
     if entry.get("reasoning"):
         items = "".join(
             f'<tr><td>{_e(", ".join(w["arches"]))}</td><td><ul class="why">'
@@ -374,7 +359,7 @@ def _structs(report: Mapping[str, Any]) -> str:
                        f'holes {holes} bytes, padding {g["padding_bits"] // 8} bytes — '
                        f'{_e(", ".join(g["arches"]))}{line_note}</div>')
             out.append(svg.struct_bar(s["type"], g, f"st{i}-{j}"))
-            out.append(_claim_evidence(g.get("evidence"), len(g["arches"])))
+            out.append(_claim_evidence(g.get("observers"), len(g["arches"])))
             rows = "".join(
                 f'<tr><td>{_e(seg["name"] or "(" + seg["kind"] + ")")}</td><td>{seg["offset_bits"] // 8}'
                 f'{"" if seg["offset_bits"] % 8 == 0 else ":" + str(seg["offset_bits"] % 8)}</td>'
@@ -404,28 +389,18 @@ def _evidence(report: Mapping[str, Any]) -> str:
     if not report["evidence"]:
         out.append('<p class="missing-note">No matrix run in this report.</p>')
         return "".join(out)
-    by_check: dict[str, list] = {}
-    for row in report["evidence"]:
-        by_check.setdefault(row["check"], []).append(row)
-    for check, rows in by_check.items():
-        counts: dict[str, int] = {}
-        for r in rows:
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
-        summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        shown = [r for r in rows if r["status"] != "skip"]
+    rows = report["evidence"]
+    for ec in report["evidence_by_check"]:
+        summary = ", ".join(f"{n} {st}" for st, n in ec["counts"].items())
         body = "".join(
             f'<tr><td>{_e(r["arch"])}</td><td>{_e(r["backend"])}</td>'
             f'<td class="{_e(r["status"])}">{STATUS_SYMBOL.get(r["status"], "?")} {_e(r["status"])}</td>'
             f'<td>{_e(r["detail"])}</td><td class="mono ev">{_e(_evidence_value(r["evidence"]))}</td></tr>'
-            for r in shown)
-        skipped: dict[tuple, list[str]] = {}
-        for r in rows:
-            if r["status"] == "skip":
-                skipped.setdefault((r["backend"], r["detail"]), []).append(r["arch"])
-        skips = "".join(f'<li><strong>{_e(b)}</strong> on {_e(", ".join(a))}: {_e(d)}</li>'
-                        for (b, d), a in skipped.items())
-        out.append(f'<details{" open" if counts.get("error") else ""}>'
-                   f'<summary><strong>{_e(check)}</strong> — {_e(summary)}</summary>'
+            for r in (rows[i] for i in ec["rows"]))
+        skips = "".join(f'<li><strong>{_e(x["backend"])}</strong> on {_e(", ".join(x["arches"]))}: '
+                        f'{_e(x["detail"])}</li>' for x in ec["skipped"])
+        out.append(f'<details{" open" if ec["counts"].get("error") else ""}>'
+                   f'<summary><strong>{_e(ec["check"])}</strong> — {_e(summary)}</summary>'
                    '<table class="evidence"><thead><tr><th>arch</th><th>backend</th><th>status</th><th>detail</th>'
                    f'<th>evidence</th></tr></thead><tbody>{body}</tbody></table>'
                    + (f'<p class="missing-note">skipped rows, by reason:</p><ul class="skips">{skips}</ul>'

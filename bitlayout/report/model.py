@@ -25,6 +25,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..errors import BitlayoutError
 from ..profiles import Profile
 from ..results import MatrixRow
 
@@ -193,6 +194,9 @@ def _grid(arches: Sequence[str], rows: Sequence[MatrixRow]) -> dict:
             cells[arch][check] = {
                 "status": _status_of(r.status for r in mine),
                 "backends": {r.backend: r.status for r in mine},
+                # Who actually observed it (the model's row is the prediction).
+                "observed_by": sorted(r.backend for r in mine
+                                      if r.backend != "model" and r.status in ("pass", "fail")),
                 "detail": "; ".join(f"{r.backend}: {r.detail}" for r in mine if r.detail),
             }
     totals = {s: sum(1 for r in rows if r.status == s) for s in STATUS_RANK}
@@ -216,6 +220,55 @@ def claim_evidence(rows: Sequence[MatrixRow], arches: Sequence[str], checks: Seq
     order = {c: i for i, c in enumerate(checks)}
     return [{"check": c, "backend": b, "status": st, "arches": sorted(a)}
             for (c, b, st), a in sorted(out.items(), key=lambda kv: (order[kv[0][0]], kv[0][1], kv[0][2]))]
+
+
+def observers(items: Sequence[Mapping[str, Any]]) -> dict[str, list]:
+    """``claim_evidence`` items regrouped for a caption: who observed which checks on
+    which arches (statuses belong to the whole check, so they are not repeated
+    here), and the rows where a backend disagreed with the model or could not run."""
+    by_who: dict[tuple[str, str], list[str]] = {}
+    errors = []
+    for ev in items:
+        if ev["status"] == "error":
+            errors.append({"check": ev["check"], "backend": ev["backend"], "arches": ev["arches"]})
+            continue
+        arches = by_who.setdefault((ev["backend"], ev["check"]), [])
+        arches.extend(a for a in ev["arches"] if a not in arches)
+    merged: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for (backend, check), arches in by_who.items():
+        merged.setdefault((backend, tuple(sorted(arches))), []).append(check)
+    return {"by": [{"backend": b, "arches": list(a), "checks": c} for (b, a), c in merged.items()],
+            "errors": errors}
+
+
+def _evidence_by_check(rows: Sequence[MatrixRow]) -> list[dict]:
+    """Per check: status counts, who observed it, the rows that ran, skips grouped by reason."""
+    checks: list[str] = []
+    for r in rows:
+        if r.check not in checks:
+            checks.append(r.check)
+    out = []
+    for check in checks:
+        mine = [r for r in rows if r.check == check]
+        counts: dict[str, int] = {}
+        for r in mine:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        seen: dict[str, set[str]] = {}
+        for r in mine:
+            if r.backend != "model" and r.status in ("pass", "fail"):
+                seen.setdefault(r.backend, set()).add(r.arch)
+        skipped: dict[tuple[str, str], list[str]] = {}
+        for r in mine:
+            if r.status == "skip":
+                skipped.setdefault((r.backend, r.detail), []).append(r.arch)
+        out.append({
+            "check": check,
+            "counts": dict(sorted(counts.items())),
+            "observed_by": {b: len(a) for b, a in sorted(seen.items())},
+            "rows": [i for i, r in enumerate(rows) if r.check == check and r.status != "skip"],
+            "skipped": [{"backend": b, "detail": d, "arches": a} for (b, d), a in skipped.items()],
+        })
+    return out
 
 
 def _evidence(rows: Sequence[MatrixRow]) -> list[dict]:
@@ -436,19 +489,22 @@ def _tag_entry(facts: TaggedFacts, profiles: Mapping[str, Profile]) -> dict:
         if p is None or af.pointee_align_bytes is None:
             per_arch.append({"arch": af.arch, "ok": None, "reason": af.reason or "no layout"})
             continue
-        tb = tagging.free_tag_bits(p, af.pointee_align_bytes, af.pointee_size_bytes or 0, facts.allocator)
-        plain = _plain(tb)
-        free = _tag_free_bits(tb)
+        try:
+            tb = tagging.free_tag_bits(p, af.pointee_align_bytes, af.pointee_size_bytes or 0, facts.allocator)
+        except BitlayoutError as exc:
+            per_arch.append({"arch": af.arch, "ok": None, "reason": str(exc)})
+            continue
+        free = tb.free_bits
         entry = {
             "arch": af.arch, "bits_per_long": p.bits_per_long,
             "pointee_align_bytes": af.pointee_align_bytes,
             "pointee_size_bytes": af.pointee_size_bytes,
             "allocator": facts.allocator,
-            "guaranteed_align_bytes": _first_attr(tb, ("guaranteed_align_bytes", "align_bytes")),
-            "reasoning": list(getattr(tb, "reasoning", ()) or ()),
+            "guaranteed_align_bytes": tb.guaranteed_align_bytes,
+            "reasoning": list(tb.reasoning),
             "free_bits": free, "tag_bits": facts.tag_bits,
-            "ok": free >= facts.tag_bits,
-            "model": plain, "reason": "",
+            "ok": bool(tb.fits(facts.tag_bits)),
+            "reason": "",
         }
         per_arch.append(entry)
         if not entry["ok"]:
@@ -466,20 +522,6 @@ def _tag_entry(facts: TaggedFacts, profiles: Mapping[str, Profile]) -> dict:
     return {"field": facts.field, "pointee": facts.pointee, "tag_bits": facts.tag_bits,
             "allocator": facts.allocator, "per_arch": per_arch, "findings": findings,
             "reasoning": [{"arches": arches, "lines": list(lines)} for lines, arches in why.items()]}
-
-
-def _first_attr(obj: Any, names: Sequence[str]) -> Any:
-    for n in names:
-        if hasattr(obj, n):
-            return getattr(obj, n)
-    return None
-
-
-def _tag_free_bits(tb: Any) -> int:
-    value = _first_attr(tb, ("free_bits", "free", "bits"))
-    if value is None:
-        raise TypeError(f"tagging model result has no free_bits: {tb!r}")
-    return int(value)
 
 
 # ---------------------------------------------------------------------------
@@ -593,11 +635,14 @@ def build_report(
     for e in bitmap_entries:
         for g in e["groups"]:
             g["evidence"] = claim_evidence(rows, g["arches"], BITMAP_CHECKS)
+            g["observers"] = observers(g["evidence"])
     for e in tag_entries:
         e["evidence"] = claim_evidence(rows, [r["arch"] for r in e["per_arch"]], ("tag-bits",))
+        e["observers"] = observers(e["evidence"])
     for e in struct_entries:
         for g in e["groups"]:
             g["evidence"] = claim_evidence(rows, g["arches"], ("layout",))
+            g["observers"] = observers(g["evidence"])
 
     findings: list[dict] = []
     for e in bitmap_entries + tag_entries:
@@ -617,7 +662,7 @@ def build_report(
         checks = ("all checks" if len(g["checks"]) == n_checks and n_checks > 1
                   else ", ".join(g["checks"]))
         findings.append({"severity": status, "source": "matrix", "checks": g["checks"], "backend": backend,
-                         "arches": g["arches"],
+                         "arches": g["arches"], "headline": status != "fail",
                          "text": f"{checks} [{backend}] on {', '.join(g['arches'])}: {detail}"})
     unverified = [a["name"] for a in arches if not a["verified"]]
     if unverified:
@@ -627,6 +672,11 @@ def build_report(
     if compiler_only:
         findings.append({"severity": "note", "text": f"layouts checked by a compiler, but no CPU ran the shim: "
                                                       f"{', '.join(compiler_only)}"})
+
+    # Headline findings open the page; the failing matrix rows behind them are
+    # the same hazards per check and backend, shown folded.
+    for f in findings:
+        f.setdefault("headline", True)
 
     classes: dict[str, list[str]] = {}
     for a in arches:
@@ -645,6 +695,7 @@ def build_report(
         "structs": struct_entries,
         "findings": findings,
         "evidence": _evidence(rows),
+        "evidence_by_check": _evidence_by_check(rows),  # "rows" index into "evidence"
         "summary": {
             "arches": len(arches),
             "verified_arches": len(arches) - len(unverified),
@@ -665,7 +716,6 @@ def build_report(
 
 def layout_all(spec: Any, profiles: Sequence[Profile]) -> tuple[dict[str, Any], dict[str, str]]:
     """arch -> LayoutSet for the spec's headers, and arch -> reason for the arches that failed."""
-    from ..errors import BitlayoutError
     from ..layout import layout_headers
 
     layouts: dict[str, Any] = {}
@@ -684,7 +734,6 @@ def layout_all(spec: Any, profiles: Sequence[Profile]) -> tuple[dict[str, Any], 
 def _spec_struct_names(spec: Any, layouts: Mapping[str, Any]) -> list[str]:
     """Structs to draw: the tagged pointers' containers and pointees, then every other struct."""
     from ..checks import pointee_of
-    from ..errors import BitlayoutError
 
     names: list[str] = []
     for tp in spec.tagged_pointers:
@@ -710,7 +759,6 @@ def gather(spec: Any, profiles: Sequence[Profile], layouts: Mapping[str, Any],
            layout_errors: Mapping[str, str]) -> tuple[list[BitmapFacts], list[TaggedFacts], list[StructFacts]]:
     """The report inputs for a spec, from per-arch layouts (``layout_all``)."""
     from ..checks import plan_arch, pointee_of
-    from ..errors import BitlayoutError
 
     plans = {p.name: plan_arch(spec, p, layouts.get(p.name), layout_errors.get(p.name, ""))
              for p in profiles}

@@ -95,7 +95,7 @@ def bitmap_map(group: Mapping[str, Any], uid: str) -> str:
     out = [
         f'<svg class="bitmap-map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" '
-        f'{_attrs(data_type=group["type"], data_arch_class=cls, data_size_bytes=size, data_word_bytes=group["word_bytes"], data_little_endian=str(group["little_endian"]).lower())}>',
+        f'{_attrs(data_type=group["type"], data_arch_class=cls, data_arches=",".join(group["arches"]), data_size_bytes=size, data_word_bytes=group["word_bytes"], data_little_endian=str(group["little_endian"]).lower())}>',
         f'<title>{_a(group["type"])} on {_a(group["label"])}: {size} bytes, '
         f'{group["nwords"]} x {group["word_bytes"]}-byte word(s)</title>',
         _defs(uid),

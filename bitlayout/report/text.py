@@ -200,21 +200,11 @@ def _evidence(report: Mapping[str, Any], limit: int) -> list[str]:
     if not rows:
         out += _wrap("No matrix run in this report.")
         return out
-    by_check: dict[str, list[Mapping[str, Any]]] = {}
-    for r in rows:
-        by_check.setdefault(r["check"], []).append(r)
-    for check, mine in by_check.items():
-        counts: dict[str, int] = {}
-        for r in mine:
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
-        seen: dict[str, list[str]] = {}
-        for r in mine:
-            if r["backend"] != "model" and r["status"] in ("pass", "fail"):
-                seen.setdefault(r["backend"], []).append(r["arch"])
-        observed = "; ".join(f"{b} on {len(a)}" for b, a in sorted(seen.items())) or "model only"
-        out += _wrap(f"{check}: " + ", ".join(f"{n} {st}" for st, n in sorted(counts.items()))
+    for ec in report["evidence_by_check"]:
+        observed = "; ".join(f"{b} on {n}" for b, n in ec["observed_by"].items()) or "model only"
+        out += _wrap(f"{ec['check']}: " + ", ".join(f"{n} {st}" for st, n in ec["counts"].items())
                      + f" (observed by {observed})", "  ", "      ")
-    fails = [f for f in report["findings"] if f.get("source") == "matrix" and f["severity"] == "fail"]
+    fails = [f for f in report["findings"] if not f["headline"]]
     if fails:
         out.append("")
         out += _wrap("Failing checks, as each backend saw them:", "  ")
@@ -235,7 +225,7 @@ def _flat(v: Any) -> str:
 
 def _findings(report: Mapping[str, Any]) -> list[str]:
     out = _title("Findings")
-    shown = [f for f in report["findings"] if not (f.get("source") == "matrix" and f["severity"] == "fail")]
+    shown = [f for f in report["findings"] if f["headline"]]
     if not report["findings"]:
         out += _wrap("none: every check agreed with the model")
     for f in shown:

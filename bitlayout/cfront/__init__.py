@@ -34,7 +34,7 @@ from typing import Iterable, Mapping
 from pycparser import c_ast
 from pycparser.plyparser import ParseError
 
-from .errors import CParseError, LayoutError, ToolchainError
+from ..errors import CParseError, LayoutError, ToolchainError
 
 # ---------------------------------------------------------------------------
 # Tokens
@@ -940,6 +940,9 @@ def preprocess_for(paths: Iterable[str | Path], profile, include_dirs: Iterable[
     """
     text, how = _preprocess_text(paths, profile, include_dirs, defines, builtin)
     inputs = {str(Path(p)) for p in paths} | {str(Path(p).resolve()) for p in paths}
+    if isinstance(how, tuple):  # built-in: its macro table minus the predefined ones
+        how, macros = how
+        return text, how, macros
     return text, how, collect_macros(text, inputs)
 
 
@@ -948,9 +951,11 @@ _MARKER_RE = re.compile(r'\s*#\s*(?:line\s+)?\d+\s+"((?:\\.|[^"\\])*)"')
 
 
 def collect_macros(text: str, inputs: set[str]) -> dict[str, str]:
-    """Object-like ``#define``s left in ``-dD`` output, from the input files only."""
+    """Object-like ``#define``s left in ``-dD`` output from real files (the inputs and what they
+    include; not the compiler's predefined ones), bodies fully expanded."""
     cur = None
     out: dict[str, str] = {}
+    everything: dict[str, str] = {}
     for line in text.splitlines():
         if not line.lstrip().startswith("#"):
             continue
@@ -959,13 +964,20 @@ def collect_macros(text: str, inputs: set[str]) -> dict[str, str]:
             cur = m.group(1)
             continue
         m = _DEFINE_RE.match(line)
-        if m and (cur in inputs or not inputs):
+        if m:
+            everything[m.group(1)] = m.group(2).strip()
+        # not <built-in>/<command-line>, nor the stdc-predef.h GCC includes implicitly
+        if m and cur is not None and not cur.startswith("<") and not cur.endswith("stdc-predef.h"):
             body = m.group(2).strip()
             if body:
                 out[m.group(1)] = body
         elif line.lstrip().startswith("#") and re.match(r"\s*#\s*undef\s+(\w+)", line):
             out.pop(re.match(r"\s*#\s*undef\s+(\w+)", line).group(1), None)
-    return out
+    # bodies fully expanded (they may name predefined or other macros)
+    from .cpp import Preprocessor
+
+    pp = Preprocessor(defines=everything)
+    return {name: pp.expand_line(body).strip() for name, body in out.items()}
 
 
 def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[str, str]:
@@ -975,7 +987,7 @@ def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[st
             raise CParseError(f"{p}: no such file")
     if builtin is not True:
         try:
-            from .backends.compiled import compiler_argv
+            from ..backends.compiled import compiler_argv
             argv = compiler_argv(profile)
         except ToolchainError:
             if builtin is False:
@@ -985,8 +997,12 @@ def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[st
             return _compiler_preprocess(argv, paths, include_dirs, defines), " ".join(argv[:1])
     from .cpp import Preprocessor
 
-    pp = Preprocessor(include_dirs=list(include_dirs), defines={**predefined_macros(profile), **defines})
-    return pp.run_files([str(p) for p in paths]), "builtin"
+    predefined = {**predefined_macros(profile), **defines}
+    pp = Preprocessor(include_dirs=list(include_dirs), defines=predefined)
+    text = pp.run_files([str(p) for p in paths])
+    macros = {name: pp.expand_line("".join(m.body)).strip() for name, m in pp.macros.items()
+              if m.params is None and name not in predefined and m.body}
+    return text, ("builtin", macros)
 
 
 def _compiler_preprocess(argv, paths, include_dirs, defines) -> str:
