@@ -41,6 +41,13 @@ CHECKS = ("profile", "layout", "bit-position", "bitops", "arr64", "bounds", "tea
 
 MODEL_BUG = "model/profile bug"
 HAZARD = "real hazard"
+# A disagreement on an arch whose profile lists a measured toolchain/emulator defect for
+# this check ([toolchain] known_issues, docs/known-issues.md): still an error row, but the
+# label says the observation, not the model, is what is known to be wrong.
+DEFECT = "emulator/toolchain defect"
+# Backends whose observations come from the profile's [toolchain] (cross compiler, qemu);
+# the host and model backends never use it, so a known issue cannot excuse them.
+TOOLCHAIN_BACKENDS = ("exec", "compiled")
 
 
 # ---------------------------------------------------------------------------
@@ -1187,6 +1194,41 @@ def model_row(check: Check, plan: ArchPlan) -> tuple[MatrixRow, Any]:
                      _plain(out.observed), out.evidence), predicted
 
 
+def known_issues_for(profile: Profile, check: str) -> list[str]:
+    """The profile's ``[toolchain] known_issues`` that apply to ``check``.
+
+    An entry ``"<check>: <reason>"`` (``<check>`` one of ``CHECKS``) applies to that check
+    only; any other entry applies to every check on the arch.  Returns the reasons.
+    """
+    out = []
+    for entry in profile.toolchain.known_issues:
+        head, sep, rest = entry.partition(":")
+        if sep and head.strip() in CHECKS:
+            if head.strip() == check:
+                out.append(rest.strip())
+        else:
+            out.append(entry.strip())
+    return out
+
+
+def label_known_issue(profile: Profile, check: str, backend: str, out: CheckOutcome) -> CheckOutcome:
+    """Relabel a model-vs-backend disagreement that a known toolchain/emulator defect explains.
+
+    Only an ``error`` whose detail is a ``MODEL_BUG`` on a backend that uses the profile's
+    toolchain is relabelled; it stays an error (the observation is still wrong) and keeps
+    the original comparison after the reason.
+    """
+    if out.status != "error" or not out.detail.startswith(MODEL_BUG) or backend not in TOOLCHAIN_BACKENDS:
+        return out
+    reasons = known_issues_for(profile, check)
+    if not reasons:
+        return out
+    rest = out.detail[len(MODEL_BUG):].lstrip(": ")
+    return CheckOutcome(out.status, f"{DEFECT}: {'; '.join(reasons)} (observed: {rest})",
+                        out.predicted, out.observed, {**out.evidence, "known_issues": reasons})
+
+
 def outcome_row(check: Check, plan: ArchPlan, backend: str, out: CheckOutcome) -> MatrixRow:
+    out = label_known_issue(plan.profile, check.name, backend, out)
     return MatrixRow(plan.arch, check.name, backend, out.status, out.detail, _plain(out.predicted),
                      _plain(out.observed), out.evidence)

@@ -55,6 +55,7 @@ class _State:
         self._profiles = None
         self._spec = None
         self.layouts: dict[str, Any] = {}
+        self.exec_ready: dict[str, str] = {}  # arch -> why exec cannot run it here ('' = it can)
 
     @property
     def profiles(self):
@@ -255,9 +256,36 @@ class BackendRunner:
         return f"<BackendRunner {self.name} for {self.arch}>"
 
 
+def _exec_cannot_run(profile, observer, config: pytest.Config) -> str:
+    """Why the exec backend cannot execute code for ``profile`` here ('' if it can).
+
+    ``ExecBackend.available`` is True for a profile with a known ``run_blocker``
+    whenever a compiler exists (the matrix wants its compile-only error row), but a
+    user test cannot observe anything there.  So: no runner (the run blocker, or a
+    missing emulator) is a reason, and so is a driver that fails the one ``info``
+    probe run once per session and arch (a crash or a refused binary at start-up).
+    """
+    from . import toolchains
+    from .matrix import _ObserveFailed
+
+    if toolchains.find_runner(profile) is None:
+        return f"cannot execute {profile.name} binaries here: {toolchains.missing_reason(profile)}"
+    st = _state(config)
+    if profile.name not in st.exec_ready:
+        try:
+            observer.observe(profile, [{"probe": "info", "args": {}}])
+            st.exec_ready[profile.name] = ""
+        except _ObserveFailed as exc:
+            hint = toolchains.install_hint(profile)
+            st.exec_ready[profile.name] = (f"the {profile.name} driver does not run here ({exc.status}): {exc.reason}"
+                                           + (f"; install: {hint}" if hint else ""))
+    return st.exec_ready[profile.name]
+
+
 @pytest.fixture
-def bitlayout_backend(arch) -> BackendRunner:
-    """A backend that runs code for ``arch``: host when compatible, else exec; skips with the reason."""
+def bitlayout_backend(arch, request: pytest.FixtureRequest) -> BackendRunner:
+    """A backend that runs code for ``arch``: host when compatible, else exec; skips with the
+    reason (and the install hint) when none can execute code for it here."""
     from .matrix import ProbeObserver
 
     reasons = []
@@ -266,6 +294,9 @@ def bitlayout_backend(arch) -> BackendRunner:
         why = obs.unavailable()
         if not why:
             ok, why = obs.available(arch)
+            if ok and name == "exec":
+                why = _exec_cannot_run(arch, obs, request.config)
+                ok = not why
             if ok:
                 return BackendRunner(arch, obs)
         reasons.append(f"{name}: {why}")

@@ -179,3 +179,95 @@ def test_works_with_xdist(pytester, monkeypatch):
     """)
     result = pytester.runpytest_subprocess(*PLUGIN, "-n", "2", "--bitlayout-arch", "32bit")
     result.assert_outcomes(passed=len(select_profiles("32bit")))
+
+
+def _exec_compiles(arch: str) -> bool:
+    from bitlayout import toolchains
+    from bitlayout.profiles import profile_by_name
+
+    return toolchains.find_compiler(profile_by_name(arch)) is not None
+
+
+def test_backend_fixture_skips_a_compile_only_arch_with_the_run_blocker(pytester):
+    # sparc: big-endian (the host shim cannot stand in) and a known run_blocker; exec's
+    # available() is True when a compiler exists (the matrix wants the compile-only row),
+    # but a user test must be skipped with the blocker, not fail inside observe().
+    from bitlayout.profiles import profile_by_name
+
+    pytester.makepyfile(test_l="""
+        def test_x(arch, bitlayout_backend):
+            bitlayout_backend.observe([{"probe": "info", "args": {}}])
+    """)
+    result = run(pytester, "--bitlayout-arch", "sparc", "-rs")
+    result.assert_outcomes(skipped=1)
+    out = result.stdout.str()
+    assert "no backend runs sparc here (host: the host is little-endian and sparc is big-endian" in out
+    if _exec_compiles("sparc"):
+        blocker = profile_by_name("sparc").toolchain.run_blocker
+        assert "exec: cannot execute sparc binaries here: cannot run: " in out
+        assert blocker[:40] in " ".join(out.split())
+
+
+def test_backend_fixture_skips_run_blocked_arches_when_host_is_unavailable(pytester, monkeypatch):
+    import bitlayout.matrix as matrix
+
+    class NoHost(matrix.ProbeObserver):
+        def unavailable(self):
+            return "no C compiler here (apt install gcc)" if self.name == "host" else super().unavailable()
+
+    monkeypatch.setattr(matrix, "ProbeObserver", NoHost)
+    pytester.makepyfile(test_m="def test_x(arch, bitlayout_backend): pass\n")
+    result = run(pytester, "--bitlayout-arch", "sh4,x32,arc", "-rs")
+    result.assert_outcomes(skipped=3)
+    for arch in ("sh4", "x32", "arc"):
+        line = next(ln for ln in result.outlines if f"no backend runs {arch} here" in ln)
+        assert "host: no C compiler here" in line
+        if _exec_compiles(arch):
+            assert f"exec: cannot execute {arch} binaries here: cannot run: " in line
+
+
+def test_backend_fixture_skips_when_the_driver_cannot_start(pytester, monkeypatch):
+    import bitlayout.matrix as matrix
+    from bitlayout import toolchains
+
+    calls = []
+
+    class Crashing(matrix.ProbeObserver):
+        def available(self, profile):
+            return (True, "test") if self.name == "exec" else super().available(profile)
+
+        def observe(self, profile, requests):
+            calls.append([r["probe"] for r in requests])
+            raise matrix._ObserveFailed("error", "driver start-up killed by SIGSEGV under qemu-mips (test)", {})
+
+    monkeypatch.setattr(matrix, "ProbeObserver", Crashing)
+    monkeypatch.setattr(toolchains, "find_runner", lambda p: toolchains.Runner("qemu", ("qemu-mips",)))
+    pytester.makepyfile(test_n="""
+        def test_x(arch, bitlayout_backend):
+            pass
+
+        def test_y(arch, bitlayout_backend):
+            pass
+    """)
+    result = run(pytester, "--bitlayout-arch", "mips", "-rs")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(["*no backend runs mips here (host: *; exec: the mips driver does not run here "
+                                 "(error): driver start-up killed by SIGSEGV under qemu-mips (test))*"])
+    assert calls == [["info"]]  # probed once per session and arch, not once per test
+
+
+def test_backend_fixture_runs_exec_where_it_can(pytester):
+    from bitlayout import toolchains
+    from bitlayout.profiles import profile_by_name
+
+    mips = profile_by_name("mips")
+    if toolchains.find_compiler(mips) is None or toolchains.find_runner(mips) is None:
+        pytest.skip(f"exec cannot run mips here: {toolchains.missing_reason(mips)}")
+    pytester.makepyfile(test_o="""
+        def test_set_bit_0(arch, bitlayout_backend):
+            assert bitlayout_backend.name == "exec"
+            (obs,) = bitlayout_backend.observe([{"probe": "image", "args": {"w": 32, "n": 1, "bits": [0]}}])
+            assert obs.values["bytes"] == "00000001"  # big-endian: bit 0 lives in the last byte
+    """)
+    result = run(pytester, "--bitlayout-arch", "mips", "-v")
+    result.assert_outcomes(passed=1)

@@ -37,3 +37,29 @@ def test_text_shows_findings_maps_and_positions():
 def test_overview_marks_unverified_arches():
     text = render_text(fixture_report())
     assert "  s390x*" in text and "  x32*" in text and "  mips " in text
+
+
+# Any flag names, type names and flag numbers still give 80-column ASCII text.
+from hypothesis import HealthCheck, example, given, settings, strategies as st  # noqa: E402
+
+from bitlayout.bitmap import BitmapGeometry  # noqa: E402
+from bitlayout.report import model  # noqa: E402
+from test_report_fixtures import fixture_profiles  # noqa: E402
+
+NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789", min_size=1, max_size=70).filter(
+    lambda s: not s[0].isdigit())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(flags=st.dictionaries(NAMES, st.integers(0, 200), min_size=1, max_size=12),
+       type_name=NAMES, nwords=st.integers(1, 3))
+@example(flags={"F" * 70: 199, "G" * 70: 0}, type_name="T" * 70, nwords=1)  # the longest names, far past the end
+def test_text_stays_within_80_columns_for_any_names(flags, type_name, nwords):
+    ps = fixture_profiles()
+    facts = model.BitmapFacts(type_name, [
+        model.BitmapArchFacts(p.name, BitmapGeometry(word_bytes=p.word_bytes, nwords=nwords,
+                                                     little_endian=p.little_endian, atomic_bytes=p.word_bytes),
+                              flags) for p in ps], read_together=[list(flags)[:3]])
+    text = render_text(model.build_report(profiles=ps, bitmaps=[facts], title=type_name * 3))
+    assert [line for line in text.splitlines() if len(line) > 80] == []
+    assert text.isascii()

@@ -131,6 +131,7 @@ def _relocated_image(path: Path) -> io.BytesIO:
     with open(path, "rb") as f:
         elf = ELFFile(f)
         order = "little" if elf.little_endian else "big"
+        sh = elf["e_machine"] == "EM_SH"
         symtab = elf.get_section_by_name(".symtab")
         for sec in elf.iter_sections():
             if not isinstance(sec, RelocationSection):
@@ -143,7 +144,10 @@ def _relocated_image(path: Path) -> io.BytesIO:
             for rel in sec.iter_relocations():
                 sym = symtab.get_symbol(rel["r_info_sym"]) if symtab is not None else None
                 off = base + rel["r_offset"]
-                addend = rel["r_addend"] if rela else int.from_bytes(data[off:off + 4], order)
+                inplace = int.from_bytes(data[off:off + 4], order)
+                # REL: the addend is in place.  RELA: in r_addend, the place holds 0 -- except on
+                # SuperH, whose assembler keeps the addend in place and writes r_addend = 0.
+                addend = rel["r_addend"] + (inplace if sh else 0) if rela else inplace
                 value = (sym["st_value"] if sym is not None else 0) + addend
                 data[off:off + 4] = (value & 0xFFFFFFFF).to_bytes(4, order)
     return io.BytesIO(bytes(data))

@@ -79,7 +79,7 @@ tr.unverified td:first-child { background: repeating-linear-gradient(45deg,#ffff
 .legend { display: flex; flex-wrap: wrap; gap: 14px; font-size: 13px; color: #4a5568; margin: 6px 0 10px; }
 .legend span.sw { display: inline-block; width: 14px; height: 14px; vertical-align: -2px; margin-right: 5px;
   border: 1px solid #a0aec0; }
-.sw.flag { background: var(--flag); } .sw.oob { background: var(--fail); }
+.sw.flag { background: var(--flag); } .sw.oob { background: var(--fail); } .sw.unused { background: #a0aec0; }
 .sw.guard { background: repeating-linear-gradient(45deg,#fff5f5,#fff5f5 3px,#feb2b2 3px,#feb2b2 5px); }
 .sw.tear { background: #fff; border: 2.5px solid var(--tear) !important; }
 .sw.free { background: #c6f6d5; } .sw.tag { background: var(--pass); }
@@ -243,6 +243,7 @@ def _overview(report: Mapping[str, Any]) -> str:
 BITMAP_LEGEND = (
     '<div class="legend"><span><span class="sw flag"></span>flag bit in the type</span>'
     '<span><span class="sw oob"></span>flag bit out of bounds</span>'
+    '<span><span class="sw unused"></span>flag not in use on these arches (spec <code>only_on</code>)</span>'
     '<span><span class="sw guard"></span>memory past the end of the type</span>'
     '<span><span class="sw word"></span>one <code>unsigned long</code> word</span>'
     '<span><span class="sw tear"></span>bits of a mask read together that can tear</span></div>'

@@ -24,8 +24,8 @@ def _ascii(text: Any) -> str:
 
 
 def _title(text: str) -> list[str]:
-    text = _ascii(text).upper()
-    return ["", text, "=" * min(len(text), WIDTH)]
+    lines = _wrap(_ascii(text).upper(), "", "  ")
+    return ["", *lines, "=" * min(max(len(line) for line in lines), WIDTH)]
 
 
 def _column_names(groups: list[Mapping[str, Any]]) -> list[str]:
@@ -236,7 +236,7 @@ def _findings(report: Mapping[str, Any]) -> list[str]:
 def render_text(report: Mapping[str, Any], *, evidence_limit: int = 25) -> str:
     s = report["summary"]
     spec = report.get("spec") or {}
-    head = [_ascii(report["title"])]
+    head = _wrap(report["title"], "", "  ")
     head += _wrap(f"spec: {spec.get('path', '(none)')}", "", "  ")
     head += _wrap(f"arches: {s['arches']} ({s['verified_arches']} verified by a compiler or CPU); "
                   f"rows: {s['pass']} pass, {s['fail']} fail, {s['error']} error, {s['skip']} skip", "", "  ")

@@ -1,0 +1,88 @@
+"""`bitlayout layout`: the bitlayout.layout/1 JSON contract, the pahole-like table, compare."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bitlayout.cli import main
+from test_layout_support import HEADERS_DIR
+
+BASIC = str(HEADERS_DIR / "basic.h")
+BITS = str(HEADERS_DIR / "bitfields.h")
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    rc = main(["layout", *argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_json_is_the_contract_for_every_type_and_arch(capsys):
+    rc, out, _ = run(capsys, BASIC, "--arch", "mips,x86_64,i386", "--format", "json")
+    doc = json.loads(out)
+    assert rc == 0 and doc["schema"] == "bitlayout.layout/1"
+    assert list(doc["arches"]) == ["i386", "mips", "x86_64"]
+    mips = doc["arches"]["mips"]["types"]
+    assert mips["vm_flags_t"] == {"size": 8, "align": 4, "members": []}
+    assert doc["arches"]["x86_64"]["types"]["vm_flags_t"] == {"size": 8, "align": 8, "members": []}
+    assert set(mips) >= {"struct basic_scalars", "basic_t", "basic2_t", "struct basic_nested", "union basic_union",
+                         "vma_flags_t", "struct basic_fam", "struct basic_empty"}
+    nested = mips["struct basic_nested"]
+    # anonymous struct/union members are flattened with absolute offsets, declaration order kept
+    assert [m["name"] for m in nested["members"]] == ["tag", "inner", "tail", "u", "x", "y", "z", "w"]
+    assert all(set(m) == {"name", "offset_bits", "size_bits"} for t in mips.values() for m in t["members"])
+    assert doc["arches"]["i386"]["types"]["struct basic_ll"]["members"][1] == {
+        "name": "x", "offset_bits": 32, "size_bits": 64}
+
+
+def test_json_type_filter_and_bitfield_widths(capsys):
+    rc, out, _ = run(capsys, BITS, "--arch", "armeb", "--type", "struct bf_basic", "--format", "json")
+    types = json.loads(out)["arches"]["armeb"]["types"]
+    assert list(types) == ["struct bf_basic"]
+    assert [(m["name"], m["offset_bits"], m["size_bits"]) for m in types["struct bf_basic"]["members"]] == [
+        ("a", 0, 1), ("b", 1, 2), ("c", 3, 3), ("d", 6, 5)]
+
+
+def test_table_shows_holes_padding_cachelines_and_bit_positions(capsys):
+    rc, out, _ = run(capsys, BASIC, BITS, "--arch", "mips", "--type", "struct basic_nested", "--type",
+                     "struct bf_ll", "--format", "table")
+    assert rc == 0
+    assert "== mips (BE32, cacheline 32) ==" in out
+    assert "cacheline 1 boundary (32 bytes)" in out
+    assert "XXX 7 byte hole" in out  # tag (1 byte) then inner (8-aligned)
+    assert "x:40" in out and "bits 8..47, value bit 16 of 64-bit unit" in out
+    assert "padding: 4" in out
+
+
+def test_compare_marks_differences(capsys):
+    rc, out, _ = run(capsys, BASIC, "--arch", "i386,x86_64,m68k", "--type", "struct basic_ll", "--format", "compare")
+    lines = {ln.split()[1] if ln.startswith("*") else ln.split()[0]: ln for ln in out.splitlines()[1:-1]}
+    assert lines["size"].startswith("*") and lines["x"].startswith("*") and not lines["c"].startswith("*")
+    assert "32+64" in lines["x"] and "64+64" in lines["x"] and "16+64" in lines["x"]
+
+
+def test_usage_errors_exit_2(capsys):
+    assert run(capsys, BASIC, "--format", "compare", "--arch", "mips")[0] == 2
+    assert run(capsys, BASIC, "--arch", "mips", "--type", "struct nope")[0] == 2
+    assert run(capsys, BASIC, "--arch", "mips", "-D", "1bad")[0] == 2
+    rc, _, err = run(capsys, BASIC, "--arch", "mips", "--type", "struct nope")
+    assert "no type 'struct nope'" in err and err.count("\n") == 1
+
+
+def test_builtin_preprocessor_flag_gives_the_same_json(capsys):
+    argv = [str(HEADERS_DIR / "ifarch.h"), "--arch", "mips,x86_64", "--format", "json"]
+    a = run(capsys, *argv)[1]
+    b = run(capsys, *argv, "--builtin-cpp")[1]
+    assert json.loads(a) == json.loads(b)
+
+
+def test_define_and_include_flags(capsys, tmp_path):
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "n.h").write_text("#define N 3\n")
+    h = tmp_path / "d.h"
+    h.write_text('#include "n.h"\nstruct d { char a[N * WIDTH]; };\n')
+    rc, out, _ = run(capsys, str(h), "--arch", "x86_64", "-I", str(tmp_path / "inc"), "-D", "WIDTH=5",
+                     "--format", "json")
+    assert json.loads(out)["arches"]["x86_64"]["types"]["struct d"]["size"] == 15
