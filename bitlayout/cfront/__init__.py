@@ -870,7 +870,10 @@ def build_table(text: str, filename: str = "<input>", input_files: Iterable[str]
     """Preprocessed C text -> TranslationUnit (cached by text, the parse is the slow part)."""
     # -dD output differs per arch in its #define lines only (dropped by normalize): key on the rest,
     # so arches whose headers preprocess the same share one parse
-    body = _DIRECTIVE_LINES.sub("", text)
+    # and on the token stream only: gcc -E and clang -E lay out whitespace differently.  (A hit
+    # from text with other spacing reuses that text's columns in error messages; layouts are
+    # the same by construction.)
+    body = " ".join(_DIRECTIVE_LINES.sub("", text).split())
     key = hashlib.sha1((filename + "\0" + "\0".join(input_files) + "\0" + body).encode()).hexdigest()
     hit = _TABLE_CACHE.get(key)
     if hit is not None:
@@ -887,7 +890,9 @@ def build_table(text: str, filename: str = "<input>", input_files: Iterable[str]
 
 
 _TABLE_CACHE: dict[str, TranslationUnit] = {}
-_DIRECTIVE_LINES = re.compile(r"^[ \t]*#[ \t]*(?:define|undef)\b[^\n]*$", re.M)
+# -dD #define/#undef lines and blank lines: they differ per arch (the predefined-macro block)
+# without changing any declaration or any line marker that follows
+_DIRECTIVE_LINES = re.compile(r"^[ \t]*(?:#[ \t]*(?:define|undef)\b[^\n]*)?\n", re.M)
 
 
 # ---------------------------------------------------------------------------
