@@ -5,8 +5,9 @@
 Input: the 59-header Linux UAPI corpus of tests/test_layout_uapi.py (/usr/include/linux, one TU,
 asm/ from tests/headers/uapi-shim).  For each profile with a compiler:
 
-- model:    preprocess (the arch's compiler -E) + parse (cached across arches whose preprocessed
-            text is the same) + lay out every type   -> bitlayout.layout/1 dict
+- model:    preprocess (built-in preprocessor, memoised on the predefined macros the headers
+            actually test; --compiler-cpp: each arch's compiler -E) + parse (per top-level
+            declaration, cached across arches) + lay out every type -> bitlayout.layout/1 dict
 - compiler: compile with -g -c + _Alignof/sizeof probes, read DWARF -> the same dict
 
 Both produce the same facts (asserted: 100% agreement); printed: types, members, seconds, and the
@@ -33,6 +34,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--arch", default="all")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--compiler-cpp", action="store_true",
+                    help="model preprocesses with each arch's compiler -E instead of the built-in preprocessor")
     args = ap.parse_args()
     chosen = [p for p in profiles.select_profiles(args.arch) if compiled.find_compiler(p) is not None]
     headers = list(UAPI_HEADERS)
@@ -44,9 +47,12 @@ def main() -> int:
     rows = []
     for _ in range(args.repeat):
         cfront._TABLE_CACHE.clear()
+        cfront._EXACT_CACHE.clear()
+        cfront._CHUNK_CACHE.clear()
+        cfront._CPP_MEMO.clear()
         for p in chosen:
             t0 = time.perf_counter()
-            text, _how, macros = cfront.preprocess_for(headers, p, INCLUDES)
+            text, _how, macros = cfront.preprocess_for(headers, p, INCLUDES, builtin=not args.compiler_cpp)
             t1 = time.perf_counter()
             inputs = tuple(headers)
             tu = cfront.build_table(text, headers[0], inputs)
@@ -55,6 +61,7 @@ def main() -> int:
             t3 = time.perf_counter()
             observed = compiled.compiled_layout(headers, p, list(model["types"]), include_dirs=INCLUDES)
             t4 = time.perf_counter()
+            names = set(observed["types"])
             if model != observed:
                 bad = [n for n in model["types"] if model["types"][n] != observed["types"].get(n)]
                 print(f"DISAGREE on {p.name}: {len(bad)} types, e.g. {bad[:3]}")

@@ -437,11 +437,20 @@ STRESS_MAX = 400000
 def _bitmaps_ok(plan: ArchPlan) -> list[BitmapPlan]:
     if plan.layout is None:
         raise Skip(f"no layout: {plan.layout_error}")
+    if not plan.spec.bitmaps:
+        # A spec with only [[tagged_pointer]] / [[expect]] is valid (docs/spec.md): the
+        # bitmap checks have nothing to look at, which is a skip, not an error or a pass.
+        raise Skip("the spec has no [[bitmap]]")
     return [b for b in plan.bitmaps if not b.error]
 
 
 def _bitmap_errors(plan: ArchPlan) -> dict[str, str]:
     return {b.type: b.error for b in plan.bitmaps if b.error}
+
+
+def _errors_text(errors: dict[str, str]) -> str:
+    """``{name: reason}`` as one readable line (not a Python dict repr)."""
+    return "; ".join(f"{k}: {v}" for k, v in errors.items()) or "no reason recorded"
 
 
 def _flags_text(flags: Sequence[Flag], limit: int = 14) -> str:
@@ -624,7 +633,7 @@ class BitPositionCheck(Check):
 
     def model_outcome(self, plan, predicted):
         if not predicted:
-            return CheckOutcome("error", f"no bitmap type could be placed: {_bitmap_errors(plan)}", predicted)
+            return CheckOutcome("error", f"no bitmap type could be placed: {_errors_text(_bitmap_errors(plan))}", predicted)
         parts = []
         for tname, d in predicted.items():
             hi = max(d["positions"].values(), key=lambda p: p["nr"], default=None)
@@ -698,7 +707,7 @@ class BoundsCheck(Check):
                     f"{t}: {_bit_ranges([x['nr'] for x in d['oob_gated']])}" for t, d in gated.items())
             return CheckOutcome("fail", f"{HAZARD}: " + "; ".join(parts) + note + how, predicted)
         if "_errors" in predicted:
-            return CheckOutcome("error", f"cannot place: {predicted['_errors']}", predicted)
+            return CheckOutcome("error", f"cannot place: {_errors_text(predicted['_errors'])}", predicted)
         note = ""
         if gated:
             note = " (out of range but not in use here: " + "; ".join(
@@ -1017,7 +1026,7 @@ class TagBitsCheck(Check):
     def model_outcome(self, plan, predicted):
         errors = {k: d["error"] for k, d in predicted.items() if "error" in d}
         if errors:
-            return CheckOutcome("error", f"cannot compute: {errors}", predicted)
+            return CheckOutcome("error", f"cannot compute: {_errors_text(errors)}", predicted)
         short = [f"{k}: {d['free_bits']} free < {d['wanted']} wanted (alignof {d['pointee']} = "
                  f"{d['pointee_align_bytes']})" for k, d in predicted.items() if d["free_bits"] < d["wanted"]]
         if short:

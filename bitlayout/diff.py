@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 
 from .errors import BitlayoutError, LayoutError, UsageError
 from .profiles import Profile
+from .ranges import format_bit_ranges
 
 DIFF_SCHEMA = "bitlayout.diff/1"
 
@@ -80,16 +81,7 @@ class FlagSet:
 
 
 def _ranges(nrs: Sequence[int]) -> str:
-    nrs = sorted(set(nrs))
-    parts, i = [], 0
-    while i < len(nrs):
-        j = i
-        while j + 1 < len(nrs) and nrs[j + 1] == nrs[j] + 1:
-            j += 1
-        parts.append(str(nrs[i]) if i == j else f"{nrs[i]}..{nrs[j]}")
-        i = j + 1
-    return ", ".join(parts) or "none"
-
+    return format_bit_ranges(nrs, empty="none")
 
 class _Layouts:
     """Per (header, arch) layout cache: the same header is read once per arch."""

@@ -174,6 +174,11 @@ class LayoutSet:
     def to_contract(self) -> dict:
         return {"types": {name: t.to_contract() for name, t in self.types.items()}}
 
+    def pointee(self, t: TypeLayout) -> TypeLayout:
+        """The layout of what a pointer (or array) type points to, laid out on demand (pointer
+        layouts do not carry it: `struct list { struct list *next; }` would never end)."""
+        return self._deref(t, "<input>")
+
     # -- names ----------------------------------------------------------------
     def _named(self, name: str) -> TypeLayout:
         if name.split(" ", 1)[0] in ("struct", "union", "enum"):
@@ -360,9 +365,11 @@ class LayoutSet:
                     if r.unnamed_bitfield_affects_alignment:
                         record_align = max(record_align, type_align)
                     continue
-                desired = 8 * user_align if user_align else 8
-                if desired > 8:
-                    bitpos = _round_up(bitpos, desired) if not is_union else 0
+                # a bit-field's DECL_ALIGN is one bit, unless aligned()/_Alignas sets it: then even
+                # aligned(1) moves the field to the next byte (DECL_USER_ALIGN, place_field)
+                desired = 8 * user_align if user_align else 1
+                if user_align and not is_union:
+                    bitpos = _round_up(bitpos, desired)
                 pos = 0 if is_union else bitpos
                 # PCC_BITFIELD_TYPE_MATTERS: a bit-field may not span more alignment units of its
                 # type than the type itself has (stor-layout.c excess_unit_span); a packed field

@@ -95,6 +95,27 @@ def _import(module: str) -> tuple[Any, str]:
         return None, f"{module} not importable ({exc})"
 
 
+EXEC_TIMEOUT_ENV = "BITLAYOUT_EXEC_TIMEOUT"
+
+
+def exec_timeout() -> float:
+    """Seconds per exec driver run: ``$BITLAYOUT_EXEC_TIMEOUT``, default 60 (ExecBackend's).
+
+    A tiny value makes every exec run time out: the way to see the timeout path (error
+    rows naming the timeout, never a crash) without a hanging emulator.
+    """
+    raw = os.environ.get(EXEC_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return 60.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise UsageError(f"{EXEC_TIMEOUT_ENV} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
 class ProbeObserver(Observer):
     """host and exec: the C shim answers ``bitlayout.probes`` requests."""
 
@@ -116,7 +137,7 @@ class ProbeObserver(Observer):
         if self._why is None:
             try:
                 if self.name == "exec":
-                    self._backend = self._mod.ExecBackend(jobs=1)
+                    self._backend = self._mod.ExecBackend(jobs=1, timeout=exec_timeout())
                 else:
                     self._mod.host_info()  # builds/loads the cffi module once
                 self._why = ""
@@ -372,6 +393,7 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
                jobs: int | None = None, progress: Progress | None = None) -> MatrixResult:
     """Run the matrix; return every row (the caller renders and picks the exit status)."""
     t0 = time.perf_counter()
+    exec_timeout()  # a bad $BITLAYOUT_EXEC_TIMEOUT is bad input (exit 2), not a skip reason per arch
     if arches and not isinstance(arches, str) and all(isinstance(a, Profile) for a in arches):
         profiles = list(arches)
     else:

@@ -394,6 +394,11 @@ def check_names(spec: Spec, known_types: set[str], known_names: set[str]) -> Non
                                 path=spec.path, key=f"{b.key}.type{'s' if len(b.types) > 1 else ''}")
         if b.bits.kind == "enum" and b.bits.enum not in known_types:
             raise SpecError(f"unknown enum {b.bits.enum!r}", path=spec.path, key=f"{b.key}.bits")
+        if b.bits.kind == "macros" and not any(
+                n.startswith(b.bits.prefix) and n.endswith(b.bits.suffix) for n in known_names):
+            # Zero flags would make every bitmap check pass vacuously: a typo, not a finding.
+            raise SpecError(f"no macro or enumerator named {b.bits.prefix}...{b.bits.suffix} on any selected arch",
+                            path=spec.path, key=f"{b.key}.bits")
         if b.bits.kind != "table":
             for gi, group in enumerate(b.read_together):
                 for flag in group:

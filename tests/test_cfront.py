@@ -167,3 +167,10 @@ def test_unterminated_if_and_error_directive_in_builtin_cpp(tmp_path):
     h.write_text('#ifdef __x86_64__\n#error "no x86 please"\n#endif\n')
     with pytest.raises(CParseError, match="#error"):
         cfront.preprocess_for([h], X86_64, builtin=True)
+
+
+def test_pointee_is_laid_out_on_demand():
+    ls = lay("struct list { struct list *next; int v; }; struct holder { char c; struct list *head; };")
+    ptr = ls.types["struct holder"].members[1].type
+    assert ptr.kind == "pointer" and ptr.element is None
+    assert ls.pointee(ptr).name == "struct list" and ls.pointee(ptr).size_bytes == 16

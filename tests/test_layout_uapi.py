@@ -40,3 +40,16 @@ def test_uapi_corpus_matches_compiler(arch):
     observed = compiler_contract(arch, UAPI_HEADERS, tuple(model["types"]), INCLUDES)
     problems = diff_contracts(model, observed)
     assert problems == [], f"{len(problems)} differences on {arch}, first: {problems[:5]}"
+
+
+@pytest.mark.parametrize("arch", ARCH_NAMES)
+def test_uapi_corpus_builtin_preprocessor_matches_compiler(arch):
+    """The built-in preprocessor (fed the profile's predefined macros) gives the same layouts as
+    the arch's compiler -E for every type the compiler route lists (the Debian GCCs find some
+    linux/ headers in their own sysroot first, so they list fewer types)."""
+    _require_uapi()
+    require_compiler(profile(arch))
+    builtin = model_contract(arch, UAPI_HEADERS, INCLUDES, builtin=True)
+    via_compiler = model_contract(arch, UAPI_HEADERS, INCLUDES)
+    assert set(via_compiler["types"]) <= set(builtin["types"])
+    assert {k: builtin["types"][k] for k in via_compiler["types"]} == via_compiler["types"]

@@ -7,6 +7,7 @@ installed; ``-p no:bitlayout`` keeps an installed copy from loading twice.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -181,6 +182,17 @@ def test_works_with_xdist(pytester, monkeypatch):
     result.assert_outcomes(passed=len(select_profiles("32bit")))
 
 
+# pytester points HOME at a temp dir: the backend tests keep the real build caches
+# (bitlayout's cffi module and exec drivers, zig's) instead of rebuilding them (~60 s for zig).
+_CACHE_HOME = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+_BITLAYOUT_CACHE = os.environ.get("BITLAYOUT_CACHE_DIR") or str(Path.home() / ".cache" / "bitlayout")
+
+
+def _real_caches(monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", _CACHE_HOME)  # zig's global cache
+    monkeypatch.setenv("BITLAYOUT_CACHE_DIR", _BITLAYOUT_CACHE)  # cffi module, exec drivers
+
+
 def _exec_compiles(arch: str) -> bool:
     from bitlayout import toolchains
     from bitlayout.profiles import profile_by_name
@@ -188,7 +200,8 @@ def _exec_compiles(arch: str) -> bool:
     return toolchains.find_compiler(profile_by_name(arch)) is not None
 
 
-def test_backend_fixture_skips_a_compile_only_arch_with_the_run_blocker(pytester):
+def test_backend_fixture_skips_a_compile_only_arch_with_the_run_blocker(pytester, monkeypatch):
+    _real_caches(monkeypatch)
     # sparc: big-endian (the host shim cannot stand in) and a known run_blocker; exec's
     # available() is True when a compiler exists (the matrix wants the compile-only row),
     # but a user test must be skipped with the blocker, not fail inside observe().
@@ -209,6 +222,7 @@ def test_backend_fixture_skips_a_compile_only_arch_with_the_run_blocker(pytester
 
 
 def test_backend_fixture_skips_run_blocked_arches_when_host_is_unavailable(pytester, monkeypatch):
+    _real_caches(monkeypatch)
     import bitlayout.matrix as matrix
 
     class NoHost(matrix.ProbeObserver):
@@ -227,6 +241,7 @@ def test_backend_fixture_skips_run_blocked_arches_when_host_is_unavailable(pytes
 
 
 def test_backend_fixture_skips_when_the_driver_cannot_start(pytester, monkeypatch):
+    _real_caches(monkeypatch)
     import bitlayout.matrix as matrix
     from bitlayout import toolchains
 
@@ -256,7 +271,7 @@ def test_backend_fixture_skips_when_the_driver_cannot_start(pytester, monkeypatc
     assert calls == [["info"]]  # probed once per session and arch, not once per test
 
 
-def test_backend_fixture_runs_exec_where_it_can(pytester):
+def test_backend_fixture_runs_exec_where_it_can(pytester, monkeypatch):
     from bitlayout import toolchains
     from bitlayout.profiles import profile_by_name
 
@@ -269,5 +284,6 @@ def test_backend_fixture_runs_exec_where_it_can(pytester):
             (obs,) = bitlayout_backend.observe([{"probe": "image", "args": {"w": 32, "n": 1, "bits": [0]}}])
             assert obs.values["bytes"] == "00000001"  # big-endian: bit 0 lives in the last byte
     """)
+    _real_caches(monkeypatch)
     result = run(pytester, "--bitlayout-arch", "mips", "-v")
     result.assert_outcomes(passed=1)

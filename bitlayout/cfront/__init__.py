@@ -60,6 +60,7 @@ class Tok:
     kind: str  # nl ws comment str chr num id punct other directive
     text: str
     attrs: list = field(default_factory=list)  # declaration attributes when this is a decl name
+    end: bool = False  # ends a top-level declaration: a chunk boundary for the parse cache
 
 
 def tokenize(text: str) -> list[Tok]:
@@ -188,6 +189,8 @@ class Normalized:
     attrs: dict[int, _AttrRecord]  # N -> attribute
     decl_attrs: dict[tuple[str, int, int], list[int]]  # (file, line, col) of decl name -> [N]
     gnu_alignof: set[tuple[str, int, int]]  # coords of `_Alignof` that were `__alignof__`
+    chunks: list = field(default_factory=list)  # (offset, file, line, col) where each top-level chunk starts
+    tail_offset: int = -1  # where the appended attribute-argument asserts start (-1: none)
 
 
 _LINEMARK_RE = re.compile(r"\s*#\s*(?:line\s+)?\d+")
@@ -329,6 +332,8 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
                 and paren_depth == frame.get("paren0", 0):
             _finish_decl(out, frame)
             out.append(t)
+            if frame["kind"] == "file":
+                t.end = True
             frame["decl_start"] = len(out)
             if frame["kind"] == "file" and frame["moved"]:
                 out.append(Tok("ws", " " + " ".join(frame["moved"])))
@@ -368,6 +373,7 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
     cur_file, cur_line = filename, 1
     offset = 0
     line_start = -1  # offset of the last '\n'
+    chunks = [(0, filename, 1, 1)]
     for tok in out:
         if tok.kind == "directive":
             m = re.match(r'\s*#\s*(?:line\s+)?(\d+)(?:\s+"((?:\\.|[^"\\])*)")?', tok.text)
@@ -392,12 +398,16 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
                 cur_line += 1
                 line_start = offset + k
         offset += len(tok.text)
+        if tok.end:
+            chunks.append((offset, cur_file, cur_line, offset - line_start))
     text_out = "".join(pieces)
+    tail_offset = -1
     if tail:
         sub = normalize("\n".join(tail) + "\n", "<bitlayout-attributes>")
         gnu_alignof |= sub.gnu_alignof
+        tail_offset = len(text_out)
         text_out += "\n# 1 \"<bitlayout-attributes>\"\n" + sub.text
-    return Normalized(text_out, attrs, decl_attrs, gnu_alignof)
+    return Normalized(text_out, attrs, decl_attrs, gnu_alignof, chunks, tail_offset)
 
 
 def _finish_decl(out: list[Tok], frame: dict) -> None:
@@ -499,6 +509,56 @@ def parse_text(text: str, filename: str = "<input>"):
         # pycparserext raises bare Python errors on some GNU constructs; keep them one line.
         raise CParseError(f"{filename}: cannot parse: {type(exc).__name__}: {exc}") from None
     return ast, norm
+
+
+_CHUNK_CACHE: dict = {}
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+def parse_chunks(norm: Normalized, filename: str) -> list:
+    """Parse the normalized text one top-level declaration chunk at a time, reusing the AST of a
+    chunk already parsed (for another arch) with the same text, position and relevant typedefs.
+
+    Each chunk is fed to pycparser behind a ``# line "file"`` marker and padding so that every
+    coordinate is the one a whole-text parse gives; typedef names declared by earlier chunks
+    are passed as ``initial_type_symbols``.  Cached nodes are shared, never mutated.
+    """
+    text = norm.text
+    end_all = norm.tail_offset if norm.tail_offset >= 0 else len(text)
+    bounds = [c for c in norm.chunks if c[0] < end_all]
+    typedefs: set[str] = {"__bl_u128"}
+    exts: list = []
+    parser = _parser()
+    for i, (start, cfile, cline, ccol) in enumerate(bounds):
+        stop = bounds[i + 1][0] if i + 1 < len(bounds) else end_all
+        body = text[start:stop]
+        if not body.strip():
+            continue
+        relevant = frozenset(typedefs.intersection(_IDENT.findall(body)))
+        key = (body, cfile, cline, ccol, relevant)
+        hit = _CHUNK_CACHE.get(key)
+        if hit is None:
+            src = f'# {cline} "{cfile}"\n' + " " * (ccol - 1) + body
+            hit = tuple(_parse_one(parser, src, filename, relevant))
+            if len(_CHUNK_CACHE) > 200_000:
+                _CHUNK_CACHE.clear()
+            _CHUNK_CACHE[key] = hit
+        for ext in hit:
+            if isinstance(ext, c_ast.Typedef):
+                typedefs.add(ext.name)
+        exts.extend(hit)
+    if norm.tail_offset >= 0:
+        exts.extend(_parse_one(parser, text[norm.tail_offset:], filename, frozenset(typedefs)))
+    return exts
+
+
+def _parse_one(parser, src: str, filename: str, typedefs) -> list:
+    try:
+        return parser.parse(src, filename=filename, initial_type_symbols=typedefs).ext
+    except ParseError as exc:
+        raise CParseError(_one_line(str(exc))) from None
+    except (AssertionError, AttributeError, TypeError, IndexError) as exc:
+        raise CParseError(f"{filename}: cannot parse: {type(exc).__name__}: {exc}") from None
 
 
 def _one_line(msg: str) -> str:
@@ -868,6 +928,10 @@ def _cfile(coord) -> str:
 
 def build_table(text: str, filename: str = "<input>", input_files: Iterable[str] = ()) -> TranslationUnit:
     """Preprocessed C text -> TranslationUnit (cached by text, the parse is the slow part)."""
+    exact = (filename, tuple(input_files), text)  # str hashes are cached: O(1) for a shared text
+    hit = _EXACT_CACHE.get(exact)
+    if hit is not None:
+        return hit
     # -dD output differs per arch in its #define lines only (dropped by normalize): key on the rest,
     # so arches whose headers preprocess the same share one parse
     # and on the token stream only: gcc -E and clang -E lay out whitespace differently.  (A hit
@@ -877,19 +941,25 @@ def build_table(text: str, filename: str = "<input>", input_files: Iterable[str]
     key = hashlib.sha1((filename + "\0" + "\0".join(input_files) + "\0" + body).encode()).hexdigest()
     hit = _TABLE_CACHE.get(key)
     if hit is not None:
+        _EXACT_CACHE[exact] = hit
         return hit
-    ast, norm = parse_text(text, filename)
+    norm = normalize(text, filename)
+    exts = parse_chunks(norm, filename)
     b = _Builder(norm, tuple(input_files))
-    b.build(ast)
+    b.build(c_ast.FileAST(exts))
     tu = TranslationUnit(b.items, b.tags, b.typedefs, b.enum_constants, frozenset(norm.gnu_alignof),
                          tuple(input_files), b.attr_args)
     if len(_TABLE_CACHE) > 64:
         _TABLE_CACHE.clear()
     _TABLE_CACHE[key] = tu
+    if len(_EXACT_CACHE) > 64:
+        _EXACT_CACHE.clear()
+    _EXACT_CACHE[exact] = tu
     return tu
 
 
 _TABLE_CACHE: dict[str, TranslationUnit] = {}
+_EXACT_CACHE: dict = {}
 # -dD #define/#undef lines and blank lines: they differ per arch (the predefined-macro block)
 # without changing any declaration or any line marker that follows
 _DIRECTIVE_LINES = re.compile(r"^[ \t]*(?:#[ \t]*(?:define|undef)\b[^\n]*)?\n", re.M)
@@ -1003,11 +1073,37 @@ def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[st
     from .cpp import Preprocessor
 
     predefined = {**predefined_macros(profile), **defines}
+    # Memo: the output is a function of the files read and of the predefined macros the run
+    # looked up (defined or not).  An arch that agrees on all of those gets the same text
+    # without running again: UAPI headers only ask for ~6 of them (__SIZEOF_LONG__,
+    # __BYTE_ORDER__, ...), so 26 arches need ~5 runs.
+    key = (tuple(str(p) for p in paths), tuple(str(d) for d in include_dirs))
+    for env, files, text, macros in _CPP_MEMO.get(key, ()):
+        if all(predefined.get(k) == v for k, v in env.items()) and _unchanged(files):
+            return text, ("builtin", macros)
     pp = Preprocessor(include_dirs=list(include_dirs), defines=predefined)
     text = pp.run_files([str(p) for p in paths])
     macros = {name: pp.expand_line("".join(m.body)).strip() for name, m in pp.macros.items()
               if m.params is None and name not in predefined and m.body}
+    env = {k: predefined.get(k) for k in pp.queried}
+    memo = _CPP_MEMO.setdefault(key, [])
+    memo.append((env, tuple(pp.files_read), text, macros))
+    del memo[:-32]
     return text, ("builtin", macros)
+
+
+_CPP_MEMO: dict = {}
+
+
+def _unchanged(files) -> bool:
+    for path, mtime, size in files:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        if (st.st_mtime_ns, st.st_size) != (mtime, size):
+            return False
+    return True
 
 
 def _compiler_preprocess(argv, paths, include_dirs, defines) -> str:

@@ -21,6 +21,10 @@ _ID = re.compile(r"[A-Za-z_$][\w$]*$")
 MAX_INCLUDE_DEPTH = 64
 
 
+class _Unterminated(CParseError):
+    pass
+
+
 class _Macro:
     __slots__ = ("name", "params", "variadic", "body")
 
@@ -37,7 +41,8 @@ class Preprocessor:
         self.include_dirs = [Path(d) for d in include_dirs]
         self.macros: dict[str, _Macro] = {}
         self.once: set[str] = set()
-        self.queried: set[str] = set()  # macro names looked at (for callers that cache per arch)
+        self.queried: set[str] = set()  # identifiers looked up as macros (callers cache per arch on them)
+        self.files_read: list[tuple[str, int, int]] = []  # (path, mtime_ns, size): the output depends on them
         for name, value in (defines or {}).items():
             self.define_text(f"{name} {'' if value is None else value}", "<command-line>")
 
@@ -68,6 +73,8 @@ class Preprocessor:
     def _lines(self, path: Path) -> list[tuple[int, str]]:
         try:
             text = path.read_text(errors="replace")
+            st = path.stat()
+            self.files_read.append((str(path), st.st_mtime_ns, st.st_size))
         except OSError as exc:
             raise CParseError(f"{path}: cannot read: {exc.strerror}") from None
         # comments -> spaces (newlines kept), then join continuation lines
@@ -96,6 +103,8 @@ class Preprocessor:
             return
         out.append(f'# 1 "{path}"')
         stack: list[list[bool]] = []  # [taking, any_taken, else_seen]
+        pending: str | None = None
+        pending_lines = 0
         lines = self._lines(path)
         for no, line in lines:
             stripped = line.lstrip()
@@ -152,7 +161,23 @@ class Preprocessor:
                     self.once.add(key)
                 out.append("")
                 continue
-            out.append(self.expand_line(line) if active else "")
+            if not active:
+                out.append("")
+                continue
+            if pending is not None:
+                pending += " " + line
+                pending_lines += 1
+            else:
+                pending, pending_lines = line, 1
+            try:
+                expanded = self.expand_line(pending)
+            except _Unterminated:
+                continue  # a macro call whose arguments go on over the next lines
+            out.append(expanded)
+            out.extend([""] * (pending_lines - 1))
+            pending = None
+        if pending is not None:
+            raise CParseError(f"{path}: unterminated macro argument list")
         if stack:
             raise CParseError(f"{path}: unterminated #if")
 
@@ -181,12 +206,16 @@ class Preprocessor:
         n = len(toks)
         while i < n:
             t = toks[i]
-            m = self.macros.get(t) if _ID.match(t) else None
+            if not _ID.match(t):
+                out.append(t)
+                i += 1
+                continue
+            self.queried.add(t)  # looked up, defined or not: the output depends on it
+            m = self.macros.get(t)
             if m is None or t in hide:
                 out.append(t)
                 i += 1
                 continue
-            self.queried.add(t)
             if m.params is None:
                 out.extend(self._expand(list(m.body), hide | {t}))
                 i += 1
@@ -225,7 +254,7 @@ class Preprocessor:
                 continue
             args[-1].append(t)
             k += 1
-        raise CParseError("unterminated macro argument list")
+        raise _Unterminated("unterminated macro argument list")
 
     def _substitute(self, m: _Macro, args: list[list[str]], hide) -> list[str]:
         params = m.params

@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"-j must be at least 1, got {args.jobs}")
+    if args.output and not Path(args.output).resolve().parent.is_dir():
+        # Before the matrix runs (it can take minutes), not after: one line, exit 2.
+        raise UsageError("cannot write the result: no such directory", path=args.output)
     spec = load_spec(args.spec)
     tty = sys.stderr.isatty()
     progress, finish = _progress(tty, args.quiet)
@@ -61,11 +65,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = None
     if args.output:
-        with open(args.output, "w") as fh:
-            if text is not None:
-                fh.write(text)
-            else:
-                render_table(result, fh, rich_tty=False)
+        try:
+            with open(args.output, "w") as fh:
+                if text is not None:
+                    fh.write(text)
+                else:
+                    render_table(result, fh, rich_tty=False)
+        except OSError as exc:  # a directory, no permission, disk full: still one line
+            raise UsageError(f"cannot write the result: {exc.strerror}", path=args.output) from None
     elif text is not None:
         sys.stdout.write(text)
     else:

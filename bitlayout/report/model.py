@@ -28,6 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from ..errors import BitlayoutError
 from ..profiles import Profile
 from ..results import MatrixRow
+from ..ranges import format_bit_ranges
 
 REPORT_SCHEMA = "bitlayout.report/1"
 
@@ -463,17 +464,7 @@ def _bitmap_entry(facts: BitmapFacts, profiles: Mapping[str, Profile]) -> dict:
 
 def _ranges(nrs: Sequence[int]) -> str:
     """[32, 33, 34, 40] -> '32..34, 40'."""
-    nrs = sorted(set(nrs))
-    parts = []
-    i = 0
-    while i < len(nrs):
-        j = i
-        while j + 1 < len(nrs) and nrs[j + 1] == nrs[j] + 1:
-            j += 1
-        parts.append(str(nrs[i]) if i == j else f"{nrs[i]}..{nrs[j]}")
-        i = j + 1
-    return ", ".join(parts)
-
+    return format_bit_ranges(nrs)
 
 # ---------------------------------------------------------------------------
 # Tagged pointers

@@ -8,6 +8,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any, Mapping
 
+from ..ranges import format_bit_ranges
+
 WIDTH = 78  # leave two columns for mail quoting
 STATUS_CHAR = {"pass": "P", "fail": "F", "error": "E", "skip": "-", "missing": "."}
 
@@ -158,6 +160,13 @@ def _structs(report: Mapping[str, Any]) -> list[str]:
                          f"holes {g['hole_bits'] // 8}, padding {g['padding_bits'] // 8}, "
                          f"{g['cachelines']} x {g['cacheline_bytes']}-byte cacheline(s)", "  ", "      ")
             out += _wrap(f"on: {', '.join(g['arches'])}", "    ", "        ")
+            lines = g.get("cacheline_arches") or {}
+            if len(lines) > 1:
+                # The group shares one member layout, not one cacheline size (arm 64, mips 32,
+                # parisc 16): say so, as the HTML does, instead of implying one size for all.
+                sizes = "; ".join(f"{c} bytes on " + ", ".join(a) for c, a in lines.items())
+                out += _wrap(f"cachelines: {sizes} (crossings marked for {g['cacheline_bytes']})",
+                             "    ", "        ")
             out.append(f"    {'offset':>8} {'size':>6}  member")
             for seg in g["segments"]:
                 off = seg["offset_bits"]
@@ -296,16 +305,7 @@ def _diff_cells(facts: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _ranges_text(nrs: list[int]) -> str:
-    nrs = sorted(set(nrs))
-    parts, i = [], 0
-    while i < len(nrs):
-        j = i
-        while j + 1 < len(nrs) and nrs[j + 1] == nrs[j] + 1:
-            j += 1
-        parts.append(str(nrs[i]) if i == j else f"{nrs[i]}..{nrs[j]}")
-        i = j + 1
-    return ",".join(parts)
-
+    return format_bit_ranges(nrs, sep=",")
 
 def render_diff_text(diff: Mapping[str, Any]) -> str:
     from pathlib import Path

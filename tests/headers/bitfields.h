@@ -31,3 +31,4 @@ struct bf_typedef { u32_t a:5; u32_t b:27; u32_t c:1; };
 struct bf_in_nested { char c; struct { int a:4; int b:4; } inner; int tail:4; };
 struct bf_anon { char c; struct { unsigned x:3; unsigned y:5; }; unsigned z:2; };
 struct bf_many { unsigned long long a:13, b:13, c:13, d:13, e:13; };
+struct bf_aligned1 { long long a:22 __attribute__((aligned(1))); long long b:22 __attribute__((aligned(1))); unsigned short c:4; };  /* found by BITLAYOUT_LONG_RUN=1000: aligned(1) still byte-aligns a bit-field */
