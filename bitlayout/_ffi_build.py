@@ -23,6 +23,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from .cachedir import user_cache_dir
 from .errors import ToolchainError
 
 # The C API the host backend uses; every other C function stays reachable
@@ -72,8 +73,7 @@ def build_key(src: Path | None = None) -> str:
 
 
 def cache_root() -> Path:
-    env = os.environ.get("BITLAYOUT_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "bitlayout"
+    return user_cache_dir()
 
 
 def _module_name(key: str) -> str:

@@ -298,7 +298,7 @@ class GuardedBitmap:
         return self.mask if r == 0 else (1 << r) - 1
 
     def apply(self, op: str, arg: int) -> int | None:
-        W, n, g, A, B = self.geom.word_bits, self.geom.nwords, self.g, self.words, self.b
+        W, g, A, B = self.geom.word_bits, self.g, self.words, self.b
         name = op[1:] if op in ("nset", "nclear", "nchange", "ntest_and_set", "ntest_and_clear",
                                 "ntest_and_change") else op
         if name in ("set", "clear", "change", "test_and_set", "test_and_clear", "test_and_change", "test"):

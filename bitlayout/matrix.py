@@ -25,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from .checks import ALL_CHECKS, CHECKS, ArchPlan, Check, CheckOutcome, Skip, model_row, outcome_row, plan_arch
+from .checks import ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, Skip, model_row, outcome_row, plan_arch
 from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
 from .profiles import Profile
 from .results import MATRIX_SCHEMA, MatrixRow, Observation
@@ -164,12 +164,12 @@ class ProbeObserver(Observer):
             # exec takes encoded request lines (bitlayout.probes owns the wire format)
             outcome = self._backend.run_one(profile, [r.to_line() for r in encoded])
             if outcome.status != "ok":
-                raise _ObserveFailed(outcome.status, outcome.reason, dict(outcome.evidence))
+                raise ObserveFailed(outcome.status, outcome.reason, dict(outcome.evidence))
             return list(outcome.observations)
         return list(self._mod.run_many(encoded))
 
 
-class _ObserveFailed(Exception):
+class ObserveFailed(Exception):
     def __init__(self, status: str, reason: str, evidence: dict[str, Any]):
         super().__init__(reason)
         self.status = status
@@ -286,11 +286,10 @@ def _observed_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str,
         wanted[name] = reqs
     flat = [(name, r) for name, reqs in wanted.items() for r in reqs]
     observations: list[Observation] = []
-    evidence: dict[str, Any] = {}
     if flat:
         try:
             observations = observer.observe(plan.profile, [r for _, r in flat])
-        except _ObserveFailed as exc:
+        except ObserveFailed as exc:
             # A known blocker (profile toolchain.run_blocker: no emulator for it here) is a skip
             # like a missing tool; a crash, a bad exit or a failed build is an error.
             status = "skip" if exc.status == "skip" or plan.profile.toolchain.run_blocker else "error"

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from . import toolchains
+from .cachedir import user_cache_dir
 from .errors import ToolchainError
-from .profiles import C_SPELLING, OPTIONAL_SCALAR_KEYS, SCALAR_KEYS, Profile
+from .profiles import C_SPELLING, SCALAR_KEYS, Profile
 
 # Bump when the comparison logic changes (the C source is hashed into the cache key already).
 PROBE_VERSION = 1
@@ -287,11 +288,7 @@ def compare_run(profile: Profile, run_facts: dict[str, int]) -> list[Mismatch]:
 
 
 def cache_dir() -> Path:
-    env = os.environ.get("BITLAYOUT_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "bitlayout"
+    return user_cache_dir()
 
 
 def _cache_key(profile: Profile, compiler: toolchains.Compiler, runner: toolchains.Runner | None, run: bool) -> str:

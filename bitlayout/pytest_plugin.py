@@ -266,7 +266,7 @@ def _exec_cannot_run(profile, observer, config: pytest.Config) -> str:
     probe run once per session and arch (a crash or a refused binary at start-up).
     """
     from . import toolchains
-    from .matrix import _ObserveFailed
+    from .matrix import ObserveFailed
 
     if toolchains.find_runner(profile) is None:
         return f"cannot execute {profile.name} binaries here: {toolchains.missing_reason(profile)}"
@@ -275,7 +275,7 @@ def _exec_cannot_run(profile, observer, config: pytest.Config) -> str:
         try:
             observer.observe(profile, [{"probe": "info", "args": {}}])
             st.exec_ready[profile.name] = ""
-        except _ObserveFailed as exc:
+        except ObserveFailed as exc:
             hint = toolchains.install_hint(profile)
             st.exec_ready[profile.name] = (f"the {profile.name} driver does not run here ({exc.status}): {exc.reason}"
                                            + (f"; install: {hint}" if hint else ""))

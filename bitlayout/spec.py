@@ -234,6 +234,8 @@ def _parse_bitmap(path: str, data: Any, index: int) -> BitmapSpec:
     if ("type" in data) == ("types" in data):
         t.fail("type", "give exactly one of type = '...' or types = [...]")
     types = t.strings("type") if "type" in data else t.strings("types")
+    if not types:  # `types = []`: nothing to check would pass (or error) silently
+        t.fail("types", "expected at least one bitmap type, got []")
     types = tuple(" ".join(x.split()) for x in types)
     bits = _parse_bits(t)
     groups = []

@@ -127,3 +127,12 @@ def test_tiny_exec_timeout_gives_error_rows_not_a_crash(capsys, monkeypatch):
     assert rc == 1, err
     assert [(r["check"], r["status"]) for r in rows] == [("bitops", "error"), ("bounds", "error")]
     assert all("timed out after 0.001 s" in r["detail"] for r in rows)
+
+
+def test_empty_bitmap_types_is_a_spec_error(capsys, tmp_path):
+    spec = _spec(tmp_path, '[[bitmap]]\ntypes = []\nbits = "enum my_bits"\n')
+    rc = main(["matrix", str(spec), *FAST])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    line = _one_error_line(err)
+    assert line.startswith(f"bitlayout: error: {spec} [bitmap[0].types]:") and "at least one" in line

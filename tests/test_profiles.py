@@ -113,6 +113,10 @@ BAD = {
                      "got 'shared'"),
     "macro-not-string": (lambda: _sub(r'^__x86_64__ = "1"', "__x86_64__ = 1"), "macros.__x86_64__",
                          "must be strings"),
+    "known-issues-not-list": (lambda: _sub(r"(\[toolchain\]\n)", r'\g<1>known_issues = "x"\n'),
+                              "toolchain.known_issues", "expected list, got str 'x'"),
+    "known-issues-not-strings": (lambda: _sub(r"(\[toolchain\]\n)", r'\g<1>known_issues = [1]\n'),
+                                 "toolchain.known_issues", "expected a list of strings, got 1"),
     "name-vs-file": (lambda: _sub(r'^name = "x86_64"', 'name = "amd64"'), "name", "does not match the file name"),
 }
 

@@ -253,7 +253,7 @@ def test_backend_fixture_skips_when_the_driver_cannot_start(pytester, monkeypatc
 
         def observe(self, profile, requests):
             calls.append([r["probe"] for r in requests])
-            raise matrix._ObserveFailed("error", "driver start-up killed by SIGSEGV under qemu-mips (test)", {})
+            raise matrix.ObserveFailed("error", "driver start-up killed by SIGSEGV under qemu-mips (test)", {})
 
     monkeypatch.setattr(matrix, "ProbeObserver", Crashing)
     monkeypatch.setattr(toolchains, "find_runner", lambda p: toolchains.Runner("qemu", ("qemu-mips",)))

@@ -26,17 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..cachedir import user_cache_dir
+
 # Bump when the meaning of a cached entry changes (layout of the key, driver ABI).
 CACHE_FORMAT = 1
 
 
 def cache_root() -> Path:
     """The exec build cache directory (not created here)."""
-    override = os.environ.get("BITLAYOUT_CACHE_DIR")
-    if override:
-        return Path(override).expanduser() / "exec"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "bitlayout" / "exec"
+    return user_cache_dir() / "exec"
 
 
 def source_digest(paths: Iterable[str | Path]) -> str:

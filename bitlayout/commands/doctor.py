@@ -49,6 +49,7 @@ def doctor_rows(profiles: list) -> list[dict]:
             "runner": run_text if runner else None,
             "runner_note": None if runner else run_text,
             "install": toolchains.install_hint(p) or None,
+            "known_issues": list(tc.known_issues),
         })
     return rows
 
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         out.append(f"{''.ljust(width)}  runner:   {r['runner'] or r['runner_note']}")
         if r["install"]:
             out.append(f"{''.ljust(width)}  install:  {r['install']}")
+        for issue in r["known_issues"]:
+            out.append(f"{''.ljust(width)}  known:    {issue}")
     n_comp = sum(1 for r in rows if r["compiler"])
     n_run = sum(1 for r in rows if r["runner"])
     out.append(f"{len(rows)} arches: {n_comp} with a compiler, {n_run} with a runner")

@@ -64,6 +64,7 @@ def profile_row(profile: Profile, probe: Any | None, ran: bool = True) -> dict:
             "compilers": [c.identity for c in compilers],
             "runner": _runner_text(runner),
             "run_blocker": tc.run_blocker or None,
+            "known_issues": list(tc.known_issues),
         },
         "verified": None,
         "executable": None,
