@@ -61,7 +61,6 @@ def main() -> int:
             t3 = time.perf_counter()
             observed = compiled.compiled_layout(headers, p, list(model["types"]), include_dirs=INCLUDES)
             t4 = time.perf_counter()
-            names = set(observed["types"])
             if model != observed:
                 bad = [n for n in model["types"] if model["types"][n] != observed["types"].get(n)]
                 print(f"DISAGREE on {p.name}: {len(bad)} types, e.g. {bad[:3]}")

@@ -272,6 +272,11 @@ def diff_designs(old: Design, new: Design, profiles: Sequence[Profile], *,
     if errors and len(errors) == len(arches):
         e = errors[0]
         raise LayoutError(e["old"].get("error") or e["new"]["error"])
+    if container and arches and not any((a[side].get("container") or {}).get("declared")
+                                        for a in arches for side in ("old", "new")):
+        # A container no arch declares is a typo (as in a spec), not "not declared" rows and exit 0.
+        raise UsageError(f"--container {container!r} is not a complete type in {Path(old.path).name} or "
+                         f"{Path(new.path).name} on any selected arch")
     # Arches whose old and new facts agree (up to flag names: aliases differ per arch)
     # are summarised together.
     groups: dict[str, dict[str, Any]] = {}

@@ -53,8 +53,8 @@ _BINOPS = {
     ast.Div: lambda a, b: _c_div(a, b),
     ast.FloorDiv: lambda a, b: _c_div(a, b),
     ast.Mod: lambda a, b: a - b * _c_div(a, b),
-    ast.LShift: lambda a, b: a << b,
-    ast.RShift: lambda a, b: a >> b,
+    ast.LShift: lambda a, b: a << _shift_count(b),
+    ast.RShift: lambda a, b: a >> _shift_count(b),
     ast.BitAnd: lambda a, b: a & b,
     ast.BitOr: lambda a, b: a | b,
     ast.BitXor: lambda a, b: a ^ b,
@@ -67,6 +67,17 @@ _CMPOPS = {
     ast.Gt: lambda a, b: a > b,
     ast.GtE: lambda a, b: a >= b,
 }
+
+
+# C leaves shifts by a negative count or by the type's width or more undefined (C11 6.5.7p3);
+# Python would build a huge integer instead (`1 << 100000000000` needs gigabytes) or raise.
+MAX_SHIFT = 128
+
+
+def _shift_count(b: int) -> int:
+    if not 0 <= b <= MAX_SHIFT:
+        raise ExprEvalError(f"shift count {b} out of range 0..{MAX_SHIFT}")
+    return b
 
 
 def _c_div(a: int, b: int) -> int:

@@ -22,7 +22,7 @@ from typing import Iterable, Mapping
 from pycparser import c_ast
 
 from . import cfront
-from .cfront import Attr, CType, FieldDecl, TagDef, TranslationUnit, TypedefDecl, StaticAssert
+from .cfront import Attr, CType, StaticAssert, TagDef, TranslationUnit, TypedefDecl
 from .errors import CParseError, LayoutError
 from .results import LAYOUT_SCHEMA
 

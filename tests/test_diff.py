@@ -166,3 +166,14 @@ def test_cli_diff_bad_input_is_one_line_exit_2(capsys, argv, needle):
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("bitlayout: error: ") and needle in err
     assert "Traceback" not in err
+
+
+def test_cli_diff_container_no_arch_declares_is_one_line_exit_2(capsys, tmp_path):
+    (tmp_path / "old.h").write_text(OLD_H)
+    (tmp_path / "new.h").write_text(NEW_H)
+    rc = main(["diff", f"{tmp_path / 'old.h'}:vm_flags_t", f"{tmp_path / 'new.h'}:vma_flags_t",
+               "--arch", "i386,x86_64", "--container", "struct nope"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "--container 'struct nope' is not a complete type in old.h or new.h" in err

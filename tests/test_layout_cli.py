@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from bitlayout.cli import main
 from test_layout_support import HEADERS_DIR
 

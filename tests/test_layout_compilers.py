@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from bitlayout import toolchains
 from test_layout_support import (ARCH_NAMES, HAND_HEADERS, compiled, compiler_contract, counts, diff_contracts,
                             model_contract, profile, require_compiler)
 
@@ -28,12 +29,11 @@ def test_hand_headers_match_compiler(arch):
 
 
 @pytest.mark.parametrize("arch", [a for a in ARCH_NAMES
-                                  if len({c.kind for c in __import__("bitlayout.toolchains").toolchains
-                                          .find_compilers(profile(a))}) > 1])
+                                  if len({c.kind for c in toolchains.find_compilers(profile(a))}) > 1])
 def test_second_compiler_route_agrees(arch):
     """Where both zig (clang) and a Debian GCC target the arch, both agree with the model."""
     p = profile(arch)
-    kinds = [c.kind for c in __import__("bitlayout.toolchains").toolchains.find_compilers(p)]
+    kinds = [c.kind for c in toolchains.find_compilers(p)]
     model = model_contract(arch, HAND_HEADERS)
     for kind in kinds:
         observed = compiler_contract(arch, HAND_HEADERS, tuple(model["types"]), kind=kind)

@@ -12,6 +12,8 @@ import os
 
 import pytest
 
+from bitlayout import toolchains
+
 from ctypes_strategy import generate_header
 from test_layout_support import (ARCH_NAMES, compiler_contract, counts, diff_contracts, model_contract, profile,
                                  require_compiler)
@@ -45,3 +47,14 @@ def test_random_types_match_compiler(arch, random_header):
     problems = diff_contracts(model, observed)
     assert problems == [], f"{len(problems)} differences on {arch}, first: {problems[:5]}"
     assert model == observed
+
+
+@pytest.mark.parametrize("arch", [a for a in ARCH_NAMES
+                                  if len({c.kind for c in toolchains.find_compilers(profile(a))}) > 1])
+def test_random_types_match_second_compiler_route(arch, random_header):
+    """i386, x32, x86_64 (zig and Debian GCC), sparc64 (GCC and zig): both compilers agree with
+    the model on the random types."""
+    model = model_contract(arch, (random_header,))
+    for comp in toolchains.find_compilers(profile(arch)):
+        observed = compiler_contract(arch, (random_header,), tuple(model["types"]), kind=comp.kind)
+        assert diff_contracts(model, observed) == [], comp.identity

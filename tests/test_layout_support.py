@@ -7,7 +7,6 @@ several test modules (and the parametrised tests inside them) never rebuild the 
 from __future__ import annotations
 
 import functools
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,8 +28,11 @@ def profile(name: str):
 def require_compiler(p, kind: str | None = None):
     comp = compiled.find_compiler(p, kind)
     if comp is None:
+        reason = toolchains.missing_reason(p)
         hint = toolchains.install_hint(p) or "see docs/profiles.md"
-        pytest.skip(f"no {kind or ''} compiler for {p.name}: {toolchains.missing_reason(p)}; install: {hint}")
+        if "install:" not in reason:
+            reason += f"; install: {hint}"
+        pytest.skip(f"no {kind + ' ' if kind else ''}compiler for {p.name}: {reason}")
     return comp
 
 

@@ -229,3 +229,15 @@ def test_each_picture_says_who_observed_its_claims():
     assert le32["evidence"] == [{"check": "bit-position", "backend": "exec", "status": "pass", "arches": ["i386"]},
                                 {"check": "tear", "backend": "exec", "status": "fail", "arches": ["i386"]}]
     assert groups_by_class(r, "vm_flags_t")["BE64"]["evidence"] == []  # s390x only skipped
+
+
+def test_a_mask_with_an_out_of_bounds_flag_is_a_bounds_finding_not_a_tear():
+    """vma_flags_t is one long: on 32-bit UFFD_MINOR (41) is past the end, so READ|UFFD_MINOR
+    is a bounds FAIL; its "second word" is not a tear (the tear check agrees: in-bounds only)."""
+    r = fixture_report()
+    masks = {tuple(m["flags"]): m for m in groups_by_class(r, "vma_flags_t")["BE32"]["masks"]}
+    m = masks[("VMA_READ_BIT", "VMA_UFFD_MINOR_BIT")]
+    assert m["out_of_bounds"] == ["VMA_UFFD_MINOR_BIT"] and m["tears"] is False
+    warns = [f["text"] for f in r["findings"] if f["severity"] == "warn"]
+    assert not any(t.startswith("vma_flags_t: reading") for t in warns), warns
+    assert any(t.startswith("vm_flags_t: reading READ | UFFD_MINOR together can tear") for t in warns), warns

@@ -252,3 +252,14 @@ def test_expressions_outside_the_whitelist_are_spec_errors(text, why):
         parse_expression(text, path="s.toml", key="expect[3].that")
     assert why in str(info.value)
     assert str(info.value).startswith("s.toml [expect[3].that]: bad expression")
+
+
+@pytest.mark.parametrize("text", ["(1 << 100000000000) > 0", "(1 << -1) > 0", "(256 >> 129) == 0"])
+def test_shift_counts_outside_0_to_128_are_an_evaluation_error_not_a_hang(text):
+    """C11 6.5.7p3 leaves such shifts undefined; Python would allocate gigabytes or raise ValueError."""
+    with pytest.raises(ExprEvalError, match=r"shift count -?\d+ out of range 0\.\.128"):
+        parse_expression(text).evaluate(FakeContext())
+
+
+def test_shift_within_range_still_evaluates():
+    assert parse_expression("(1 << 64) >> 63 == 2").evaluate(FakeContext()) is True

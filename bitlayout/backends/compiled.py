@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import subprocess
 import tempfile
 from pathlib import Path

@@ -496,8 +496,6 @@ _PRELUDE = "typedef unsigned __int128 __bl_u128;\n"
 
 def parse_text(text: str, filename: str = "<input>"):
     """Normalize and parse preprocessed C; returns (FileAST, Normalized)."""
-    from pycparserext.ext_c_parser import GnuCParser
-
     norm = normalize(text, filename)
     src = _PRELUDE + f'# 1 "{filename}"\n' + norm.text
     try:

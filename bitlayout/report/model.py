@@ -345,7 +345,10 @@ def _bitmap_group(type_name: str, label: str, arches: list[str], geom: Any,
         # (include/linux/mm.h defines e.g. VM_SEALED as VM_NONE on 32-bit).
         known = [n for n in group if n in cell_of and n not in unused]
         missing = [n for n in group if n not in known]
-        nrs = [cell_of[n]["nr"] for n in known]
+        # Tearing is about the bits inside the object: a flag past its end is already a bounds
+        # FAIL, and counting its word as "a second access" would report a tear the tear check
+        # (checks.TearCheck, in-bounds bits only) does not.
+        nrs = [cell_of[n]["nr"] for n in known if cell_of[n]["in_bounds"]]
         tears = bool(bm.read_tears(geom, nrs)) if nrs else False
         masks.append({
             "flags": list(group), "missing": missing,
