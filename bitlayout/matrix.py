@@ -141,7 +141,9 @@ class ProbeObserver(Observer):
                 else:
                     self._mod.host_info()  # builds/loads the cffi module once
                 self._why = ""
-            except Exception as exc:  # noqa: BLE001 - any failure to start is a skip reason
+            except (BitlayoutError, ImportError, OSError) as exc:
+                # A missing compiler, cffi or cache directory is a skip reason; a
+                # programming error (NameError, TypeError, ...) must not hide as a skip.
                 self._why = f"{type(exc).__name__}: {exc}"
         return self._why
 
@@ -461,14 +463,20 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
     for b in backend_list:
         if b not in notes:
             ran = {r.arch for r in rows if r.backend == b and r.status in ("pass", "fail")}
-            notes[b] = f"ran on {len(ran)}/{len(profiles)} arches" if ran else "skipped: " + _first_reason(rows, b)
+            errored = any(r.backend == b and r.status == "error" for r in rows)
+            if ran:
+                notes[b] = f"ran on {len(ran)}/{len(profiles)} arches"
+            elif errored:
+                notes[b] = "failed on every arch: " + _first_reason(rows, b, "error")
+            else:
+                notes[b] = "skipped: " + _first_reason(rows, b)
     return MatrixResult(spec.path, [p.name for p in profiles], check_list, backend_list, notes, rows,
                         round(time.perf_counter() - t0, 3), {"arch_seconds": timings, "jobs": jobs})
 
 
-def _first_reason(rows: Sequence[MatrixRow], backend: str) -> str:
+def _first_reason(rows: Sequence[MatrixRow], backend: str, status: str | None = None) -> str:
     for r in rows:
-        if r.backend == backend:
+        if r.backend == backend and status in (None, r.status):
             return r.detail
     return "no rows"
 

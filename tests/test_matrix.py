@@ -148,3 +148,17 @@ def test_exec_backend_on_three_arches():
 
 
 MODEL_BUG_TEXT = "model/profile bug"
+
+
+def test_backend_that_errors_everywhere_is_not_called_skipped(monkeypatch):
+    from bitlayout.matrix import ProbeObserver
+    from bitlayout.profiles import profile_by_name
+
+    obs = ProbeObserver("exec")
+    if obs.unavailable() or not obs.available(profile_by_name("mips"))[0]:
+        pytest.skip("exec backend cannot run mips here (pip install ziglang; apt install qemu-user)")
+    monkeypatch.setenv("BITLAYOUT_EXEC_TIMEOUT", "0.001")
+    result = run_matrix(load_default_spec(), ["mips"], "exec", ["bit-position"], jobs=1)
+    (row,) = result.rows
+    assert row.status == "error" and "timed out" in row.detail
+    assert result.backend_notes["exec"].startswith("failed on every arch: ")
