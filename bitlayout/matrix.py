@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from .checks import ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, Skip, model_row, outcome_row, plan_arch
+from .bitmap_types import geometry_of
+from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, Skip, model_row, outcome_row, plan_arch,
+                     pointer_member)
 from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
 from .profiles import Profile
 from .results import MATRIX_SCHEMA, MatrixRow, Observation
@@ -48,6 +51,11 @@ class MatrixResult:
     rows: list[MatrixRow]
     seconds: float = 0.0
     evidence: dict[str, Any] = field(default_factory=dict)
+    # What the run already computed per arch, for the report to reuse instead of laying the
+    # headers out again: arch -> LayoutSet (None when it failed or could not be sent back from a
+    # worker process) and arch -> layout error.  Not part of the matrix/1 JSON.
+    layouts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    layout_errors: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the ``bitlayout.matrix/1`` contract (DESIGN.md)."""
@@ -260,6 +268,24 @@ def _skip_all(plan: ArchPlan, checks: Sequence[str], backend: str, reason: str, 
     return [MatrixRow(plan.arch, c, backend, status, reason, evidence=evidence or {}) for c in checks]
 
 
+def _ask_checks(checks: Sequence[str], predictions: dict[str, Any],
+                ask: Callable[[Any, Any], list]) -> tuple[dict[str, list], dict[str, str]]:
+    """check -> ``ask(check, prediction)`` (what it wants observed), and check -> skip reason for the
+    checks without a prediction or whose ``ask`` raised Skip."""
+    wanted: dict[str, list] = {}
+    skipped: dict[str, str] = {}
+    for name in checks:
+        predicted = predictions[name]
+        if isinstance(predicted, Exception):
+            skipped[name] = f"no prediction to compare: {predicted}"
+            continue
+        try:
+            wanted[name] = ask(ALL_CHECKS[name], predicted)
+        except Skip as exc:
+            skipped[name] = str(exc)
+    return wanted, skipped
+
+
 def _observed_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any], backend: str,
                    observer: Observer) -> list[MatrixRow]:
     why = observer.unavailable()
@@ -269,23 +295,11 @@ def _observed_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str,
     if not ok:
         return _skip_all(plan, checks, backend, f"{backend} backend cannot run {plan.arch} here: {why}")
     # Collect every check's requests, run them in one batch, hand the answers back.
-    wanted: dict[str, list[dict[str, Any]]] = {}
-    skipped: dict[str, str] = {}
-    for name in checks:
-        predicted = predictions[name]
-        if isinstance(predicted, Exception):
-            skipped[name] = f"no prediction to compare: {predicted}"
-            continue
-        check = ALL_CHECKS[name]
-        try:
-            reqs = check.requests(plan, predicted, backend)
-        except Skip as exc:
-            reqs = []
-            skipped[name] = str(exc)
-        if not reqs and name not in skipped:
+    wanted, skipped = _ask_checks(checks, predictions, lambda check, pred: check.requests(plan, pred, backend))
+    for name, reqs in wanted.items():
+        if not reqs:
             skipped[name] = f"{backend} backend has no probe for {name}" + (
-                "" if check.model_verdict else " (see the model row)")
-        wanted[name] = reqs
+                "" if ALL_CHECKS[name].model_verdict else " (see the model row)")
     flat = [(name, r) for name, reqs in wanted.items() for r in reqs]
     observations: list[Observation] = []
     if flat:
@@ -337,17 +351,7 @@ def _compiled_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str,
     mod, why = _import("bitlayout.backends.compiled")
     if mod is None:
         return _skip_all(plan, checks, "compiled", f"compiled backend not available: {why}")
-    wanted: dict[str, list[str]] = {}
-    skipped: dict[str, str] = {}
-    for name in checks:
-        predicted = predictions[name]
-        if isinstance(predicted, Exception):
-            skipped[name] = f"no prediction to compare: {predicted}"
-            continue
-        try:
-            wanted[name] = ALL_CHECKS[name].compiled_types(plan, predicted)
-        except Skip as exc:
-            skipped[name] = str(exc)
+    wanted, skipped = _ask_checks(checks, predictions, lambda check, pred: check.compiled_types(plan, pred))
     names = list(dict.fromkeys(t for ts in wanted.values() for t in ts))
     facts: dict[str, Any] = {}
     evidence: dict[str, Any] = {}
@@ -380,13 +384,76 @@ def _compiled_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str,
     return rows
 
 
-def _worker(args: tuple) -> tuple[str, list[MatrixRow], set[str], set[str], float, str]:
-    spec, profile, checks, backends = args
+@dataclass
+class _ArchRun:
+    """What one worker sends back for one arch (picklable: plain data and the LayoutSet)."""
+
+    arch: str
+    rows: list[MatrixRow]
+    types: set[str]
+    names: set[str]
+    seconds: float
+    layout_error: str
+    layout: Any = None
+    # spec key -> reason it is unusable on this arch ('' = usable); see _spec_problems
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+def _worker(args: tuple) -> _ArchRun:
+    spec, profile, checks, backends, in_child = args
     t0 = time.perf_counter()
     layout, layout_error = _layout(spec, profile)
     types, names = _names_of(layout) if layout is not None else (set(), set())
     rows = run_arch(spec, profile, checks, backends, layout=layout, layout_error=layout_error)
-    return profile.name, rows, types, names, time.perf_counter() - t0, layout_error
+    problems = _spec_problems(spec, profile, layout) if layout is not None else {}
+    if in_child and layout is not None:
+        try:
+            pickle.dumps(layout)
+        except Exception:  # noqa: BLE001 - the report lays this arch out again instead
+            layout = None
+    return _ArchRun(profile.name, rows, types, names, time.perf_counter() - t0, layout_error, layout, problems)
+
+
+def _spec_problems(spec: Spec, profile: Profile, layout: Any) -> dict[str, str]:
+    """Per spec key, why the spec's name is unusable on this arch ('' when it is usable).
+
+    ``tagged_pointer[i].field``: the member is missing or not a pointer; ``bitmap[i].type(s)``:
+    the type is declared but not bitmap-like (an integer, an array of integers or a struct
+    wrapping one).  A type (or container) merely undeclared here is an arch difference, not listed.
+    """
+    out: dict[str, str] = {}
+    for tp in spec.tagged_pointers:
+        if tp.container not in layout.types:
+            continue
+        try:
+            pointer_member(layout, tp.field)
+            out[f"{tp.key}.field"] = ""
+        except BitlayoutError as exc:
+            out[f"{tp.key}.field"] = str(exc)
+    for b in spec.bitmaps:
+        key = f"{b.key}.type{'s' if len(b.types) > 1 else ''}"
+        for tname in b.types:
+            t = layout.types.get(tname)
+            if t is None:
+                continue
+            try:
+                geometry_of(t, profile, tname)
+                reason = ""
+            except BitlayoutError as exc:
+                reason = str(exc)
+            out[f"{key}:{tname}"] = reason
+    return out
+
+
+def _raise_unusable_everywhere(spec: Spec, runs: Sequence[_ArchRun]) -> None:
+    """A spec name unusable on every arch that laid the headers out is bad input (exit 2)."""
+    keys: dict[str, list[str]] = {}
+    for run in runs:
+        for key, reason in run.problems.items():
+            keys.setdefault(key, []).append(reason)
+    for key, reasons in keys.items():
+        if all(reasons):
+            raise SpecError(f"{reasons[0]} (on every selected arch)", path=spec.path, key=key.partition(":")[0])
 
 
 def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | None = None,
@@ -412,44 +479,28 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
                 kept.append(b)
         backend_list = kept
     jobs = max(1, jobs or os.cpu_count() or 1)
-    work = [(spec, p, check_list, backend_list) for p in profiles]
-    results: dict[str, list[MatrixRow]] = {}
-    all_types: set[str] = set()
-    all_names: set[str] = set()
-    timings: dict[str, float] = {}
-    layout_errors: dict[str, str] = {}
-    done = 0
+    work = [(spec, p, check_list, backend_list, False) for p in profiles]
+    runs: dict[str, _ArchRun] = {}
+
+    def collect(run: _ArchRun) -> None:
+        runs[run.arch] = run
+        if progress:
+            progress(len(runs), len(work), run.arch)
+
     if jobs == 1 or len(work) == 1:
-        iterator = (_worker(w) for w in work)
-        for name, rows, types, names, secs, lerr in iterator:
-            results[name], timings[name] = rows, round(secs, 3)
-            layout_errors[name] = lerr
-            all_types |= types
-            all_names |= names
-            done += 1
-            if progress:
-                progress(done, len(work), name)
+        for w in work:
+            collect(_worker(w))
     else:
         # The first arch runs here: it fills the per-process caches (toolchain discovery, compiler
         # identities) that the forked workers then inherit instead of each rediscovering them.
-        name, rows, types, names, secs, lerr = _worker(work[0])
-        results[name], timings[name], layout_errors[name] = rows, round(secs, 3), lerr
-        all_types |= types
-        all_names |= names
-        done += 1
-        if progress:
-            progress(done, len(work), name)
+        collect(_worker(work[0]))
         with ProcessPoolExecutor(max_workers=min(jobs, len(work) - 1), mp_context=_mp_context()) as pool:
-            futures = {pool.submit(_worker, w): w[1].name for w in work[1:]}
+            futures = [pool.submit(_worker, (*w[:-1], True)) for w in work[1:]]
             for fut in as_completed(futures):
-                name, rows, types, names, secs, lerr = fut.result()
-                results[name], timings[name] = rows, round(secs, 3)
-                layout_errors[name] = lerr
-                all_types |= types
-                all_names |= names
-                done += 1
-                if progress:
-                    progress(done, len(work), name)
+                collect(fut.result())
+    layout_errors = {name: run.layout_error for name, run in runs.items()}
+    all_types = set().union(*(run.types for run in runs.values()))
+    all_names = set().union(*(run.names for run in runs.values()))
     if layout_errors and all(layout_errors.values()):
         # Headers that no arch can lay out are bad input (exit 2), not a finding per arch.
         first = next(iter(layout_errors.values()))
@@ -459,7 +510,8 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
     if all_types:
         # A name no selected arch defines is a typo in the spec (exit 2), not a finding.
         check_names(spec, all_types, all_names)
-    rows = [r for p in profiles for r in results[p.name]]
+        _raise_unusable_everywhere(spec, [runs[p.name] for p in profiles])
+    rows = [r for p in profiles for r in runs[p.name].rows]
     for b in backend_list:
         if b not in notes:
             ran = {r.arch for r in rows if r.backend == b and r.status in ("pass", "fail")}
@@ -470,8 +522,11 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
                 notes[b] = "failed on every arch: " + _first_reason(rows, b, "error")
             else:
                 notes[b] = "skipped: " + _first_reason(rows, b)
+    timings = {p.name: round(runs[p.name].seconds, 3) for p in profiles}
     return MatrixResult(spec.path, [p.name for p in profiles], check_list, backend_list, notes, rows,
-                        round(time.perf_counter() - t0, 3), {"arch_seconds": timings, "jobs": jobs})
+                        round(time.perf_counter() - t0, 3), {"arch_seconds": timings, "jobs": jobs},
+                        layouts={p.name: runs[p.name].layout for p in profiles},
+                        layout_errors={p.name: runs[p.name].layout_error for p in profiles})
 
 
 def _first_reason(rows: Sequence[MatrixRow], backend: str, status: str | None = None) -> str:

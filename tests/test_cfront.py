@@ -122,6 +122,8 @@ BAD = [
     ("typedef int v4 __attribute__((vector_size(16)));", LayoutError, "unsupported attribute 'vector_size'"),
     ("_Static_assert(sizeof(long) == 4, \"long is 4\");", LayoutError, "static assertion failed on x86_64: \"long is 4\""),
     ("enum { A = 1 / 0 };", LayoutError, "division by zero"),
+    ("#pragma pack(show)\nstruct s { int a; };", LayoutError, "unsupported pragma"),
+    ("#pragma pack(3)\nstruct s { int a; };", LayoutError, "#pragma pack(3): not a power of 2"),
 ]
 
 

@@ -15,7 +15,8 @@ from bitlayout import layout, profiles, toolchains
 from bitlayout.backends import compiled
 
 HEADERS_DIR = Path(__file__).resolve().parent / "headers"
-HAND_HEADERS = tuple(str(HEADERS_DIR / h) for h in ("basic.h", "bitfields.h", "attrs.h", "enums_exprs.h"))
+HAND_HEADERS = tuple(str(HEADERS_DIR / h) for h in ("basic.h", "bitfields.h", "attrs.h", "enums_exprs.h",
+                                                     "pragma_pack.h"))
 
 ALL_PROFILES = profiles.load_profiles()
 ARCH_NAMES = [p.name for p in ALL_PROFILES]

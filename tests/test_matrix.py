@@ -162,3 +162,84 @@ def test_backend_that_errors_everywhere_is_not_called_skipped(monkeypatch):
     (row,) = result.rows
     assert row.status == "error" and "timed out" in row.detail
     assert result.backend_notes["exec"].startswith("failed on every arch: ")
+
+
+# ---------------------------------------------------------------------------
+# Spec names that are unusable on every selected arch are bad input (exit 2); on some
+# arches only they are an arch difference (error rows for those arches).
+
+MIXED_HEADER = """\
+enum my_bits { MY_A = 0, MY_E = 39 };
+struct thing { long long x; };
+struct holder { int a; struct thing *ptr; };
+struct node { int a; char *p; };
+#ifdef __x86_64__
+struct partial { struct thing *p; };
+typedef unsigned long maybe_t;
+#else
+struct partial { long p; };
+typedef struct node maybe_t;
+#endif
+"""
+TWO = ["i386", "x86_64"]
+
+
+def _mixed_spec(tmp_path, body: str):
+    (tmp_path / "m.h").write_text(MIXED_HEADER)
+    path = tmp_path / "s.toml"
+    path.write_text('headers = ["m.h"]\n' + body)
+    return load_spec(path)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_tagged_pointer_field_not_a_pointer_anywhere_is_a_spec_error(tmp_path, jobs):
+    spec = _mixed_spec(tmp_path, '[[tagged_pointer]]\nfield = "struct holder.a"\ntag_bits = 2\nallocator = "slab"\n')
+    with pytest.raises(SpecError) as info:
+        run_matrix(spec, TWO, "model", None, jobs=jobs)
+    text = str(info.value)
+    assert text.startswith(f"{spec.path} [tagged_pointer[0].field]: ") and "not a pointer" in text, text
+
+
+def test_missing_tagged_pointer_member_is_a_spec_error(tmp_path):
+    spec = _mixed_spec(tmp_path, '[[tagged_pointer]]\nfield = "struct holder.nope"\ntag_bits = 2\nallocator = "slab"\n')
+    with pytest.raises(SpecError, match=r"\[tagged_pointer\[0\]\.field\]: .*no member 'nope'"):
+        run_matrix(spec, TWO, "model", ["tag-bits"], jobs=1)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_bitmap_type_not_bitmap_like_anywhere_is_a_spec_error(tmp_path, jobs):
+    spec = _mixed_spec(tmp_path, '[[bitmap]]\ntype = "struct node"\nbits = { prefix = "MY_" }\n')
+    with pytest.raises(SpecError) as info:
+        run_matrix(spec, TWO, "model", ["bounds"], jobs=jobs)
+    text = str(info.value)
+    assert text.startswith(f"{spec.path} [bitmap[0].type]: ") and "wraps 2 members" in text, text
+
+
+def test_spec_names_bad_on_some_arches_only_are_error_rows_for_those(tmp_path):
+    spec = _mixed_spec(tmp_path, '[[bitmap]]\ntype = "maybe_t"\nbits = { prefix = "MY_" }\n'
+                                 '[[tagged_pointer]]\nfield = "struct partial.p"\ntag_bits = 2\nallocator = "slab"\n')
+    result = run_matrix(spec, TWO, "model", ["bounds", "tag-bits"], jobs=1)
+    rows = {(r.arch, r.check): r for r in result.rows}
+    assert rows[("i386", "bounds")].status == "error"
+    assert "maybe_t" in rows[("i386", "bounds")].detail and "wraps 2 members" in rows[("i386", "bounds")].detail
+    assert rows[("i386", "tag-bits")].status == "error"
+    assert rows[("i386", "tag-bits")].detail.startswith("cannot compute: struct partial.p@slab: ")
+    assert "not a pointer" in rows[("i386", "tag-bits")].detail
+    assert rows[("x86_64", "bounds")].status == "pass"  # MY_E = 39 fits a 64-bit long
+    assert rows[("x86_64", "tag-bits")].status == "pass"
+
+
+# ---------------------------------------------------------------------------
+# The run keeps each arch's LayoutSet for the report (outside the matrix/1 JSON).
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_result_keeps_each_arch_layout_outside_the_json(tmp_path, jobs):
+    spec = load_default_spec()
+    result = run_matrix(spec, ["i386", "x86_64", "mips"], "model", ["bounds"], jobs=jobs)
+    assert set(result.layouts) == {"i386", "x86_64", "mips"}
+    assert result.layout_errors == {"i386": "", "x86_64": "", "mips": ""}
+    for arch, ls in result.layouts.items():
+        assert ls.profile.name == arch  # what came back from a worker is that arch's own
+        assert ls.types["vma_flags_t"].size_bytes == (8 if arch == "x86_64" else 4)
+    assert set(result.to_json()) == {"schema", "results"}

@@ -241,3 +241,37 @@ def test_a_mask_with_an_out_of_bounds_flag_is_a_bounds_finding_not_a_tear():
     warns = [f["text"] for f in r["findings"] if f["severity"] == "warn"]
     assert not any(t.startswith("vma_flags_t: reading") for t in warns), warns
     assert any(t.startswith("vm_flags_t: reading READ | UFFD_MINOR together can tear") for t in warns), warns
+
+
+def test_layout_all_reuses_the_matrix_layouts_and_lays_out_only_the_rest(monkeypatch):
+    """The report must not lay the headers out a second time for arches the matrix already did."""
+    pytest.importorskip("bitlayout.layout", reason="the layout engine (bitlayout.layout) is not built yet")
+    import bitlayout.layout as layout_mod
+    from bitlayout.matrix import run_matrix
+    from bitlayout.spec import load_default_spec
+
+    spec = load_default_spec()
+    profiles = spec.select_arches("i386,x86_64,mips")
+    result = run_matrix(spec, profiles, "model", ["bounds"], jobs=1)
+    fresh, fresh_errors = model.layout_all(spec, profiles)
+    real = layout_mod.layout_headers
+    calls = []
+
+    def counting(headers, profile, **kw):
+        calls.append(profile.name)
+        return real(headers, profile, **kw)
+
+    monkeypatch.setattr(layout_mod, "layout_headers", counting)
+    reused, errors = model.layout_all(spec, profiles, result)
+    assert calls == [] and errors == fresh_errors == {}
+    assert {a: ls is result.layouts[a] for a, ls in reused.items()} == {p.name: True for p in profiles}
+    # The page drawn from the reused layouts is the page drawn from fresh ones.
+    assert model.gather(spec, profiles, reused, errors) == model.gather(spec, profiles, fresh, fresh_errors)
+
+    result.layouts["mips"] = None  # e.g. a worker could not send it back
+    reused, _ = model.layout_all(spec, profiles, result)
+    assert calls == ["mips"] and reused["mips"].profile.name == "mips"
+    calls.clear()
+    result.spec_path = "/elsewhere/other.toml"  # another spec's run is never reused
+    model.layout_all(spec, profiles, result)
+    assert sorted(calls) == sorted(p.name for p in profiles)

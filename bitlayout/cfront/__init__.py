@@ -212,6 +212,8 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
     pending_tag_kind = None
     pending_ids = 0  # identifiers seen since the struct/union/enum keyword (the tag: at most 1)
     tag_frames: list[dict] = []
+    pack_cur: int | None = None  # #pragma pack in force (bytes)
+    pack_stack: list[int | None] = []
     paren_depth = 0
     last_closed: dict | None = None  # the struct/enum frame just closed, for `} __attribute__`
     i = 0
@@ -259,8 +261,21 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
             i += 1
             continue
         if t.kind == "directive" and not _LINEMARK_RE.match(t.text):
-            if re.match(r"\s*#\s*pragma\s+pack", t.text):
-                raise LayoutError("#pragma pack is not supported (use __attribute__((packed)))", path=filename)
+            pm = re.match(r"\s*#\s*pragma\s+pack\s*\(\s*(push)?\s*,?\s*(pop)?\s*,?\s*(\d*)\s*\)\s*$", t.text)
+            if pm:
+                # GCC "Structure-Layout Pragmas": pack(n), pack(), pack(push[, n]), pack(pop)
+                if pm.group(1):
+                    pack_stack.append(pack_cur)
+                if pm.group(2):
+                    pack_cur = pack_stack.pop() if pack_stack else None
+                elif pm.group(3):
+                    pack_cur = int(pm.group(3))
+                elif not pm.group(1):
+                    pack_cur = None
+                if pack_cur is not None and (pack_cur <= 0 or pack_cur & (pack_cur - 1)):
+                    raise LayoutError(f"#pragma pack({pack_cur}): not a power of 2", path=filename)
+            elif re.match(r"\s*#\s*pragma\s+pack", t.text):
+                raise LayoutError(f"unsupported pragma {t.text.strip()!r}", path=filename)
             i += 1  # #define/#undef kept by -dD (macros are collected separately), other pragmas
             continue
         if t.kind == "id" and t.text in _RESPELL:
@@ -295,6 +310,10 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
             continue
         if t.kind == "punct" and t.text == "{":
             if pending_tag_attrs is not None:
+                if pack_cur is not None and pending_tag_kind == "struct":
+                    idx = len(attrs)
+                    attrs[idx] = _AttrRecord("pack", str(pack_cur), idx)
+                    pending_tag_attrs.append(idx)
                 out.append(t)
                 marker = Tok("ws", "")
                 out.append(marker)

@@ -159,6 +159,9 @@ class Preprocessor:
                     raise CParseError(f"{where}: #error {rest}")
                 elif d == "pragma" and rest.split()[:1] == ["once"]:
                     self.once.add(key)
+                elif d == "pragma" and rest.startswith("pack"):
+                    out.append("#pragma " + rest)  # layout-relevant: kept, as compilers' -E do
+                    continue
                 out.append("")
                 continue
             if not active:

@@ -708,21 +708,46 @@ def build_report(
 # the page draws exactly what the matrix judged.
 
 
-def layout_all(spec: Any, profiles: Sequence[Profile]) -> tuple[dict[str, Any], dict[str, str]]:
-    """arch -> LayoutSet for the spec's headers, and arch -> reason for the arches that failed."""
-    from ..layout import layout_headers
+def layout_all(spec: Any, profiles: Sequence[Profile], result: Any = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """arch -> LayoutSet for the spec's headers, and arch -> reason for the arches that failed.
 
+    ``result``: a ``matrix.MatrixResult`` of the same spec; the arches it already laid out
+    (``result.layouts`` / ``result.layout_errors``) are reused, the others are laid out here
+    (e.g. for ``bitlayout diff``, or an arch whose LayoutSet a worker could not send back).
+    """
     layouts: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    done = getattr(result, "layouts", None) or {}
+    done_errors = getattr(result, "layout_errors", None) or {}
+    if result is not None and getattr(result, "spec_path", spec.path) != spec.path:
+        done, done_errors = {}, {}
+    todo = []
+    for p in profiles:
+        if done.get(p.name) is not None:
+            layouts[p.name] = done[p.name]
+        elif done_errors.get(p.name):
+            errors[p.name] = _without_class(done_errors[p.name])
+        else:
+            todo.append(p)
+    if not todo:
+        return layouts, errors
+    from ..layout import layout_headers
+
     # Serial on purpose: the C parser (pycparser + pycparserext) keeps shared
     # lexer/parser state and gives garbage when threads share it (measured).
-    for p in profiles:
+    for p in todo:
         try:
             layouts[p.name] = layout_headers(list(spec.headers), p, include_dirs=tuple(spec.include_dirs),
                                              defines=dict(spec.defines))
         except BitlayoutError as exc:
             errors[p.name] = str(exc)
     return layouts, errors
+
+
+def _without_class(reason: str) -> str:
+    """matrix records 'LayoutError: why'; the report's reasons are the message alone."""
+    head, sep, rest = reason.partition(": ")
+    return rest if sep and head.isidentifier() and head.endswith("Error") else reason
 
 
 def _spec_struct_names(spec: Any, layouts: Mapping[str, Any]) -> list[str]:

@@ -1,0 +1,145 @@
+"""tear and lost-update: reads that span atomic accesses, racing read-modify-writes."""
+
+from __future__ import annotations
+
+from .base import HAZARD, MODEL_BUG, STRESS_MAX, STRESS_MS, Check, CheckOutcome, _bitmaps_ok, probe
+
+
+class TearCheck(Check):
+    """Masks read together and full-value reads that span more than one atomic access."""
+
+    name = "tear"
+
+    def predict(self, plan):
+        from ..bitmap import bit_position, full_read_tears, read_tears
+
+        out = {}
+        for b in _bitmaps_ok(plan):
+            masks = []
+            for group in b.spec.read_together:
+                flags = [b.flag(n) for n in group]
+                missing = [n for n, f in zip(group, flags) if f is None or not f.in_use]
+                nrs = [f.nr for f in flags if f is not None and f.in_use]
+                in_b = [nr for nr in nrs if bit_position(b.geometry, nr).in_bounds]
+                entry = {"mask": list(group), "bits": nrs}
+                if missing:
+                    entry["not_in_use_here"] = missing
+                if len(in_b) != len(nrs):
+                    entry["out_of_bounds"] = sorted(set(nrs) - set(in_b))
+                entry["tears"] = bool(in_b) and len(in_b) > 1 and bool(read_tears(b.geometry, in_b))
+                entry["words"] = sorted({bit_position(b.geometry, nr).word for nr in in_b})
+                # Which single-copy-atomic loads the mask needs (a u64 on a 32-bit CPU is one
+                # word but two loads).
+                entry["atomic_units"] = sorted({bit_position(b.geometry, nr).byte_offset // b.geometry.atomic_bytes
+                                                for nr in in_b})
+                masks.append(entry)
+            out[b.type] = {"full_read_tears": bool(full_read_tears(b.geometry)),
+                           "atomic_bytes": b.geometry.atomic_bytes,
+                           "size_bytes": b.geometry.word_bytes * b.geometry.nwords,
+                           "masks": masks}
+        return out
+
+    def model_outcome(self, plan, predicted):
+        return self._verdict(predicted, "")
+
+    def _verdict(self, predicted, how):
+        parts = []
+        for t, d in predicted.items():
+            torn = [m for m in d["masks"] if m["tears"]]
+            if not (d["full_read_tears"] or torn):
+                continue
+            loads = d["size_bytes"] // d["atomic_bytes"]
+            text = f"{t}: a full read is {loads} loads of {d['atomic_bytes']} bytes"
+            if torn:
+                text += "; masks spanning loads: " + ", ".join("|".join(m["mask"]) for m in torn)
+            parts.append(text)
+        if parts:
+            return CheckOutcome("fail", f"{HAZARD}: can tear: " + "; ".join(parts) + how, predicted)
+        return CheckOutcome("pass", "no mask or full read spans more than one atomic access" + how, predicted)
+
+    def requests(self, plan, predicted, backend):
+        reqs = []
+        for b in _bitmaps_ok(plan):
+            g = b.geometry
+            size = g.word_bytes * g.nwords
+            if g.nwords > 1:
+                # word by word, as the C code for an array reads it
+                reqs.append(probe("tear", {"type": b.type, "how": f"{g.nwords} loads of {g.word_bytes}"},
+                                  w=g.word_bytes * 8, n=g.nwords, mode="words", readers=1,
+                                  ms=STRESS_MS, max=STRESS_MAX))
+            elif backend == "exec" or g.word_bytes <= g.atomic_bytes:
+                # one C load of the whole value: the real compiler and CPU decide how many accesses
+                reqs.append(probe("tear", {"type": b.type, "how": f"one {size}-byte C load"},
+                                  w=g.word_bytes * 8, mode="whole", readers=1, ms=STRESS_MS, max=STRESS_MAX))
+            else:
+                # host: this CPU loads 8 bytes at once; emulate the arch's atomic_bytes-wide loads
+                k = size // g.atomic_bytes
+                reqs.append(probe("tear", {"type": b.type, "how": f"emulated: {k} loads of {g.atomic_bytes}"},
+                                  w=g.atomic_bytes * 8, n=k, mode="words", readers=1,
+                                  ms=STRESS_MS, max=STRESS_MAX))
+        return reqs
+
+    def judge(self, plan, predicted, backend, pairs):
+        seen = []
+        disagree = []
+        for req, obs in pairs:
+            t = req["meta"]["type"]
+            torn = int(obs.values.get("torn", 0))
+            reads = int(obs.values.get("reads", 0))
+            seen.append({"type": t, "how": req["meta"]["how"], "torn": torn, "reads": reads,
+                         "first_us": obs.values.get("first_us")})
+            if torn and not predicted.get(t, {}).get("full_read_tears"):
+                disagree.append(f"{t} ({req['meta']['how']}): {torn} torn reads")
+        if disagree:
+            return CheckOutcome("error", f"{MODEL_BUG}: {backend} saw tearing the model rules out: "
+                                + "; ".join(disagree), predicted, seen)
+        confirmed = [f"{s['type']} torn in {s['torn']}/{s['reads']} reads ({s['how']})" for s in seen if s["torn"]]
+        if confirmed:
+            how = f" (observed by {backend}: {'; '.join(confirmed)})"
+        else:
+            how = f" ({backend}: no tear in {sum(s['reads'] for s in seen)} reads)"
+        out = self._verdict(predicted, how)
+        out.observed = seen
+        return out
+
+
+class LostUpdateCheck(Check):
+    """Atomic set_bit from two threads on one word never loses an update; plain RMW may."""
+
+    name = "lost-update"
+    model_verdict = False
+
+    def predict(self, plan):
+        out = {}
+        for b in _bitmaps_ok(plan):
+            # Two flags in the same word: __set_bit (plain RMW) races; set_bit must not.
+            out[b.type] = {"atomic_lost": 0, "word_bytes": b.geometry.word_bytes,
+                           "nonatomic_may_lose": True}
+        return out
+
+    def model_outcome(self, plan, predicted):
+        return CheckOutcome("skip", "model only: lost updates are observed by a two-thread stress run "
+                            "(use --backend host or exec)", predicted)
+
+    def requests(self, plan, predicted, backend):
+        reqs = []
+        for b in _bitmaps_ok(plan):
+            if b.type not in predicted:
+                continue
+            for mode in ("atomic", "nonatomic"):
+                reqs.append(probe("lost_update", {"type": b.type, "mode": mode}, w=b.geometry.word_bytes * 8,
+                                  threads=2, mode=mode, ms=STRESS_MS, max=STRESS_MAX))
+        return reqs
+
+    def judge(self, plan, predicted, backend, pairs):
+        seen = [{**req["meta"], "ops": obs.values.get("ops"), "lost": obs.values.get("lost")} for req, obs in pairs]
+        bad = [s for s in seen if s["mode"] == "atomic" and int(s["lost"] or 0)]
+        if bad:
+            return CheckOutcome("error", f"{MODEL_BUG}: atomic set_bit lost updates on {backend}: {bad[0]}",
+                                predicted, seen)
+        lost = [s for s in seen if s["mode"] == "nonatomic" and int(s["lost"] or 0)]
+        note = (f"; plain __set_bit lost {sum(int(s['lost']) for s in lost)} updates on "
+                f"{', '.join(s['type'] for s in lost)} (non-atomic RMW races, as expected)" if lost else "")
+        n_atomic = sum(int(s["ops"] or 0) for s in seen if s["mode"] == "atomic")
+        return CheckOutcome("pass", f"atomic set_bit lost none of {n_atomic} updates on "
+                            f"{len(predicted)} types{note}", predicted, seen)

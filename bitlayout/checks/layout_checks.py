@@ -1,0 +1,145 @@
+"""profile and layout: the profile's scalars and the layout engine's types vs a compiler/CPU."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BitlayoutError
+from .base import MODEL_BUG, Check, CheckOutcome, Skip, _require, probe
+from .plan import ArchPlan, pointee_of
+
+
+class ProfileCheck(Check):
+    """Profile numbers (sizes, alignments, endianness) vs what a real compiler/CPU says."""
+
+    name = "profile"
+    model_verdict = False
+
+    def predict(self, plan):
+        p = plan.profile
+        return {
+            "bits_per_long": p.bits_per_long, "endianness": p.endianness,
+            "char_signed": p.char_signed,
+            "scalars": {k: {"size": s.size_bytes, "align": s.align_bytes, "gnu_align": s.gnu_align_bytes}
+                        for k, s in p.scalars.items()},
+        }
+
+    def model_outcome(self, plan, predicted):
+        return CheckOutcome("skip", "model only: a profile is checked against a compiler or CPU "
+                            "(use --backend compiled,exec)", predicted)
+
+    def compiled_types(self, plan, predicted):
+        return _profile_compiled_types(plan)
+
+    def judge_compiled(self, plan, predicted, facts):
+        return _judge_profile_compiled(plan, predicted, facts)
+
+    def requests(self, plan, predicted, backend):
+        if backend == "host" and not plan.profile.toolchain.host_native:
+            raise Skip("the host backend runs on this machine's ABI; it checks the host's own profile only "
+                       "(use --backend exec)")
+        return [probe("info")]
+
+    def judge(self, plan, predicted, backend, pairs):
+        (_, obs), = pairs
+        v = obs.values
+        want = {"sizeof_long": predicted["scalars"]["long"]["size"],
+                "sizeof_pointer": predicted["scalars"]["pointer"]["size"],
+                "sizeof_long_long": predicted["scalars"]["long_long"]["size"],
+                "little_endian": predicted["endianness"] == "little"}
+        got = {k: v.get(k) for k in want}
+        if want != got:
+            diff = {k: (want[k], got[k]) for k in want if want[k] != got[k]}
+            return CheckOutcome("error", f"{MODEL_BUG}: profile vs {backend} (profile, observed): {diff}",
+                                want, got)
+        return CheckOutcome("pass", f"{backend} confirms sizeof long/pointer/long long "
+                            f"{got['sizeof_long']}/{got['sizeof_pointer']}/{got['sizeof_long_long']}, "
+                            f"{predicted['endianness']}-endian", want, got)
+
+
+def _profile_compiled_types(plan: ArchPlan) -> list[str]:
+    from ..profiles import C_SPELLING
+
+    return [C_SPELLING[k] for k in plan.profile.scalars]
+
+
+def _judge_profile_compiled(plan: ArchPlan, predicted: Any, facts: dict[str, Any]) -> CheckOutcome:
+    from ..profiles import C_SPELLING
+
+    diffs = {}
+    seen = {}
+    for key, want in predicted["scalars"].items():
+        got = facts.get(C_SPELLING[key])
+        if got is None:
+            continue
+        seen[key] = {"size": got["size"], "align": got["align"]}
+        if (got["size"], got["align"]) != (want["size"], want["align"]):
+            diffs[key] = {"profile": [want["size"], want["align"]], "compiler": [got["size"], got["align"]]}
+    if diffs:
+        return CheckOutcome("error", f"{MODEL_BUG}: profile scalars differ from the compiler (size, _Alignof): "
+                            + "; ".join(f"{k} {v['profile']} vs {v['compiler']}" for k, v in diffs.items()),
+                            predicted, seen)
+    return CheckOutcome("pass", f"compiler agrees on size and _Alignof of {len(seen)} scalars", predicted, seen)
+
+
+class LayoutCheck(Check):
+    """The layout engine's sizes/offsets of the spec's types vs a real compiler."""
+
+    name = "layout"
+
+    def types_of_interest(self, plan: ArchPlan) -> list[str]:
+        names = [t for _, t in plan.spec.bitmap_types]
+        names += [tp.container for tp in plan.spec.tagged_pointers]
+        for tp in plan.spec.tagged_pointers:
+            try:
+                _, pointee = pointee_of(plan.layout, tp.field)
+                names.append(pointee.name)
+            except BitlayoutError:
+                pass
+        seen = []
+        for n in names:
+            if n and n not in seen:
+                seen.append(n)
+        return seen
+
+    def predict(self, plan):
+        _require(plan)
+        out = {}
+        for name in self.types_of_interest(plan):
+            t = plan.layout.types.get(name)
+            if t is None:
+                continue
+            # The layout/1 contract form: anonymous members flattened, absolute offsets.
+            members = t.flat_members() if hasattr(t, "flat_members") else t.members
+            out[name] = {"size": t.size_bytes, "align": t.align_bytes,
+                         "members": [{"name": m.name, "offset_bits": m.offset_bits, "size_bits": m.size_bits}
+                                     for m in members]}
+        return out
+
+    def model_outcome(self, plan, predicted):
+        sizes = ", ".join(f"{k} {v['size']}B/{v['align']}" for k, v in predicted.items())
+        return CheckOutcome("pass", f"layout engine (nothing observed): {sizes}", predicted)
+
+    def compiled_types(self, plan, predicted):
+        return list(predicted)
+
+    def judge_compiled(self, plan, predicted, facts):
+        diffs = []
+        for name, want in predicted.items():
+            got = facts.get(name)
+            if got is None:
+                diffs.append(f"{name}: not in the compiler's debug info")
+                continue
+            if (got["size"], got["align"]) != (want["size"], want["align"]):
+                diffs.append(f"{name}: size/align {want['size']}/{want['align']} vs compiler {got['size']}/{got['align']}")
+            wm = [(m["name"], m["offset_bits"], m["size_bits"]) for m in want["members"]]
+            gm = [(m["name"], m["offset_bits"], m["size_bits"]) for m in got.get("members", [])]
+            if wm and gm and wm != gm:
+                first = next(((a, b) for a, b in zip(wm, gm) if a != b), (wm[len(gm):] or None, gm[len(wm):] or None))
+                diffs.append(f"{name}: member (name, offset_bits, size_bits) {first[0]} vs compiler {first[1]}")
+        observed = {k: facts.get(k) for k in predicted}
+        if diffs:
+            return CheckOutcome("error", f"{MODEL_BUG}: layout engine vs compiler: " + "; ".join(diffs),
+                                predicted, observed)
+        return CheckOutcome("pass", f"compiler agrees on size, alignment and every member offset of "
+                            f"{len(predicted)} types", predicted, observed)
