@@ -176,3 +176,75 @@ def test_pointee_is_laid_out_on_demand():
     ptr = ls.types["struct holder"].members[1].type
     assert ptr.kind == "pointer" and ptr.element is None
     assert ls.pointee(ptr).name == "struct list" and ls.pointee(ptr).size_bytes == 16
+
+
+# --- parser tables: cached once in the user cache dir, nothing written to the cwd -----------------
+
+_NO_TABLE_BUILD = """
+import sys
+sys.path.insert(0, {root!r})
+from pycparser.ply import lex, yacc
+def refuse(*a, **k):
+    raise SystemExit("parser tables were regenerated")
+yacc.LRGeneratedTable.__init__ = refuse        # building LALR tables
+lex.Lexer.writetab = refuse                    # writing a lextab
+from bitlayout.cli import main
+sys.exit(main(["layout", "x.h", "--arch", "x86_64", "--builtin-cpp", "--format", "json"]))
+"""
+
+
+def test_parser_tables_are_cached_and_the_cwd_stays_clean(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "x.h").write_text("struct x { int a; char b; };\n")
+    cache = tmp_path / "cache"
+    env = {**__import__("os").environ, "BITLAYOUT_CACHE_DIR": str(cache)}
+    first = subprocess.run([sys.executable, "-m", "bitlayout", "layout", "x.h", "--arch", "x86_64",
+                            "--builtin-cpp", "--format", "json"], cwd=work, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["x.h"]  # no lextab.py / yacctab.py / parser.out
+    tables = sorted(p.name for p in cache.glob("pycparser-*/*.py"))
+    assert tables == ["_bitlayout_c_lextab.py", "_bitlayout_c_yacctab.py"]
+    assert not list(cache.glob("*.tmp-*"))  # the temporary build directory was published or removed
+    mtimes = {p: p.stat().st_mtime_ns for p in cache.glob("pycparser-*/*.py")}
+    root = str(Path(__file__).resolve().parent.parent)
+    second = subprocess.run([sys.executable, "-c", _NO_TABLE_BUILD.format(root=root)], cwd=work, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert {p: p.stat().st_mtime_ns for p in cache.glob("pycparser-*/*.py")} == mtimes
+    assert sorted(p.name for p in work.iterdir()) == ["x.h"]
+
+
+def test_a_damaged_table_cache_is_rebuilt(private_cache):
+    d = cfront._tables_dir()
+    cfront._new_parser()  # writes the tables into the private cache dir
+    (d / "_bitlayout_c_yacctab.py").write_text("this is not python\n")
+    p = cfront._new_parser()
+    assert p.parse("struct s { int a; };").ext[0].type.name == "s"
+    assert "not python" not in (d / "_bitlayout_c_yacctab.py").read_text()
+
+
+def test_parsing_from_threads_gives_the_sequential_results():
+    """Each thread has its own parser (a pycparser parser is stateful)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = ["".join(f"typedef int t{k}_{i}; struct s{k}_{i} {{ t{k}_{i} a; char b[{i + 1}]; }};\n"
+                     for i in range(40)) for k in range(8)]
+
+    calls = iter(range(10**6))
+
+    def sizes(text):
+        ls = lay(text, name=f"thread{next(calls)}.h")  # a new file name: no parse cache can answer
+        return {n: t.size_bytes for n, t in ls.types.items()}
+
+    expected = [sizes(t) for t in texts]
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: a shared parser corrupts within a few chunks
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(sizes, texts * 3))
+    finally:
+        sys.setswitchinterval(old)
+    assert got == expected * 3

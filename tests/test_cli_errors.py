@@ -89,15 +89,18 @@ def test_bits_prefix_that_matches_still_runs(capsys, tmp_path):
     assert {r["status"] for r in json.loads(out)["results"] if r["backend"] == "model"} == {"pass"}
 
 
-def test_error_rows_name_the_cause_in_words_not_a_dict_repr(capsys, tmp_path):
+def test_a_tagged_field_that_is_no_pointer_anywhere_is_a_spec_error(capsys, tmp_path):
+    """Bad on every selected arch: a spec problem (exit 2, one line naming the key), not error rows.
+
+    Bad on only some arches gives error rows in words: tests/test_matrix.py
+    test_spec_names_bad_on_some_arches_only_are_error_rows_for_those."""
     spec = _spec(tmp_path, '[[tagged_pointer]]\nfield = "struct holder.a"\ntag_bits = 2\nallocator = "slab"\n')
     rc = main(["matrix", str(spec), *FAST, "--check", "tag-bits", "--format", "json"])
-    out, _ = capsys.readouterr()
-    assert rc == 1
-    row = next(r for r in json.loads(out)["results"] if r["backend"] == "model" and r["arch"] == "i386")
-    assert row["status"] == "error"
-    assert row["detail"].startswith("cannot compute: struct holder.a@slab: ")
-    assert "{" not in row["detail"] and "not a pointer" in row["detail"]
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    line = _one_error_line(err)
+    assert line.startswith(f"bitlayout: error: {spec} [tagged_pointer[0].field]:")
+    assert "not a pointer" in line and "{" not in line
 
 
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "inf"])

@@ -26,7 +26,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -520,8 +523,7 @@ def parse_text(text: str, filename: str = "<input>"):
     try:
         ast = _parser().parse(src, filename=filename)
     except ParseError as exc:
-        msg = str(exc)
-        raise CParseError(_one_line(msg)) from None
+        raise CParseError(_with_hint(_one_line(str(exc)), src)) from None
     except (AssertionError, AttributeError, TypeError, IndexError) as exc:
         # pycparserext raises bare Python errors on some GNU constructs; keep them one line.
         raise CParseError(f"{filename}: cannot parse: {type(exc).__name__}: {exc}") from None
@@ -573,7 +575,7 @@ def _parse_one(parser, src: str, filename: str, typedefs) -> list:
     try:
         return parser.parse(src, filename=filename, initial_type_symbols=typedefs).ext
     except ParseError as exc:
-        raise CParseError(_one_line(str(exc))) from None
+        raise CParseError(_with_hint(_one_line(str(exc)), src)) from None
     except (AssertionError, AttributeError, TypeError, IndexError) as exc:
         raise CParseError(f"{filename}: cannot parse: {type(exc).__name__}: {exc}") from None
 
@@ -582,16 +584,167 @@ def _one_line(msg: str) -> str:
     return " ".join(msg.split())
 
 
-_PARSER = None
+_BEFORE_RE = re.compile(r"(?P<file>.*):(?P<line>\d+):(?P<col>\d+): before: (?P<tok>[A-Za-z_$][\w$]*)$")
+# tokens after which an identifier starts a declaration's specifiers (so it must be a type name)
+_DECL_START = {"{", "}", ";", ",", "(", "typedef", "const", "volatile", "static", "extern", "register",
+               "inline", "restrict", "_Atomic"}
+
+
+def _with_hint(msg: str, src: str) -> str:
+    """pycparser reports an unknown type name as a syntax error at it or at the declarator after
+    it (``unknown_t x;`` -> "before: x"; ``unknown_t *p;`` -> "before: unknown_t"): say so,
+    as gcc does ("unknown type name"), when the tokens around the error fit that reading."""
+    m = _BEFORE_RE.match(msg)
+    if not m:
+        return msg
+    line = _source_line(src, m.group("file"), int(m.group("line")))
+    col, tok = int(m.group("col")) - 1, m.group("tok")
+    if line is None or line[col:col + len(tok)] != tok:
+        return msg
+    sig = ("ws", "nl", "comment")
+    before = [t.text for t in tokenize(line[:col]) if t.kind not in sig]
+    after = [t for t in tokenize(line[col + len(tok):]) if t.kind not in sig]
+    cand = None
+    if tok not in _C_KEYWORDS and after and (after[0].text == "*" or after[0].kind == "id"
+                                             and after[0].text not in _C_KEYWORDS) \
+            and (not before or before[-1] in _DECL_START):
+        cand = tok  # `unknown_t *p` / `unknown_t x` with the error reported at unknown_t
+    elif before and _IDENT.fullmatch(before[-1]) and before[-1] not in _C_KEYWORDS \
+            and (len(before) == 1 or before[-2] in _DECL_START):
+        cand = before[-1]  # `unknown_t x` with the error reported at x
+    return f"{msg}; unknown type name {cand!r}?" if cand else msg
+
+
+def _source_line(src: str, file: str, line: int) -> str | None:
+    """The text of ``file``:``line`` in ``src`` (which carries ``# N "file"`` line markers)."""
+    cur_file, cur = None, 1
+    for text in src.split("\n"):
+        mk = _LINEMARK_FILE_RE.match(text)
+        if mk:
+            cur, cur_file = int(mk.group(1)), mk.group(2) if mk.group(2) is not None else cur_file
+            continue
+        if cur == line and cur_file == file:
+            return text
+        cur += 1
+    return None
+
+
+_LINEMARK_FILE_RE = re.compile(r'\s*#\s*(?:line\s+)?(\d+)(?:\s+"((?:\\.|[^"\\])*)")?')
+
+
+# One parser per thread: a pycparser parser is stateful (the lexer's position, the typedef scope
+# stack), so two threads parsing through one instance interleave and corrupt each other's results
+# (seen by the report engineer).  Everything else here is shared dict lookups/stores (GIL-atomic).
+_LOCAL = threading.local()
+_TABLES_LOCK = threading.Lock()
 
 
 def _parser():
-    global _PARSER
+    p = getattr(_LOCAL, "parser", None)
+    if p is None:
+        p = _LOCAL.parser = _new_parser()
+    return p
+
+
+def _tables_dir() -> Path:
+    """Where the PLY lexer/parser tables live: one directory per pycparser + pycparserext version
+    (the grammar is a function of those two), under the user cache directory."""
+    import pycparser
+
+    from ..cachedir import user_cache_dir
+
+    try:
+        from importlib.metadata import version
+        ext = version("pycparserext")
+    except Exception:  # noqa: BLE001 - a missing dist-info only costs a separate directory
+        ext = "unknown"
+    return user_cache_dir() / f"pycparser-{pycparser.__version__}-pycparserext-{ext}"
+
+
+def _load_tab(path: Path, name: str):
+    """The table module at ``path``, executed from a marshalled code object kept beside it
+    (compiling the 1 MB yacctab source costs ~0.1 s, and ``PYTHONDONTWRITEBYTECODE`` or a
+    read-only ``__pycache__`` would make Python redo that in every process)."""
+    import marshal
+    import sys
+    import types
+
+    src = path.read_bytes()
+    code_path = path.with_name(f"{path.stem}.{sys.implementation.cache_tag}.code")
+    digest = hashlib.sha1(src).digest()
+    code = None
+    try:
+        blob = code_path.read_bytes()
+        if blob[:20] == digest:
+            code = marshal.loads(blob[20:])
+    except (OSError, ValueError, EOFError):
+        code = None
+    if code is None:
+        code = compile(src, str(path), "exec")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(digest + marshal.dumps(code))
+            os.replace(tmp, code_path)
+        except OSError:
+            pass  # read-only cache: compile every time
+    mod = types.ModuleType(name)
+    mod.__file__ = str(path)
+    exec(code, mod.__dict__)
+    return mod
+
+
+def _new_parser():
+    """A GnuCParser built from tables cached on disk (generated once per pycparser version).
+
+    pycparserext's GnuCParser hard-codes ``lextab="pycparserext.lextab"`` (a module it does not
+    ship), so PLY rebuilt both tables in every process (~0.6 s) and wrote ``lextab.py`` and
+    ``yacctab.py`` into the current directory.  PLY accepts the tables as module objects
+    (``ply/lex.py`` readtab, ``ply/yacc.py`` read_table: ``isinstance(..., types.ModuleType)``),
+    so we load them by path, without touching ``sys.path`` or the working directory.  The first
+    process writes them into a private temporary directory and publishes it with one atomic
+    ``rename``; a process that loses the race discards its identical copy.
+    """
+    import pycparser.c_parser
     from pycparserext.ext_c_parser import GnuCParser
 
-    if _PARSER is None:
-        _PARSER = GnuCParser()
-    return _PARSER
+    class _CachedGnuCParser(GnuCParser):
+        def __init__(self, lextab, yacctab, outdir):  # noqa: D401 - bypass GnuCParser's fixed names
+            pycparser.c_parser.CParser.__init__(
+                self, lexer=self.lexer_class, lex_optimize=True, yacc_optimize=True,
+                lextab=lextab, yacctab=yacctab, taboutputdir=outdir)
+
+    final = _tables_dir()
+    with _TABLES_LOCK:
+        lex_py, yacc_py = final / f"{_LEXTAB}.py", final / f"{_YACCTAB}.py"
+        if lex_py.is_file() and yacc_py.is_file():
+            try:
+                lextab, yacctab = _load_tab(lex_py, _LEXTAB), _load_tab(yacc_py, _YACCTAB)
+                return _CachedGnuCParser(lextab, yacctab, str(final))
+            except Exception:  # noqa: BLE001 - a damaged cache is rebuilt below, never trusted
+                shutil.rmtree(final, ignore_errors=True)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=final.name + ".tmp-", dir=final.parent))
+        except OSError:
+            tmp = None  # unwritable cache: build in memory (slow, but nothing is littered)
+        if tmp is None:
+            td = tempfile.mkdtemp()
+            try:
+                return _CachedGnuCParser(_LEXTAB, _YACCTAB, td)
+            finally:
+                shutil.rmtree(td, ignore_errors=True)
+        parser = _CachedGnuCParser(_LEXTAB, _YACCTAB, str(tmp))
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another process published first
+        return parser
+
+
+# Module names no real package uses (PLY first tries ``import <name>`` for a string table name).
+_LEXTAB = "_bitlayout_c_lextab"
+_YACCTAB = "_bitlayout_c_yacctab"
 
 
 # ---------------------------------------------------------------------------
@@ -1075,6 +1228,8 @@ def collect_macros(text: str, inputs: set[str]) -> dict[str, str]:
 def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[str, str]:
     paths = [Path(p) for p in paths]
     for p in paths:
+        if p.is_dir():
+            raise CParseError(f"{p}: is a directory")
         if not p.is_file():
             raise CParseError(f"{p}: no such file")
     if builtin is not True:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import BitlayoutError, UsageError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,16 +45,51 @@ def _defines(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _check_paths(files: list[str], include_dirs: list[str]) -> None:
+    """Bad paths are usage errors, one line each (a compiler would ignore a missing -I dir and then
+    fail on the #include with a less helpful message)."""
+    for d in include_dirs:
+        if not Path(d).is_dir():
+            raise UsageError(f"-I {d}: {'not a directory' if Path(d).exists() else 'no such directory'}")
+    for f in files:
+        if Path(f).is_dir():
+            raise UsageError(f"{f}: is a directory (give header files)")
+        if not Path(f).exists():
+            raise UsageError(f"{f}: no such file")
+
+
 def compute(args: Any) -> dict:
     from ..layout import layout_headers
     from ..profiles import select_profiles
 
     profiles = select_profiles(args.arch or "all")
     defines = _defines(args.defines)
+    _check_paths(args.files, args.include_dirs)
     sets = {}
+    failed: dict[str, list[str]] = {}  # message -> arches, in arch order
+    first: dict[str, BitlayoutError] = {}
     for p in profiles:
-        sets[p.name] = layout_headers(args.files, p, args.include_dirs, defines,
-                                      builtin=True if args.builtin_cpp else None)
+        try:
+            sets[p.name] = layout_headers(args.files, p, args.include_dirs, defines,
+                                          builtin=True if args.builtin_cpp else None)
+        except BitlayoutError as exc:
+            failed.setdefault(str(exc), []).append(p.name)
+            first.setdefault(str(exc), exc)
+    if failed:
+        # One line: the first error, and every arch it happened on (headers often differ per arch
+        # through #ifdef __m68k__ & co., so "some.h:3:18: before: z" alone is a riddle).
+        msg, arches = next(iter(failed.items()))
+        if len(arches) == len(profiles) > 6:
+            where = f"on all {len(arches)} arches"
+        else:
+            where = "on " + ", ".join(arches)
+        more = len(failed) - 1
+        text = msg if len(arches) == 1 and f"on {arches[0]}" in msg else f"{msg} ({where})"
+        if more:
+            text += f"; {more} other error{'s' if more > 1 else ''} on other arches"
+        err = type(first[msg])(text)
+        err.exit_code = first[msg].exit_code
+        raise err
     for name in args.types:
         for arch, ls in sets.items():
             if name not in ls.types:

@@ -56,7 +56,7 @@ def build(spec_path: str | None, *, arch: Any = None, backend: str = "auto",
         raise UsageError(f"arch selector {arch!r} selects no profile")
     result = run_matrix(spec, profiles, backend, check, jobs, progress)
     t_matrix = time.perf_counter() - t0
-    layouts, layout_errors = layout_all(spec, profiles)
+    layouts, layout_errors = layout_all(spec, profiles, result)
     bitmaps, tagged, structs = gather(spec, profiles, layouts, layout_errors)
     name = "embedded default (kernel VMA flags)" if spec.is_default else Path(spec.path).name
     report = build_report(
