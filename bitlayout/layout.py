@@ -74,6 +74,10 @@ class TypeLayout:
         return t
 
     def to_contract(self) -> dict:
+        if not self.complete:
+            # No size exists (C11 6.2.5: incomplete type); 0/1 would be made up.  The typedef
+            # still appears (every typedef does), marked; docs/cfront.md "Incomplete types".
+            return {"size": None, "align": None, "incomplete": True, "members": []}
         return {
             "size": self.size_bytes,
             "align": self.align_bytes,
@@ -158,13 +162,43 @@ class LayoutSet:
         return self._macros
 
     def eval(self, expr: str) -> int:
-        """A C constant expression (sizeof, _Alignof, __alignof__, offsetof, enumerators)."""
+        """A C constant expression on this arch: integer arithmetic with C's types, ``sizeof``,
+        ``_Alignof``/``alignof`` (C11: the ABI alignment), ``__alignof__`` (GCC's preferred
+        alignment: ``gnu_align`` of the profile for scalars, 8 for ``long long`` on i386; a
+        struct's is the max of its members' in-struct alignments, so 4 for
+        ``struct { long long x; }`` on i386), ``offsetof``/``__builtin_offsetof`` with nested
+        ``a.b`` and array ``a[2]`` designators, casts, enumerators and object-like macros."""
         node, gnu = _parse_expr(expr, tuple(self.tu.typedefs))
         self._expr_gnu = gnu
         try:
             return self._eval(node)[0]
         finally:
             self._expr_gnu = frozenset()
+
+    def enumerators(self, enum_name: str) -> dict[str, int]:
+        """The enumerators of one enum, in declaration order, with their values on this arch.
+
+        ``enum_name``: ``"enum X"``, the tag ``"X"``, or a typedef name of an enum type."""
+        key = enum_name if enum_name.startswith("enum ") else f"enum {enum_name}"
+        td = self.tu.typedefs.get(enum_name)
+        seen = set()
+        while td is not None and enum_name not in seen:  # typedef chains to the enum tag
+            seen.add(enum_name)
+            ct = td.ctype
+            if ct.kind == "tag":
+                key = ct.name
+                break
+            if ct.kind != "typedef":
+                break
+            enum_name = ct.name
+            td = self.tu.typedefs.get(enum_name)
+        tag = self.tu.tags.get(key)
+        if tag is None or tag.kind != "enum":
+            known = ", ".join(k for k, t in self.tu.tags.items() if t.kind == "enum" and t.name)[:200]
+            raise LayoutError(f"no enum {enum_name!r} (enums: {known or 'none'})")
+        if tag.fields is None:
+            raise LayoutError(f"{key!r} is declared but never defined", path=tag.coord)
+        return dict(self._enumerators(key))
 
     def type(self, name: str) -> TypeLayout:
         if name in self.types:

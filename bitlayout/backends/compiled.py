@@ -316,8 +316,9 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
         dw.close()
 
 
-def defined_type_names(obj: Path, profile, header_files: Iterable[str]) -> list[str]:
-    """Every struct/union/enum/typedef DWARF says the given files define (complete types only)."""
+def defined_type_names(obj: Path, profile, header_files: Iterable[str], incomplete: bool = False) -> list[str]:
+    """Every struct/union/enum/typedef DWARF says the given files define (complete types only,
+    unless ``incomplete``: then typedefs of incomplete types too, as the layout/1 contract lists)."""
     dw = _Dwarf(obj, profile.little_endian)
     try:
         wanted = {os.path.realpath(h) for h in header_files}
@@ -344,7 +345,8 @@ def defined_type_names(obj: Path, profile, header_files: Iterable[str]) -> list[
                     continue
                 if die.tag == "DW_TAG_typedef":
                     target = dw.strip(die)
-                    if target is None or target.tag == "DW_TAG_subroutine_type" or _attr(target, "DW_AT_declaration"):
+                    if not incomplete and (target is None or target.tag == "DW_TAG_subroutine_type"
+                                           or _attr(target, "DW_AT_declaration")):
                         continue
                 if cname not in names:
                     names.append(cname)
@@ -361,11 +363,56 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
     Without ``type_names``, a first compile lists the types DWARF says the headers define.
     """
     with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
+        bare = None
         if type_names is None:
-            obj = compile_probe(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
-            type_names = defined_type_names(obj, profile, [str(h) for h in headers])
-        obj = compile_probe(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
-        return read_layout(obj, profile, type_names)
+            bare = compile_probe(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
+            type_names = defined_type_names(obj=bare, profile=profile, header_files=[str(h) for h in headers],
+                                            incomplete=True)
+        try:
+            obj = compile_probe(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
+            return read_layout(obj, profile, type_names)
+        except ToolchainError:
+            # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
+            # is a compile error: ask DWARF which names are incomplete and probe only the others.
+            if bare is None:
+                bare = compile_probe(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
+            incomplete = incomplete_type_names(bare, profile, type_names)
+            if not incomplete:
+                raise
+            complete = [n for n in type_names if n not in incomplete]
+            obj = compile_probe(profile, headers, complete, tmp, include_dirs, defines, kind, extra_flags)
+            done = read_layout(obj, profile, complete)["types"]
+            return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
+
+
+# The layout/1 form of a type without a size (docs/cfront.md "Incomplete types").
+INCOMPLETE = {"size": None, "align": None, "incomplete": True, "members": []}
+
+
+def incomplete_type_names(obj: Path, profile, type_names: Sequence[str]) -> set[str]:
+    """The names among ``type_names`` whose type DWARF describes without a size: a typedef of a
+    declared-only struct/union/enum, of void, of a function type or of an array without bounds."""
+    dw = _Dwarf(obj, profile.little_endian)
+    try:
+        defs: dict[str, object] = {}
+        for die in dw.dies:
+            cname = dw.contract_name(die)
+            if cname is not None and (cname not in defs or _attr(defs[cname], "DW_AT_declaration")):
+                defs[cname] = die
+        out = set()
+        for name in type_names:
+            die = defs.get(name)
+            if die is None:
+                continue
+            target = dw.strip(die) if die.tag == "DW_TAG_typedef" else die
+            if target is None or target.tag == "DW_TAG_subroutine_type" or _attr(target, "DW_AT_declaration") \
+                    or target.tag == "DW_TAG_array_type" and not any(
+                        _attr(sub, "DW_AT_count") is not None or _attr(sub, "DW_AT_upper_bound") is not None
+                        for sub in target.iter_children()):
+                out.add(name)
+        return out
+    finally:
+        dw.close()
 
 
 def contract(per_arch: Mapping[str, dict]) -> dict:

@@ -135,6 +135,8 @@ def _arch_badges(arch: Mapping[str, Any]) -> str:
     out = f'<span class="badge cls">{_e(arch["layout_class"])}</span>'
     if not arch["verified"]:
         out += f'<span class="badge unverified" title="{_e(arch["unverified_reason"])}">unverified</span>'
+    elif not arch.get("verified_by"):
+        out += f'<span class="badge" title="{_e(arch["unverified_reason"])}">model only</span>'
     elif arch.get("verified_by") == "compiler":
         out += f'<span class="badge" title="{_e(arch["unverified_reason"])}">compiler only</span>'
     return out

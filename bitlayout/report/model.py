@@ -25,6 +25,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..toolchains import find_compiler
 from ..errors import BitlayoutError
 from ..profiles import Profile
 from ..results import MatrixRow
@@ -144,8 +145,11 @@ def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow]) -> lis
     """One entry per arch: its class and whether a real toolchain observed anything.
 
     DESIGN.md: "a profile without any toolchain is marked unverified
-    everywhere it appears".  Verified here means: a compiler for the arch
-    (``compiled``) or its CPU (``exec``) produced at least one pass or fail row.
+    everywhere it appears".  ``verified_by`` says what observed the arch in
+    this run: its CPU (``exec``), a compiler for it (``compiled``), or nothing
+    (a model-only run).  ``verified`` is true when something observed it in
+    this run or, failing that, a compiler for it exists here (its profile
+    numbers are then checked by ``bitlayout profiles`` and the truth tests).
     """
     out = []
     for p in profiles:
@@ -161,6 +165,9 @@ def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow]) -> lis
                           if r.backend in ARCH_BACKENDS and r.status in ("skip", "error") and r.detail})
         level = ("cpu" if any(r.backend == "exec" for r in arch_ran)
                  else "compiler" if arch_ran else "")
+        compiler = None if arch_ran else find_compiler(p)
+        if compiler is not None:
+            why_not.insert(0, f"not observed in this run (model only); profile checked by {compiler.identity}")
         out.append({
             "name": p.name,
             "kernel_arch": p.kernel_arch,
@@ -171,7 +178,7 @@ def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow]) -> lis
             "cacheline_bytes": p.cacheline_bytes,
             "single_copy_atomic_bytes": p.atomicity.single_copy_atomic_bytes,
             "atomic64": p.atomicity.atomic64,
-            "verified": bool(arch_ran),
+            "verified": bool(arch_ran) or compiler is not None,
             "verified_by": level,
             "observed_by": backends,
             "toolchains": toolchains,
@@ -660,8 +667,12 @@ def build_report(
                          "text": f"{checks} [{backend}] on {', '.join(g['arches'])}: {detail}"})
     unverified = [a["name"] for a in arches if not a["verified"]]
     if unverified:
-        findings.append({"severity": "note", "text": f"unverified (no compiler or CPU for these arches "
-                                                      f"observed anything; model only): {', '.join(unverified)}"})
+        findings.append({"severity": "note", "text": f"unverified (no compiler for these arches here; "
+                                                      f"model only): {', '.join(unverified)}"})
+    model_only = [a["name"] for a in arches if a["verified"] and not a["verified_by"]]
+    if model_only:
+        findings.append({"severity": "note", "text": f"model only in this run (their profiles are checked "
+                                                      f"by a compiler here): {', '.join(model_only)}"})
     compiler_only = [a["name"] for a in arches if a["verified_by"] == "compiler"]
     if compiler_only:
         findings.append({"severity": "note", "text": f"layouts checked by a compiler, but no CPU ran the shim: "
