@@ -1,18 +1,36 @@
 """Build the C shim (csrc/*.c without driver.c) as a cffi API-mode module.
 
-Built at first use into ``~/.cache/bitlayout/ffi-<hash>/`` (or
-``$BITLAYOUT_CACHE_DIR/ffi-<hash>/``), the hash covering the C sources, this
-script, the cffi and Python versions and the C compiler's identity; later
-uses import the cached module.  Two processes (pytest-xdist workers) may
-build at once: each builds in its own temporary directory and renames it into
-place atomically; the loser throws its copy away and uses the winner's.
+Two places the module can come from (issue #4):
 
-Only ``bitlayout.backends.host`` may import this module's ``load()``.
+* **install**: ``pip install .`` / ``pip wheel .`` run ``setup.py``, whose
+  ``cffi_modules=["bitlayout/_ffi_build.py:ffibuilder"]`` compiles the shim
+  into the package as ``bitlayout._shim_prebuilt``.  The module embeds the
+  :func:`source_hash` of the C it was built from (``bl_shim_source_hash()``).
+* **cache**: built at first use into ``~/.cache/bitlayout/ffi-<hash>/`` (or
+  ``$BITLAYOUT_CACHE_DIR/ffi-<hash>/``), the hash covering the C sources,
+  this script, the cffi and Python versions and the C compiler's identity;
+  later uses import the cached module.  Two processes (pytest-xdist workers)
+  may build at once: each builds in its own temporary directory and renames
+  it into place atomically; the loser throws its copy away and uses the
+  winner's.
+
+:func:`load_module` uses the prebuilt module only when its embedded hash
+equals the hash of the csrc files shipped now (an editable install whose C
+was edited, an install without a compiler, a module for another cffi all
+fall back to the cache build) and says which one it used.
+
+This file is also executed standalone by cffi's setuptools hook (``__name__
+== "__cffi__"``, no package around it), so its top level imports only the
+standard library; bitlayout imports happen inside the runtime functions.
+
+Only ``bitlayout.backends.host`` may import this module's ``load()`` /
+``load_module()``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import os
 import shutil
@@ -22,9 +40,7 @@ import sysconfig
 import tempfile
 from importlib import resources
 from pathlib import Path
-
-from .cachedir import user_cache_dir
-from .errors import ToolchainError
+from typing import Any, NamedTuple
 
 # The C API the host backend uses; every other C function stays reachable
 # only through the probe executor (bl_probe_run), the same entry point the
@@ -35,7 +51,23 @@ int bl_atomic_is_lockfree(int word_bits);
 int bl_default_word_bits(void);
 """
 
-_BUILD_VERSION = "1"  # bump when this script changes the build in a way sources do not show
+# Added to every build: the source hash the module was compiled from, so a
+# prebuilt module can be checked against the C shipped next to it.
+HASH_CDEF = "const char *bl_shim_source_hash(void);\n"
+
+PREBUILT_MODULE = "bitlayout._shim_prebuilt"
+CFLAGS = ("-O2", "-std=gnu11", "-Wall")
+LIBRARIES = ("pthread",)
+
+_BUILD_VERSION = "2"  # bump when this script changes the build in a way sources do not show
+
+
+class Loaded(NamedTuple):
+    ffi: Any
+    lib: Any
+    built: str  # "install" (compiled by pip into the package) or "cache" (built at first use)
+    path: str  # the imported extension module
+    reason: str  # why the prebuilt module was not used ("" when it was)
 
 
 def csrc_dir() -> Path:
@@ -44,6 +76,20 @@ def csrc_dir() -> Path:
 
 def _sources(src: Path) -> list[Path]:
     return sorted(p for p in src.glob("*.c") if p.name != "driver.c")
+
+
+def source_hash(src: Path | None = None) -> str:
+    """Hash of what the compiled C is made of: the csrc *.c/*.h files, the
+    cdef, the compile flags and the build version.  Independent of the
+    Python, cffi and compiler identity (those decide whether the extension
+    imports at all, not which C it contains)."""
+    src = src or csrc_dir()
+    h = hashlib.sha256()
+    for p in sorted(list(src.glob("*.c")) + list(src.glob("*.h")), key=lambda p: p.name):
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    h.update(CDEF.encode() + HASH_CDEF.encode())
+    h.update(repr((CFLAGS, LIBRARIES, _BUILD_VERSION)).encode())
+    return h.hexdigest()[:16]
 
 
 def _compiler_identity() -> str:
@@ -56,14 +102,12 @@ def _compiler_identity() -> str:
 
 
 def build_key(src: Path | None = None) -> str:
+    """The cache directory key: the source hash plus everything of this
+    machine that changes the compiled module."""
     import cffi
 
-    src = src or csrc_dir()
     h = hashlib.sha256()
-    for p in sorted(list(src.glob("*.c")) + list(src.glob("*.h"))):
-        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
-    h.update(CDEF.encode())
-    h.update(_BUILD_VERSION.encode())
+    h.update(source_hash(src).encode())
     h.update(cffi.__version__.encode())
     h.update(sys.version.encode())
     h.update((sysconfig.get_config_var("EXT_SUFFIX") or "").encode())
@@ -72,7 +116,56 @@ def build_key(src: Path | None = None) -> str:
     return h.hexdigest()[:16]
 
 
+def make_ffi(module_name: str, src: Path, sources: list[str] | None = None, **extension: Any):
+    """The cffi builder for the shim, embedding ``source_hash(src)``;
+    ``extension`` goes on to the setuptools Extension."""
+    import cffi
+
+    digest = source_hash(src)
+    ffi = cffi.FFI()
+    ffi.cdef(CDEF + HASH_CDEF)
+    ffi.set_source(
+        module_name,
+        '#include "probes.h"\n#include "bitops.h"\n'
+        f'static const char *bl_shim_source_hash(void) {{ return "{digest}"; }}\n',
+        sources=sources if sources is not None else [str(p) for p in _sources(src)],
+        include_dirs=[str(src)],
+        extra_compile_args=list(CFLAGS),
+        libraries=list(LIBRARIES),
+        **extension,
+    )
+    return ffi
+
+
+def ffibuilder():
+    """setup.py's ``cffi_modules`` entry: the prebuilt module from the real
+    C files in the repository's csrc/ (``bitlayout/data/csrc`` links there).
+
+    cffi calls this with the setup directory as the working directory;
+    source paths are given relative to it, as setuptools expects.
+
+    The extension is ``optional``: where it cannot be compiled (no C
+    compiler or Python headers), setuptools warns and installs without it,
+    and the host backend builds into the cache at first use instead (setuptools
+    ``build_ext._filter_build_errors``; the cache build's ToolchainError then
+    says what to install)."""
+    here = Path(__file__).resolve().parent
+    src = here.parent / "csrc"
+    if not (src / "probes.c").is_file():  # an unpacked sdist without the top-level csrc/
+        src = here / "data" / "csrc"
+    src = src.resolve()
+    sources = []
+    for p in _sources(src):
+        try:
+            sources.append(os.path.relpath(p, Path.cwd()))
+        except ValueError:
+            sources.append(str(p))
+    return make_ffi(PREBUILT_MODULE, src, sources, optional=True)
+
+
 def cache_root() -> Path:
+    from .cachedir import user_cache_dir
+
     return user_cache_dir()
 
 
@@ -86,8 +179,8 @@ def _find_module(directory: Path, name: str) -> Path | None:
 
 
 def build(src: Path | None = None, root: Path | None = None) -> Path:
-    """Return the path of the compiled module, building it if needed."""
-    import cffi
+    """Return the path of the cache-built module, building it if needed."""
+    from .errors import ToolchainError
 
     src = src or csrc_dir()
     key = build_key(src)
@@ -101,16 +194,7 @@ def build(src: Path | None = None, root: Path | None = None) -> Path:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".ffi-{key}-", dir=final.parent))
     try:
-        ffi = cffi.FFI()
-        ffi.cdef(CDEF)
-        ffi.set_source(
-            name,
-            '#include "probes.h"\n#include "bitops.h"\n',
-            sources=[str(p) for p in _sources(src)],
-            include_dirs=[str(src)],
-            extra_compile_args=["-O2", "-std=gnu11", "-Wall"],
-            libraries=["pthread"],
-        )
+        ffi = make_ffi(name, src)
         try:
             ffi.compile(tmpdir=str(tmp), verbose=False)
         except Exception as exc:  # distutils/setuptools CompileError, LinkError, VerificationError
@@ -136,19 +220,62 @@ def build(src: Path | None = None, root: Path | None = None) -> Path:
     return found
 
 
-def load():
-    """Build if needed, import, and return (ffi, lib)."""
-    path = build()
+def decide(embedded: str | None, current: str) -> str:
+    """"install" when the prebuilt module was compiled from exactly the C
+    shipped now, else "cache"."""
+    return "install" if embedded is not None and embedded == current else "cache"
+
+
+def _embedded_hash(mod: Any) -> str | None:
+    try:
+        raw = mod.lib.bl_shim_source_hash()
+        return mod.ffi.string(raw).decode("ascii")
+    except Exception:  # noqa: BLE001 - a module without the hash function is never used
+        return None
+
+
+def _import_prebuilt(name: str) -> tuple[Any, str]:
+    """(module or None, why not).  Any failure (not built, built for another
+    Python or cffi, unloadable) means "use the cache build"."""
+    try:
+        return importlib.import_module(name), ""
+    except Exception as exc:  # noqa: BLE001 - ImportError, or cffi's version check
+        return None, f"no prebuilt module {name} ({type(exc).__name__}: {exc})"
+
+
+def _import_path(path: Path) -> Any:
     name = path.name.split(".")[0]
     if name in sys.modules:
-        mod = sys.modules[name]
-    else:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec and spec.loader
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        sys.modules[name] = mod
-    return mod.ffi, mod.lib
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    sys.modules[name] = mod
+    return mod
+
+
+def load_module(src: Path | None = None, prebuilt: str = PREBUILT_MODULE) -> Loaded:
+    """Import the prebuilt module if it matches the shipped C, else build
+    (or reuse) the cache module."""
+    src = src or csrc_dir()
+    current = source_hash(src)
+    mod, why = _import_prebuilt(prebuilt)
+    if mod is not None:
+        embedded = _embedded_hash(mod)
+        if decide(embedded, current) == "install":
+            return Loaded(mod.ffi, mod.lib, "install", str(getattr(mod, "__file__", prebuilt)), "")
+        why = (f"prebuilt module {prebuilt} was built from C with hash {embedded}, "
+               f"the shipped C hashes to {current}")
+    path = build(src)
+    mod = _import_path(path)
+    return Loaded(mod.ffi, mod.lib, "cache", str(path), why)
+
+
+def load():
+    """Load (see :func:`load_module`) and return (ffi, lib)."""
+    loaded = load_module()
+    return loaded.ffi, loaded.lib
 
 
 if __name__ == "__main__":  # python -m bitlayout._ffi_build: build and print the path

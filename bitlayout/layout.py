@@ -73,6 +73,12 @@ class TypeLayout:
             t = t.element
         return t
 
+    def contract_members(self) -> list[dict]:
+        """``flat_members()`` as the contract's plain dicts (without building Member objects)."""
+        out: list[dict] = []
+        _flat_dicts(self.resolved(), 0, out)
+        return out
+
     def to_contract(self) -> dict:
         if not self.complete:
             # No size exists (C11 6.2.5: incomplete type); 0/1 would be made up.  The typedef
@@ -81,9 +87,17 @@ class TypeLayout:
         return {
             "size": self.size_bytes,
             "align": self.align_bytes,
-            "members": [{"name": m.name, "offset_bits": m.offset_bits, "size_bits": m.size_bits}
-                        for m in self.flat_members()],
+            "members": self.contract_members(),
         }
+
+
+def _flat_dicts(t: "TypeLayout", base_bits: int, out: list) -> None:
+    # the same walk as TypeLayout.flat_members
+    for m in t.members:
+        if not m.name and not m.bitfield and m.type.resolved().kind in ("struct", "union"):
+            _flat_dicts(m.type.resolved(), base_bits + m.offset_bits, out)
+        elif m.name:
+            out.append({"name": m.name, "offset_bits": base_bits + m.offset_bits, "size_bits": m.size_bits})
 
 
 _VOID = TypeLayout("void", "void", 1, 1, c_type="void", gnu_align_bytes=1, complete=False)
@@ -123,24 +137,40 @@ class LayoutSet:
         self._ulong = _IT(2, 8 * s["long"].size_bytes, True)
         self._llong = _IT(3, 8 * s["long_long"].size_bytes, False)
         self._ullong = _IT(3, 8 * s["long_long"].size_bytes, True)
-        self._raw_macros = dict(macros or {})
+        self._raw_macros = macros if macros is not None else {}  # may be cfront.LazyMacros
         self._expr_gnu: frozenset = frozenset()
         self._macros: dict[str, int] | None = None
+        # Arches with the same ABI parameters (every input of the rules below) lay the same
+        # declaration table out identically: within one process, share that work (x86_64, alpha,
+        # mips64, sparc64... are one computation).  Never across processes; no result is stored.
+        self._used_macros = False
+        key = (id(tu), _abi_key(profile))
+        hit = _SHARED.get(key)
+        if hit is not None and hit[0] is tu and (hit[1] is None or hit[1] is self._raw_macros):
+            # copies: what this LayoutSet lays out later on demand stays its own
+            self._cache, self._enum_values, self.types = dict(hit[2]), dict(hit[3]), dict(hit[4])
+            return
         self.types: dict[str, TypeLayout] = {}
-        for name in tu.defined_type_names():
-            self.types[name] = self._named(name)
-        # every enumerator of the input files is a constant expression the compiler evaluates
-        for item in tu.items:
-            if isinstance(item, TagDef) and item.kind == "enum" and item.fields is not None \
-                    and (not tu.input_files or item.file in tu.input_files):
-                self._enumerators(item.key)
-        # _Static_assert is evaluated per arch; a failure names the arch.
-        for item in tu.items:
-            if isinstance(item, StaticAssert):
-                if not self._eval(item.cond)[0]:
-                    raise LayoutError(
-                        f"static assertion failed on {profile.name}: {item.message or '(no message)'}",
-                        path=item.coord)
+        with cfront.no_gc():
+            for name in tu.defined_type_names():
+                self.types[name] = self._named(name)
+            # every enumerator of the input files is a constant expression the compiler evaluates
+            for item in tu.items:
+                if isinstance(item, TagDef) and item.kind == "enum" and item.fields is not None \
+                        and (not tu.input_files or item.file in tu.input_files):
+                    self._enumerators(item.key)
+            # _Static_assert is evaluated per arch; a failure names the arch.
+            for item in tu.items:
+                if isinstance(item, StaticAssert):
+                    if not self._eval(item.cond)[0]:
+                        raise LayoutError(
+                            f"static assertion failed on {profile.name}: {item.message or '(no message)'}",
+                            path=item.coord)
+        if len(_SHARED) >= 64:
+            _SHARED.clear()
+        # a result that looked a macro up is only shared with the same macro table
+        _SHARED[key] = (tu, self._raw_macros if self._used_macros else None, dict(self._cache),
+                        dict(self._enum_values), dict(self.types))
 
     # -- public ---------------------------------------------------------------
     @property
@@ -206,7 +236,8 @@ class LayoutSet:
         return self._named(name)
 
     def to_contract(self) -> dict:
-        return {"types": {name: t.to_contract() for name, t in self.types.items()}}
+        with cfront.no_gc():
+            return {"types": {name: t.to_contract() for name, t in self.types.items()}}
 
     def pointee(self, t: TypeLayout) -> TypeLayout:
         """The layout of what a pointer (or array) type points to, laid out on demand (pointer
@@ -652,6 +683,7 @@ class LayoutSet:
             ec = self.tu.enum_constants.get(node.name)
             if ec is None:
                 if node.name in self._raw_macros:
+                    self._used_macros = True
                     sub, gnu = _parse_expr(self._raw_macros[node.name], tuple(self.tu.typedefs))
                     saved, self._expr_gnu = self._expr_gnu, gnu
                     try:
@@ -883,6 +915,16 @@ def _find_member(t: TypeLayout, name: str) -> tuple[int, Member] | None:
 
 
 _EXPR_CACHE: dict = {}
+_SHARED: dict = {}  # (id(tu), ABI key) -> (tu, macros if used else None, type cache, enum values, types)
+
+
+def _abi_key(profile) -> tuple:
+    """Every profile input the layout rules read (LayoutSet never reads the arch's name, its
+    endianness or the prose ``source`` fields; messages name ``self.profile`` directly)."""
+    import dataclasses
+
+    scalars = tuple(sorted((k, s.size_bytes, s.align_bytes, s.gnu_align_bytes) for k, s in profile.scalars.items()))
+    return (scalars, dataclasses.replace(profile.layout, source=""), profile.char_signed)
 
 
 def _parse_expr(expr: str, typedef_names: tuple[str, ...]):

@@ -22,6 +22,7 @@ comes back as a RunResult.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import os
@@ -30,6 +31,7 @@ import shutil
 import signal as _signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -96,10 +98,36 @@ def _overrides() -> tuple[bool, bool]:
     return _env_flag("BITLAYOUT_NO_ZIG"), _env_flag("BITLAYOUT_NO_GCC")
 
 
+_ZIG_CACHE_OWNER = "BITLAYOUT_ZIG_CACHE_PID"
+
+
+def isolate_zig_object_cache() -> None:
+    """Give this process its own zig object cache (``ZIG_LOCAL_CACHE_DIR``).
+
+    Two processes compiling identical inputs at the same moment race in zig's
+    shared object cache ("failed to rename 'tmp/...-probe.o' into
+    '~/.cache/zig/o/<hash>/probe.o': FileNotFound", seen with pytest-xdist
+    workers and two test runs at once).  musl and compiler-rt, the slow part,
+    stay in the shared global cache; our own build caches sit above this.  A
+    ``ZIG_LOCAL_CACHE_DIR`` the user set is respected; one inherited from
+    another bitlayout process is replaced (forked workers keep their parent's).
+    """
+    owner = os.environ.get(_ZIG_CACHE_OWNER)
+    if os.environ.get("ZIG_LOCAL_CACHE_DIR") and owner is None:
+        return  # the user's choice
+    if owner == str(os.getpid()):
+        return
+    directory = tempfile.mkdtemp(prefix="bitlayout-zig-")
+    os.environ["ZIG_LOCAL_CACHE_DIR"] = directory
+    os.environ[_ZIG_CACHE_OWNER] = str(os.getpid())
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+
+
 @functools.cache
 def _zig_version() -> str | None:
     if importlib.util.find_spec("ziglang") is None:
         return None
+    isolate_zig_object_cache()
     try:
         out = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True,
                              text=True, timeout=60)

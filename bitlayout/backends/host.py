@@ -27,10 +27,17 @@ NAME = "host"
 
 
 @functools.cache
-def _lib():
+def _loaded():
+    """The shim module: the one pip compiled into the package if it was built
+    from the C shipped now ("install"), else the user-cache build ("cache")."""
     from .. import _ffi_build
 
-    return _ffi_build.load()
+    return _ffi_build.load_module()
+
+
+def _lib():
+    loaded = _loaded()
+    return loaded.ffi, loaded.lib
 
 
 def _run_line(line: str) -> str:
@@ -44,12 +51,15 @@ def _run_line(line: str) -> str:
 
 
 def host_info() -> dict[str, Any]:
-    """sizeof(long), endianness, lock-free widths, as the shim sees them."""
-    return run(probes.make_request("info")).values
+    """sizeof(long), endianness, lock-free widths, as the shim sees them, and
+    where the shim module came from (``built``: "install" | "cache")."""
+    values = run(probes.make_request("info")).values
+    return {**values, "built": _loaded().built}
 
 
 def evidence() -> dict[str, Any]:
-    return {"backend": NAME, "machine": platform.machine(), "byteorder": sys.byteorder}
+    return {"backend": NAME, "machine": platform.machine(), "byteorder": sys.byteorder,
+            "built": _loaded().built}
 
 
 def run(request: probes.ProbeRequest | str, **params: Any) -> Observation:

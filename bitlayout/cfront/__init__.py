@@ -23,8 +23,12 @@ Pipeline (one stage per function, the pycparser habit):
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections import abc
 import hashlib
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -58,37 +62,29 @@ _TOKEN_RE = re.compile(
 )
 
 
-@dataclass
 class Tok:
-    kind: str  # nl ws comment str chr num id punct other directive
-    text: str
-    attrs: list = field(default_factory=list)  # declaration attributes when this is a decl name
-    end: bool = False  # ends a top-level declaration: a chunk boundary for the parse cache
+    """One token (a plain slotted class: normalize makes ~10^5 of them per header set)."""
+
+    __slots__ = ("kind", "text", "attrs", "end")
+
+    def __init__(self, kind: str, text: str, attrs=(), end: bool = False):
+        self.kind = kind  # nl ws comment str chr num id punct other directive
+        self.text = text
+        self.attrs = attrs  # declaration attributes when this is a decl name
+        self.end = end  # ends a top-level declaration: a chunk boundary for the parse cache
+
+    def __repr__(self) -> str:
+        return f"Tok({self.kind!r}, {self.text!r})"
+
+
+# a line whose first non-blank character is `#` is one directive token
+_ALL_TOKENS_RE = re.compile(r"(?P<directive>(?m:^)[ \t]*\#[^\n]*)|" + _TOKEN_RE.pattern,
+                            re.VERBOSE | re.DOTALL)
 
 
 def tokenize(text: str) -> list[Tok]:
     """Split preprocessed C into tokens; a line starting with ``#`` is one directive token."""
-    toks: list[Tok] = []
-    pos = 0
-    at_line_start = True
-    n = len(text)
-    while pos < n:
-        if at_line_start:
-            m = re.compile(r"[ \t]*#[^\n]*").match(text, pos)
-            if m:
-                toks.append(Tok("directive", m.group()))
-                pos = m.end()
-                at_line_start = False
-                continue
-        m = _TOKEN_RE.match(text, pos)
-        kind = m.lastgroup
-        toks.append(Tok(kind, m.group()))
-        pos = m.end()
-        if kind == "nl":
-            at_line_start = True
-        elif kind not in ("ws",):
-            at_line_start = False
-    return toks
+    return [Tok(m.lastgroup, m.group()) for m in _ALL_TOKENS_RE.finditer(text)]
 
 
 # ---------------------------------------------------------------------------
@@ -468,7 +464,7 @@ def _finish_decl(out: list[Tok], frame: dict) -> None:
         else:
             targets = [nm for nm, b0, b1 in names if nm is not None and b0 <= pos <= b1]
         for nm in targets:
-            out[nm].attrs.extend(numbers)
+            out[nm].attrs = [*out[nm].attrs, *numbers]
 
 
 def _declarator_name(out: list[Tok], b0: int, b1: int) -> int | None:
@@ -1096,8 +1092,32 @@ def _cfile(coord) -> str:
     return coord.file if coord is not None and coord.file else ""
 
 
+@contextlib.contextmanager
+def no_gc():
+    """Run a burst of allocations without the cyclic garbage collector.
+
+    Tokenizing, parsing and laying out create ~10^6 small acyclic objects; each generation-0
+    threshold crossing makes the collector walk them again (a quarter of the model's time on
+    the UAPI benchmark).  Reference counting still frees everything; cycles made meanwhile are
+    collected at the next collection after this block.  Nested use is fine; the collector is
+    re-enabled only by the block that disabled it.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def build_table(text: str, filename: str = "<input>", input_files: Iterable[str] = ()) -> TranslationUnit:
     """Preprocessed C text -> TranslationUnit (cached by text, the parse is the slow part)."""
+    with no_gc():
+        return _build_table(text, filename, input_files)
+
+
+def _build_table(text: str, filename: str, input_files: Iterable[str]) -> TranslationUnit:
     exact = (filename, tuple(input_files), text)  # str hashes are cached: O(1) for a shared text
     hit = _EXACT_CACHE.get(exact)
     if hit is not None:
@@ -1113,12 +1133,15 @@ def build_table(text: str, filename: str = "<input>", input_files: Iterable[str]
     if hit is not None:
         _EXACT_CACHE[exact] = hit
         return hit
-    norm = normalize(text, filename)
-    exts = parse_chunks(norm, filename)
-    b = _Builder(norm, tuple(input_files))
-    b.build(c_ast.FileAST(exts))
-    tu = TranslationUnit(b.items, b.tags, b.typedefs, b.enum_constants, frozenset(norm.gnu_alignof),
-                         tuple(input_files), b.attr_args)
+    tu = _disk_load("tables", key)
+    if tu is None:
+        norm = normalize(text, filename)
+        exts = parse_chunks(norm, filename)
+        b = _Builder(norm, tuple(input_files))
+        b.build(c_ast.FileAST(exts))
+        tu = TranslationUnit(b.items, b.tags, b.typedefs, b.enum_constants, frozenset(norm.gnu_alignof),
+                             tuple(input_files), b.attr_args)
+        _disk_store("tables", key, tu)
     if len(_TABLE_CACHE) > 64:
         _TABLE_CACHE.clear()
     _TABLE_CACHE[key] = tu
@@ -1218,11 +1241,43 @@ def collect_macros(text: str, inputs: set[str]) -> dict[str, str]:
                 out[m.group(1)] = body
         elif line.lstrip().startswith("#") and re.match(r"\s*#\s*undef\s+(\w+)", line):
             out.pop(re.match(r"\s*#\s*undef\s+(\w+)", line).group(1), None)
-    # bodies fully expanded (they may name predefined or other macros)
+    # bodies fully expanded (they may name predefined or other macros), on first use
     from .cpp import Preprocessor
 
-    pp = Preprocessor(defines=everything)
-    return {name: pp.expand_line(body).strip() for name, body in out.items()}
+    return LazyMacros(Preprocessor(defines=everything), out)
+
+
+class LazyMacros(abc.Mapping):
+    """name -> fully expanded body of the object-like macros the input files define, expanded on
+    first lookup: UAPI headers define thousands and a LayoutSet reads a handful (expanding all of
+    them eagerly was a third of preprocessing).  Pickles lazily (with its macro table)."""
+
+    def __init__(self, pp, bodies: Mapping[str, str]):
+        self._pp = pp
+        self._bodies = dict(bodies)
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, name: str) -> str:
+        hit = self._done.get(name)
+        if hit is None:
+            body = self._bodies[name]  # KeyError for a name that is not a macro
+            hit = self._done[name] = self._pp.expand_line(body).strip()
+        return hit
+
+    def __contains__(self, name) -> bool:
+        return name in self._bodies
+
+    def __iter__(self):
+        return iter(self._bodies)
+
+    def __len__(self) -> int:
+        return len(self._bodies)
+
+    def __getstate__(self):
+        return (self._pp, self._bodies, self._done)
+
+    def __setstate__(self, state):
+        self._pp, self._bodies, self._done = state
 
 
 def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[str, str]:
@@ -1249,19 +1304,89 @@ def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[st
     # looked up (defined or not).  An arch that agrees on all of those gets the same text
     # without running again: UAPI headers only ask for ~6 of them (__SIZEOF_LONG__,
     # __BYTE_ORDER__, ...), so 26 arches need ~5 runs.
-    key = (tuple(str(p) for p in paths), tuple(str(d) for d in include_dirs))
-    for env, files, text, macros in _CPP_MEMO.get(key, ()):
+    key = (tuple(str(Path(p).resolve()) for p in paths), tuple(str(Path(d).resolve()) for d in include_dirs))
+    if key not in _CPP_MEMO:
+        # runs of earlier processes (files re-checked by mtime and size below)
+        _CPP_MEMO[key] = _disk_load("cpp", _cpp_disk_key(key)) or []
+    for env, files, text, macros in _CPP_MEMO[key]:
         if all(predefined.get(k) == v for k, v in env.items()) and _unchanged(files):
             return text, ("builtin", macros)
     pp = Preprocessor(include_dirs=list(include_dirs), defines=predefined)
-    text = pp.run_files([str(p) for p in paths])
-    macros = {name: pp.expand_line("".join(m.body)).strip() for name, m in pp.macros.items()
-              if m.params is None and name not in predefined and m.body}
+    with no_gc():
+        text = pp.run_files([str(p) for p in paths])
+    macros = LazyMacros(pp, {name: "".join(m.body) for name, m in pp.macros.items()
+                             if m.params is None and name not in predefined and m.body})
     env = {k: predefined.get(k) for k in pp.queried}
     memo = _CPP_MEMO.setdefault(key, [])
     memo.append((env, tuple(pp.files_read), text, macros))
     del memo[:-32]
+    _disk_store("cpp", _cpp_disk_key(key), memo)
     return text, ("builtin", macros)
+
+
+def _cpp_disk_key(key) -> str:
+    return hashlib.sha1(repr(key).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# The on-disk parse cache: preprocessed text -> TranslationUnit, and the built-in preprocessor's
+# memo, under the user cache dir, keyed on the digest of this package's code and the pycparser
+# versions (a changed cfront never reads an old entry).  Only the C front end's own products are
+# stored (no layout result: those are recomputed per run).  BITLAYOUT_NO_PARSE_CACHE=1 turns it off.
+
+_CODE_DIGEST: str | None = None
+MAX_DISK_ENTRIES = 256
+
+
+def _disk_dir(kind: str) -> Path | None:
+    global _CODE_DIGEST
+    if os.environ.get("BITLAYOUT_NO_PARSE_CACHE"):
+        return None
+    if _CODE_DIGEST is None:
+        h = hashlib.sha1()
+        here = Path(__file__).resolve().parent
+        for f in sorted(here.glob("*.py")):
+            h.update(f.read_bytes())
+        h.update(_tables_dir().name.encode())
+        _CODE_DIGEST = h.hexdigest()[:16]
+    from ..cachedir import user_cache_dir
+
+    return user_cache_dir() / "parse" / f"{kind}-{_CODE_DIGEST}"
+
+
+def _disk_load(kind: str, key: str):
+    d = _disk_dir(kind)
+    if d is None:
+        return None
+    try:
+        blob = (d / f"{key}.pickle").read_bytes()
+    except OSError:
+        return None
+    try:
+        with no_gc():
+            return pickle.loads(blob)
+    except Exception:  # noqa: BLE001 - a damaged entry is a miss (and is overwritten)
+        return None
+
+
+def _disk_store(kind: str, key: str, value) -> None:
+    d = _disk_dir(kind)
+    if d is None:
+        return
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, d / f"{key}.pickle")
+        entries = list(d.glob("*.pickle"))
+        if len(entries) > MAX_DISK_ENTRIES:
+            entries.sort(key=lambda e: e.stat().st_mtime)
+            for e in entries[:len(entries) - MAX_DISK_ENTRIES]:
+                e.unlink(missing_ok=True)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        pass  # an unwritable cache or an unpicklable table only costs speed
 
 
 _CPP_MEMO: dict = {}
