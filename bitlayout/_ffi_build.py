@@ -138,8 +138,11 @@ def make_ffi(module_name: str, src: Path, sources: list[str] | None = None, **ex
 
 
 def ffibuilder():
-    """setup.py's ``cffi_modules`` entry: the prebuilt module from the real
-    C files in the repository's csrc/ (``bitlayout/data/csrc`` links there).
+    """setup.py's ``cffi_modules`` entry: the prebuilt module from the C in
+    ``bitlayout/data/csrc`` -- the files the package ships and the runtime
+    hashes.  In the repository that is a symlink to the real csrc/; in an
+    sdist it is the packaged copy (its top-level csrc/ holds only the .c
+    files setuptools adds as extension sources, not the headers).
 
     cffi calls this with the setup directory as the working directory;
     source paths are given relative to it, as setuptools expects.
@@ -149,11 +152,7 @@ def ffibuilder():
     and the host backend builds into the cache at first use instead (setuptools
     ``build_ext._filter_build_errors``; the cache build's ToolchainError then
     says what to install)."""
-    here = Path(__file__).resolve().parent
-    src = here.parent / "csrc"
-    if not (src / "probes.c").is_file():  # an unpacked sdist without the top-level csrc/
-        src = here / "data" / "csrc"
-    src = src.resolve()
+    src = (Path(__file__).resolve().parent / "data" / "csrc").resolve()
     sources = []
     for p in _sources(src):
         try:

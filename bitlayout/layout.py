@@ -144,6 +144,7 @@ class LayoutSet:
         # declaration table out identically: within one process, share that work (x86_64, alpha,
         # mips64, sparc64... are one computation).  Never across processes; no result is stored.
         self._used_macros = False
+        self._typenames: dict[int, tuple] = {}
         key = (id(tu), _abi_key(profile))
         hit = _SHARED.get(key)
         if hit is not None and hit[0] is tu and (hit[1] is None or hit[1] is self._raw_macros):
@@ -576,15 +577,19 @@ class LayoutSet:
 
     # -- expressions --------------------------------------------------------------
     def _typename(self, node: c_ast.Typename) -> TypeLayout:
+        hit = self._typenames.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
         b = cfront._Builder(cfront.Normalized("", {}, {}, set()), ())
         b.typedefs = self.tu.typedefs
-        b.tags = dict(self.tu.tags)
+        # a tag first named or defined inside sizeof() is added to the table (rare; copying the
+        # whole table per sizeof() was a third of the layout time on the UAPI corpus)
+        b.tags = self.tu.tags
         b.anon = 10 ** 6
         ct = b.ctype(node.type, node.coord)
-        for key, td in b.tags.items():
-            if key not in self.tu.tags:
-                self.tu.tags[key] = td  # a tag defined inside sizeof(): rare, keep it
-        return self._ctype(ct, cfront._coord(node.coord))
+        out = self._ctype(ct, cfront._coord(node.coord))
+        self._typenames[id(node)] = (node, out)  # the node is kept alive: its id stays unique
+        return out
 
     def _int_of_layout(self, t: TypeLayout) -> _IT:
         r = t.resolved()
@@ -919,12 +924,15 @@ _SHARED: dict = {}  # (id(tu), ABI key) -> (tu, macros if used else None, type c
 
 
 def _abi_key(profile) -> tuple:
-    """Every profile input the layout rules read (LayoutSet never reads the arch's name, its
-    endianness or the prose ``source`` fields; messages name ``self.profile`` directly)."""
+    """Every profile input the layout rules read.  LayoutSet never reads the arch's name (its
+    messages name ``self.profile``), its endianness, ``bitfields_msb_first`` (offsets are counted
+    in memory order from the start of the type on either bit order; renderers read it) or the
+    prose ``source`` fields."""
     import dataclasses
 
     scalars = tuple(sorted((k, s.size_bytes, s.align_bytes, s.gnu_align_bytes) for k, s in profile.scalars.items()))
-    return (scalars, dataclasses.replace(profile.layout, source=""), profile.char_signed)
+    rules = dataclasses.replace(profile.layout, source="", bitfields_msb_first=False)
+    return (scalars, rules, profile.char_signed)
 
 
 def _parse_expr(expr: str, typedef_names: tuple[str, ...]):

@@ -248,3 +248,55 @@ def test_parsing_from_threads_gives_the_sequential_results():
     finally:
         sys.setswitchinterval(old)
     assert got == expected * 3
+
+
+# --- the on-disk parse cache ----------------------------------------------------------------------
+
+def _forget_in_memory():
+    for cache in (cfront._TABLE_CACHE, cfront._EXACT_CACHE, cfront._CHUNK_CACHE, cfront._CPP_MEMO,
+                  layout._SHARED):
+        cache.clear()
+
+
+def test_disk_cache_serves_tables_and_preprocessing_and_rechecks_files(private_cache, monkeypatch, tmp_path):
+    h = tmp_path / "dc.h"
+    h.write_text("#if __SIZEOF_LONG__ == 8\ntypedef long w_t;\n#else\ntypedef long long w_t;\n#endif\n"
+                 "struct dc { w_t a; char b[3]; };\n")
+    _forget_in_memory()
+    first = {a: layout.layout_headers([h], profiles.profile_by_name(a), builtin=True).to_contract()
+             for a in ("x86_64", "i386")}
+    assert list(private_cache.glob("parse/tables-*/*.pickle")) and list(private_cache.glob("parse/cpp-*/*.pickle"))
+
+    def refuse(*a, **k):
+        raise AssertionError("recomputed although cached on disk")
+
+    _forget_in_memory()
+    monkeypatch.setattr(cfront, "normalize", refuse)
+    monkeypatch.setattr(cfront.cpp.Preprocessor, "run_files", refuse)
+    again = {a: layout.layout_headers([h], profiles.profile_by_name(a), builtin=True).to_contract()
+             for a in ("x86_64", "i386")}
+    assert again == first and first["x86_64"] != first["i386"]
+    # a changed header is preprocessed again (mtime and size are re-checked on every use)
+    h.write_text(h.read_text() + "struct dc2 { char c; };\n")
+    _forget_in_memory()
+    with pytest.raises(AssertionError, match="recomputed"):
+        layout.layout_headers([h], X86_64, builtin=True)
+    # and BITLAYOUT_NO_PARSE_CACHE=1 turns the disk cache off
+    monkeypatch.undo()
+    monkeypatch.setenv("BITLAYOUT_CACHE_DIR", str(private_cache))  # undo() dropped it too
+    layout.layout_headers([h], X86_64, builtin=True)
+    _forget_in_memory()
+    monkeypatch.setenv("BITLAYOUT_NO_PARSE_CACHE", "1")
+    monkeypatch.setattr(cfront, "normalize", refuse)
+    with pytest.raises(AssertionError, match="recomputed"):
+        layout.layout_headers([h], X86_64, builtin=True)
+
+
+def test_arches_with_the_same_abi_share_one_layout_and_the_others_do_not():
+    text = "struct s { char c; long long x; double d; long double ld; int b:3; long l; };"
+    _forget_in_memory()
+    got = {a: lay(text, profiles.profile_by_name(a)).to_contract() for a in
+           ("x86_64", "alpha", "mips64", "i386", "m68k", "x32")}
+    assert got["x86_64"] == got["alpha"] == got["mips64"]
+    assert len({repr(v) for v in got.values()}) == 4  # x86_64-like, i386, m68k, x32 all differ
+    assert len(layout._SHARED) == 4

@@ -1307,7 +1307,7 @@ def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[st
     key = (tuple(str(Path(p).resolve()) for p in paths), tuple(str(Path(d).resolve()) for d in include_dirs))
     if key not in _CPP_MEMO:
         # runs of earlier processes (files re-checked by mtime and size below)
-        _CPP_MEMO[key] = _disk_load("cpp", _cpp_disk_key(key)) or []
+        _CPP_MEMO[key] = _disk_load_all("cpp", _cpp_disk_key(key))[-32:]
     for env, files, text, macros in _CPP_MEMO[key]:
         if all(predefined.get(k) == v for k, v in env.items()) and _unchanged(files):
             return text, ("builtin", macros)
@@ -1320,7 +1320,7 @@ def _preprocess_text(paths, profile, include_dirs, defines, builtin) -> tuple[st
     memo = _CPP_MEMO.setdefault(key, [])
     memo.append((env, tuple(pp.files_read), text, macros))
     del memo[:-32]
-    _disk_store("cpp", _cpp_disk_key(key), memo)
+    _disk_store("cpp", f"{_cpp_disk_key(key)}-{hashlib.sha1(text.encode()).hexdigest()[:16]}", memo[-1])
     return text, ("builtin", macros)
 
 
@@ -1369,10 +1369,27 @@ def _disk_load(kind: str, key: str):
         return None
 
 
+def _disk_load_all(kind: str, prefix: str) -> list:
+    d = _disk_dir(kind)
+    if d is None:
+        return []
+    out = []
+    for f in sorted(d.glob(f"{prefix}-*.pickle"), key=lambda e: e.stat().st_mtime):
+        hit = _disk_load(kind, f.stem)
+        if hit is not None:
+            out.append(hit)
+    return out
+
+
 def _disk_store(kind: str, key: str, value) -> None:
     d = _disk_dir(kind)
     if d is None:
         return
+    with no_gc():
+        _disk_store_now(d, key, value)
+
+
+def _disk_store_now(d: Path, key: str, value) -> None:
     try:
         d.mkdir(parents=True, exist_ok=True)
         blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
