@@ -257,6 +257,9 @@ def test_cli_doctor_lists_every_arch_and_exits_0(capsys, monkeypatch):
     assert code == 0
     data = json.loads(out)
     assert [r["name"] for r in data["arches"]] == names(ALL)
+    shim = data["host_shim"]  # where the in-process shim came from, or why it is unavailable
+    assert shim["built"] in ("install", "cache", None)
+    assert shim["reason"] or shim["built"] == "install"
 
 
 def test_cli_doctor_prints_install_commands_when_tools_are_missing(capsys, monkeypatch):

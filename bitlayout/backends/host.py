@@ -57,6 +57,13 @@ def host_info() -> dict[str, Any]:
     return {**values, "built": _loaded().built}
 
 
+def shim_origin() -> dict[str, Any]:
+    """Where the shim module came from: ``built`` ("install" | "cache"), its path, and
+    why the install-time build was not used (pip hides the optional build's warnings)."""
+    loaded = _loaded()
+    return {"built": loaded.built, "path": str(loaded.path), "reason": loaded.reason or ""}
+
+
 def evidence() -> dict[str, Any]:
     return {"backend": NAME, "machine": platform.machine(), "byteorder": sys.byteorder,
             "built": _loaded().built}

@@ -54,11 +54,32 @@ def doctor_rows(profiles: list) -> list[dict]:
     return rows
 
 
+def host_shim() -> dict:
+    """The in-process C shim (host backend): where it came from, or why it is unavailable."""
+    from ..errors import BitlayoutError
+
+    try:
+        from ..backends import host
+
+        return host.shim_origin()
+    except (BitlayoutError, ImportError, OSError) as exc:
+        return {"built": None, "path": None, "reason": str(exc)}
+
+
+def _host_shim_text(shim: dict) -> str:
+    if shim["built"] is None:
+        return f"host shim: unavailable: {shim['reason']}"
+    text = f"host shim: {'compiled at install time' if shim['built'] == 'install' else 'built in the cache'}" \
+           f" ({shim['path']})"
+    return text + (f"; {shim['reason']}" if shim["reason"] else "")
+
+
 def run(args: argparse.Namespace) -> int:
     profiles = select_profiles(args.arch)
     rows = doctor_rows(profiles)
+    shim = host_shim()
     if args.format == "json":
-        json.dump({"schema": SCHEMA, "arches": rows}, sys.stdout, indent=1)
+        json.dump({"schema": SCHEMA, "arches": rows, "host_shim": shim}, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return EXIT_OK
     width = max(len(r["name"]) for r in rows)
@@ -76,5 +97,6 @@ def run(args: argparse.Namespace) -> int:
     n_comp = sum(1 for r in rows if r["compiler"])
     n_run = sum(1 for r in rows if r["runner"])
     out.append(f"{len(rows)} arches: {n_comp} with a compiler, {n_run} with a runner")
+    out.append(_host_shim_text(shim))
     sys.stdout.write("\n".join(out) + "\n")
     return EXIT_OK
