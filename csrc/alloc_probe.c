@@ -69,12 +69,32 @@ static int bl_carve(size_t object_size, size_t slab_align, size_t page_size, uns
     return bits;
 }
 
+/* The fewest trailing zero bits over `count` live objects from malloc(size)
+ * (align == 0) or aligned_alloc(align, size); -1 if an allocation failed.
+ * All objects are live at once, so the allocator cannot hand back one lucky,
+ * highly aligned block over and over. */
+static int bl_live_alloc_bits(void **ptrs, unsigned count, size_t size, size_t align)
+{
+    unsigned i;
+    int bits = (int)(sizeof(uintptr_t) * 8);
+
+    for (i = 0; i < count; i++) {
+        /* C11 7.22.3.1: aligned_alloc wants a size that is a multiple of the alignment. */
+        ptrs[i] = align ? aligned_alloc(align, BL_ALIGN(size, align)) : malloc(size);
+        if (!ptrs[i])
+            bits = -1;
+        else if (bits >= 0 && bl_ctz((uintptr_t)ptrs[i]) < bits)
+            bits = bl_ctz((uintptr_t)ptrs[i]);
+    }
+    for (i = 0; i < count; i++)
+        free(ptrs[i]);
+    return bits;
+}
+
 int bl_alloc_probe(size_t size, size_t align, unsigned count, size_t slab_minalign,
                    size_t kmalloc_minalign, size_t page_size, struct bl_alloc_result *out)
 {
     void **ptrs;
-    unsigned i;
-    int bits;
     size_t kalign, ksize;
 
     memset(out, 0, sizeof *out);
@@ -88,32 +108,8 @@ int bl_alloc_probe(size_t size, size_t align, unsigned count, size_t slab_minali
     if (!ptrs)
         return -1;
 
-    /* All objects are live at once, so the allocator cannot hand back one
-     * lucky, highly aligned block over and over. */
-    bits = (int)(sizeof(uintptr_t) * 8);
-    for (i = 0; i < count; i++) {
-        ptrs[i] = malloc(size);
-        if (!ptrs[i])
-            bits = -1;
-        else if (bits >= 0 && bl_ctz((uintptr_t)ptrs[i]) < bits)
-            bits = bl_ctz((uintptr_t)ptrs[i]);
-    }
-    for (i = 0; i < count; i++)
-        free(ptrs[i]);
-    out->malloc_bits = bits;
-
-    bits = (int)(sizeof(uintptr_t) * 8);
-    for (i = 0; i < count; i++) {
-        /* C11 7.22.3.1: size a multiple of the alignment. */
-        ptrs[i] = aligned_alloc(align, BL_ALIGN(size, align));
-        if (!ptrs[i])
-            bits = -1;
-        else if (bits >= 0 && bl_ctz((uintptr_t)ptrs[i]) < bits)
-            bits = bl_ctz((uintptr_t)ptrs[i]);
-    }
-    for (i = 0; i < count; i++)
-        free(ptrs[i]);
-    out->aligned_alloc_bits = bits;
+    out->malloc_bits = bl_live_alloc_bits(ptrs, count, size, 0);
+    out->aligned_alloc_bits = bl_live_alloc_bits(ptrs, count, size, align);
     free(ptrs);
 
     /* kmem_cache_create(name, size, align, 0, NULL): mm/slub.c
