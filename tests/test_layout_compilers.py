@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from bitlayout import toolchains
-from test_layout_support import (ARCH_NAMES, HAND_HEADERS, HEADERS_DIR, compiled, compiler_contract, counts, diff_contracts,
-                            model_contract, profile, require_compiler)
+from test_layout_support import (ARCH_NAMES, HAND_HEADERS, HEADERS_DIR, compiled, compiler_contract, counts,
+                                 diff_contracts, model_contract, profile, require_compiler)
 
 
 @pytest.mark.parametrize("arch", ARCH_NAMES)
