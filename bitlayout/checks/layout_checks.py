@@ -107,13 +107,13 @@ class LayoutCheck(Check):
         out = {}
         for name in self.types_of_interest(plan):
             t = plan.layout.types.get(name)
-            if t is None:
-                continue
+            if t is None or not t.complete:
+                continue  # an incomplete type has no size to compare (layout/1 marks it incomplete)
             # The layout/1 contract form: anonymous members flattened, absolute offsets.
-            members = t.flat_members() if hasattr(t, "flat_members") else t.members
-            out[name] = {"size": t.size_bytes, "align": t.align_bytes,
-                         "members": [{"name": m.name, "offset_bits": m.offset_bits, "size_bits": m.size_bits}
-                                     for m in members]}
+            contract = t.to_contract()
+            out[name] = {"size": contract["size"], "align": contract["align"],
+                         "members": [{k: m[k] for k in ("name", "offset_bits", "size_bits")}
+                                     for m in contract["members"]]}
         return out
 
     def model_outcome(self, plan, predicted):
