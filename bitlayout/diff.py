@@ -130,6 +130,19 @@ def _flags_for(flagset: FlagSet, profile: Profile, layouts: _Layouts, old: Desig
 # One design on one arch
 
 
+def _type_names(t: Any) -> set[str]:
+    """Every name of a type along its typedef chain: {'foo_bitmap_t', 'struct foo_bitmap'}."""
+    names: set[str] = set()
+    for _ in range(64):
+        if t is None:
+            break
+        names.update(n for n in (getattr(t, "name", ""), getattr(t, "c_type", "")) if n)
+        if getattr(t, "kind", "") != "typedef":
+            break
+        t = getattr(t, "element", None)
+    return names
+
+
 def _container_facts(ls: Any, container: str, design: Design, profile: Profile) -> dict[str, Any]:
     from .report.model import flat_members, struct_layout
 
@@ -138,7 +151,10 @@ def _container_facts(ls: Any, container: str, design: Design, profile: Profile) 
         return {"declared": False}
     lay = struct_layout(t, profile.cacheline_bytes)
     members = flat_members(t)
-    holder = [name for name, _, m in members if getattr(m.type, "name", "") == design.type]
+    # The member may name the type through a typedef (foo_bitmap_t for struct foo_bitmap,
+    # or the other way round): match on every name along either typedef chain.
+    wanted = _type_names(ls.types.get(design.type)) | {design.type}
+    holder = [name for name, _, m in members if _type_names(m.type) & wanted]
     return {
         "declared": True, "size_bytes": t.size_bytes, "align_bytes": t.align_bytes,
         "hole_bytes": lay["hole_bits"] // 8, "padding_bytes": lay["padding_bits"] // 8,

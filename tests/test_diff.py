@@ -177,3 +177,24 @@ def test_cli_diff_container_no_arch_declares_is_one_line_exit_2(capsys, tmp_path
     assert rc == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "--container 'struct nope' is not a complete type in old.h or new.h" in err
+
+
+TYPEDEF_H = """
+typedef unsigned int u32;
+struct foo_bitmap { unsigned long x[2]; };
+typedef struct foo_bitmap foo_bitmap_t;
+struct holder { int id; u32 flags; foo_bitmap_t map; };
+"""
+
+
+def test_container_member_found_through_a_typedef(tmp_path, profiles):
+    """struct holder declares `foo_bitmap_t map`: the diff of `struct foo_bitmap` must find it."""
+    h = tmp_path / "foo.h"
+    h.write_text(TYPEDEF_H)
+    chosen = [p for p in profiles if p.name in ("i386", "x86_64")]
+    d = diff_designs(Design(str(h), "u32"), Design(str(h), "struct foo_bitmap"), chosen, container="struct holder")
+    by = {a["arch"]: a for a in d["arches"]}
+    assert {a: (x["old"]["container"]["member"], x["new"]["container"]["member"]) for a, x in by.items()} == {
+        "i386": ("flags", "map"), "x86_64": ("flags", "map")}
+    d2 = diff_designs(Design(str(h), "u32"), Design(str(h), "foo_bitmap_t"), chosen, container="struct holder")
+    assert {a["new"]["container"]["member"] for a in d2["arches"]} == {"map"}

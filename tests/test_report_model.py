@@ -238,9 +238,57 @@ def test_a_mask_with_an_out_of_bounds_flag_is_a_bounds_finding_not_a_tear():
     masks = {tuple(m["flags"]): m for m in groups_by_class(r, "vma_flags_t")["BE32"]["masks"]}
     m = masks[("VMA_READ_BIT", "VMA_UFFD_MINOR_BIT")]
     assert m["out_of_bounds"] == ["VMA_UFFD_MINOR_BIT"] and m["tears"] is False
-    warns = [f["text"] for f in r["findings"] if f["severity"] == "warn"]
-    assert not any(t.startswith("vma_flags_t: reading") for t in warns), warns
-    assert any(t.startswith("vm_flags_t: reading READ | UFFD_MINOR together can tear") for t in warns), warns
+    fails = [f["text"] for f in r["findings"] if f["severity"] == "fail"]
+    assert not any(t.startswith("vma_flags_t: reading") for t in fails), fails
+    assert any(t.startswith("vm_flags_t: reading READ | UFFD_MINOR together can tear") for t in fails), fails
+
+
+def test_tear_findings_are_fails_like_the_matrix_and_include_the_whole_value():
+    """The tear check FAILs (exit 1) on a torn read; the headline must not call it a WARN.
+    The whole-value tear (READ_ONCE() of a u64 on 32-bit) is a finding too, with its arches."""
+    r = fixture_report()
+    tears = {f["text"]: f for f in r["findings"] if "tear" in f["text"] and f.get("source") != "matrix"}
+    assert {f["severity"] for f in tears.values()} == {"fail"}
+    assert all(f["headline"] for f in tears.values())
+    # u64 on 32-bit: two 4-byte loads on i386 and mips; x32 has 8-byte single-copy atomics.
+    whole = [t for t in tears if t.startswith("vm_flags_u64_t: a full read")]
+    assert whole == ["vm_flags_u64_t: a full read is 2 loads of 4 bytes on LE32, BE32 (2 arches): "
+                     "READ_ONCE() of it can tear"], sorted(tears)
+    assert tears[whole[0]]["arches"] == ["i386", "mips"]
+    # unsigned long[2] on 32-bit: two words, two loads (x32 included: its long is 4 bytes).
+    assert ("vm_flags_t: a full read is 2 loads of 4 bytes on LE32, BE32 (3 arches): "
+            "READ_ONCE() of it can tear") in tears, sorted(tears)
+    # One long never tears as a whole.
+    assert not any(t.startswith("vma_flags_t: a full read") for t in tears)
+
+
+def expect_row(arch, backend, verdicts):
+    from bitlayout.results import MatrixRow
+
+    status = "fail" if not all(verdicts.values()) else "pass"
+    return MatrixRow(arch, "expect", backend, status, "false here: ...",
+                     predicted=[{"that": that, "key": f"expect[{i}]", "result": ok, "terms": {}}
+                                for i, (that, ok) in enumerate(verdicts.items())])
+
+
+def test_each_false_expect_is_a_headline_finding_with_its_arches():
+    """A failing [[expect]] must reach the headline Findings, not only the folded matrix rows."""
+    ps = fixture_profiles()
+    fits = "fits(VMA_UFFD_MINOR_BIT, vma_flags_t)"
+    size = "sizeof(vm_flags_t) == 8"
+    rows = []
+    for p in ps:
+        v = {size: True, fits: p.bits_per_long == 64}
+        rows += [expect_row(p.name, "model", v), expect_row(p.name, "compiled", v)]
+    rows.append(expect_row("s390x", "compiled", {size: False, fits: True}))  # a backend-only verdict
+    r = model.build_report(profiles=ps, rows=rows)
+    heads = [f for f in r["findings"] if f["headline"] and f.get("source") == "expect"]
+    assert [(f["severity"], f["text"], f["arches"]) for f in heads] == [
+        ("fail", f"expect {fits} is false on i386, mips, x32 (3 arches)", ["i386", "mips", "x32"]),
+        ("fail", f"expect {size} is false on s390x (1 arch)", ["s390x"]),
+    ]
+    assert not [f for f in model.build_report(profiles=ps, rows=[expect_row("mips", "model", {size: True})])[
+        "findings"] if f.get("source") == "expect"]
 
 
 def test_layout_all_reuses_the_matrix_layouts_and_lays_out_only_the_rest(monkeypatch):
@@ -275,3 +323,107 @@ def test_layout_all_reuses_the_matrix_layouts_and_lays_out_only_the_rest(monkeyp
     result.spec_path = "/elsewhere/other.toml"  # another spec's run is never reused
     model.layout_all(spec, profiles, result)
     assert sorted(calls) == sorted(p.name for p in profiles)
+
+
+def test_grid_cell_names_the_backend_behind_its_worst_status():
+    """host passed, exec raised an error: the cell is an error *by exec*, not "!h"."""
+    from bitlayout.results import MatrixRow
+
+    rows = [MatrixRow("mips", "bitops", "model", "pass", ""),
+            MatrixRow("mips", "bitops", "host", "pass", ""),
+            MatrixRow("mips", "bitops", "exec", "error", "model and exec disagree"),
+            MatrixRow("i386", "bitops", "model", "fail", "real hazard"),
+            MatrixRow("i386", "bitops", "host", "fail", "real hazard, confirmed"),
+            MatrixRow("i386", "bitops", "exec", "pass", ""),
+            MatrixRow("x32", "bitops", "model", "fail", "real hazard"),
+            MatrixRow("x32", "bitops", "exec", "skip", "no qemu")]
+    cells = model.build_report(profiles=fixture_profiles(), rows=rows)["grid"]["cells"]
+    got = {a: (cells[a]["bitops"]["status"], cells[a]["bitops"]["status_by"]) for a in ("mips", "i386", "x32")}
+    assert got == {"mips": ("error", ["exec"]), "i386": ("fail", ["host"]), "x32": ("fail", ["model"])}
+
+
+@pytest.mark.parametrize("allocator, verb", [("slab", "emulated"), ("kmalloc", "emulated"), ("malloc", "observed")])
+def test_tag_bits_of_kernel_allocators_are_emulated_not_observed(allocator, verb):
+    """exec re-runs mm/slab_common.c's alignment formula in C (csrc/alloc_probe.c) for slab and
+    kmalloc: that emulates the kernel allocator; only malloc is a real observation."""
+    from bitlayout.results import MatrixRow
+
+    ps = fixture_profiles()
+    facts = model.TaggedFacts("struct a.p", "struct b", 2, allocator,
+                              [model.TaggedArchFacts(p.name, 8, 24) for p in ps])
+    rows = [MatrixRow(p.name, "tag-bits", b, "pass", "") for p in ps[:3] for b in ("exec", "compiled", "model")]
+    obs = model.build_report(profiles=ps, rows=rows, tagged=[facts])["tagged_pointers"][0]["observers"]
+    assert {o["backend"]: o["verb"] for o in obs["by"]} == {"exec": verb, "compiled": "observed"}
+    assert ("alloc_probe.c" in obs["note"]) == (verb == "emulated")
+
+
+def test_a_scalar_flags_word_is_worded_as_a_scalar_not_as_set_bit_past_the_end():
+    """A u32 flags word: bit 40 does not fit (1U << 40 is undefined, the value truncates);
+    set_bit() must not be used on it at all (it accesses an unsigned long: wrong byte on BE64)."""
+    from bitlayout.bitmap import BitmapGeometry
+
+    ps = fixture_profiles()
+    flags = {"FOO_BIT0": 0, "FOO_BIT40": 40}
+    facts = model.BitmapFacts("foo_flags_t", [
+        model.BitmapArchFacts(p.name, BitmapGeometry(4, 1, p.little_endian, 4), flags,
+                              shape="scalar", word_c_type="u32") for p in ps])
+    array = model.BitmapFacts("vma_flags_t", [
+        model.BitmapArchFacts(p.name, BitmapGeometry(p.word_bytes, 1, p.little_endian, p.word_bytes), flags)
+        for p in ps])
+    r = model.build_report(profiles=ps, bitmaps=[facts, array])
+    scalar, arr = r["bitmaps"]
+    texts = [f["text"] for f in scalar["findings"]]
+    assert texts[0].startswith("foo_flags_t: 1 flag bit(s) do not fit the 32-bit u32 on LE32 (bits 40; "
+                               "it holds bits 0..31): 1U << nr is undefined for nr >= 32"), texts
+    assert not any("set_bit() writes" in t for t in texts)
+    warn = [f for f in scalar["findings"] if f["severity"] == "warn"]
+    assert [w["arches"] for w in warn] == [["s390x", "x86_64"]]
+    assert warn[0]["text"].endswith("pick the wrong byte on big-endian s390x")
+    assert scalar["word_legend"] == "the whole u32 value (one word)"
+    # An unsigned long bitmap keeps the set_bit() wording and legend.
+    assert any("set_bit() writes 1 word(s) past the end" in f["text"] for f in arr["findings"])
+    assert arr["word_legend"] == "one unsigned long word"
+
+
+def test_word_kind_sees_through_typedefs_and_wrapping_structs():
+    u32 = NS(kind="typedef", name="u32", c_type="u32", element=NS(kind="scalar", c_type="unsigned int", name=""))
+    foo = NS(kind="typedef", name="foo_flags_t", c_type="foo_flags_t", element=u32)
+    ul = NS(kind="scalar", c_type="unsigned long", name="")
+    bitmap = NS(kind="struct", members=[NS(name="b", type=NS(kind="array", element=ul, count=2), bitfield=False)])
+    assert model._word_kind(foo) == ("scalar", "u32")
+    assert model._word_kind(bitmap) == ("array", "unsigned long")
+    assert model._word_kind(NS(kind="typedef", name="x", element=ul)) == ("scalar", "unsigned long")
+    assert model._is_unsigned_long("long unsigned int") and not model._is_unsigned_long("unsigned long long")
+
+
+def test_an_arch_without_a_cpu_run_names_why_exec_could_not_run():
+    """arc: the compiler ran, the CPU did not; the reason is exec's, not the compiled
+    backend's by-design per-check skips."""
+    from bitlayout.results import MatrixRow
+
+    rows = [MatrixRow("mips", "layout", "compiled", "pass", "compiler agrees"),
+            MatrixRow("mips", "bit-position", "compiled", "skip",
+                      "the compiled backend observes layout facts only, not bit-position (see host/exec)"),
+            MatrixRow("mips", "arr64", "compiled", "skip",
+                      "the compiled backend observes layout facts only, not arr64 (see host/exec)"),
+            MatrixRow("mips", "layout", "exec", "skip", "exec backend has no probe for layout"),
+            MatrixRow("mips", "profile", "exec", "skip", "exec: built but cannot run: no qemu-mips here")]
+    a = next(a for a in model.build_report(profiles=fixture_profiles(), rows=rows)["arches"] if a["name"] == "mips")
+    assert a["verified_by"] == "compiler"
+    assert a["unverified_reason"] == "exec: built but cannot run: no qemu-mips here"
+
+
+@pytest.mark.parametrize("arch", ["ppc64", "ppc64le"])  # the profiles whose sources this suite owns
+def test_no_profile_source_repeats_a_sentence(arch):
+    """The report quotes each profile's sources; ppc64/ppc64le once said "malloc: 8 = ..." twice."""
+    from bitlayout.profiles import profile_by_name
+
+    repeated = {}
+    for p in [profile_by_name(arch)]:
+        for what, src in (("allocators", p.allocators.source), ("atomicity", p.atomicity.source),
+                          ("layout", p.layout.source)):
+            parts = [s.strip() for s in src.split(";") if s.strip()]
+            dups = sorted({s for s in parts if parts.count(s) > 1})
+            if dups:
+                repeated[(p.name, what)] = dups
+    assert repeated == {}

@@ -63,3 +63,31 @@ def test_text_stays_within_80_columns_for_any_names(flags, type_name, nwords):
     text = render_text(model.build_report(profiles=ps, bitmaps=[facts], title=type_name * 3))
     assert [line for line in text.splitlines() if len(line) > 80] == []
     assert text.isascii()
+
+
+def test_findings_continuation_lines_line_up_under_the_text():
+    from bitlayout.results import MatrixRow
+
+    rows = [MatrixRow("mips", "bitops", "host", "pass", ""),
+            MatrixRow("mips", "bitops", "exec", "error", "model and exec disagree " * 8)]
+    text = render_text(model.build_report(profiles=fixture_profiles(), rows=rows))
+    lines = text.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith("  [ERROR] "))
+    assert lines[i + 1].startswith(" " * len("  [ERROR] ")) and lines[i + 1][len("  [ERROR] ")] != " "
+    # One character per grid cell: the line under the grid says who produced the E.
+    assert "  E by exec: mips/1" in lines
+
+
+def test_a_split_class_is_named_as_on_the_html_page():
+    """x32 (8-byte atomics) splits from LE32 for the u64: the text names the map "LE32: x32",
+    as the page and the findings do, not a text-only "LE32b"."""
+    r = fixture_report()
+    text = render_text(r)
+    entry = next(b for b in r["bitmaps"] if b["type"] == "vm_flags_u64_t")
+    labels = [g["label"] for g in entry["groups"]]
+    assert "LE32: x32" in labels
+    block = text[text.index("BIT MAP: VM_FLAGS_U64_T"):]
+    heads = [line.strip() for line in block.splitlines() if line.startswith("  ") and not line.startswith("   ")
+             and line.strip().split(":")[0] in ("LE32", "BE32", "LE64", "BE64")]
+    assert "LE32: x32 (table column LE32b)" in heads, heads
+    assert not any(h.startswith("LE32b") for h in heads)

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from . import svg
 
-BACKEND_LETTER = {"compiled": "c", "exec": "e", "host": "h"}
+BACKEND_LETTER = {"compiled": "c", "exec": "e", "host": "h", "model": "m"}
 STATUS_SYMBOL = {"pass": "✓", "fail": "✗", "error": "!", "skip": "–", "missing": "·"}
 
 CSS = """
@@ -215,8 +215,8 @@ def _overview(report: Mapping[str, Any]) -> str:
                      for s in ("pass", "fail", "error", "skip"))
            + '<span><span class="badge unverified">unverified</span> no compiler or CPU observed this arch</span>'
            '<span><span class="badge">compiler only</span> layouts from its compiler, no CPU ran</span>'
-           '<span>small letters: who observed it — <b>e</b> the arch\'s CPU (exec), <b>c</b> its compiler, '
-           '<b>h</b> the host shim; none: the model alone</span>'
+           '<span>small letters: the backends that gave the cell its status — <b>e</b> the arch\'s CPU '
+           '(exec), <b>c</b> its compiler, <b>h</b> the host shim, <b>m</b> the model alone</span>'
            '</div>']
     if not grid["checks"]:
         out.append('<p class="missing-note">No matrix rows: the page shows model predictions only.</p>')
@@ -232,7 +232,8 @@ def _overview(report: Mapping[str, Any]) -> str:
             if cell["detail"]:
                 detail = cell["detail"]
                 tip += " — " + (detail if len(detail) <= 240 else detail[:239] + "…")
-            seen = "".join(sorted(BACKEND_LETTER.get(b, "?") for b in cell.get("observed_by", ())))
+            # The letters name the backends that produced the cell's status (see model._status_by).
+            seen = "".join(sorted(BACKEND_LETTER.get(b, "?") for b in cell.get("status_by", ())))
             row.append(f'<td class="cell {cell["status"]}" title="{_e(tip)}" '
                        f'data-arch="{_e(a["name"])}" data-check="{_e(c)}" data-status="{cell["status"]}">'
                        f'{STATUS_SYMBOL.get(cell["status"], "?")}<sub>{seen}</sub></td>')
@@ -247,7 +248,7 @@ BITMAP_LEGEND = (
     '<span><span class="sw oob"></span>flag bit out of bounds</span>'
     '<span><span class="sw unused"></span>flag not in use on these arches (spec <code>only_on</code>)</span>'
     '<span><span class="sw guard"></span>memory past the end of the type</span>'
-    '<span><span class="sw word"></span>one <code>unsigned long</code> word</span>'
+    '<span><span class="sw word"></span>{word}</span>'
     '<span><span class="sw tear"></span>bits of a mask read together that can tear</span></div>'
 )
 
@@ -259,7 +260,10 @@ def _bitmap(entry: Mapping[str, Any], index: int) -> str:
             f'the left; each coloured cell is a flag bit (its number inside, its name below).')
     if entry.get("label"):
         lead = f'{_e(entry["label"])}. ' + lead
-    out.append(f'<p class="lead">{lead}</p>{BITMAP_LEGEND}')
+    # What one outlined word is depends on the type: an unsigned long of a bitmap
+    # array, or the whole value of a scalar flags word (model: word_legend).
+    word = _e(entry.get("word_legend", "one unsigned long word")).replace("unsigned long", "<code>unsigned long</code>")
+    out.append(f'<p class="lead">{lead}</p>{BITMAP_LEGEND.replace("{word}", word)}')
     for n, g in enumerate(entry["groups"]):
         badges = ""
         if g["out_of_bounds"]:
@@ -295,10 +299,17 @@ def _claim_evidence(obs: Any, total: int) -> str:
     if not obs or not (obs["by"] or obs["errors"]):
         return ('<div class="meta evid"><span class="badge unverified">model only</span> no compiler or CPU '
                 'observed these claims in this run</div>')
-    parts = [f'<span class="ev-item"><strong>{_e(o["backend"])}</strong> on {len(o["arches"])}/{total} '
-             f'<span class="ev-arches">({_e(", ".join(o["arches"]))})</span>: {_e(", ".join(o["checks"]))}</span>'
-             for o in obs["by"]]
-    out = '<div class="meta evid">Observed by ' + (" · ".join(parts) or "nothing but the model") + "</div>"
+    by_verb: dict[str, list[str]] = {}
+    for o in obs["by"]:
+        by_verb.setdefault(o.get("verb", "observed"), []).append(
+            f'<span class="ev-item"><strong>{_e(o["backend"])}</strong> on {len(o["arches"])}/{total} '
+            f'<span class="ev-arches">({_e(", ".join(o["arches"]))})</span>: {_e(", ".join(o["checks"]))}</span>')
+    # "Emulated by": the shim re-ran the kernel allocator's formula, it did not observe the kernel.
+    out = "".join(f'<div class="meta evid">{_e(verb.capitalize())} by ' + " · ".join(parts) + "</div>"
+                  for verb, parts in sorted(by_verb.items(), key=lambda kv: kv[0] != "observed"))
+    out = out or '<div class="meta evid">Observed by nothing but the model</div>'
+    if obs.get("note"):
+        out += f'<div class="meta evid"><small>{_e(obs["note"])}</small></div>'
     if obs["errors"]:
         text = "; ".join(f'{x["check"]} [{x["backend"]}] on {", ".join(x["arches"])}' for x in obs["errors"])
         out += f'<div class="meta evid error-note">! error (see Evidence): {_e(text)}</div>'

@@ -56,6 +56,10 @@ class BitmapArchFacts:
     # Flags the spec gates off on this arch (``only_on``): drawn, but a flag
     # that is not in use here cannot overflow anything.
     unused: frozenset[str] = frozenset()
+    # "scalar" (a u32/u64/unsigned long flags word) or "array" (unsigned long[N],
+    # DECLARE_BITMAP, a struct wrapping one); word_c_type: the C type of one word.
+    shape: str = "array"
+    word_c_type: str = "unsigned long"
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,7 @@ def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow]) -> lis
                              for r in arch_ran if r.evidence.get("toolchain") or r.evidence.get("compiler")})
         runners = sorted({str(r.evidence.get("emulator") or r.evidence.get("runner"))
                           for r in arch_ran if r.evidence.get("emulator") or r.evidence.get("runner")})
-        why_not = sorted({f"{r.backend}: {r.detail}" for r in mine
-                          if r.backend in ARCH_BACKENDS and r.status in ("skip", "error") and r.detail})
+        why_not = _why_no_cpu(mine)
         level = ("cpu" if any(r.backend == "exec" for r in arch_ran)
                  else "compiler" if arch_ran else "")
         compiler = None if arch_ran else find_compiler(p)
@@ -189,6 +192,46 @@ def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow]) -> lis
     return out
 
 
+# The kernel allocators cannot run in user space: for them the exec backend
+# re-runs the kernel's alignment formula in C on the arch's CPU
+# (csrc/alloc_probe.c: mm/slab_common.c calculate_alignment(), the kmalloc size
+# classes of include/linux/slab.h), which emulates the allocator rather than
+# observing it.  malloc and static objects are real allocations, observed.
+EMULATED_ALLOCATORS = ("slab", "kmalloc")
+SHIM_BACKENDS = ("exec", "host")  # the backends that run csrc/alloc_probe.c
+
+
+def _tag_verbs(obs: dict, allocator: str) -> None:
+    """Mark each observer item "emulated" or "observed" (in place), with the note why."""
+    emulated = allocator in EMULATED_ALLOCATORS
+    for o in obs["by"]:
+        o["verb"] = "emulated" if emulated and o["backend"] in SHIM_BACKENDS else "observed"
+    obs["note"] = (f"{allocator}: the shim re-runs the kernel's alignment formula in C "
+                   "(csrc/alloc_probe.c, after mm/slab_common.c); the kernel allocator itself "
+                   "is not observed" if emulated and any(o["verb"] == "emulated" for o in obs["by"]) else "")
+
+
+def _status_by(rows: Sequence[MatrixRow]) -> list[str]:
+    worst = _status_of(r.status for r in rows)
+    who = sorted({r.backend for r in rows if r.status == worst})
+    return [b for b in who if b != "model"] or who
+
+
+def _why_no_cpu(rows: Sequence[MatrixRow]) -> list[str]:
+    """Why the arch's CPU did not run the shim: the exec backend's own skip/error reasons
+    (e.g. "qemu-user 7.2 has no ARC target"), not the per-check skips every arch has by
+    design (exec has no probe for layout; compiled observes layout facts only)."""
+    def reasons(backend: str) -> list[str]:
+        return sorted({r.detail for r in rows
+                       if r.backend == backend and r.status in ("skip", "error") and r.detail})
+
+    exec_why = reasons("exec")
+    specific = [d for d in exec_why if "no probe for" not in d]
+    if specific or exec_why:
+        return [f"exec: {d}" if not d.startswith("exec:") else d for d in (specific or exec_why)]
+    return [f"compiled: {d}" for d in reasons("compiled")]
+
+
 def _grid(arches: Sequence[str], rows: Sequence[MatrixRow]) -> dict:
     checks: list[str] = []
     for r in rows:
@@ -205,6 +248,10 @@ def _grid(arches: Sequence[str], rows: Sequence[MatrixRow]) -> dict:
                 # Who actually observed it (the model's row is the prediction).
                 "observed_by": sorted(r.backend for r in mine
                                       if r.backend != "model" and r.status in ("pass", "fail")),
+                # The backends behind the cell's (worst) status: an error raised by exec
+                # names exec, not the host that passed.  The model only when no backend
+                # reached that status (its row is the prediction).
+                "status_by": _status_by(mine),
                 "detail": "; ".join(f"{r.backend}: {r.detail}" for r in mine if r.detail),
             }
     totals = {s: sum(1 for r in rows if r.status == s) for s in STATUS_RANK}
@@ -412,7 +459,8 @@ def _bitmap_entry(facts: BitmapFacts, profiles: Mapping[str, Profile]) -> dict:
             continue
         key = _geometry_key(af.geometry, af.flags, frozenset(af.unused))
         g = groups.setdefault(key, {"arches": [], "geometry": af.geometry, "flags": {}, "name_arches": {},
-                                    "c_type": af.c_type, "unused_on": {}})
+                                    "c_type": af.c_type, "unused_on": {}, "shape": af.shape,
+                                    "word_c_type": af.word_c_type})
         g["arches"].append(af.arch)
         for name, nr in af.flags.items():
             g["flags"][name] = nr
@@ -440,36 +488,135 @@ def _bitmap_entry(facts: BitmapFacts, profiles: Mapping[str, Profile]) -> dict:
             entry["differs"] = i > 0
             entry["differs_because"] = _differences(members[0], g) if i > 0 else []
             entry["c_type"] = g["c_type"]
+            entry["shape"] = g["shape"]
+            entry["word_c_type"] = g["word_c_type"]
+            # set_bit() and friends take an unsigned long *: their hazards (a word past the
+            # end) are the ones of an unsigned long array (include/linux/bitmap.h).  A scalar
+            # of another type is used with masks, 1U << nr / BIT_ULL(nr) (include/vdso/bits.h).
+            entry["ulong_words"] = g["shape"] != "scalar" or _is_unsigned_long(g["word_c_type"])
             out_groups.append(entry)
     # Findings for this type: one line each, plain facts.
     findings = []
     for g in out_groups:
         if g["out_of_bounds"]:
             nrs = [f["nr"] for f in g["flags"] if f["name"] in g["out_of_bounds"]]
-            findings.append({
-                "severity": "fail",
-                "text": f"{facts.type}: {len(set(nrs))} flag bit(s) out of bounds on {g['label']} "
-                        f"(bits {_ranges(nrs)}; the type holds bits 0..{g['bits_in_type'] - 1}): "
+            bits = g["bits_in_type"]
+            if g["ulong_words"]:
+                text = (f"{facts.type}: {len(set(nrs))} flag bit(s) out of bounds on {g['label']} "
+                        f"(bits {_ranges(nrs)}; the type holds bits 0..{bits - 1}): "
                         f"set_bit() writes {g['words_past_end']} word(s) past the end "
-                        f"on {', '.join(g['arches'])}",
+                        f"on {', '.join(g['arches'])}")
+            else:
+                shift = ("1U << nr is undefined for nr >= 32 (BIT_ULL() needed) and a wider value "
+                         "truncates when stored in it" if bits <= 32 else
+                         f"no shift of a {bits}-bit value reaches them (1ULL << nr is undefined for nr >= 64)")
+                text = (f"{facts.type}: {len(set(nrs))} flag bit(s) do not fit the {bits}-bit "
+                        f"{g['word_c_type']} on {g['label']} (bits {_ranges(nrs)}; it holds bits "
+                        f"0..{bits - 1}): {shift}; on {', '.join(g['arches'])}")
+            findings.append({"severity": "fail", "arches": list(g["arches"]), "text": text})
+    scalar_groups = [g for g in out_groups if not g["ulong_words"]]
+    if scalar_groups:
+        # set_bit(nr, (unsigned long *)&flags) on a word narrower or wider than a long:
+        # the unsigned long it reads and writes is not the flags word.  On big-endian the
+        # bit even lands in another byte (bit 0 of a u32 on BE64 is byte 3 of the long
+        # at its address: byte 7 of the 8 set_bit() writes).
+        wrong_byte = sorted(a for g in scalar_groups if not g["little_endian"] for a in g["arches"]
+                            if a in profiles and profiles[a].bits_per_long != g["word_bytes"] * 8)
+        other_size = sorted(a for g in scalar_groups for a in g["arches"]
+                            if a in profiles and profiles[a].bits_per_long != g["word_bytes"] * 8)
+        if other_size:
+            ctypes = sorted({g["word_c_type"] for g in scalar_groups})
+            findings.append({
+                "severity": "warn", "arches": other_size,
+                "text": f"{facts.type} is a scalar {' / '.join(ctypes)}, not unsigned long: use masks "
+                        f"(BIT()/BIT_ULL()), never set_bit()/test_bit() on it: they access a whole "
+                        f"unsigned long of another size on {', '.join(other_size)}"
+                        + (f", and pick the wrong byte on big-endian {', '.join(wrong_byte)}"
+                           if wrong_byte else ""),
             })
-    # One line per mask that tears, naming every map where it does.
-    tearing: dict[tuple, list[str]] = {}
+    # Tears are a FAIL, as the matrix's tear check judges them (checks.TearCheck):
+    # first the whole value (READ_ONCE() of a u64 on a 32-bit CPU is two loads,
+    # Documentation/memory-barriers.txt), then each read_together mask, one line
+    # naming every map where it tears.
+    whole: dict[tuple[int, int], dict[str, list[str]]] = {}
+    for g in out_groups:
+        if g["full_read_tears"]:
+            w = whole.setdefault((g["size_bytes"] // g["unit_bytes"], g["unit_bytes"]),
+                                 {"labels": [], "arches": []})
+            w["labels"].append(g["label"])
+            w["arches"].extend(g["arches"])
+    for (loads, unit), w in whole.items():
+        findings.append({
+            "severity": "fail", "arches": sorted(w["arches"]),
+            "text": f"{facts.type}: a full read is {loads} loads of {unit} bytes on {', '.join(w['labels'])} "
+                    f"({_arch_count(w['arches'])}): READ_ONCE() of it can tear",
+        })
+    tearing: dict[tuple, dict[str, list[str]]] = {}
     for g in out_groups:
         for m in g["masks"]:
             if m["tears"]:
-                tearing.setdefault((tuple(m["flags"]), g["unit_bytes"]), []).append(g["label"])
-    for (mask, unit), labels in tearing.items():
+                t = tearing.setdefault((tuple(m["flags"]), g["unit_bytes"]), {"labels": [], "arches": []})
+                t["labels"].append(g["label"])
+                t["arches"].extend(g["arches"])
+    for (mask, unit), t in tearing.items():
         findings.append({
-            "severity": "warn",
+            "severity": "fail", "arches": sorted(t["arches"]),
             "text": f"{facts.type}: reading {' | '.join(short_flag_name(n) for n in mask)} together "
-                    f"can tear on {', '.join(labels)} (more than one {unit}-byte access)",
+                    f"can tear on {', '.join(t['labels'])} ({_arch_count(t['arches'])}; "
+                    f"more than one {unit}-byte access)",
         })
     return {
         "type": facts.type, "label": facts.label,
+        # What one drawn word is, for the legend.
+        "word_legend": ("one unsigned long word" if all(g["ulong_words"] for g in out_groups) else
+                        f"the whole {' / '.join(sorted({g['word_c_type'] for g in scalar_groups}))} value "
+                        "(one word)" if not any(g["ulong_words"] for g in out_groups) else
+                        "one word (unsigned long, or the whole scalar value)"),
         "flag_count": max((len(g["flags"]) for g in out_groups), default=0),
         "groups": out_groups, "missing": missing, "findings": findings,
     }
+
+
+def _is_unsigned_long(c_type: str) -> bool:
+    """'unsigned long' / 'long unsigned int' (not 'unsigned long long', not 'u64')."""
+    words = c_type.split()
+    return words.count("long") == 1 and "unsigned" in words
+
+
+def _arch_count(arches: Sequence[str]) -> str:
+    n = len(set(arches))
+    return f"{n} arch" if n == 1 else f"{n} arches"
+
+
+def _expect_findings(rows: Sequence[MatrixRow]) -> list[dict]:
+    """One headline finding per ``[[expect]]`` expression that is false somewhere,
+    with the arches where it is false.
+
+    The expect check's rows carry every expression's verdict in ``predicted``
+    (``{"that", "key", "result"}``); the model's row names the expressions, a
+    backend's failing row adds its arch when the model had none there.
+    """
+    false_on: dict[tuple[str, str], list[str]] = {}
+    done: set[tuple[str, str, str]] = set()
+    failing = [r for r in rows if r.check == "expect" and r.status == "fail"]
+    # The model's verdicts first; another backend's only for an arch the model did not judge.
+    failing.sort(key=lambda r: r.backend != "model")
+    for r in failing:
+        items = r.predicted if isinstance(r.predicted, (list, tuple)) else ()
+        for item in items:
+            if not isinstance(item, Mapping) or item.get("result") is not False:
+                continue
+            key = (str(item.get("key", "")), str(item.get("that", "")))
+            if (key[0], key[1], r.arch) in done:
+                continue
+            done.add((key[0], key[1], r.arch))
+            false_on.setdefault(key, []).append(r.arch)
+    out = []
+    for (_, that), arches in false_on.items():
+        arches = sorted(arches)
+        out.append({"severity": "fail", "source": "expect", "check": "expect", "arches": arches,
+                    "text": f"expect {that} is false on {', '.join(arches)} ({_arch_count(arches)})"})
+    return out
 
 
 def _ranges(nrs: Sequence[int]) -> str:
@@ -640,6 +787,7 @@ def build_report(
     for e in tag_entries:
         e["evidence"] = claim_evidence(rows, [r["arch"] for r in e["per_arch"]], ("tag-bits",))
         e["observers"] = observers(e["evidence"])
+        _tag_verbs(e["observers"], e["allocator"])
     for e in struct_entries:
         for g in e["groups"]:
             g["evidence"] = claim_evidence(rows, g["arches"], ("layout",))
@@ -648,6 +796,9 @@ def build_report(
     findings: list[dict] = []
     for e in bitmap_entries + tag_entries:
         findings.extend(e["findings"])
+    # Each false [[expect]] is a headline of its own: the matrix rows below fold
+    # every fail group out of the headline, and an expect is the user's own claim.
+    findings.extend(_expect_findings(rows))
     failed = [r for r in rows if r.status == "fail"]
     errors = [r for r in rows if r.status == "error"]
     # Matrix rows that did not pass, one finding per (status, check, backend, detail)
@@ -785,6 +936,39 @@ def _spec_struct_names(spec: Any, layouts: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _word_kind(t: Any) -> tuple[str, str]:
+    """("scalar" | "array", C type of one word) of a bitmap-ish type (see bitmap_types)."""
+    from ..bitmap_types import _strip_typedefs
+
+    def name(x: Any) -> str:
+        # The first typedef name below the type itself ("u32"), else the base type.
+        return getattr(x, "c_type", "") or getattr(x, "name", "") or "?"
+
+    u = _strip_typedefs(t)
+    while u is not None and getattr(u, "kind", "") in ("struct", "union"):
+        members = [m for m in u.members if not getattr(m, "bitfield", False)]
+        if len(members) != 1:
+            break
+        u = _strip_typedefs(members[0].type)
+    if u is None:
+        return "array", "unsigned long"
+    if getattr(u, "kind", "") == "array":
+        return "array", name(_strip_typedefs(u.element))
+    if getattr(u, "kind", "") in ("scalar", "enum") and u is not _strip_typedefs(t):
+        return "scalar", name(u)  # a struct wrapping one scalar
+    if getattr(u, "kind", "") in ("scalar", "enum"):
+        return "scalar", _typedef_name(t) or name(u)
+    return "array", "unsigned long"
+
+
+def _typedef_name(t: Any) -> str:
+    """foo_flags_t -> 'u32' when it is a typedef of a typedef; '' otherwise."""
+    inner = getattr(t, "element", None) if getattr(t, "kind", "") == "typedef" else None
+    if inner is not None and getattr(inner, "kind", "") == "typedef":
+        return getattr(inner, "name", "") or ""
+    return ""
+
+
 def gather(spec: Any, profiles: Sequence[Profile], layouts: Mapping[str, Any],
            layout_errors: Mapping[str, str]) -> tuple[list[BitmapFacts], list[TaggedFacts], list[StructFacts]]:
     """The report inputs for a spec, from per-arch layouts (``layout_all``)."""
@@ -805,10 +989,12 @@ def gather(spec: Any, profiles: Sequence[Profile], layouts: Mapping[str, Any],
                 per_arch.append(BitmapArchFacts(p.name, None, {}, reason=bp.error))
                 continue
             t = plan.layout.types.get(tname)
+            shape, word_c_type = _word_kind(t)
             per_arch.append(BitmapArchFacts(
                 p.name, bp.geometry, {f.name: f.nr for f in bp.flags},
                 c_type=getattr(t, "c_type", "") or "",
-                unused=frozenset(f.name for f in bp.flags if not f.in_use)))
+                unused=frozenset(f.name for f in bp.flags if not f.in_use),
+                shape=shape, word_c_type=word_c_type))
         bitmaps.append(BitmapFacts(tname, per_arch, bspec.read_together,
                                    label=f"flag numbers from {bspec.bits.describe()}"))
     tagged = []

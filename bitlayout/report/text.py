@@ -98,7 +98,11 @@ def _bitmaps(report: Mapping[str, Any]) -> list[str]:
         names = _column_names(entry["groups"])
         for name, g in zip(names, entry["groups"]):
             out.append("")
-            out += _wrap(f"{name}: {', '.join(g['arches'])}", "  ", "      ")
+            # The map's name is the HTML page's (g["label"]: "BE32: ppc"); a class that splits
+            # also names the short column the flag table below uses for it.
+            arches = ", ".join(g["arches"])
+            head = g["label"] if not g.get("differs") else f"{g['label']} (table column {name})"
+            out += _wrap(head if g["label"].endswith(f": {arches}") else f"{head}: {arches}", "  ", "      ")
             out += _wrap(f"{g['size_bytes']} bytes = {g['nwords']} x {g['word_bytes']}-byte word, "
                          f"{'little' if g['little_endian'] else 'big'}-endian, single-copy-atomic "
                          f"{g['atomic_bytes']} bytes", "    ")
@@ -127,6 +131,17 @@ def _tagged(report: Mapping[str, Any]) -> list[str]:
         out += _title(f"Tag bits: {t['field']}")
         out += _wrap(f"{t['tag_bits']} low bit(s) wanted; pointee {t['pointee']} from the "
                      f"{t['allocator']} allocator")
+        obs = t.get("observers") or {}
+        total = len(t["per_arch"])
+        by_verb: dict[str, list[str]] = {}
+        for o in obs.get("by", ()):
+            by_verb.setdefault(o.get("verb", "observed"), []).append(f"{o['backend']} on {len(o['arches'])}/{total}")
+        for verb, who in sorted(by_verb.items(), key=lambda kv: kv[0] != "observed"):
+            out += _wrap(f"{verb.capitalize()} by {'; '.join(who)}")
+        if not by_verb:
+            out += _wrap("Observed by nothing but the model")
+        if obs.get("note"):
+            out += _wrap(f"({obs['note']})")
         out.append("  " + f"{'arch':<14}{'align':>6}{'guar.':>7}{'free':>6}{'want':>6}  {'ok':<4} low bits 7..0")
         for r in t["per_arch"]:
             if r.get("ok") is None:
@@ -200,6 +215,16 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
                            for i in idx)
             star = " " if a["verified"] else "*"
             out.append("  " + f"{_ascii(a['name'])[:13] + star:<15}{a['layout_class']:<6}" + row)
+    # One character per cell: say which backend produced each non-passing one.
+    by_who: dict[tuple[str, str], list[str]] = {}
+    for a in report["arches"]:
+        for i, c in enumerate(checks):
+            cell = grid["cells"].get(a["name"], {}).get(c, {})
+            if cell.get("status") in ("fail", "error"):
+                who = "+".join(cell.get("status_by", ())) or "?"
+                by_who.setdefault((STATUS_CHAR[cell["status"]], who), []).append(f"{a['name']}/{i + 1}")
+    for (ch, who), where in sorted(by_who.items(), key=lambda kv: (kv[0][0] != "E", kv[0])):
+        out += _wrap(f"{ch} by {who}: {', '.join(where)}", "  ", "      ")
     return out
 
 
@@ -238,7 +263,8 @@ def _findings(report: Mapping[str, Any]) -> list[str]:
     if not report["findings"]:
         out += _wrap("none: every check agreed with the model")
     for f in shown:
-        out += _wrap(f"[{f['severity'].upper()}] {f['text']}", "  ", "         ")
+        tag = f"[{f['severity'].upper()}] "
+        out += _wrap(f"{tag}{f['text']}", "  ", " " * (2 + len(tag)))
     return out
 
 
