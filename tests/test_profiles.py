@@ -44,6 +44,20 @@ def test_every_number_has_a_source():
         assert p.layout.source.strip(), p.name
 
 
+def test_no_source_repeats_a_sentence():
+    """Reports quote the sources; a generated profile once said "malloc: glibc 16; ..." twice."""
+    repeated = {}
+    for p in load_profiles(PROFILE_DIR):
+        sources = [("allocators", p.allocators.source), ("atomicity", p.atomicity.source),
+                   ("layout", p.layout.source)] + [(f"types.{k}", s.source) for k, s in p.scalars.items()]
+        for what, src in sources:
+            parts = [s.strip() for s in src.split(";") if s.strip()]
+            dups = sorted({s for s in parts if parts.count(s) > 1})
+            if dups:
+                repeated[(p.name, what)] = dups
+    assert repeated == {}
+
+
 def test_profiles_record_the_known_abi_facts():
     by = {p.name: p for p in load_profiles(PROFILE_DIR)}
     i386 = by["i386"].scalars["long_long"]

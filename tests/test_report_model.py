@@ -411,19 +411,3 @@ def test_an_arch_without_a_cpu_run_names_why_exec_could_not_run():
     a = next(a for a in model.build_report(profiles=fixture_profiles(), rows=rows)["arches"] if a["name"] == "mips")
     assert a["verified_by"] == "compiler"
     assert a["unverified_reason"] == "exec: built but cannot run: no qemu-mips here"
-
-
-@pytest.mark.parametrize("arch", ["ppc64", "ppc64le"])  # the profiles whose sources this suite owns
-def test_no_profile_source_repeats_a_sentence(arch):
-    """The report quotes each profile's sources; ppc64/ppc64le once said "malloc: 8 = ..." twice."""
-    from bitlayout.profiles import profile_by_name
-
-    repeated = {}
-    for p in [profile_by_name(arch)]:
-        for what, src in (("allocators", p.allocators.source), ("atomicity", p.atomicity.source),
-                          ("layout", p.layout.source)):
-            parts = [s.strip() for s in src.split(";") if s.strip()]
-            dups = sorted({s for s in parts if parts.count(s) > 1})
-            if dups:
-                repeated[(p.name, what)] = dups
-    assert repeated == {}
