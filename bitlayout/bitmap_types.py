@@ -86,3 +86,41 @@ def describe_geometry(geom: Any) -> dict[str, Any]:
             "nbits": geom.word_bytes * 8 * geom.nwords,
             "endianness": "little" if geom.little_endian else "big",
             "atomic_bytes": geom.atomic_bytes}
+
+
+def word_kind(t: Any) -> tuple[str, str]:
+    """("scalar" | "array", C type of one word) of a bitmap-ish type: a u32/u64 flags word,
+    or an array of words (``unsigned long[N]``, ``DECLARE_BITMAP``) that bitops index."""
+    def name(x: Any) -> str:
+        # The first typedef name below the type itself ("u32"), else the base type.
+        return getattr(x, "c_type", "") or getattr(x, "name", "") or "?"
+
+    u = _strip_typedefs(t)
+    while u is not None and getattr(u, "kind", "") in ("struct", "union"):
+        members = [m for m in u.members if not getattr(m, "bitfield", False)]
+        if len(members) != 1:
+            break
+        u = _strip_typedefs(members[0].type)
+    if u is None:
+        return "array", "unsigned long"
+    if getattr(u, "kind", "") == "array":
+        return "array", name(_strip_typedefs(u.element))
+    if getattr(u, "kind", "") in ("scalar", "enum") and u is not _strip_typedefs(t):
+        return "scalar", name(u)  # a struct wrapping one scalar
+    if getattr(u, "kind", "") in ("scalar", "enum"):
+        return "scalar", _typedef_name(t) or name(u)
+    return "array", "unsigned long"
+
+
+def _typedef_name(t: Any) -> str:
+    """foo_flags_t -> 'u32' when it is a typedef of a typedef; '' otherwise."""
+    inner = getattr(t, "element", None) if getattr(t, "kind", "") == "typedef" else None
+    if inner is not None and getattr(inner, "kind", "") == "typedef":
+        return getattr(inner, "name", "") or ""
+    return ""
+
+
+def is_unsigned_long(c_type: str) -> bool:
+    """'unsigned long' / 'long unsigned int' (not 'unsigned long long', not 'u64')."""
+    words = c_type.split()
+    return words.count("long") == 1 and "unsigned" in words

@@ -109,6 +109,23 @@ def test_unknown_type_is_a_spec_error(tmp_path):
         run_matrix(load_spec(tmp_path / "s.toml"), ["x86_64"], "model", None, jobs=1)
 
 
+def test_flags_overflowing_a_scalar_word_are_worded_as_such(tmp_path):
+    """A u32 flags word is not a bitops array: the finding is that the flag does not fit the
+    value, not that set_bit() writes past an array (and an unsigned long array keeps that)."""
+    (tmp_path / "h.h").write_text(
+        "typedef unsigned int u32;\ntypedef u32 foo_flags_t;\ntypedef unsigned long ul_flags_t[1];\n"
+        "enum foo_bits { FOO_A = 0, FOO_B = 35 };\n")
+    (tmp_path / "s.toml").write_text(
+        'headers = ["h.h"]\n[[bitmap]]\ntypes = ["foo_flags_t", "ul_flags_t"]\nbits = "enum foo_bits"\n')
+    result = run_matrix(load_spec(tmp_path / "s.toml"), ["x86_64", "i386"], "model", ["bounds"], jobs=1)
+    details = {r.arch: r.detail for r in result.rows}
+    assert "foo_flags_t holds 32 bits but flags 35" in details["x86_64"]
+    assert "do not fit the 32-bit u32: 1 << 35" in details["x86_64"]
+    assert "ul_flags_t" not in details["x86_64"]  # 64 bits hold bit 35
+    assert "ul_flags_t holds 32 bits but flags 35 (1 in use) lie outside: set_bit(35) writes word 1" \
+        in details["i386"]
+
+
 def test_user_spec_with_macro_bits_passes(tmp_path):
     (tmp_path / "h.h").write_text(
         "#define F_A_BIT 0\n#define F_B_BIT 62\ntypedef unsigned long long flags64_t;\n"

@@ -12,6 +12,8 @@ from types import SimpleNamespace as NS
 
 import pytest
 
+from bitlayout.bitmap_types import is_unsigned_long, word_kind
+
 from test_report_fixtures import VMA_FLAGS, fixture_profiles, fixture_rows
 
 from bitlayout.report import model
@@ -390,10 +392,10 @@ def test_word_kind_sees_through_typedefs_and_wrapping_structs():
     foo = NS(kind="typedef", name="foo_flags_t", c_type="foo_flags_t", element=u32)
     ul = NS(kind="scalar", c_type="unsigned long", name="")
     bitmap = NS(kind="struct", members=[NS(name="b", type=NS(kind="array", element=ul, count=2), bitfield=False)])
-    assert model._word_kind(foo) == ("scalar", "u32")
-    assert model._word_kind(bitmap) == ("array", "unsigned long")
-    assert model._word_kind(NS(kind="typedef", name="x", element=ul)) == ("scalar", "unsigned long")
-    assert model._is_unsigned_long("long unsigned int") and not model._is_unsigned_long("unsigned long long")
+    assert word_kind(foo) == ("scalar", "u32")
+    assert word_kind(bitmap) == ("array", "unsigned long")
+    assert word_kind(NS(kind="typedef", name="x", element=ul)) == ("scalar", "unsigned long")
+    assert is_unsigned_long("long unsigned int") and not is_unsigned_long("unsigned long long")
 
 
 def test_an_arch_without_a_cpu_run_names_why_exec_could_not_run():

@@ -66,6 +66,7 @@ class BitPositionCheck(Check):
         return CheckOutcome("pass", f"{backend}: __set_bit put all {len(pairs)} flag bits at the predicted byte "
                             "and bit", predicted, {"images_compared": len(pairs)})
 
+
 class BoundsCheck(Check):
     """Flags that exist on this arch but lie outside their type (out-of-bounds set_bit)."""
 
@@ -73,12 +74,17 @@ class BoundsCheck(Check):
 
     def predict(self, plan):
         from ..bitmap import bit_position
+        from ..bitmap_types import is_unsigned_long, word_kind
 
         out = {}
         for b in _bitmaps_ok(plan):
             oob = [f for f in b.flags if not bit_position(b.geometry, f.nr).in_bounds]
+            shape, word_c_type = word_kind(plan.layout.types.get(b.type)) if plan.layout else ("array", "")
             out[b.type] = {
                 "nbits": b.nbits,
+                # A u32/u64 flags word is not what bitops index: the hazard is the flag not
+                # fitting the value (1U << nr undefined, truncation), not a write past an array.
+                "scalar_word": word_c_type if shape == "scalar" and not is_unsigned_long(word_c_type) else "",
                 "oob_in_use": [{"name": f.name, "nr": f.nr, "word": bit_position(b.geometry, f.nr).word}
                                for f in oob if f.in_use],
                 "oob_gated": [{"name": f.name, "nr": f.nr, "gate": f.gate} for f in oob if not f.in_use],
@@ -99,9 +105,13 @@ class BoundsCheck(Check):
             for t, d in bad.items():
                 nrs = [x["nr"] for x in d["oob_in_use"]]
                 worst = max(d["oob_in_use"], key=lambda x: x["nr"])
+                if d.get("scalar_word"):
+                    consequence = (f"they do not fit the {d['nbits']}-bit {d['scalar_word']}: 1 << {worst['nr']} "
+                                   f"is undefined or truncated there, and set_bit() on it is wrong")
+                else:
+                    consequence = f"set_bit({worst['nr']}) writes word {worst['word']}, past the end"
                 parts.append(f"{t} holds {d['nbits']} bits but flags {_bit_ranges(nrs)} "
-                             f"({len(nrs)} in use) lie outside: set_bit({worst['nr']}) writes word {worst['word']}, "
-                             f"past the end")
+                             f"({len(nrs)} in use) lie outside: {consequence}")
             note = ""
             if gated:
                 note = "; gated off here (fine): " + "; ".join(

@@ -29,6 +29,7 @@ from ..toolchains import find_compiler
 from ..errors import BitlayoutError
 from ..profiles import Profile
 from ..results import MatrixRow
+from ..bitmap_types import is_unsigned_long, word_kind
 from ..ranges import format_bit_ranges
 
 REPORT_SCHEMA = "bitlayout.report/1"
@@ -493,7 +494,7 @@ def _bitmap_entry(facts: BitmapFacts, profiles: Mapping[str, Profile]) -> dict:
             # set_bit() and friends take an unsigned long *: their hazards (a word past the
             # end) are the ones of an unsigned long array (include/linux/bitmap.h).  A scalar
             # of another type is used with masks, 1U << nr / BIT_ULL(nr) (include/vdso/bits.h).
-            entry["ulong_words"] = g["shape"] != "scalar" or _is_unsigned_long(g["word_c_type"])
+            entry["ulong_words"] = g["shape"] != "scalar" or is_unsigned_long(g["word_c_type"])
             out_groups.append(entry)
     # Findings for this type: one line each, plain facts.
     findings = []
@@ -575,12 +576,6 @@ def _bitmap_entry(facts: BitmapFacts, profiles: Mapping[str, Profile]) -> dict:
         "flag_count": max((len(g["flags"]) for g in out_groups), default=0),
         "groups": out_groups, "missing": missing, "findings": findings,
     }
-
-
-def _is_unsigned_long(c_type: str) -> bool:
-    """'unsigned long' / 'long unsigned int' (not 'unsigned long long', not 'u64')."""
-    words = c_type.split()
-    return words.count("long") == 1 and "unsigned" in words
 
 
 def _arch_count(arches: Sequence[str]) -> str:
@@ -936,39 +931,6 @@ def _spec_struct_names(spec: Any, layouts: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _word_kind(t: Any) -> tuple[str, str]:
-    """("scalar" | "array", C type of one word) of a bitmap-ish type (see bitmap_types)."""
-    from ..bitmap_types import _strip_typedefs
-
-    def name(x: Any) -> str:
-        # The first typedef name below the type itself ("u32"), else the base type.
-        return getattr(x, "c_type", "") or getattr(x, "name", "") or "?"
-
-    u = _strip_typedefs(t)
-    while u is not None and getattr(u, "kind", "") in ("struct", "union"):
-        members = [m for m in u.members if not getattr(m, "bitfield", False)]
-        if len(members) != 1:
-            break
-        u = _strip_typedefs(members[0].type)
-    if u is None:
-        return "array", "unsigned long"
-    if getattr(u, "kind", "") == "array":
-        return "array", name(_strip_typedefs(u.element))
-    if getattr(u, "kind", "") in ("scalar", "enum") and u is not _strip_typedefs(t):
-        return "scalar", name(u)  # a struct wrapping one scalar
-    if getattr(u, "kind", "") in ("scalar", "enum"):
-        return "scalar", _typedef_name(t) or name(u)
-    return "array", "unsigned long"
-
-
-def _typedef_name(t: Any) -> str:
-    """foo_flags_t -> 'u32' when it is a typedef of a typedef; '' otherwise."""
-    inner = getattr(t, "element", None) if getattr(t, "kind", "") == "typedef" else None
-    if inner is not None and getattr(inner, "kind", "") == "typedef":
-        return getattr(inner, "name", "") or ""
-    return ""
-
-
 def gather(spec: Any, profiles: Sequence[Profile], layouts: Mapping[str, Any],
            layout_errors: Mapping[str, str]) -> tuple[list[BitmapFacts], list[TaggedFacts], list[StructFacts]]:
     """The report inputs for a spec, from per-arch layouts (``layout_all``)."""
@@ -989,7 +951,7 @@ def gather(spec: Any, profiles: Sequence[Profile], layouts: Mapping[str, Any],
                 per_arch.append(BitmapArchFacts(p.name, None, {}, reason=bp.error))
                 continue
             t = plan.layout.types.get(tname)
-            shape, word_c_type = _word_kind(t)
+            shape, word_c_type = word_kind(t)
             per_arch.append(BitmapArchFacts(
                 p.name, bp.geometry, {f.name: f.nr for f in bp.flags},
                 c_type=getattr(t, "c_type", "") or "",
