@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from .bitmap_types import geometry_of
-from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, Skip, model_row, outcome_row, plan_arch,
+from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, Skip, model_row, outcome_row, plan_arch, stress_ms,
                      pointer_member)
 from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
 from .profiles import Profile
@@ -462,6 +462,7 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
     """Run the matrix; return every row (the caller renders and picks the exit status)."""
     t0 = time.perf_counter()
     exec_timeout()  # a bad $BITLAYOUT_EXEC_TIMEOUT is bad input (exit 2), not a skip reason per arch
+    stress_ms()  # likewise $BITLAYOUT_STRESS_MS
     if arches and not isinstance(arches, str) and all(isinstance(a, Profile) for a in arches):
         profiles = list(arches)
     else:

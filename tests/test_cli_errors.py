@@ -139,3 +139,22 @@ def test_empty_bitmap_types_is_a_spec_error(capsys, tmp_path):
     assert rc == 2 and out == ""
     line = _one_error_line(err)
     assert line.startswith(f"bitlayout: error: {spec} [bitmap[0].types]:") and "at least one" in line
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "60001"])
+def test_bad_stress_budget_is_one_line_exit_2(capsys, monkeypatch, value):
+    # setenv (not delenv) so that what --stress-ms writes into os.environ is undone afterwards
+    monkeypatch.setenv("BITLAYOUT_STRESS_MS", "60")
+    rc = main(["matrix", *FAST, "--stress-ms", value])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    assert "BITLAYOUT_STRESS_MS must be a whole number of milliseconds in 1..60000" in _one_error_line(err)
+
+
+def test_stress_budget_scales_the_probe_requests(monkeypatch):
+    from bitlayout.checks import STRESS_MAX, STRESS_MS, stress_max, stress_ms
+
+    monkeypatch.delenv("BITLAYOUT_STRESS_MS", raising=False)
+    assert (stress_ms(), stress_max()) == (STRESS_MS, STRESS_MAX)
+    monkeypatch.setenv("BITLAYOUT_STRESS_MS", str(STRESS_MS * 10))
+    assert (stress_ms(), stress_max()) == (STRESS_MS * 10, STRESS_MAX * 10)

@@ -34,7 +34,7 @@ This module is the registry and re-exports the public names.
 from __future__ import annotations
 
 from .base import (CHECKS, DEFECT, GUARD_WORDS, HAZARD, MODEL_BUG, STRESS_MAX, STRESS_MS, TOOLCHAIN_BACKENDS,
-                   Check, CheckOutcome, Skip, probe)
+                   Check, CheckOutcome, Skip, probe, stress_max, stress_ms)
 from .bitmap_checks import Arr64Check, BitopsCheck, BitPositionCheck, BoundsCheck
 from .concurrency import LostUpdateCheck, TearCheck
 from .expect import ExpectCheck, ModelContext
@@ -54,5 +54,6 @@ __all__ = [
     "TOOLCHAIN_BACKENDS", "ArchPlan", "Arr64Check", "BitPositionCheck", "BitmapPlan", "BitopsCheck", "BoundsCheck",
     "Check", "CheckOutcome", "ExpectCheck", "Flag", "LayoutCheck", "LostUpdateCheck", "ModelContext",
     "ProfileCheck", "Skip", "TagBitsCheck", "TearCheck", "enumerators", "flags_on_arch", "known_issues_for",
-    "label_known_issue", "model_row", "outcome_row", "plan_arch", "pointee_of", "pointer_member", "probe", "tag_prediction",
+    "label_known_issue", "model_row", "outcome_row", "plan_arch", "pointee_of", "pointer_member", "probe", "stress_max",
+    "stress_ms", "tag_prediction",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
+from ..errors import UsageError
 from ..results import Observation
 
 if TYPE_CHECKING:
@@ -83,8 +85,35 @@ def _wn(geom: Any) -> dict[str, int]:
 
 
 GUARD_WORDS = 8  # csrc/bitops.h BL_GUARD_WORDS (bitlayout.probes.GUARD_WORDS)
-STRESS_MS = 60  # per stress probe: tears show within 1 ms under qemu (DESIGN.md); cheap in CI
+STRESS_MS = 60  # default per stress probe: tears show within 1 ms under qemu (DESIGN.md); cheap in CI
+STRESS_MS_ENV = "BITLAYOUT_STRESS_MS"
+STRESS_MS_LIMIT = 60000  # the probe protocol's ceiling (bitlayout/probes.py)
 STRESS_MAX = 400000
+
+
+def stress_ms() -> int:
+    """Milliseconds per stress probe: ``$BITLAYOUT_STRESS_MS`` (``--stress-ms``), default 60.
+
+    Longer budgets make rare events (lost non-atomic updates, tears on fast hosts) show up in
+    the observed rates; where the model says impossible, zero stays zero however long it runs.
+    """
+    raw = os.environ.get(STRESS_MS_ENV, "").strip()
+    if not raw:
+        return STRESS_MS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= STRESS_MS_LIMIT:
+        raise UsageError(f"{STRESS_MS_ENV} must be a whole number of milliseconds in 1..{STRESS_MS_LIMIT}, "
+                         f"got {raw!r}")
+    return value
+
+
+def stress_max() -> int:
+    """Operation cap per stress probe, scaled with the time budget so a longer run is not
+    cut short by the count (each probe is bounded in time and in count)."""
+    return min(0xFFFFFFFF, STRESS_MAX * max(1, stress_ms() // STRESS_MS))
 
 
 def _require(plan: ArchPlan, entries: Sequence[Any] | None = None, table: str = "") -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import HAZARD, MODEL_BUG, STRESS_MAX, STRESS_MS, Check, CheckOutcome, _bitmaps_ok, probe
+from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, _bitmaps_ok, probe, stress_max, stress_ms
 
 
 class TearCheck(Check):
@@ -66,17 +66,17 @@ class TearCheck(Check):
                 # word by word, as the C code for an array reads it
                 reqs.append(probe("tear", {"type": b.type, "how": f"{g.nwords} loads of {g.word_bytes}"},
                                   w=g.word_bytes * 8, n=g.nwords, mode="words", readers=1,
-                                  ms=STRESS_MS, max=STRESS_MAX))
+                                  ms=stress_ms(), max=stress_max()))
             elif backend == "exec" or g.word_bytes <= g.atomic_bytes:
                 # one C load of the whole value: the real compiler and CPU decide how many accesses
                 reqs.append(probe("tear", {"type": b.type, "how": f"one {size}-byte C load"},
-                                  w=g.word_bytes * 8, mode="whole", readers=1, ms=STRESS_MS, max=STRESS_MAX))
+                                  w=g.word_bytes * 8, mode="whole", readers=1, ms=stress_ms(), max=stress_max()))
             else:
                 # host: this CPU loads 8 bytes at once; emulate the arch's atomic_bytes-wide loads
                 k = size // g.atomic_bytes
                 reqs.append(probe("tear", {"type": b.type, "how": f"emulated: {k} loads of {g.atomic_bytes}"},
                                   w=g.atomic_bytes * 8, n=k, mode="words", readers=1,
-                                  ms=STRESS_MS, max=STRESS_MAX))
+                                  ms=stress_ms(), max=stress_max()))
         return reqs
 
     def judge(self, plan, predicted, backend, pairs):
@@ -128,7 +128,7 @@ class LostUpdateCheck(Check):
                 continue
             for mode in ("atomic", "nonatomic"):
                 reqs.append(probe("lost_update", {"type": b.type, "mode": mode}, w=b.geometry.word_bytes * 8,
-                                  threads=2, mode=mode, ms=STRESS_MS, max=STRESS_MAX))
+                                  threads=2, mode=mode, ms=stress_ms(), max=stress_max()))
         return reqs
 
     def judge(self, plan, predicted, backend, pairs):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -39,10 +40,15 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="parallel arches (default: cores)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the result here instead of stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--stress-ms", type=int, default=None, metavar="MS",
+                   help="time budget per stress probe (tear, lost update), default 60; same as $BITLAYOUT_STRESS_MS")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.stress_ms is not None:
+        # Through the environment so the worker processes of the matrix see it too.
+        os.environ["BITLAYOUT_STRESS_MS"] = str(args.stress_ms)
     from ..spec import load_spec
 
     if args.jobs is not None and args.jobs < 1:

@@ -10,6 +10,7 @@ text for email, or the JSON behind the page.  Exit status as for ``matrix``:
 from __future__ import annotations
 
 import datetime
+import os
 import sys
 import time
 from pathlib import Path
@@ -35,6 +36,8 @@ def add_parser(subparsers: Any) -> None:
                    help="model,host,compiled,exec or auto (default: auto = every backend available here)")
     p.add_argument("--check", action="append", metavar="LIST", help="checks to run (default: all)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument("--stress-ms", type=int, default=None, metavar="MS",
+                   help="time budget per stress probe (tear, lost update), default 60; same as $BITLAYOUT_STRESS_MS")
     p.add_argument("-j", "--jobs", type=int, default=None, help="parallel arches (default: CPU count)")
     p.add_argument("--title", default=None, help="page title")
     p.set_defaults(run=run)
@@ -81,6 +84,9 @@ def _progress(done: int, total: int, label: str) -> None:
 
 
 def run(args: Any) -> int:
+    if args.stress_ms is not None:
+        # Through the environment so the worker processes of the matrix see it too.
+        os.environ["BITLAYOUT_STRESS_MS"] = str(args.stress_ms)
     from ..report import render
 
     if args.jobs is not None and args.jobs < 1:
