@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bitlayout import cfront, layout, profiles  # noqa: E402
+from bitlayout.cfront import cpp as cfront_cpp  # noqa: E402
 from bitlayout.backends import compiled  # noqa: E402
 from test_layout_uapi import INCLUDES, UAPI_HEADERS  # noqa: E402
 
@@ -41,7 +42,9 @@ def _clear_memory_caches() -> None:
     cfront._TABLE_CACHE.clear()
     cfront._EXACT_CACHE.clear()
     cfront._CHUNK_CACHE.clear()
+    cfront._NORM_CACHE.clear()
     cfront._CPP_MEMO.clear()
+    cfront_cpp.clear_caches()
     layout._SHARED.clear()
     layout._EXPR_CACHE.clear()
 

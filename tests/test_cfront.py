@@ -300,3 +300,108 @@ def test_arches_with_the_same_abi_share_one_layout_and_the_others_do_not():
     assert got["x86_64"] == got["alpha"] == got["mips64"]
     assert len({repr(v) for v in got.values()}) == 4  # x86_64-like, i386, m68k, x32 all differ
     assert len(layout._SHARED) == 4
+
+
+# --- the built-in preprocessor's file memo and include-guard skip -------------------------------
+
+def _cpp_run(paths, includes, defines, *, guards=True, monkeypatch=None):
+    from bitlayout.cfront import cpp
+    cpp.clear_caches()
+    if not guards:
+        monkeypatch.setattr(cpp, "_include_guard", lambda lines: None)
+    pp = cpp.Preprocessor(include_dirs=list(includes), defines=defines)
+    text = pp.run_files([str(p) for p in paths])
+    if not guards:
+        monkeypatch.undo()
+    return text, pp.queried, pp.files_read, {k: (m.params, m.body) for k, m in pp.macros.items()}
+
+
+GUARDED = {
+    # a guard with a license comment before it, nested #if/#else (those lines emit nothing when
+    # skipped by the line walk), a continuation line and blank lines after
+    "g.h": "/* SPDX: a\n * comment */\n#ifndef G_H\n#define G_H\n#if A\n#define X 1\n#else\n#define X 2\n"
+           "#endif\n#ifdef B\nint b;\n#endif\nstruct g { int a; \\\n char c; };\n#endif /* G_H */\n\n",
+    # not a guard: an #else at the guard's own level
+    "e.h": "#ifndef E_H\n#define E_H\nint e1;\n#else\nint e2;\n#endif\n",
+    # not a guard: a declaration after the #endif
+    "t.h": "#ifndef T_H\n#define T_H\nint t1;\n#endif\nint t2;\n",
+    "main.h": '#include "g.h"\n#include "g.h"\n#include "e.h"\n#include "e.h"\n#include "t.h"\n'
+              '#include "t.h"\nstruct m { int x; };\n#include "g.h"\n',
+}
+
+
+def test_include_guard_skip_gives_exactly_the_line_walk_output(tmp_path, monkeypatch):
+    from bitlayout.cfront import cpp
+    for name, text in GUARDED.items():
+        (tmp_path / name).write_text(text)
+    main = tmp_path / "main.h"
+    used = []
+    real = cpp._include_guard
+    monkeypatch.setattr(cpp, "_include_guard", lambda lines: used.append(real(lines)) or used[-1])
+    fast = _cpp_run([main], [], {"A": "1"})
+    monkeypatch.undo()
+    assert sorted(g[0] for g in used if g) == ["G_H"]  # e.h and t.h are not guards
+    slow = _cpp_run([main], [], {"A": "1"}, guards=False, monkeypatch=monkeypatch)
+    assert fast == slow
+    assert [fast[0].count(s) for s in ("struct g", "int e1", "int e2", "int t1", "int t2")] == [1, 1, 1, 1, 2]
+
+
+def test_include_guard_skip_on_the_uapi_corpus(monkeypatch):
+    from test_layout_uapi import INCLUDES, UAPI_HEADERS
+    if not all(Path(h).is_file() for h in UAPI_HEADERS):
+        pytest.skip("Linux UAPI headers missing (apt-get install linux-libc-dev)")
+    for arch in ("x86_64", "armeb"):
+        defines = cfront.predefined_macros(profiles.profile_by_name(arch))
+        fast = _cpp_run(UAPI_HEADERS, INCLUDES, defines)
+        assert fast == _cpp_run(UAPI_HEADERS, INCLUDES, defines, guards=False, monkeypatch=monkeypatch)
+
+
+def test_builtin_cpp_file_memo_sees_a_changed_file(tmp_path):
+    from bitlayout.cfront import cpp
+    h = tmp_path / "c.h"
+    h.write_text("#ifndef C_H\n#define C_H\nint a;\n#endif\n")
+    cpp.clear_caches()
+    assert "int a;" in cpp.Preprocessor().run_files([str(h)])
+    h.write_text("#ifndef C_H\n#define C_H\nlong bb;\n#endif\n")  # another size: a new stat
+    assert "long bb;" in cpp.Preprocessor().run_files([str(h)])
+
+
+# --- normalize one top-level declaration at a time ----------------------------------------------
+
+NORM_CASES = [
+    ('# 1 "a.h"\nint a; struct __attribute__((packed)) s { char c; int i __attribute__((aligned(8))); } x;\n'
+    '#pragma pack(push, 2)\nstruct p { char c; long l; };\n#pragma pack(pop)\n'
+    'struct q { int x; _Static_assert(sizeof(int) == 4, "a;{"); } __attribute__((aligned(sizeof(long))));\n'
+    'static inline int f(void) { return __alignof__(long long); }\nchar semi = \';\'; const char *t = "};";\n'
+    '# 7 "b.h"\nenum __attribute__((packed)) e { E1, E2 };  typedef int aint __attribute__((aligned(4)));\n'),
+    ('# 1 "a.h"\nint a;\n#pragma pack(4)\nstruct p { char c; long l; };\n# 3 "a.h"\n'
+    'struct r { short s; } __attribute__((aligned(16)));\n'),
+    'struct open { int a;\n',  # never ends at file level: the whole text goes through in one piece
+]
+
+
+def _norm_facts(n):
+    return (n.text, {k: (r.name, r.arg_text, r.index) for k, r in n.attrs.items()}, n.decl_attrs,
+            n.gnu_alignof, n.chunks, n.tail_offset)
+
+
+def test_normalize_by_parts_equals_normalize_in_one_piece(monkeypatch):
+    cfront._NORM_CACHE.clear()
+    by_parts = [_norm_facts(cfront.normalize(t, "x.h")) for t in NORM_CASES]
+    again = [_norm_facts(cfront.normalize(t, "x.h")) for t in NORM_CASES]  # served from the memo
+    assert len(cfront._split_top_level(NORM_CASES[0])) > 5
+    monkeypatch.setattr(cfront, "_split_top_level", lambda text: [text])
+    cfront._NORM_CACHE.clear()
+    whole = [_norm_facts(cfront.normalize(t, "x.h")) for t in NORM_CASES]
+    assert by_parts == whole == again
+    assert by_parts[0][4][1:] and by_parts[0][5] > 0  # chunk boundaries and attribute-argument tail
+
+
+def test_normalize_by_parts_keys_on_the_state_a_part_starts_in():
+    # the same declaration after a different number of attributes / another #pragma pack
+    cfront._NORM_CACHE.clear()
+    decl = "struct z { char c; long l; } __attribute__((aligned(8)));\n"
+    one = cfront.normalize(decl, "z.h")
+    two = cfront.normalize("int k __attribute__((aligned(4)));\n#pragma pack(1)\n" + decl, "z.h")
+    assert "__bl_attr_0" in one.text and "__bl_attr_1" in two.text and "__bl_attr_2" in two.text
+    assert [r.name for r in two.attrs.values()] == ["aligned", "pack", "aligned"]

@@ -200,9 +200,102 @@ def _is_attr_kw(t: Tok) -> bool:
 
 
 def normalize(text: str, filename: str = "<input>") -> Normalized:
-    """Rewrite preprocessed GNU C into what GnuCParser parses faithfully; record attributes."""
-    toks = tokenize(text)
+    """Rewrite preprocessed GNU C into what GnuCParser parses faithfully; record attributes.
+
+    Done one top-level declaration at a time (split at each `;` outside brackets), each part
+    memoised on its text and the state it starts in (attribute count, `#pragma pack`, file, line,
+    column): the arches' preprocessed texts share almost every part, so 26 arches (~6 distinct
+    texts on UAPI) normalise each part once.  A part that does not end in the file-level state
+    (the split guessed wrong) makes the whole text go through in one piece, as before.
+    """
     attrs: dict[int, _AttrRecord] = {}
+    pieces: list[str] = []
+    decl_attrs: dict[tuple[str, int, int], list[int]] = {}
+    gnu_alignof: set[tuple[str, int, int]] = set()
+    chunks = [(0, filename, 1, 1)]
+    pack_cur: int | None = None
+    pack_stack: tuple = ()
+    cur_file, cur_line, col = filename, 1, 1
+    offset = 0
+    for part in _split_top_level(text):
+        key = (part, filename, len(attrs), pack_cur, pack_stack, cur_file, cur_line, col)
+        hit = _NORM_CACHE.get(key)
+        if hit is None:
+            base = len(attrs)
+            res = _normalize_part(part, filename, attrs, pack_cur, pack_stack, cur_file, cur_line, col)
+            if res is None:  # not a clean top-level split: the whole text in one piece
+                attrs = {}
+                res = _normalize_part(text, filename, attrs, None, (), filename, 1, 1, whole=True)
+                pieces, decl_attrs, gnu_alignof, chunks = [], {}, set(), [(0, filename, 1, 1)]
+                _merge_part(res, pieces, decl_attrs, gnu_alignof, chunks, 0)
+                break
+            hit = (res, [attrs[k] for k in range(base, len(attrs))])
+            if len(_NORM_CACHE) > 200_000:
+                _NORM_CACHE.clear()
+            _NORM_CACHE[key] = hit
+        res, new_attrs = hit
+        for rec in new_attrs:
+            attrs[rec.index] = rec
+        _merge_part(res, pieces, decl_attrs, gnu_alignof, chunks, offset)
+        offset += len(res[0])
+        pack_cur, pack_stack, cur_file, cur_line, col = res[4:9]
+    text_out = "".join(pieces)
+    # Attribute arguments (aligned(N)) are parsed with the rest as `_Static_assert((N), "...")`
+    # lines appended at the end, where every type they may name is complete.
+    tail = []
+    for rec in attrs.values():
+        if rec.arg_text is not None:
+            tail.append(f'_Static_assert(({rec.arg_text}) || 1, "__bl_attrarg_{rec.index}");')
+    tail_offset = -1
+    if tail:
+        sub = normalize("\n".join(tail) + "\n", "<bitlayout-attributes>")
+        gnu_alignof |= sub.gnu_alignof
+        tail_offset = len(text_out)
+        text_out += "\n# 1 \"<bitlayout-attributes>\"\n" + sub.text
+    return Normalized(text_out, attrs, decl_attrs, gnu_alignof, chunks, tail_offset)
+
+
+_NORM_CACHE: dict = {}
+# what can hold a `;` that does not end a top-level declaration, and the brackets
+_SPLIT_RE = re.compile(r"""(?m:^)[ \t]*\#[^\n]*|/\*.*?\*/|//[^\n]*|(?:u8|[LuU])?"(?:\\.|[^"\\\n])*"|"""
+                       r"""[LuU]?'(?:\\.|[^'\\\n])*'|[][(){};]""", re.S)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """`text` cut after every `;` outside brackets (a guess checked by `_normalize_part`)."""
+    parts = []
+    depth = 0
+    start = 0
+    for m in _SPLIT_RE.finditer(text):
+        c = m.group()
+        if c == ";":
+            if depth == 0:
+                parts.append(text[start:m.end()])
+                start = m.end()
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+    if start < len(text) or not parts:
+        parts.append(text[start:])
+    return parts
+
+
+def _merge_part(res, pieces, decl_attrs, gnu_alignof, chunks, offset) -> None:
+    text, dattrs, galign, ends = res[:4]
+    pieces.append(text)
+    for key, numbers in dattrs:
+        decl_attrs.setdefault(key, []).extend(numbers)
+    gnu_alignof.update(galign)
+    chunks.extend((offset + o, f, ln, c) for o, f, ln, c in ends)
+
+
+def _normalize_part(text: str, filename: str, attrs: dict, pack_cur, pack_stack: tuple,
+                    cur_file: str, cur_line: int, col0: int, whole: bool = False):
+    """normalize()'s work on `text` starting at file level in the given state; None when it does
+    not end at file level (unless `whole`: the entire input, whatever state it ends in).  -> (text, [(coord, [N])], [coord], [chunk end], pack_cur, pack_stack,
+    file, line, column) at the end."""
+    toks = tokenize(text)
     out: list[Tok] = []
     # Frames: ("file"|"struct"|"enum"|"block", index in `out` where the current declaration starts,
     # pending type attrs for struct/enum frames, marker token for struct frames)
@@ -211,8 +304,7 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
     pending_tag_kind = None
     pending_ids = 0  # identifiers seen since the struct/union/enum keyword (the tag: at most 1)
     tag_frames: list[dict] = []
-    pack_cur: int | None = None  # #pragma pack in force (bytes)
-    pack_stack: list[int | None] = []
+    pack_stack: list[int | None] = list(pack_stack)  # pack_cur: #pragma pack in force (bytes)
     paren_depth = 0
     last_closed: dict | None = None  # the struct/enum frame just closed, for `} __attribute__`
     i = 0
@@ -377,21 +469,18 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
             sep = "" if out[prev].text in (",", "{") else ","
             fr["close_tok"].text = sep + ",".join(f"{nm}=0" for nm in names) + "}"
 
-    # Attribute arguments (aligned(N)) are parsed with the rest as `_Static_assert((N), "...")`
-    # lines appended at the end, where every type they may name is complete.
-    tail = []
-    for rec in attrs.values():
-        if rec.arg_text is not None:
-            tail.append(f'_Static_assert(({rec.arg_text}) || 1, "__bl_attrarg_{rec.index}");')
+    clean = len(frames) == 1 and paren_depth == 0 and pending_tag_attrs is None \
+        and last_closed is None and not frames[0]["moved"] and not frames[0].get("decl_attr_marks")
+    if not clean and not whole:
+        return None
 
     # Render and compute pycparser coordinates of tokens that carry declaration attributes.
     pieces: list[str] = []
-    decl_attrs: dict[tuple[str, int, int], list[int]] = {}
+    decl_attrs: list = []
     gnu_alignof: set[tuple[str, int, int]] = set()
-    cur_file, cur_line = filename, 1
     offset = 0
-    line_start = -1  # offset of the last '\n'
-    chunks = [(0, filename, 1, 1)]
+    line_start = -col0  # offset of the last '\n' (col0: the column this part starts at)
+    chunks = []
     for tok in out:
         if tok.kind == "directive":
             m = re.match(r'\s*#\s*(?:line\s+)?(\d+)(?:\s+"((?:\\.|[^"\\])*)")?', tok.text)
@@ -409,23 +498,17 @@ def normalize(text: str, filename: str = "<input>") -> Normalized:
             if tok.attrs == ["gnu_alignof"]:
                 gnu_alignof.add(key)
             else:
-                decl_attrs.setdefault(key, []).extend(tok.attrs)
-        pieces.append(tok.text)
-        for k, c in enumerate(tok.text):
-            if c == "\n":
-                cur_line += 1
-                line_start = offset + k
-        offset += len(tok.text)
+                decl_attrs.append((key, list(tok.attrs)))
+        tx = tok.text
+        pieces.append(tx)
+        if "\n" in tx:
+            cur_line += tx.count("\n")
+            line_start = offset + tx.rindex("\n")
+        offset += len(tx)
         if tok.end:
             chunks.append((offset, cur_file, cur_line, offset - line_start))
-    text_out = "".join(pieces)
-    tail_offset = -1
-    if tail:
-        sub = normalize("\n".join(tail) + "\n", "<bitlayout-attributes>")
-        gnu_alignof |= sub.gnu_alignof
-        tail_offset = len(text_out)
-        text_out += "\n# 1 \"<bitlayout-attributes>\"\n" + sub.text
-    return Normalized(text_out, attrs, decl_attrs, gnu_alignof, chunks, tail_offset)
+    return ("".join(pieces), decl_attrs, gnu_alignof, chunks, pack_cur, tuple(pack_stack),
+            cur_file, cur_line, offset - line_start)
 
 
 def _finish_decl(out: list[Tok], frame: dict) -> None:
@@ -1108,7 +1191,18 @@ def no_gc():
         yield
     finally:
         if was:
+            if gc.get_count()[0] > FREEZE_AFTER:
+                # A big burst (a parse table, a set of layouts) mostly survives in caches: left
+                # young, the next collections would walk all of it again, then again in older
+                # generations as they fill (0.6 s of a 3.2 s cold UAPI run).  Move what exists to
+                # the permanent generation instead (gc.freeze, Python >= 3.7): reference counting
+                # still frees it; only a reference cycle already unreachable now is never reclaimed.
+                gc.freeze()
             gc.enable()
+
+
+# allocations (net, since the last collection) above which no_gc freezes what exists
+FREEZE_AFTER = 5_000
 
 
 def build_table(text: str, filename: str = "<input>", input_files: Iterable[str] = ()) -> TranslationUnit:

@@ -21,6 +21,48 @@ _ID = re.compile(r"[A-Za-z_$][\w$]*$")
 MAX_INCLUDE_DEPTH = 64
 
 
+_LINES_CACHE: dict[str, tuple] = {}  # path -> ((mtime_ns, size), logical lines, include guard)
+_RESOLVED: dict[str, str] = {}  # path as included -> resolved path (the #pragma once key)
+_DIRECTIVE = re.compile(r"#\s*(\w*)\s*(.*)", re.S)
+
+
+def clear_caches() -> None:
+    """Forget the file memo (benchmarks measure a cold start with it)."""
+    _LINES_CACHE.clear()
+    _RESOLVED.clear()
+
+
+def _include_guard(lines: list[tuple[int, str]]) -> tuple[str, int, int, int] | None:
+    """(X, index of `#ifndef X`, index of its `#endif`, number of `#if`s between) when every line outside that pair is
+    blank and the pair has no `#else`/`#elif` of its own; else None."""
+    first = next((k for k, (_n, ln) in enumerate(lines) if ln.strip()), None)
+    if first is None:
+        return None
+    m = _DIRECTIVE.match(lines[first][1].lstrip())
+    if not m or m.group(1) != "ifndef" or not m.group(2).split():
+        return None
+    name = m.group(2).split()[0]
+    depth = 0
+    nested = 0  # `#if`s inside the skipped region: the line walk emits no line for those
+    for k in range(first, len(lines)):
+        stripped = lines[k][1].lstrip()
+        if not stripped.startswith("#"):
+            continue
+        d = _DIRECTIVE.match(stripped).group(1)
+        if d in ("if", "ifdef", "ifndef"):
+            depth += 1
+            nested += depth > 1
+        elif d in ("else", "elif") and depth == 1:
+            return None
+        elif d == "endif":
+            depth -= 1
+            if depth == 0:
+                if any(ln.strip() for _n, ln in lines[k + 1:]):
+                    return None
+                return name, first, k, nested
+    return None
+
+
 class _Unterminated(CParseError):
     pass
 
@@ -30,6 +72,11 @@ class _Macro:
 
     def __init__(self, name, params, variadic, body):
         self.name, self.params, self.variadic, self.body = name, params, variadic, body
+
+    def __reduce__(self):
+        # one constructor call per macro: half the time of the default slots pickling (thousands
+        # of macros go into every on-disk preprocessor memo entry)
+        return (_Macro, (self.name, self.params, self.variadic, self.body))
 
 
 def _tokens(text: str) -> list[str]:
@@ -71,10 +118,31 @@ class Preprocessor:
 
     # -- files --------------------------------------------------------------------
     def _lines(self, path: Path) -> list[tuple[int, str]]:
+        return self._read(path)[0]
+
+    def _read(self, path: Path) -> tuple[list[tuple[int, str]], tuple | None]:
+        """(logical lines, include guard) of a file, memoised per process on (path, mtime, size):
+        a UAPI run includes ~250 files, most of them several times, and 26 arches need ~6 runs."""
+        spath = str(path)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise CParseError(f"{path}: cannot read: {exc.strerror}") from None
+        self.files_read.append((spath, st.st_mtime_ns, st.st_size))
+        hit = _LINES_CACHE.get(spath)
+        if hit is not None and hit[0] == (st.st_mtime_ns, st.st_size):
+            return hit[1], hit[2]
+        lines = self._scan(path)
+        guard = _include_guard(lines)
+        if len(_LINES_CACHE) > 4096:
+            _LINES_CACHE.clear()
+        _LINES_CACHE[spath] = ((st.st_mtime_ns, st.st_size), lines, guard)
+        return lines, guard
+
+    @staticmethod
+    def _scan(path: Path) -> list[tuple[int, str]]:
         try:
             text = path.read_text(errors="replace")
-            st = path.stat()
-            self.files_read.append((str(path), st.st_mtime_ns, st.st_size))
         except OSError as exc:
             raise CParseError(f"{path}: cannot read: {exc.strerror}") from None
         # comments -> spaces (newlines kept), then join continuation lines
@@ -98,19 +166,35 @@ class Preprocessor:
     def _file(self, path: Path, out: list[str], depth: int) -> None:
         if depth > MAX_INCLUDE_DEPTH:
             raise CParseError(f"{path}: #include nested too deeply")
-        key = str(path.resolve())
+        spath = str(path)
+        key = _RESOLVED.get(spath)
+        if key is None:
+            key = _RESOLVED[spath] = str(path.resolve())
         if key in self.once:
             return
         out.append(f'# 1 "{path}"')
         stack: list[list[bool]] = []  # [taking, any_taken, else_seen]
         pending: str | None = None
         pending_lines = 0
-        lines = self._lines(path)
+        lines, guard = self._read(path)
+        if guard is not None and guard[0] in self.macros:
+            # GCC's multiple-include optimisation: the whole file is `#ifndef X ... #endif` and X
+            # is defined, so every line would come out empty.  Same output and same macro
+            # lookups (only X) as walking the lines, without the walk.
+            name, first, last, nested = guard
+            self.queried.add(name)
+            out.extend(self.expand_line(line) for _no, line in lines[:first])
+            out.extend([""] * (last + 1 - first - nested))
+            out.extend(self.expand_line(line) for _no, line in lines[last + 1:])
+            return
+        active = True  # all(s[0] for s in stack), recomputed after directives (only they change it)
+        dirty = False
         for no, line in lines:
             stripped = line.lstrip()
-            active = all(s[0] for s in stack)
             if stripped.startswith("#"):
-                m = re.match(r"#\s*(\w*)\s*(.*)", stripped, re.S)
+                active = all(s[0] for s in stack)
+                dirty = True
+                m = _DIRECTIVE.match(stripped)
                 d, rest = m.group(1), m.group(2).strip()
                 where = f"{path}:{no}"
                 if d in ("if", "ifdef", "ifndef"):
@@ -164,6 +248,9 @@ class Preprocessor:
                     continue
                 out.append("")
                 continue
+            if dirty:
+                active = all(s[0] for s in stack)
+                dirty = False
             if not active:
                 out.append("")
                 continue
@@ -201,7 +288,14 @@ class Preprocessor:
 
     # -- expansion --------------------------------------------------------------------
     def expand_line(self, line: str) -> str:
-        return "".join(self._expand(_tokens(line), frozenset()))
+        toks = _tokens(line)
+        macros, queried = self.macros, self.queried
+        for t in toks:
+            if _ID.match(t):
+                queried.add(t)  # as _expand does: looked up, defined or not
+                if t in macros:
+                    return "".join(self._expand(toks, frozenset()))
+        return line  # no macro in it: _expand would return the tokens, and they join to `line`
 
     def _expand(self, toks: list[str], hide: frozenset) -> list[str]:
         out: list[str] = []
