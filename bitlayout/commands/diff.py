@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
+from . import add_arch_option
 
 
 def add_parser(subparsers: Any) -> None:
@@ -23,7 +24,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("old", metavar="OLD", help="FILE:TYPE, or a header with --type")
     p.add_argument("new", metavar="NEW", nargs="?", help="FILE:TYPE, or a header with --type (default: OLD's file)")
     p.add_argument("--type", nargs=2, metavar=("OLD_T", "NEW_T"), dest="types", help="the two type names")
-    p.add_argument("--arch", action="append", metavar="SEL", help="arch selector (default: all)")
+    add_arch_option(p)
     p.add_argument("--flags", default="default", metavar="SOURCE",
                    help="flag numbers: 'default' (the embedded spec's VMA flags), 'enum NAME' from OLD's "
                         "header, or 'none'")

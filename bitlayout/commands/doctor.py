@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import EXIT_OK
 from ..profiles import select_profiles
 from .. import toolchains
+from . import add_arch_option
 
 SCHEMA = "bitlayout.doctor/1"
 
@@ -22,8 +23,7 @@ SCHEMA = "bitlayout.doctor/1"
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("doctor", help="show compilers/runners found per arch and install commands",
                               description=__doc__.splitlines()[0])
-    p.add_argument("--arch", action="append", metavar="SEL",
-                   help="arch selector: all, 32bit, 64bit, big-endian, little-endian, names (repeatable, commas)")
+    add_arch_option(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=run)
 

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BitlayoutError, UsageError
+from . import add_arch_option
 
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("layout", help="C type layouts per arch (json contract, pahole-like table, compare)",
                               description="Lay out every struct/union/enum/typedef of C headers for each arch.")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--arch", action="append", metavar="SEL", help="arch selector: names, 'all', '32bit', ... "
-                   "(default: all)")
+    add_arch_option(p)
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VAL]")
     p.add_argument("--type", dest="types", action="append", default=[], metavar="NAME",

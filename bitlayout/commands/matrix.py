@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ..errors import UsageError
 from ..matrix import BACKENDS, MatrixResult, run_matrix
 from ..checks import CHECKS
+from . import add_arch_option
 
 SYMBOL = {"pass": "ok", "fail": "FAIL", "error": "ERR", "skip": "-"}
 STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "skip": "dim"}
@@ -30,8 +31,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("matrix", help="run every check on every arch (arch x check x backend)",
                               description=__doc__.splitlines()[0])
     p.add_argument("spec", nargs="?", help="spec TOML (default: the embedded kernel VMA-flags example)")
-    p.add_argument("--arch", action="append", metavar="SEL",
-                   help="arch selector: all, 32bit, 64bit, big-endian, little-endian, names (repeatable, commas)")
+    add_arch_option(p)
     p.add_argument("--backend", default="auto", metavar="LIST",
                    help=f"comma list of {','.join(BACKENDS)}, or auto (every backend whose tools exist); "
                         "default: auto")

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from ..profiles import Profile, select_profiles
 from .. import toolchains
+from . import add_arch_option
 
 SCHEMA = "bitlayout.profiles/1"
 
@@ -26,8 +27,7 @@ SCHEMA = "bitlayout.profiles/1"
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("profiles", help="list architecture profiles and whether they are verified here",
                               description=__doc__.splitlines()[0])
-    p.add_argument("--arch", action="append", metavar="SEL",
-                   help="arch selector: all, 32bit, 64bit, big-endian, little-endian, names (repeatable, commas)")
+    add_arch_option(p)
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--no-probe", action="store_true", help="do not compile or run probes (verified = unknown)")
     p.add_argument("--no-run", action="store_true", help="compile-only probes (no qemu)")

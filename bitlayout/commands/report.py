@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from . import add_arch_option
 
 DEFAULT_HTML = "bitlayout-report.html"
 
@@ -30,8 +31,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-o", "--output", metavar="FILE",
                    help=f"output file ('-' for stdout); html default: {DEFAULT_HTML}, text/json: stdout")
     p.add_argument("--format", choices=("html", "text", "json"), default="html")
-    p.add_argument("--arch", action="append", metavar="SEL",
-                   help="arch selector: all, 32bit, 64bit, big-endian, little-endian, names (repeatable, commas)")
+    add_arch_option(p)
     p.add_argument("--backend", metavar="LIST", default="auto",
                    help="model,host,compiled,exec or auto (default: auto = every backend available here)")
     p.add_argument("--check", action="append", metavar="LIST", help="checks to run (default: all)")
