@@ -19,6 +19,20 @@ static BL_T *BLF(bl_region)(void)
     return region;
 }
 
+/* A zeroed guarded region with the request's `bits` set (non-atomically) in the
+ * bitmap part; NULL when out of memory.  The bitmap starts at region + BL_GUARD_WORDS. */
+static BL_T *BLF(bl_region_with_bits)(const struct bl_req *r)
+{
+    unsigned i;
+    BL_T *region = BLF(bl_region)();
+    if (!region)
+        return NULL;
+    memset(region, 0, BL_REGION_WORDS * sizeof(BL_T));
+    for (i = 0; i < r->bits.len; i++)
+        BLF(bl_nonatomic_set_bit)(r->bits.v[i], region + BL_GUARD_WORDS);
+    return region;
+}
+
 static void BLF(bl_fill_guards)(BL_T *region, unsigned long n, BL_T canary)
 {
     unsigned i;
@@ -202,13 +216,10 @@ static int BLF(bl_probe_arr)(struct bl_req *r, struct bl_out *o)
         return -1;
     n64 = (unsigned)((r->nbits + 63) / 64);
     n32 = (unsigned)((r->nbits + 31) / 32);
-    region = BLF(bl_region)();
+    region = BLF(bl_region_with_bits)(r);
     if (!region)
         return bl_fail(r, "out of memory");
     a = region + BL_GUARD_WORDS;
-    memset(region, 0, BL_REGION_WORDS * sizeof(BL_T));
-    for (i = 0; i < r->bits.len; i++)
-        BLF(bl_nonatomic_set_bit)(r->bits.v[i], a);
 
     BLF(bl_bitmap_to_arr64)(a64, a, (unsigned)r->nbits);
     bl_put(o, "\"values\":{\"to_arr64\":[");
@@ -261,13 +272,10 @@ static int BLF(bl_probe_find)(struct bl_req *r, struct bl_out *o)
     BL_T *region, *a;
     if (bl_check_bitmap(r, 1))
         return -1;
-    region = BLF(bl_region)();
+    region = BLF(bl_region_with_bits)(r);
     if (!region)
         return bl_fail(r, "out of memory");
     a = region + BL_GUARD_WORDS;
-    memset(region, 0, BL_REGION_WORDS * sizeof(BL_T));
-    for (i = 0; i < r->bits.len; i++)
-        BLF(bl_nonatomic_set_bit)(r->bits.v[i], a);
     bl_put(o, "\"values\":{\"first\":%lu,\"first_zero\":%lu,\"next\":",
            BLF(bl_find_first_bit)(a, r->nbits), BLF(bl_find_first_zero_bit)(a, r->nbits));
     for (i = 0; i < r->starts.len; i++)
