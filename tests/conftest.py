@@ -25,3 +25,15 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("BITLAYOUT_CACHE_DIR", str(cache))
     return cache
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``bitlayout ARGV`` in process: (exit status, stdout, stderr)."""
+    from bitlayout.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:  # argparse usage errors exit from inside the parser
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err

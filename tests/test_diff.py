@@ -16,6 +16,7 @@ from bitlayout.cli import main
 from bitlayout.diff import Design, diff_designs, parse_designs
 from bitlayout.profiles import load_profiles
 from bitlayout.spec import default_spec_path
+from conftest import run_cli
 
 DEFAULT_H = str(default_spec_path().with_name("vma_flags.h").resolve())
 
@@ -129,15 +130,6 @@ def test_parse_designs_forms(tmp_path):
         Design(str(h), "vm_flags_t"), Design(str(h), "struct vma"))
     assert parse_designs(str(h), None, ["vm_flags_t", "struct  vma"]) == (
         Design(str(h), "vm_flags_t"), Design(str(h), "struct vma"))
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse usage errors exit from inside the parser
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_diff_json_and_text(capsys):

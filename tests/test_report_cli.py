@@ -20,15 +20,7 @@ from test_report_html import chromium, console_errors, needs_chromium
 from bitlayout.cli import main
 from bitlayout.profiles import profile_by_name
 from bitlayout.toolchains import find_compiler
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse usage errors exit from inside the parser
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import run_cli
 
 
 @pytest.fixture(scope="module")
