@@ -144,13 +144,14 @@ def _type_names(t: Any) -> set[str]:
 
 
 def _container_facts(ls: Any, container: str, design: Design, profile: Profile) -> dict[str, Any]:
-    from .report.model import flat_members, struct_layout
+    from .report.model import struct_layout
 
     t = ls.types.get(container)
     if t is None or not t.size_bytes:
         return {"declared": False}
+    t = t.resolved()  # a typedef'd container: its members are the struct's
     lay = struct_layout(t, profile.cacheline_bytes)
-    members = flat_members(t)
+    members = [(m.name, m.offset_bits, m) for m in t.flat_members()]
     # The member may name the type through a typedef (foo_bitmap_t for struct foo_bitmap,
     # or the other way round): match on every name along either typedef chain.
     wanted = _type_names(ls.types.get(design.type)) | {design.type}

@@ -190,3 +190,17 @@ def test_container_member_found_through_a_typedef(tmp_path, profiles):
         "i386": ("flags", "map"), "x86_64": ("flags", "map")}
     d2 = diff_designs(Design(str(h), "u32"), Design(str(h), "foo_bitmap_t"), chosen, container="struct holder")
     assert {a["new"]["container"]["member"] for a in d2["arches"]} == {"map"}
+
+
+def test_a_typedefd_container_is_measured_as_its_struct(tmp_path, profiles):
+    """`--container foo_t` for `typedef struct {...} foo_t`: holes, padding and offsets are the
+    struct's (a typedef has no members of its own)."""
+    h = tmp_path / "c.h"
+    h.write_text("typedef unsigned long vm_flags_t[8 / sizeof(unsigned long)];\n"
+                 "typedef struct { char c; vm_flags_t flags; int x; } foo_t;\n")
+    chosen = [p for p in profiles if p.name == "x86_64"]
+    (arch,) = diff_designs(Design(str(h), "vm_flags_t"), Design(str(h), "vm_flags_t"), chosen,
+                           container="foo_t")["arches"]
+    c = arch["old"]["container"]
+    assert (c["size_bytes"], c["hole_bytes"], c["padding_bytes"]) == (24, 7, 4)
+    assert c["offsets"] == {"c": 0, "flags": 8, "x": 16} and c["member"] == "flags"

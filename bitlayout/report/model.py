@@ -678,18 +678,6 @@ def _anonymous_name(t: Any) -> str:
     return f"{kind} {{{', '.join(inner)}}}" if inner else f"({kind or 'anonymous'})"
 
 
-def flat_members(tl: Any, base_bits: int = 0) -> list[tuple[str, int, Any]]:
-    """(name, absolute offset_bits, member) with anonymous struct/union members flattened in,
-    as the ``bitlayout.layout/1`` contract lists them."""
-    out = []
-    for m in tl.members:
-        if not m.name and getattr(m.type, "members", ()):
-            out.extend(flat_members(m.type, base_bits + m.offset_bits))
-        else:
-            out.append((m.name, base_bits + m.offset_bits, m))
-    return out
-
-
 def struct_layout(tl: Any, cacheline_bytes: int) -> dict:
     """Members in offset order with the holes between them and the tail padding."""
     size_bits = tl.size_bytes * 8
@@ -983,7 +971,8 @@ def gather(spec: Any, profiles: Sequence[Profile], layouts: Mapping[str, Any],
         for p in profiles:
             ls = layouts.get(p.name)
             t = ls.types.get(sname) if ls is not None else None
-            per[p.name] = t if t is not None and t.size_bytes else None
+            # A typedef'd struct draws as the struct it names (a typedef has no members).
+            per[p.name] = t.resolved() if t is not None and t.size_bytes else None
             if per[p.name] is None:
                 reasons[p.name] = layout_errors.get(p.name) or f"{sname} not declared here"
         structs.append(StructFacts(sname, per, reasons))
