@@ -347,14 +347,18 @@ def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Pat
     return output
 
 
+def define_flags(defines: Mapping[str, str | None] | None) -> list[str]:
+    """``-D`` options as a compiler reads them: None -> ``-DX`` (1), "" -> ``-DX=`` (empty)."""
+    return [f"-D{name}" if value is None else f"-D{name}={value}" for name, value in (defines or {}).items()]
+
+
 def preprocess(profile: Profile, source_path: str | Path, include_dirs: Iterable[str | Path] = (),
                defines: Mapping[str, str] | None = None, timeout: float = 60.0) -> str:
     """Run the profile's real compiler with -E; returns the preprocessed text (with line markers)."""
     compiler = _require_compiler(profile)
     argv = [*compiler.argv, *compiler.cflags, "-E"]
     argv += [f"-I{d}" for d in include_dirs]
-    for name, value in (defines or {}).items():
-        argv.append(f"-D{name}" if value in (None, "") else f"-D{name}={value}")
+    argv += define_flags(defines)
     argv.append(str(source_path))
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout)

@@ -120,3 +120,21 @@ def test_bad_paths_are_one_line_usage_errors(capsys, tmp_path):
     assert (rc, err) == (2, f"bitlayout: error: {tmp_path}: is a directory (give header files)\n")
     rc, _, err = run(capsys, str(tmp_path / "missing.h"), "--arch", "x86_64")
     assert (rc, err) == (2, f"bitlayout: error: {tmp_path / 'missing.h'}: no such file\n")
+
+
+def test_define_forms_mean_what_gcc_means(capsys, tmp_path):
+    """-D NAME defines it as 1, -D NAME= defines it empty: the same with the compiler's -E,
+    the built-in preprocessor, and the compiled backend's flags."""
+    from bitlayout.commands import parse_defines
+    from bitlayout.toolchains import define_flags
+
+    assert parse_defines(["ONE", "EMPTY=", "V=3"]) == {"ONE": "1", "EMPTY": "", "V": "3"}
+    assert define_flags({"ONE": "1", "EMPTY": "", "BARE": None}) == ["-DONE=1", "-DEMPTY=", "-DBARE"]
+    h = tmp_path / "d.h"
+    h.write_text("#if defined(EMPTY) && ONE == 1\nstruct both { int i; };\n#endif\n"
+                 "#if EMPTY + 0 == 0\nstruct empty_is_empty { int i; };\n#endif\n")
+    for extra in ([], ["--builtin-cpp"]):
+        assert main(["layout", str(h), "-D", "EMPTY=", "-D", "ONE", "--arch", "x86_64", "--format", "json",
+                     *extra]) == 0
+        types = json.loads(capsys.readouterr().out)["arches"]["x86_64"]["types"]
+        assert sorted(types) == ["struct both", "struct empty_is_empty"], extra

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from .. import toolchains
 from ..errors import ToolchainError
 from ..results import LAYOUT_SCHEMA
 
@@ -74,8 +75,7 @@ def compile_probe(profile, headers, type_names, workdir: str | Path, include_dir
     cmd = [*argv, *DEBUG_FLAGS, *_gcc_extra(argv), *extra_flags]
     for d in include_dirs:
         cmd += ["-I", str(d)]
-    for k, v in defines.items():
-        cmd.append(f"-D{k}={v}" if v not in (None, "") else f"-D{k}")
+    cmd += toolchains.define_flags(defines)
     cmd += [str(src), "-o", str(obj)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)

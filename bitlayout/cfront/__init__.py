@@ -42,6 +42,7 @@ from pycparser import c_ast
 from pycparser.plyparser import ParseError
 
 from ..errors import CParseError, LayoutError, ToolchainError
+from ..toolchains import define_flags
 
 # ---------------------------------------------------------------------------
 # Tokens
@@ -1518,8 +1519,7 @@ def _compiler_preprocess(argv, paths, include_dirs, defines) -> str:
     args = list(argv) + ["-E", "-dD", "-std=gnu11", "-x", "c"]
     for d in include_dirs:
         args += ["-I", str(d)]
-    for k, v in defines.items():
-        args.append(f"-D{k}={v}" if v is not None else f"-D{k}")
+    args += define_flags(defines)
     if len(paths) == 1:
         args.append(str(paths[0]))
         stdin = None

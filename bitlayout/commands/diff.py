@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from . import add_arch_option
+from . import add_arch_option, parse_defines
 
 
 def add_parser(subparsers: Any) -> None:
@@ -47,16 +47,6 @@ def _flagset(text: str):
     raise UsageError(f"--flags must be 'default', 'none' or 'enum NAME', got {text!r}")
 
 
-def _defines(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        if not name.isidentifier():
-            raise UsageError(f"-D expects NAME or NAME=VALUE, got {item!r}")
-        out[name] = value or "1"
-    return out
-
-
 def run(args: Any) -> int:
     from ..diff import diff_designs, parse_designs
     from ..profiles import select_profiles
@@ -65,7 +55,7 @@ def run(args: Any) -> int:
     old, new = parse_designs(args.old, args.new, args.types)
     profiles = select_profiles(args.arch)
     result = diff_designs(old, new, profiles, flagset=_flagset(args.flags), container=args.container,
-                          include_dirs=args.include_dirs, defines=_defines(args.defines))
+                          include_dirs=args.include_dirs, defines=parse_defines(args.defines))
     text = json.dumps(result, indent=1) + "\n" if args.format == "json" else render_diff_text(result)
     if args.output:
         try:

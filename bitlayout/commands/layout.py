@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BitlayoutError, UsageError
-from . import add_arch_option
+from . import add_arch_option, parse_defines
 
 
 def add_parser(subparsers: Any) -> None:
@@ -33,16 +33,6 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--builtin-cpp", action="store_true",
                    help="preprocess with the built-in preprocessor even when a compiler is installed")
     p.set_defaults(run=run)
-
-
-def _defines(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        name, eq, value = item.partition("=")
-        if not name.isidentifier():
-            raise UsageError(f"-D expects NAME or NAME=VALUE, got {item!r}")
-        out[name] = value if eq else "1"
-    return out
 
 
 def _check_paths(files: list[str], include_dirs: list[str]) -> None:
@@ -63,7 +53,7 @@ def compute(args: Any) -> dict:
     from ..profiles import select_profiles
 
     profiles = select_profiles(args.arch or "all")
-    defines = _defines(args.defines)
+    defines = parse_defines(args.defines)
     _check_paths(args.files, args.include_dirs)
     sets = {}
     failed: dict[str, list[str]] = {}  # message -> arches, in arch order
