@@ -23,8 +23,7 @@ This file is also executed standalone by cffi's setuptools hook (``__name__
 == "__cffi__"``, no package around it), so its top level imports only the
 standard library; bitlayout imports happen inside the runtime functions.
 
-Only ``bitlayout.backends.host`` may import this module's ``load()`` /
-``load_module()``.
+Only ``bitlayout.backends.host`` may call this module's ``load_module()``.
 """
 
 from __future__ import annotations
@@ -269,12 +268,6 @@ def load_module(src: Path | None = None, prebuilt: str = PREBUILT_MODULE) -> Loa
     path = build(src)
     mod = _import_path(path)
     return Loaded(mod.ffi, mod.lib, "cache", str(path), why)
-
-
-def load():
-    """Load (see :func:`load_module`) and return (ffi, lib)."""
-    loaded = load_module()
-    return loaded.ffi, loaded.lib
 
 
 if __name__ == "__main__":  # python -m bitlayout._ffi_build: build and print the path

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from pycparser import c_ast
 
@@ -639,11 +639,6 @@ class LayoutSet:
         key = {1: "int", 2: "long", 3: "long_long", 4: "int128", 0: "int"}[it.rank]
         return self._scalar(key, it.unsigned, key, "<expr>")
 
-    def _pointer_to(self, t: TypeLayout) -> TypeLayout:
-        s = self.profile.scalars["pointer"]
-        return TypeLayout("pointer", "pointer", s.size_bytes, s.align_bytes, (), t, c_type="pointer",
-                          gnu_align_bytes=s.gnu_align_bytes, unsigned=True)
-
     def _offsetof(self, t: TypeLayout, path_node, where) -> int:
         """offsetof(T, a.b[2].c) in bytes."""
         steps = []
@@ -969,6 +964,12 @@ def layout_headers(paths, profile, include_dirs=(), defines={}, *, builtin: bool
     return layout_text(text, profile, str(paths[0]), inputs, macros)
 
 
-def contract(sets: Mapping[str, LayoutSet]) -> dict:
-    """The bitlayout.layout/1 document for several arches."""
-    return {"schema": LAYOUT_SCHEMA, "arches": {arch: ls.to_contract() for arch, ls in sets.items()}}
+def contract(sets: Mapping[str, LayoutSet], only: Sequence[str] = ()) -> dict:
+    """The bitlayout.layout/1 document for several arches (``only``: just these type names)."""
+    doc: dict = {"schema": LAYOUT_SCHEMA, "arches": {}}
+    for arch, ls in sets.items():
+        types = ls.to_contract()["types"]
+        if only:
+            types = {k: v for k, v in types.items() if k in only}
+        doc["arches"][arch] = {"types": types}
+    return doc

@@ -236,13 +236,12 @@ def _names_of(layout: Any) -> tuple[set[str], set[str]]:
 
 
 def run_arch(spec: Spec, profile: Profile, checks: Sequence[str], backends: Sequence[str],
-             observers: dict[str, Observer] | None = None, layout: Any = None, layout_error: str = "",
-             ) -> list[MatrixRow]:
+             layout: Any = None, layout_error: str = "") -> list[MatrixRow]:
     """All rows for one arch (model first, then each observing backend)."""
     if layout is None and not layout_error:
         layout, layout_error = _layout(spec, profile)
     plan = plan_arch(spec, profile, layout, layout_error)
-    observers = observers if observers is not None else make_observers(backends)
+    observers = make_observers(backends)
     rows: list[MatrixRow] = []
     predictions: dict[str, Any] = {}
     model_rows: dict[str, MatrixRow] = {}

@@ -27,7 +27,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from . import toolchains
 from .cachedir import user_cache_dir
@@ -393,17 +393,3 @@ def probe_profiles(profiles: Sequence[Profile], *, run: bool = True, jobs: int |
     jobs = jobs or max(2, os.cpu_count() or 2)
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(lambda p: probe_profile(p, run=run, use_cache=use_cache), profiles))
-
-
-def check_profile(profile: Profile, *, run: bool = True) -> list[Mismatch]:
-    """The mismatches between a profile and the real compiler/CPU (ToolchainError if none is here)."""
-    result = probe_profile(profile, run=run)
-    if not result.compiler:
-        raise ToolchainError(f"cannot check {profile.name}: {result.reason}")
-    if result.error:
-        raise ToolchainError(result.error)
-    return list(result.mismatches)
-
-
-def mismatch_rows(results: Iterable[ProbeResult]) -> list[tuple[str, str, object, object, str]]:
-    return [(m.arch, m.field, m.profile_value, m.compiler_value, m.via) for r in results for m in r.mismatches]

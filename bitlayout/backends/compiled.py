@@ -25,7 +25,6 @@ from typing import Iterable, Mapping, Sequence
 
 from .. import toolchains
 from ..errors import ToolchainError
-from ..results import LAYOUT_SCHEMA
 
 DEBUG_FLAGS = ("-g", "-c", "-std=gnu11", "-fno-eliminate-unused-debug-types", "-w")
 
@@ -413,7 +412,3 @@ def incomplete_type_names(obj: Path, profile, type_names: Sequence[str]) -> set[
         return out
     finally:
         dw.close()
-
-
-def contract(per_arch: Mapping[str, dict]) -> dict:
-    return {"schema": LAYOUT_SCHEMA, "arches": dict(per_arch)}

@@ -117,9 +117,6 @@ class Preprocessor:
             self.macros[name] = _Macro(name, None, False, body)
 
     # -- files --------------------------------------------------------------------
-    def _lines(self, path: Path) -> list[tuple[int, str]]:
-        return self._read(path)[0]
-
     def _read(self, path: Path) -> tuple[list[tuple[int, str]], tuple | None]:
         """(logical lines, include guard) of a file, memoised per process on (path, mtime, size):
         a UAPI run includes ~250 files, most of them several times, and 26 arches need ~6 runs."""

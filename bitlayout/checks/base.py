@@ -43,8 +43,6 @@ class CheckOutcome:
 
 class Check:
     name = ""
-    # Backends that can observe this check (besides the model's own verdict).
-    observers: tuple[str, ...] = ()
     # What the model backend alone can conclude: "verdict" (a hazard finding) or "" (skip).
     model_verdict = True
 

@@ -89,19 +89,13 @@ def compute(args: Any) -> dict:
 
 
 def run(args: Any) -> int:
-    from ..results import LAYOUT_SCHEMA
+    from ..layout import contract
 
     sets = compute(args)
     if args.format == "compare" and len(args.types) != 1:
         raise UsageError("--format compare needs exactly one --type NAME")
     if args.format == "json":
-        doc = {"schema": LAYOUT_SCHEMA, "arches": {}}
-        for arch, ls in sets.items():
-            types = ls.to_contract()["types"]
-            if args.types:
-                types = {k: v for k, v in types.items() if k in args.types}
-            doc["arches"][arch] = {"types": types}
-        json.dump(doc, sys.stdout, indent=1)
+        json.dump(contract(sets, args.types), sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     if args.format == "compare":
