@@ -16,6 +16,7 @@ Computation only (no printing): ``diff_designs`` returns the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -107,6 +108,14 @@ class _Layouts:
         return value
 
 
+@functools.cache
+def _default_spec():
+    """The embedded spec, read once per process (the flags are asked for per arch)."""
+    from .spec import load_default_spec
+
+    return load_default_spec()
+
+
 def _flags_for(flagset: FlagSet, profile: Profile, layouts: _Layouts, old: Design) -> tuple[dict, set, tuple]:
     """(name -> nr, names not in use on this arch, masks) for one arch."""
     from .checks import enumerators, flags_on_arch
@@ -114,9 +123,7 @@ def _flags_for(flagset: FlagSet, profile: Profile, layouts: _Layouts, old: Desig
     if flagset.source == "none":
         return {}, set(), ()
     if flagset.source == "default":
-        from .spec import load_default_spec
-
-        spec = load_default_spec()
+        spec = _default_spec()
         bspec = spec.bitmaps[0]
         ls = layouts.get(spec.headers[0], profile)
         flags = flags_on_arch(bspec, ls, profile)
@@ -247,9 +254,7 @@ def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 def _describe_flags(flagset: FlagSet) -> str:
     if flagset.source == "default":
-        from .spec import load_default_spec
-
-        b = load_default_spec().bitmaps[0]
+        b = _default_spec().bitmaps[0]
         return f"the embedded spec's {b.bits.describe()}"
     if flagset.source == "none":
         return "no flags"

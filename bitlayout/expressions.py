@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .errors import SpecError
+from .tagging import ALLOCATORS
 
 # function name -> (arity, which arguments are C type/field text, not expressions)
 FUNCTIONS: dict[str, tuple[int, tuple[int, ...]]] = {
@@ -43,7 +44,6 @@ FUNCTIONS: dict[str, tuple[int, tuple[int, ...]]] = {
     "max": (2, ()),
 }
 ALIASES = {"_Alignof": "alignof", "__alignof__": "gnu_alignof"}
-ALLOCATORS = ("slab", "kmalloc", "malloc", "static")
 
 _BINOPS = {
     ast.Add: lambda a, b: a + b,

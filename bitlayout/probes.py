@@ -48,6 +48,7 @@ from .results import Observation
 
 WORD_BITS = (8, 16, 32, 64)
 GUARD_WORDS = 8  # csrc/bitops.h BL_GUARD_WORDS
+MAX_STRESS_MS = 60000  # ceiling of a stress probe's ms= (csrc/probes.c checks it too)
 MAX_WORDS = 64  # csrc/bitops.h BL_MAX_WORDS
 MAX_LIST = 256  # csrc/probes.c BL_MAX_LIST
 MAX_LINE = 16384  # csrc/probes.h BL_MAX_LINE
@@ -228,7 +229,7 @@ def make_request(probe: str, **params: Any) -> ProbeRequest:
         hi = 16 if probe == "lost_tag" else min(16, wbits)
         out["threads"] = _int(probe, "threads", params["threads"], 1, hi)
     if "ms" in params:
-        out["ms"] = _int(probe, "ms", params["ms"], 1, 60000)
+        out["ms"] = _int(probe, "ms", params["ms"], 1, MAX_STRESS_MS)
     if "max" in params:
         out["max"] = _int(probe, "max", params["max"], 1, MAX_U32)
     if probe == "lost_tag":

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .errors import SpecError, UsageError
-from .expressions import ALLOCATORS, Expression, parse_expression
+from .expressions import Expression, parse_expression
+from .tagging import ALLOCATORS
 from .profiles import Profile, select_profiles
 
 DEFAULT_SPEC_NAME = "vma_flags.toml"

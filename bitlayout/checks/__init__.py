@@ -33,7 +33,8 @@ This module is the registry and re-exports the public names.
 
 from __future__ import annotations
 
-from .base import (CHECKS, DEFECT, GUARD_WORDS, HAZARD, MODEL_BUG, STRESS_MAX, STRESS_MS, TOOLCHAIN_BACKENDS,
+from ..probes import GUARD_WORDS
+from .base import (CHECKS, DEFECT, HAZARD, MODEL_BUG, STRESS_MAX, STRESS_MS, TOOLCHAIN_BACKENDS,
                    Check, CheckOutcome, Skip, probe, stress_max, stress_ms)
 from .bitmap_checks import Arr64Check, BitopsCheck, BitPositionCheck, BoundsCheck
 from .concurrency import LostUpdateCheck, TearCheck

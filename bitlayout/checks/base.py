@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import UsageError
+from ..probes import MAX_STRESS_MS
 from ..results import Observation
 
 if TYPE_CHECKING:
@@ -82,10 +83,9 @@ def _wn(geom: Any) -> dict[str, int]:
     return {"w": geom.word_bytes * 8, "n": geom.nwords}
 
 
-GUARD_WORDS = 8  # csrc/bitops.h BL_GUARD_WORDS (bitlayout.probes.GUARD_WORDS)
 STRESS_MS = 60  # default per stress probe: tears show within 1 ms under qemu (DESIGN.md); cheap in CI
 STRESS_MS_ENV = "BITLAYOUT_STRESS_MS"
-STRESS_MS_LIMIT = 60000  # the probe protocol's ceiling (bitlayout/probes.py)
+STRESS_MS_LIMIT = MAX_STRESS_MS  # the probe protocol's ceiling
 STRESS_MAX = 400000
 
 

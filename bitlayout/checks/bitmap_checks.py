@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..ranges import format_bit_ranges
-from .base import (GUARD_WORDS, HAZARD, MODEL_BUG, Check, CheckOutcome, _bitmap_errors, _bitmaps_ok,
+from ..probes import GUARD_WORDS
+from .base import (HAZARD, MODEL_BUG, Check, CheckOutcome, _bitmap_errors, _bitmaps_ok,
                    _errors_text, _plain, _wn, probe)
 
 
@@ -27,7 +28,7 @@ class BitPositionCheck(Check):
                 if pos.in_bounds:
                     positions[f.name] = {"nr": f.nr, "word": pos.word, "byte": pos.byte_offset,
                                          "bit_in_byte": pos.bit_in_byte}
-            in_bounds = sorted({f.nr for f in b.flags if bit_position(b.geometry, f.nr).in_bounds})
+            in_bounds = sorted({p["nr"] for p in positions.values()})
             out[b.type] = {"positions": positions,
                            "image_hex": {str(nr): memory_image(b.geometry, [nr]).hex() for nr in in_bounds}}
         return out
