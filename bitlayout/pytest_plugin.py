@@ -56,6 +56,16 @@ class _State:
         self._spec = None
         self.layouts: dict[str, Any] = {}
         self.exec_ready: dict[str, str] = {}  # arch -> why exec cannot run it here ('' = it can)
+        self.observers: dict[str, Any] = {}  # backend name -> one ProbeObserver for the session
+
+    def observer(self, name: str):
+        """One observer per backend for the whole session (not one per test): the host
+        module and the exec build cache are opened once."""
+        if name not in self.observers:
+            from .matrix import ProbeObserver
+
+            self.observers[name] = ProbeObserver(name)
+        return self.observers[name]
 
     @property
     def profiles(self):
@@ -286,11 +296,9 @@ def _exec_cannot_run(profile, observer, config: pytest.Config) -> str:
 def bitlayout_backend(arch, request: pytest.FixtureRequest) -> BackendRunner:
     """A backend that runs code for ``arch``: host when compatible, else exec; skips with the
     reason (and the install hint) when none can execute code for it here."""
-    from .matrix import ProbeObserver
-
     reasons = []
     for name in ("host", "exec"):
-        obs = ProbeObserver(name)
+        obs = _state(request.config).observer(name)
         why = obs.unavailable()
         if not why:
             ok, why = obs.available(arch)
