@@ -355,16 +355,20 @@ def _compiled_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str,
     facts: dict[str, Any] = {}
     evidence: dict[str, Any] = {}
     if names:
+        comp = mod.find_compiler(plan.profile)
+        if comp is None:  # a missing compiler is a skip with the install hint, not an error
+            from .toolchains import missing_reason
+
+            return [MatrixRow(plan.arch, n, "compiled", "skip", skipped.get(n) or f"compiled: {missing_reason(plan.profile)}")
+                    for n in checks]
         t0 = time.perf_counter()
         try:
-            comp = mod.find_compiler(plan.profile)
             facts = mod.compiled_layout(list(plan.spec.headers), plan.profile, names,
                                         include_dirs=list(plan.spec.include_dirs), defines=dict(plan.spec.defines))["types"]
             evidence = {"backend": "compiled", "compiler": getattr(comp, "identity", ""),
                         "target": getattr(comp, "target", ""), "seconds": round(time.perf_counter() - t0, 3)}
         except BitlayoutError as exc:
-            status = "skip" if type(exc).__name__ == "ToolchainError" and "no compiler" in str(exc) else "error"
-            return [MatrixRow(plan.arch, n, "compiled", skipped.get(n) and "skip" or status,
+            return [MatrixRow(plan.arch, n, "compiled", "skip" if n in skipped else "error",
                               skipped.get(n) or f"compiled: {exc}") for n in checks]
         except Exception as exc:  # noqa: BLE001 - a backend bug is an error row
             return _skip_all(plan, checks, "compiled", f"compiled backend failed: {type(exc).__name__}: {exc}",

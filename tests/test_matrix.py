@@ -260,3 +260,27 @@ def test_result_keeps_each_arch_layout_outside_the_json(tmp_path, jobs):
         assert ls.profile.name == arch  # what came back from a worker is that arch's own
         assert ls.types["vma_flags_t"].size_bytes == (8 if arch == "x86_64" else 4)
     assert set(result.to_json()) == {"schema", "results"}
+
+
+def test_missing_toolchains_give_skip_rows_with_the_install_hint(monkeypatch):
+    """No compiler: the compiled (and exec) rows are skips naming what to install, never
+    errors and never missing rows."""
+    from bitlayout import toolchains
+
+    monkeypatch.setenv("BITLAYOUT_NO_ZIG", "1")
+    monkeypatch.setenv("BITLAYOUT_NO_GCC", "1")
+    for cache in (toolchains.find_compilers, toolchains.find_compiler):
+        if hasattr(cache, "cache_clear"):
+            cache.cache_clear()
+    try:
+        result = run_matrix(load_default_spec(), ["mips"], ["compiled", "exec"], ["layout", "bit-position"], jobs=1)
+    finally:
+        monkeypatch.undo()
+        for cache in (toolchains.find_compilers, toolchains.find_compiler):
+            if hasattr(cache, "cache_clear"):
+                cache.cache_clear()
+    rows = {(r.backend, r.check): r for r in result.rows}
+    assert set(rows) == {(b, c) for b in ("compiled", "exec") for c in ("layout", "bit-position")}
+    layout = rows[("compiled", "layout")]
+    assert layout.status == "skip" and "no compiler" in layout.detail and "pip install ziglang" in layout.detail
+    assert all(r.status == "skip" for r in result.rows), [(r.backend, r.check, r.status, r.detail) for r in result.rows]
