@@ -287,6 +287,9 @@ def compare_run(profile: Profile, run_facts: dict[str, int]) -> list[Mismatch]:
 # Cache
 
 
+PROBE_RUN_TIMEOUT = 120.0  # seconds for one probe run under an emulator
+
+
 def cache_dir() -> Path:
     return user_cache_dir()
 
@@ -363,7 +366,7 @@ def probe_profile(profile: Profile, *, run: bool = True, use_cache: bool = True)
                 # -O2 like the exec backend: zig caches its per-target musl build per optimize mode.
                 exe = toolchains.compile_c(profile, [src], Path(tmp) / "probe", extra_flags=("-O2", "-DBITLAYOUT_PROBE_MAIN"),
                                            timeout=600.0)
-                result = toolchains.run_binary(profile, exe, timeout=120.0)
+                result = toolchains.run_binary(profile, exe, timeout=PROBE_RUN_TIMEOUT)
             except ToolchainError as exc:
                 error = str(exc)
             else:
@@ -372,10 +375,9 @@ def probe_profile(profile: Profile, *, run: bool = True, use_cache: bool = True)
                     run_facts = parse_run_output(result.stdout)
                     mismatches += compare_run(profile, run_facts)
                 else:
-                    what = ("timed out" if result.timed_out else f"killed by signal {result.signal}" if result.signal
-                            else f"exit status {result.returncode}")
+                    what = result.failure(PROBE_RUN_TIMEOUT, f"probe for {profile.name} under {runner.kind}")
                     tail = (result.stderr.strip().splitlines() or [""])[-1]
-                    error = f"probe for {profile.name} under {runner.kind} {what}: {tail}".rstrip(": ")
+                    error = f"{what}: {tail}".rstrip(": ")
     reason = ""
     if runner is None and run:
         reason = toolchains.missing_reason(profile)

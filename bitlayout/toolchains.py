@@ -85,6 +85,42 @@ class RunResult:
     def ok(self) -> bool:
         return self.returncode == 0 and not self.timed_out and self.signal is None
 
+    @property
+    def guest_signal(self) -> int | None:
+        """The signal the program died of.  qemu-user re-raises a guest's fatal signal on
+        itself, so the host sees it; some qemu versions instead print 'qemu: uncaught target
+        signal N' and exit 128+N: read that too, so the reason names the signal either way."""
+        if self.signal is not None:
+            return self.signal
+        if self.returncode == 0:
+            return None  # a guest that merely prints the phrase did not die of it
+        for line in self.stderr.splitlines():
+            if "uncaught target signal" in line:
+                digits = "".join(ch for ch in line.split("signal", 1)[1] if ch.isdigit() or ch == " ").split()
+                if digits:
+                    return int(digits[0])
+        return None
+
+    def failure(self, timeout: float, what: str) -> str | None:
+        """One line saying how the run failed ("driver timed out after 60 s (killed)",
+        "... killed by SIGSEGV", "... exited with status 3"), or None if it did not."""
+        if self.returncode == 126 and self.stderr.startswith("cannot execute"):
+            # run_binary's report of ENOEXEC & co (e.g. x32 on a kernel without
+            # CONFIG_X86_X32_ABI): the OS refused to start the binary at all.
+            return f"{what} failed: {self.stderr.strip()}"
+        if self.timed_out:
+            return f"{what} timed out after {timeout:g} s (killed)"
+        sig = self.guest_signal
+        if sig is not None:
+            try:
+                name = _signal.Signals(sig).name
+            except ValueError:
+                name = f"signal {sig}"
+            return f"{what} killed by {name}"
+        if self.returncode:
+            return f"{what} exited with status {self.returncode}"
+        return None
+
 
 # ---------------------------------------------------------------------------
 # Discovery (cached per process, keyed on the toolchain table and the env overrides)

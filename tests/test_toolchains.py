@@ -256,3 +256,19 @@ def test_a_zig_cache_the_user_chose_is_respected(monkeypatch, tmp_path):
     monkeypatch.setenv("ZIG_LOCAL_CACHE_DIR", str(tmp_path))
     tc.isolate_zig_object_cache()
     assert os.environ["ZIG_LOCAL_CACHE_DIR"] == str(tmp_path)
+
+
+@pytest.mark.parametrize("run, expected", [
+    (dict(returncode=0, stderr="", signal=None, timed_out=False), None),
+    (dict(returncode=-11, stderr="", signal=11, timed_out=False), "probe killed by SIGSEGV"),
+    # qemu versions that report the guest's signal in words and exit 128+N
+    (dict(returncode=139, stderr="qemu: uncaught target signal 11 (Segmentation fault) - core dumped\n",
+          signal=None, timed_out=False), "probe killed by SIGSEGV"),
+    (dict(returncode=-9, stderr="", signal=9, timed_out=True), "probe timed out after 5 s (killed)"),
+    (dict(returncode=3, stderr="", signal=None, timed_out=False), "probe exited with status 3"),
+    (dict(returncode=126, stderr="cannot execute x: Exec format error", signal=None, timed_out=False),
+     "probe failed: cannot execute x: Exec format error"),
+])
+def test_run_failures_are_named_in_one_line(run, expected):
+    result = toolchains.RunResult(stdout="", seconds=0.1, **run)
+    assert result.failure(5.0, "probe") == expected

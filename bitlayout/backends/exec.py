@@ -36,7 +36,6 @@ is in subprocesses), so a session builds every arch in one parallel batch.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -85,46 +84,6 @@ class ExecOutcome:
 
 # ---------------------------------------------------------------------------
 # Running
-
-
-def _signal_name(num: int) -> str:
-    try:
-        return signal.Signals(num).name
-    except ValueError:
-        return f"signal {num}"
-
-
-def _emulated_signal(run: toolchains.RunResult) -> int | None:
-    """qemu-user re-raises a guest's fatal signal on itself, so the host sees the signal.
-
-    Some qemu versions instead print 'qemu: uncaught target signal N' and exit 128+N;
-    read that too so the reason names the signal either way.
-    """
-    if run.signal is not None:
-        return run.signal
-    if run.returncode == 0:
-        return None  # a guest that merely prints the phrase did not die of it
-    for line in run.stderr.splitlines():
-        if "uncaught target signal" in line:
-            digits = "".join(ch for ch in line.split("signal", 1)[1] if ch.isdigit() or ch == " ").split()
-            if digits:
-                return int(digits[0])
-    return None
-
-
-def _describe_failure(run: toolchains.RunResult, timeout: float, what: str) -> str | None:
-    if run.returncode == 126 and run.stderr.startswith("cannot execute"):
-        # toolchains.run_binary's report of ENOEXEC & co (e.g. x32 on a kernel without
-        # CONFIG_X86_X32_ABI): the OS refused to start the binary at all.
-        return f"{what} failed: {run.stderr.strip()}"
-    if run.timed_out:
-        return f"{what} timed out after {timeout:g} s (killed)"
-    sig = _emulated_signal(run)
-    if sig is not None:
-        return f"{what} killed by {_signal_name(sig)}"
-    if run.returncode:
-        return f"{what} exited with status {run.returncode}"
-    return None
 
 
 def _last_line(text: str) -> str:
@@ -278,17 +237,17 @@ class ExecBackend:
         startup_timeout = min(self.timeout, STARTUP_TIMEOUT)
         startup = toolchains.run_binary(profile, binary, stdin="", timeout=startup_timeout)
         evidence["startup_seconds"] = round(startup.seconds, 3)
-        why = _describe_failure(startup, startup_timeout, "driver start-up")
+        why = startup.failure(startup_timeout, "driver start-up")
         if why:
-            evidence.update(returncode=startup.returncode, signal=_emulated_signal(startup),
+            evidence.update(returncode=startup.returncode, signal=startup.guest_signal,
                             stderr_tail=_tail(startup.stderr))
             return ExecOutcome(arch, "error", evidence=evidence,
                                reason=f"{why} under {evidence['emulator']}{_last_line(startup.stderr)}")
 
         run = toolchains.run_binary(profile, binary, stdin=stdin, timeout=self.timeout)
         evidence.update(run_seconds=round(run.seconds, 3), returncode=run.returncode,
-                        signal=_emulated_signal(run), stderr_tail=_tail(run.stderr), requests=len(requests))
-        why = _describe_failure(run, self.timeout, "driver")
+                        signal=run.guest_signal, stderr_tail=_tail(run.stderr), requests=len(requests))
+        why = run.failure(self.timeout, "driver")
         if why:
             return ExecOutcome(arch, "error", evidence=evidence,
                                reason=f"{why} under {evidence['emulator']}{_last_line(run.stderr)}")
