@@ -223,9 +223,12 @@ def find_compilers(profile: Profile) -> tuple[Compiler, ...]:
     return _find_compilers(profile.toolchain, *_overrides())
 
 
-def find_compiler(profile: Profile) -> Compiler | None:
-    """The preferred installed compiler for the profile, or None."""
+def find_compiler(profile: Profile, kind: str | None = None) -> Compiler | None:
+    """The preferred installed compiler for the profile (``kind`` "zig"/"gcc"/... to pick a
+    route), or None."""
     found = find_compilers(profile)
+    if kind is not None:
+        found = tuple(c for c in found if c.kind == kind)
     return found[0] if found else None
 
 
@@ -316,8 +319,9 @@ def missing_reason(profile: Profile) -> str:
     return "; ".join(parts)
 
 
-def _require_compiler(profile: Profile) -> Compiler:
-    compiler = find_compiler(profile)
+def require_compiler(profile: Profile, kind: str | None = None) -> Compiler:
+    """find_compiler, or ToolchainError naming what is missing and how to install it."""
+    compiler = find_compiler(profile, kind)
     if compiler is None:
         raise ToolchainError(f"no compiler for {profile.name}: {missing_reason(profile)}")
     return compiler
@@ -327,12 +331,15 @@ def _require_compiler(profile: Profile) -> Compiler:
 # Compile / preprocess
 
 
-def _first_error(stderr: str) -> str:
+def first_error(stderr: str) -> str:
+    """The compiler or linker diagnostic worth one line: the first "error:" line
+    (``f.c:1:2: error: ...``, ``ld.lld: error: ...``), else the last line of output.
+    Only a diagnostic's own "error:" counts: a path may contain "error" too."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     for ln in lines:
-        if "error" in ln.lower():
-            return ln
-    return lines[0] if lines else "(no output)"
+        if " error: " in ln or ln.startswith("error: ") or ": fatal error: " in ln:
+            return ln[:300]
+    return lines[-1][:300] if lines else "(no output)"
 
 
 def compile_argv(profile: Profile, compiler: Compiler, sources: Sequence[str | Path], output: str | Path, *,
@@ -362,7 +369,7 @@ def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Pat
     compiler writes a unique temporary file next to ``output`` which is then
     renamed over it atomically.
     """
-    compiler = _require_compiler(profile)
+    compiler = require_compiler(profile)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{output.suffix}")
@@ -378,7 +385,7 @@ def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Pat
     if proc.returncode != 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)
         names = ", ".join(Path(s).name for s in sources)
-        raise ToolchainError(f"{compiler.identity} failed on {names} for {profile.name}: {_first_error(proc.stderr)}")
+        raise ToolchainError(f"{compiler.identity} failed on {names} for {profile.name}: {first_error(proc.stderr)}")
     os.replace(tmp, output)
     return output
 
@@ -391,7 +398,7 @@ def define_flags(defines: Mapping[str, str | None] | None) -> list[str]:
 def preprocess(profile: Profile, source_path: str | Path, include_dirs: Iterable[str | Path] = (),
                defines: Mapping[str, str] | None = None, timeout: float = 60.0) -> str:
     """Run the profile's real compiler with -E; returns the preprocessed text (with line markers)."""
-    compiler = _require_compiler(profile)
+    compiler = require_compiler(profile)
     argv = [*compiler.argv, *compiler.cflags, "-E"]
     argv += [f"-I{d}" for d in include_dirs]
     argv += define_flags(defines)
@@ -401,17 +408,17 @@ def preprocess(profile: Profile, source_path: str | Path, include_dirs: Iterable
     except subprocess.TimeoutExpired:
         raise ToolchainError(f"{compiler.identity} -E timed out on {source_path}") from None
     if proc.returncode != 0:
-        raise ToolchainError(f"{compiler.identity} -E failed on {source_path}: {_first_error(proc.stderr)}")
+        raise ToolchainError(f"{compiler.identity} -E failed on {source_path}: {first_error(proc.stderr)}")
     return proc.stdout
 
 
 def predefined_macros(profile: Profile, compiler: Compiler | None = None) -> dict[str, str]:
     """The compiler's predefined macros (``-dM -E`` on an empty file): name -> replacement text."""
-    compiler = compiler or _require_compiler(profile)
+    compiler = compiler or require_compiler(profile)
     argv = [*compiler.argv, *compiler.cflags, "-dM", "-E", "-x", "c", os.devnull]
     proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=60)
     if proc.returncode != 0:
-        raise ToolchainError(f"{compiler.identity} -dM -E failed: {_first_error(proc.stderr)}")
+        raise ToolchainError(f"{compiler.identity} -dM -E failed: {first_error(proc.stderr)}")
     macros = {}
     for line in proc.stdout.splitlines():
         if line.startswith("#define "):

@@ -272,3 +272,15 @@ def test_a_zig_cache_the_user_chose_is_respected(monkeypatch, tmp_path):
 def test_run_failures_are_named_in_one_line(run, expected):
     result = toolchains.RunResult(stdout="", seconds=0.1, **run)
     assert result.failure(5.0, "probe") == expected
+
+
+@pytest.mark.parametrize("stderr, expected", [
+    ("/tmp/test_compile_error0/bad.c: In function 'main':\n"
+     "/tmp/test_compile_error0/bad.c:1:25: error: 'undeclared_thing' undeclared\ncompilation terminated.\n",
+     "/tmp/test_compile_error0/bad.c:1:25: error: 'undeclared_thing' undeclared"),
+    ("warning: x\nld.lld: error: unsupported e_machine value: 2\n", "ld.lld: error: unsupported e_machine value: 2"),
+    ("something odd\nlast words\n", "last words"),
+    ("", "(no output)"),
+])
+def test_first_error_is_the_diagnostic_not_a_path_containing_error(stderr, expected):
+    assert toolchains.first_error(stderr) == expected

@@ -29,23 +29,12 @@ from ..errors import ToolchainError
 DEBUG_FLAGS = ("-g", "-c", "-std=gnu11", "-fno-eliminate-unused-debug-types", "-w")
 
 
-def find_compiler(profile, kind: str | None = None):
-    """The compiler route used for layout facts (``kind`` "gcc"/"zig" to pick one), or None."""
-    from .. import toolchains
-
-    found = toolchains.find_compilers(profile)
-    if kind is not None:
-        found = tuple(c for c in found if c.kind == kind)
-    return found[0] if found else None
+find_compiler = toolchains.find_compiler  # the route used for layout facts
 
 
 def compiler_argv(profile, kind: str | None = None) -> list[str]:
     """Command prefix (target and profile flags included) of the compiler for ``profile``."""
-    from .. import toolchains
-
-    comp = find_compiler(profile, kind)
-    if comp is None:
-        raise ToolchainError(f"no compiler for {profile.name}: {toolchains.missing_reason(profile)}")
+    comp = toolchains.require_compiler(profile, kind)
     return [*comp.argv, *comp.cflags]
 
 
@@ -80,9 +69,11 @@ def compile_probe(profile, headers, type_names, workdir: str | Path, include_dir
         proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ToolchainError(f"{argv[0]} timed out compiling the layout probe for {profile.name}") from None
+    except OSError as exc:
+        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
     if proc.returncode != 0:
-        err = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr[:300])
-        raise ToolchainError(f"compiling the layout probe for {profile.name} failed: {err.strip()}")
+        raise ToolchainError(f"compiling the layout probe for {profile.name} failed: "
+                             f"{toolchains.first_error(proc.stderr)}")
     return obj
 
 

@@ -198,7 +198,7 @@ class ExecBackend:
             if res.returncode != 0:
                 evidence["stderr_tail"] = _tail(res.stderr)
                 raise ToolchainError(f"compile failed ({compiler.identity}, exit {res.returncode}): "
-                                     f"{_first_error(res.stderr)}")
+                                     f"{toolchains.first_error(res.stderr)}")
 
         try:
             built = self.cache.get_or_build(key, profile.name, do_build)
@@ -300,11 +300,3 @@ def _public(evidence: dict[str, Any]) -> dict[str, Any]:
     """The per-observation evidence: how it was seen, not the long stderr."""
     keys = ("backend", "toolchain", "target", "emulator", "compile_seconds", "startup_seconds", "run_seconds")
     return {k: evidence[k] for k in keys if k in evidence}
-
-
-def _first_error(stderr: str) -> str:
-    for line in stderr.splitlines():
-        if " error: " in line or line.startswith("error: "):
-            return line.strip()[:200]
-    lines = stderr.strip().splitlines()
-    return lines[-1][:200] if lines else "no diagnostics"
