@@ -405,3 +405,19 @@ def test_normalize_by_parts_keys_on_the_state_a_part_starts_in():
     two = cfront.normalize("int k __attribute__((aligned(4)));\n#pragma pack(1)\n" + decl, "z.h")
     assert "__bl_attr_0" in one.text and "__bl_attr_1" in two.text and "__bl_attr_2" in two.text
     assert [r.name for r in two.attrs.values()] == ["aligned", "pack", "aligned"]
+
+
+def test_a_compiler_E_failure_reports_the_diagnostic_even_under_an_error_named_path(tmp_path, capsys):
+    """The one-line error is the compiler's diagnostic, not the first line that happens to
+    contain "error" (here the directory name)."""
+    from bitlayout.cli import main
+    from bitlayout.toolchains import find_compiler
+
+    if find_compiler(profiles.profile_by_name("x86_64")) is None:
+        pytest.skip("no compiler for x86_64 (install: pip install ziglang)")
+    d = tmp_path / "error_case"
+    d.mkdir()
+    (d / "x.h").write_text('#include "nope.h"\nstruct a { int x; };\n')
+    assert main(["layout", str(d / "x.h"), "--arch", "x86_64"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "nope.h" in err and "error" in err

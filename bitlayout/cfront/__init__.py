@@ -42,7 +42,7 @@ from pycparser import c_ast
 from pycparser.plyparser import ParseError
 
 from ..errors import CParseError, LayoutError, ToolchainError
-from ..toolchains import define_flags
+from ..toolchains import define_flags, first_error
 
 # ---------------------------------------------------------------------------
 # Tokens
@@ -1527,10 +1527,11 @@ def _compiler_preprocess(argv, paths, include_dirs, defines) -> str:
         args.append("-")
         stdin = "".join(f'#include "{p.resolve()}"\n' for p in paths)
     try:
-        proc = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(args, input=stdin, capture_output=True, text=True, errors="replace", timeout=120)
     except subprocess.TimeoutExpired:
         raise ToolchainError(f"{argv[0]} -E timed out") from None
+    except OSError as exc:
+        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
     if proc.returncode != 0:
-        first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:200])
-        raise CParseError(_one_line(first))
+        raise CParseError(_one_line(first_error(proc.stderr)))
     return proc.stdout
