@@ -50,6 +50,11 @@ class LayoutError(BitlayoutError):
     """C that parses but has no layout: unknown or incomplete types, bad bitfields, ..."""
 
 
+class UnsupportedError(LayoutError):
+    """C the compiler accepts but bitlayout does not model (yet): the types that need it are
+    reported unsupported, one by one; an error only where a user names such a type."""
+
+
 class ToolchainError(BitlayoutError):
     """A compiler or emulator that is missing, crashed or timed out where one was required."""
 

@@ -25,14 +25,21 @@ SCALAR_KEYS = (
     "_Bool", "char", "short", "int", "long", "long_long",
     "pointer", "float", "double", "long_double",
 )
-OPTIONAL_SCALAR_KEYS = ("int128",)
+# The others exist where the profile's compiler has them (GCC 12 has no __bf16 on x86, clang no
+# _Decimal*): ``__int128``, ``_Float16``, ``__fp16``, ``__bf16``, ``_Float128``, ``__float128``,
+# ``_Float64x``, ``__float80``, ``__ibm128``, ``_Decimal32/64/128``, ``__builtin_va_list``.
+OPTIONAL_SCALAR_KEYS = ("int128", "float16", "fp16", "bf16", "float128", "gnu_float128", "float64x", "float80",
+                        "ibm128", "decimal32", "decimal64", "decimal128", "va_list")
 
 # Spelling of each scalar key in C, for probes and reports.
 C_SPELLING = {
     "_Bool": "_Bool", "char": "char", "short": "short", "int": "int",
     "long": "long", "long_long": "long long", "pointer": "void *",
     "float": "float", "double": "double", "long_double": "long double",
-    "int128": "__int128",
+    "int128": "__int128", "float16": "_Float16", "fp16": "__fp16", "bf16": "__bf16", "float128": "_Float128",
+    "gnu_float128": "__float128", "float64x": "_Float64x", "float80": "__float80", "ibm128": "__ibm128",
+    "decimal32": "_Decimal32", "decimal64": "_Decimal64", "decimal128": "_Decimal128",
+    "va_list": "__builtin_va_list",
 }
 
 ATOMIC64_KINDS = (
@@ -91,7 +98,33 @@ class LayoutRules:
     # GCC __BIGGEST_ALIGNMENT__: what a bare __attribute__((aligned)) means (GCC manual, "Common
     # Type Attributes"); measured per arch with the compiler's -dM -E.
     biggest_alignment_bytes: int = 16
+    # The compiler whose ABI decisions the model follows where GCC and clang differ ("gcc" or
+    # "clang"): _Atomic rounding, the _Alignof cap, vector member alignment.
+    compiler: str = "gcc"
+    # GCC __BIGGEST_ALIGNMENT__ where it differs from what a bare `aligned` means above (clang
+    # profiles); 0: the same.  It caps GCC's _Alignof and its _Atomic alignment.
+    gcc_biggest_alignment_bytes: int = 0
+    # Largest alignment a vector type gets (GCC/clang TARGET_VECTOR_ALIGNMENT: AAPCS 8, AAPCS64
+    # 16, s390x 8; elsewhere the vector's size).
+    vector_align_max_bytes: int = 1 << 28
+    # i386 x86_field_alignment: members whose mode is an integer mode (and double) are aligned to
+    # at most this inside a struct (0: no such cap).  Applies here to small vectors; scalars
+    # carry it in their [types] numbers.
+    int_mode_field_align_cap_bytes: int = 0
+    # GCC word_mode size for mode(word)/mode(unwind_word) (0: sizeof(long); x32: 8).
+    word_mode_bytes: int = 0
+    # clang: _Atomic types up to this size are rounded to a power of two and aligned to it
+    # (TargetInfo::MaxAtomicPromoteWidth / 8).
+    max_atomic_promote_bytes: int = 0
+    # _BitInt: the compiler's BITINT_MAXWIDTH (0: no _BitInt, as in GCC 12), and the alignment of
+    # a wider-than-64-bit _BitInt's limbs (0: long long's).
+    bitint_max_width: int = 0
+    bitint_limb_align_bytes: int = 0
     source: str = ""
+
+    @property
+    def gcc_biggest_alignment(self) -> int:
+        return self.gcc_biggest_alignment_bytes or self.biggest_alignment_bytes
 
 
 @dataclass(frozen=True)
@@ -141,6 +174,19 @@ class Toolchain:
 
 
 @dataclass(frozen=True)
+class Alternate:
+    """What the profile's other compiler gives where it differs from the reference one
+    (``[alternate]``): the model predicts both, so a GCC/clang difference is a finding of its own,
+    not a model error."""
+
+    compiler: str  # "gcc" or "clang"
+    scalars: Mapping[str, Scalar]  # scalars this compiler lays out differently or has in addition
+    absent: tuple[str, ...]  # optional scalars the reference compiler has and this one lacks
+    layout: Mapping[str, Any]  # [layout] fields that differ
+    source: str
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     kernel_arch: str
@@ -156,6 +202,27 @@ class Profile:
     toolchain: Toolchain
     predefined_macros: Mapping[str, str]  # arch macros for the built-in preprocessor fallback
     path: str = field(default="", compare=False)
+    alternate: Alternate | None = field(default=None, compare=False)
+
+    @property
+    def compiler(self) -> str:
+        """The compiler whose ABI the model follows here ("gcc" or "clang")."""
+        return self.layout.compiler
+
+    def compilers(self) -> tuple[str, ...]:
+        """The compilers this profile describes: the reference one, then the alternate."""
+        return (self.compiler,) + ((self.alternate.compiler,) if self.alternate else ())
+
+    def for_compiler(self, compiler: str) -> "Profile | None":
+        """This profile as ``compiler`` ("gcc"/"clang", or a toolchain kind "zig") sees it; None
+        when the profile does not describe that compiler."""
+        compiler = {"zig": "clang"}.get(compiler, compiler)
+        if compiler == self.compiler:
+            return self
+        alt = self.alternate
+        if alt is None or alt.compiler != compiler:
+            return None
+        return _alternate_profile(self)
 
     @property
     def endianness(self) -> str:
@@ -175,6 +242,24 @@ class Profile:
             return self.scalars[key]
         except KeyError:
             raise UsageError(f"profile {self.name} has no scalar {key!r}") from None
+
+
+_ALTERNATES: dict[int, tuple[Profile, Profile]] = {}
+
+
+def _alternate_profile(profile: Profile) -> Profile:
+    import dataclasses
+
+    hit = _ALTERNATES.get(id(profile))
+    if hit is not None and hit[0] is profile:
+        return hit[1]
+    alt = profile.alternate
+    scalars = {k: v for k, v in profile.scalars.items() if k not in alt.absent}
+    scalars.update(alt.scalars)
+    layout = dataclasses.replace(profile.layout, compiler=alt.compiler, **alt.layout)
+    out = dataclasses.replace(profile, scalars=scalars, layout=layout, alternate=None)
+    _ALTERNATES[id(profile)] = (profile, out)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -244,15 +329,38 @@ def _load_scalar(reader: _Reader, key: str) -> Scalar:
     size = r.positive("size")
     align = r.power_of_two("align")
     gnu_align = r.power_of_two("gnu_align")
-    if align > size or gnu_align > max(size, 16):
+    if align > max(size, gnu_align) or gnu_align > max(size, 16):
         raise ProfileError(f"alignment {align} larger than size {size}", path=r.path, key=f"{r.prefix}align")
     return Scalar(size, align, gnu_align, r.get("source", str))
 
 
 _TOP_KEYS = (
     "name", "kernel_arch", "description", "bits_per_long", "endianness", "char_signed",
-    "cacheline_bytes", "types", "layout", "atomicity", "allocators", "toolchain", "macros",
+    "cacheline_bytes", "types", "layout", "atomicity", "allocators", "toolchain", "macros", "alternate",
 )
+
+
+def _load_alternate(r: _Reader, reference: LayoutRules) -> Alternate | None:
+    if "alternate" not in r.table:
+        return None
+    ar = r.sub("alternate")
+    ar.reject_unknown(("compiler", "types", "absent", "layout", "source"))
+    compiler = ar.get("compiler", str)
+    if compiler not in ("gcc", "clang") or compiler == reference.compiler:
+        raise ProfileError(f"must be the other compiler than [layout] compiler ({reference.compiler!r}), "
+                           f"got {compiler!r}", path=r.path, key="alternate.compiler")
+    tr = ar.sub("types", required=False)
+    tr.reject_unknown(SCALAR_KEYS + OPTIONAL_SCALAR_KEYS)
+    scalars = {key: _load_scalar(tr, key) for key in tr.table}
+    absent = ar.strings("absent")
+    for key in absent:
+        if key not in OPTIONAL_SCALAR_KEYS:
+            raise ProfileError(f"{key!r} is not an optional scalar", path=r.path, key="alternate.absent")
+    lr = ar.sub("layout", required=False)
+    known = [f for f in LayoutRules.__dataclass_fields__ if f not in ("compiler", "source")]
+    lr.reject_unknown(known)
+    layout = {k: lr.get(k, type(getattr(reference, k))) for k in lr.table}
+    return Alternate(compiler, scalars, tuple(absent), layout, ar.get("source", str, ""))
 
 
 def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
@@ -292,6 +400,8 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
         default = getattr(defaults, fname)
         layout_kwargs[fname] = lr.get(fname, type(default), default)
     layout = LayoutRules(**layout_kwargs)
+    if layout.compiler not in ("gcc", "clang"):
+        raise ProfileError(f"must be 'gcc' or 'clang', got {layout.compiler!r}", path=path, key="layout.compiler")
 
     ar = r.sub("atomicity")
     ar.reject_unknown(("single_copy_atomic_bytes", "atomic64", "read_once_u64_single_access", "source"))
@@ -345,6 +455,7 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
         toolchain=toolchain,
         predefined_macros=dict(macros),
         path=path,
+        alternate=_load_alternate(r, layout),
     )
 
 

@@ -209,18 +209,18 @@ def _gcc_compiler(tc: Toolchain) -> Compiler | None:
 
 
 @functools.cache
-def _find_compilers(tc: Toolchain, no_zig: bool, no_gcc: bool) -> tuple[Compiler, ...]:
+def _find_compilers(tc: Toolchain, reference: str, no_zig: bool, no_gcc: bool) -> tuple[Compiler, ...]:
     zig = None if no_zig else _zig_compiler(tc)
     gcc = None if no_gcc else _gcc_compiler(tc)
-    # zig links glibc targets only dynamically (no sysroot here to run them): prefer gcc then.
-    zig_static = bool(tc.zig_target) and "musl" in tc.zig_target
-    order = (zig, gcc) if zig_static else (gcc, zig)
+    # The compiler whose ABI the profile follows comes first ([layout] compiler): Debian's cross
+    # gcc with its prebuilt glibc where it exists (no per-target libc build), zig's clang else.
+    order = (gcc, zig) if reference == "gcc" else (zig, gcc)
     return tuple(c for c in order if c is not None)
 
 
 def find_compilers(profile: Profile) -> tuple[Compiler, ...]:
     """Every installed compiler route for the profile, preferred first."""
-    return _find_compilers(profile.toolchain, *_overrides())
+    return _find_compilers(profile.toolchain, profile.layout.compiler, *_overrides())
 
 
 def find_compiler(profile: Profile, kind: str | None = None) -> Compiler | None:
