@@ -360,7 +360,11 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
                                             incomplete=True)
         try:
             obj = compile_probe(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
-            return read_layout(obj, profile, type_names)
+            done = read_layout(obj, profile, type_names)["types"]
+            # GCC answers sizeof(void) and sizeof of a function type with 1 (a GNU extension):
+            # DWARF still says which names have no size
+            incomplete = incomplete_type_names(obj, profile, type_names)
+            return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
         except ToolchainError:
             # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
             # is a compile error: ask DWARF which names are incomplete and probe only the others.

@@ -74,6 +74,7 @@ class LayoutSet:
         self.unsupported: dict[str, Unsupported] = {}
         self.notes: list[str] = []  # static assertions the engine could not evaluate
         self.scalars_read: dict[str, tuple | None] = {}
+        self._horizon_hits = 0  # answers "incomplete here, defined further down" given so far
         self._lay_out_everything()
 
     def for_profile(self, profile) -> "LayoutSet":
@@ -350,6 +351,7 @@ class LayoutSet:
         if key in self._busy:
             raise LayoutError(f"typedef {name!r} refers to itself", path=td.coord)
         self._busy.add(key)
+        hits = self._horizon_hits
         try:
             target = self._ctype(td.ctype, td.coord)
             self._unsupported_attrs(td.attrs, td.coord)
@@ -371,7 +373,9 @@ class LayoutSet:
             raise
         finally:
             self._busy.discard(key)
-        self._cache[key] = out
+        if self._horizon_hits == hits:
+            # (a typedef of a struct completed further down is complete from there on)
+            self._cache[key] = out
         return out
 
     # -- types ----------------------------------------------------------------------------
@@ -600,7 +604,9 @@ class LayoutSet:
         if td is not None and self._horizon and td.fields is not None and key not in self._extra_tags:
             seq = self._seq.get(key, 0)
             if seq > self._horizon[-1]:
-                # defined later in the file: incomplete at this point (GCC lays out in order)
+                # defined later in the file: incomplete at this point (GCC lays out in order); what
+                # is computed from this answer is not remembered (see _typedef)
+                self._horizon_hits += 1
                 return TypeLayout(key, td.kind, 0, 1, c_type=key, gnu_align_bytes=1, complete=False,
                                   canon=("tag", key))
         hit = self._cache.get(key)
