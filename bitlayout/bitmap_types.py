@@ -29,7 +29,7 @@ from .profiles import Profile
 _INT_SIZES = (1, 2, 4, 8, 16)
 
 
-def _strip_typedefs(t: Any) -> Any:
+def strip_typedefs(t: Any) -> Any:
     seen = 0
     while getattr(t, "kind", None) == "typedef" and getattr(t, "element", None) is not None and seen < 64:
         t = t.element
@@ -38,7 +38,7 @@ def _strip_typedefs(t: Any) -> Any:
 
 
 def _is_integer(t: Any) -> bool:
-    t = _strip_typedefs(t)
+    t = strip_typedefs(t)
     if t.kind == "enum":
         return True
     if t.kind != "scalar":
@@ -50,13 +50,13 @@ def _is_integer(t: Any) -> bool:
 def word_shape(type_layout: Any, name: str = "") -> tuple[int, int]:
     """(word_bytes, nwords) of a bitmap-ish type; LayoutError for anything else."""
     label = name or getattr(type_layout, "name", "?")
-    t = _strip_typedefs(type_layout)
+    t = strip_typedefs(type_layout)
     if t.kind in ("scalar", "enum"):
         if not _is_integer(t):
             raise LayoutError(f"{label!r} is a {t.c_type or t.kind}, not an integer bitmap type")
         return t.size_bytes, 1
     if t.kind == "array":
-        elem = _strip_typedefs(t.element)
+        elem = strip_typedefs(t.element)
         if elem is None or not _is_integer(elem):
             raise LayoutError(f"{label!r} is an array of non-integers, not a bitmap type")
         if not t.count:
@@ -95,17 +95,17 @@ def word_kind(t: Any) -> tuple[str, str]:
         # The first typedef name below the type itself ("u32"), else the base type.
         return getattr(x, "c_type", "") or getattr(x, "name", "") or "?"
 
-    u = _strip_typedefs(t)
+    u = strip_typedefs(t)
     while u is not None and getattr(u, "kind", "") in ("struct", "union"):
         members = [m for m in u.members if not getattr(m, "bitfield", False)]
         if len(members) != 1:
             break
-        u = _strip_typedefs(members[0].type)
+        u = strip_typedefs(members[0].type)
     if u is None:
         return "array", "unsigned long"
     if getattr(u, "kind", "") == "array":
-        return "array", name(_strip_typedefs(u.element))
-    if getattr(u, "kind", "") in ("scalar", "enum") and u is not _strip_typedefs(t):
+        return "array", name(strip_typedefs(u.element))
+    if getattr(u, "kind", "") in ("scalar", "enum") and u is not strip_typedefs(t):
         return "scalar", name(u)  # a struct wrapping one scalar
     if getattr(u, "kind", "") in ("scalar", "enum"):
         return "scalar", _typedef_name(t) or name(u)

@@ -33,6 +33,7 @@ from . import toolchains
 from .cachedir import user_cache_dir
 from .errors import ToolchainError
 from .profiles import C_SPELLING, SCALAR_KEYS, Profile
+from .publish import publish_text
 
 # Bump when the comparison logic changes (the C source is hashed into the cache key already).
 PROBE_VERSION = 1
@@ -318,10 +319,7 @@ def _cache_store(key: str, result: ProbeResult) -> None:
     directory = cache_dir() / "probes"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{key}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(result.to_json(), f)
-        os.replace(tmp, directory / f"{key}.json")
+        publish_text(directory / f"{key}.json", json.dumps(result.to_json()))
     except OSError:
         pass  # a read-only cache only costs time
 

@@ -142,19 +142,52 @@ def test_empty_bitmap_types_is_a_spec_error(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "60001"])
-def test_bad_stress_budget_is_one_line_exit_2(capsys, monkeypatch, value):
-    # setenv (not delenv) so that what --stress-ms writes into os.environ is undone afterwards
-    monkeypatch.setenv("BITLAYOUT_STRESS_MS", "60")
+def test_bad_stress_budget_is_one_line_exit_2(capsys, value):
     rc = main(["matrix", *FAST, "--stress-ms", value])
     out, err = capsys.readouterr()
     assert rc == 2 and out == ""
-    assert "BITLAYOUT_STRESS_MS must be a whole number of milliseconds in 1..60000" in _one_error_line(err)
+    assert f"--stress-ms must be a whole number of milliseconds in 1..60000, got {value}" in _one_error_line(err)
+
+
+@pytest.mark.parametrize("value", ["x", "0", "60001"])
+def test_bad_stress_budget_env_is_one_line_exit_2(capsys, monkeypatch, value):
+    monkeypatch.setenv("BITLAYOUT_STRESS_MS", value)
+    rc = main(["matrix", *FAST])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    assert f"BITLAYOUT_STRESS_MS must be a whole number of milliseconds in 1..60000, got '{value}'" \
+        in _one_error_line(err)
 
 
 def test_stress_budget_scales_the_probe_requests(monkeypatch):
-    from bitlayout.checks import STRESS_MAX, STRESS_MS, stress_max, stress_ms
+    from bitlayout.options import STRESS_MAX, STRESS_MS, Options
 
     monkeypatch.delenv("BITLAYOUT_STRESS_MS", raising=False)
-    assert (stress_ms(), stress_max()) == (STRESS_MS, STRESS_MAX)
+    default = Options.from_environ()
+    assert (default.stress_ms, default.stress_max) == (STRESS_MS, STRESS_MAX)
     monkeypatch.setenv("BITLAYOUT_STRESS_MS", str(STRESS_MS * 10))
-    assert (stress_ms(), stress_max()) == (STRESS_MS * 10, STRESS_MAX * 10)
+    longer = Options.from_environ()
+    assert (longer.stress_ms, longer.stress_max) == (STRESS_MS * 10, STRESS_MAX * 10)
+    assert Options.from_environ(stress_ms=STRESS_MS * 2).stress_ms == STRESS_MS * 2  # the command line wins
+
+
+def test_the_cli_passes_its_options_down_without_touching_the_environment(monkeypatch):
+    """--stress-ms reaches the probe requests of every arch, worker processes included, and
+    os.environ is left as it was."""
+    import os
+
+    from bitlayout.commands import matrix as matrix_verb
+
+    seen = []
+    real = matrix_verb.run_matrix
+
+    def spy(spec, arches, backends, checks, options, progress=None):
+        seen.append(options)
+        return real(spec, arches, "model", ["bounds"], options, progress)
+
+    monkeypatch.delenv("BITLAYOUT_STRESS_MS", raising=False)
+    monkeypatch.setattr(matrix_verb, "run_matrix", spy)
+    before = dict(os.environ)
+    assert main(["matrix", "--arch", "x86_64", "-q", "--stress-ms", "250", "-j", "1", "--format", "json"]) == 0
+    assert [(o.stress_ms, o.jobs) for o in seen] == [(250, 1)]
+    assert dict(os.environ) == before

@@ -22,7 +22,7 @@ from bitlayout.backends import buildcache
 from bitlayout.backends.buildcache import BuildCache, build_key, source_digest
 from bitlayout.backends.exec import ExecBackend, ExecOutcome
 from bitlayout.profiles import load_profiles
-from bitlayout.results import Observation
+from bitlayout.results import Observation, plain
 
 # ---------------------------------------------------------------------------
 # Build cache
@@ -201,8 +201,8 @@ def flags_requests(profile) -> list[probes.ProbeRequest]:
 
 
 def _to_plain(out: ExecOutcome) -> dict:
-    return {"arch": out.arch, "status": out.status, "reason": out.reason, "evidence": out.evidence,
-            "observations": [[o.probe, o.params, o.values, o.evidence] for o in out.observations]}
+    return {"arch": out.arch, "status": out.status, "reason": out.reason, "evidence": plain(out.evidence),
+            "observations": [[o.probe, o.params, o.values, plain(o.evidence)] for o in out.observations]}
 
 
 def _from_plain(d: dict) -> ExecOutcome:

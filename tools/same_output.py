@@ -25,13 +25,17 @@ What is normalised, and why (everything else must be equal, value for value):
   outcomes within a time budget: the ``observed`` keys in ``STRESS_KEYS`` and,
   in every string, what ``STRESS_PATTERNS`` matches (which types tore in how
   many reads, how many updates ran, and which types a plain ``__set_bit``
-  race happened to lose an update on); the verdict and the prediction stay;
+  race happened to lose an update on); the verdict and the prediction stay.
+  The report folds matrix rows with equal details into one finding, so the
+  findings of the stress checks are compared one per arch (``_stress_findings``);
 * the location of the checkout, which ``--before`` puts in a temporary
   directory: that prefix becomes ``<checkout>/`` in every string;
-* one deliberate change of the evidence vocabulary (the compiled backend's
-  ``compiler`` key held the compiler identity, the exec backend's the kind):
-  an old compiled row's ``compiler`` is read as ``toolchain`` (the identity)
-  and its kind derived from it, as ``bitlayout.results.Evidence`` now records.
+* one deliberate change of the evidence vocabulary: ``compiler`` meant the
+  compiler identity in compiled rows, the kind ("zig", "gcc") in exec rows and
+  the C compiler's ``__VERSION__`` in the rows of the shim's ``info`` probe.
+  ``bitlayout.results.Evidence`` now names them ``toolchain``, ``compiler``
+  and ``compiler_version``; ``renamed_evidence`` reads an old row that way (on a new
+  row it changes nothing).
 """
 
 from __future__ import annotations
@@ -73,6 +77,21 @@ def _strings(value: Any, fix) -> Any:
     return value
 
 
+def renamed_evidence(backend: str | None, evidence: dict) -> dict:
+    """An old row's ``compiler`` evidence under its new name (see the module docstring)."""
+    value = evidence.get("compiler")
+    if value is None or value in ("zig", "gcc"):
+        return evidence
+    evidence = dict(evidence)
+    del evidence["compiler"]
+    if backend == "compiled":
+        evidence["toolchain"] = value
+        evidence["compiler"] = "zig" if str(value).startswith("zig ") else "gcc"
+    else:
+        evidence["compiler_version"] = value
+    return evidence
+
+
 def _row(row: dict) -> dict:
     """One matrix row (or a report evidence item, which has the same keys)."""
     row = dict(row)
@@ -80,10 +99,7 @@ def _row(row: dict) -> dict:
     for key in TIMING_KEYS + CACHE_KEYS:
         if key in evidence:
             evidence[key] = MASK
-    if row.get("backend") == "compiled" and "compiler" in evidence and "toolchain" not in evidence:
-        identity = evidence.pop("compiler")
-        evidence["toolchain"] = identity
-        evidence["compiler"] = "zig" if str(identity).startswith("zig ") else "gcc"
+    evidence = renamed_evidence(row.get("backend"), evidence)
     if "evidence" in row:
         row["evidence"] = evidence
     if row.get("check") in STRESS_CHECKS and isinstance(row.get("observed"), list):
@@ -110,7 +126,28 @@ def normalise(doc: dict, checkout: str | None = None) -> dict:
             text = pattern.sub(repl, text)
         return text
 
-    return _strings(doc, fix)
+    doc = _strings(doc, fix)
+    if isinstance(doc.get("findings"), list):
+        doc["findings"] = _stress_findings(doc["findings"])
+    return doc
+
+
+def _stress_findings(findings: list) -> list:
+    """The report's findings with those of the stress checks one per arch, sorted, after the others.
+
+    A matrix finding stands for every row with the same status, backend and detail; a tear
+    detail names the race's counts, so which arches share one finding differs run to run."""
+    others, stress = [], []
+    for f in findings:
+        checks = f.get("checks") or ()
+        if f.get("source") != "matrix" or not checks or not set(checks) <= set(STRESS_CHECKS):
+            others.append(f)
+            continue
+        head = f"{', '.join(checks)} [{f['backend']}] on {', '.join(f['arches'])}: "
+        detail = f["text"][len(head):] if f["text"].startswith(head) else f["text"]
+        for arch in f["arches"]:
+            stress.append({**f, "arches": [arch], "text": f"{', '.join(checks)} [{f['backend']}] on {arch}: {detail}"})
+    return others + sorted(stress, key=lambda f: json.dumps(f, sort_keys=True))
 
 
 def differences(a: Any, b: Any, path: str = "$", limit: int = 20) -> list[str]:

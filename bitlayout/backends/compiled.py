@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from .. import toolchains
 from ..errors import ToolchainError
+from ..results import Backend, Evidence
+from .base import LayoutObserver, register
 
 DEBUG_FLAGS = ("-g", "-c", "-std=gnu11", "-fno-eliminate-unused-debug-types", "-w")
 
@@ -65,12 +67,8 @@ def compile_probe(profile, headers, type_names, workdir: str | Path, include_dir
         cmd += ["-I", str(d)]
     cmd += toolchains.define_flags(defines)
     cmd += [str(src), "-o", str(obj)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{argv[0]} timed out compiling the layout probe for {profile.name}") from None
-    except OSError as exc:
-        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    proc = toolchains.run_compiler(cmd, timeout=timeout,
+                                   what=f"{argv[0]} compiling the layout probe for {profile.name}")
     if proc.returncode != 0:
         raise ToolchainError(f"compiling the layout probe for {profile.name} failed: "
                              f"{toolchains.first_error(proc.stderr)}")
@@ -403,3 +401,27 @@ def incomplete_type_names(obj: Path, profile, type_names: Sequence[str]) -> set[
         return out
     finally:
         dw.close()
+
+
+@register
+class CompiledObserver(LayoutObserver):
+    """The compiled backend in the matrix: one compile per arch of every type the checks ask about."""
+
+    name = Backend.COMPILED
+    on_arch = True
+    order = 20
+
+    def available(self, profile) -> tuple[bool, str]:
+        # A missing compiler is a skip with the install hint, not an error.
+        if find_compiler(profile) is None:
+            return False, toolchains.missing_reason(profile)
+        return True, ""
+
+    def observe_layout(self, plan, type_names) -> tuple[dict, Evidence]:
+        spec = plan.spec
+        comp = toolchains.require_compiler(plan.profile)
+        t0 = time.perf_counter()
+        facts = compiled_layout(list(spec.headers), plan.profile, list(type_names),
+                                include_dirs=list(spec.include_dirs), defines=dict(spec.defines))["types"]
+        return facts, Evidence(backend=self.name, toolchain=comp.identity, compiler=comp.kind, target=comp.target,
+                               seconds=round(time.perf_counter() - t0, 3))
