@@ -15,8 +15,8 @@ scalar ``u64`` the whole value is the word (``flags & (1ULL << nr)``).
 
 The single-copy-atomic unit is the smaller of the word and the largest plain
 access the CPU does in one go (profile ``atomicity.single_copy_atomic_bytes``):
-a ``u64`` on a 32-bit CPU is read as two 32-bit loads (DESIGN.md, "64-bit
-READ_ONCE on 32-bit is two loads").  Pure: no I/O.
+a ``u64`` on a 32-bit CPU is read as two 32-bit loads (docs/profiles.md,
+``single_copy_atomic_bytes``: 4 on 32-bit CPUs).  Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -78,14 +78,6 @@ def geometry_of(type_layout: Any, profile: Profile, name: str = ""):
     atomic = min(word_bytes, profile.atomicity.single_copy_atomic_bytes)
     return BitmapGeometry(word_bytes=word_bytes, nwords=nwords, little_endian=profile.little_endian,
                           atomic_bytes=atomic)
-
-
-def describe_geometry(geom: Any) -> dict[str, Any]:
-    """Plain data for rows and reports."""
-    return {"word_bytes": geom.word_bytes, "nwords": geom.nwords,
-            "nbits": geom.word_bytes * 8 * geom.nwords,
-            "endianness": "little" if geom.little_endian else "big",
-            "atomic_bytes": geom.atomic_bytes}
 
 
 def word_kind(t: Any) -> tuple[str, str]:

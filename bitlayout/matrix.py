@@ -191,23 +191,15 @@ def _probe_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, An
     by_check: dict[str, list[tuple[dict[str, Any], Observation]]] = {}
     for (check, req), obs in zip(flat, observations):
         by_check.setdefault(check, []).append((req, obs))
-    rows = []
-    for check_name in checks:
-        if check_name in skipped:
-            rows.append(MatrixRow(plan.arch, check_name, name, Status.SKIP, skipped[check_name]))
-            continue
-        check = ALL_CHECKS[check_name]
-        try:
-            out = check.judge(plan, predictions[check_name], backend, by_check.get(check_name, []))
-        except Skip as exc:
-            out = CheckOutcome(Status.SKIP, str(exc))
-        except Exception as exc:  # noqa: BLE001 - an unexpected answer is an error row, not a traceback
-            out = CheckOutcome(Status.ERROR, f"{name} answer could not be judged: {type(exc).__name__}: {exc}")
-        if by_check.get(check_name):
-            seen = by_check[check_name][0][1].evidence.scalars()
-            out.evidence = Evidence(backend=name).merged(seen, out.evidence)
-        rows.append(outcome_row(check, plan, backend, out))
-    return rows
+
+    def seen(check: str) -> Evidence:
+        answers = by_check.get(check)
+        return Evidence(backend=name).merged(answers[0][1].evidence.scalars()) if answers else Evidence()
+
+    def judge(check: str) -> CheckOutcome:
+        return ALL_CHECKS[check].judge(plan, predictions[check], backend, by_check.get(check, []))
+
+    return _judged_rows(plan, checks, skipped, backend, seen, judge)
 
 
 def _layout_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any],
@@ -230,18 +222,27 @@ def _layout_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, A
         except Exception as exc:  # noqa: BLE001 - a backend bug is an error row
             return _skip_all(plan, checks, name, f"{name} backend failed: {type(exc).__name__}: {exc}",
                              Status.ERROR)
+    return _judged_rows(plan, checks, skipped, backend, lambda check: evidence,
+                        lambda check: ALL_CHECKS[check].judge_layout(plan, predictions[check], backend, facts))
+
+
+def _judged_rows(plan: ArchPlan, checks: Sequence[str], skipped: dict[str, str], backend: Observer,
+                 evidence_of: Callable[[str], Evidence], judge: Callable[[str], CheckOutcome]) -> list[MatrixRow]:
+    """One row per check: its skip reason, or its judgement of the backend's answers with the
+    evidence of how they were seen."""
     rows = []
-    for check_name in checks:
-        if check_name in skipped:
-            rows.append(MatrixRow(plan.arch, check_name, name, Status.SKIP, skipped[check_name]))
+    for name in checks:
+        if name in skipped:
+            rows.append(MatrixRow(plan.arch, name, backend.name, Status.SKIP, skipped[name]))
             continue
-        check = ALL_CHECKS[check_name]
         try:
-            out = check.judge_layout(plan, predictions[check_name], backend, facts)
+            out = judge(name)
         except Skip as exc:
             out = CheckOutcome(Status.SKIP, str(exc))
-        out.evidence = evidence.merged(out.evidence)
-        rows.append(outcome_row(check, plan, backend, out))
+        except Exception as exc:  # noqa: BLE001 - an unexpected answer is an error row, not a traceback
+            out = CheckOutcome(Status.ERROR, f"{backend.name} answer could not be judged: {type(exc).__name__}: {exc}")
+        out.evidence = evidence_of(name).merged(out.evidence)
+        rows.append(outcome_row(ALL_CHECKS[name], plan, backend, out))
     return rows
 
 

@@ -1,6 +1,6 @@
 """Publish a file or directory atomically: make it under a temporary name next to it, then rename.
 
-Every cache of bitlayout (``backends/buildcache.py``, ``probe_profile.py``,
+Every cache of bitlayout (``backends/buildcache.py``, ``profile_truth.py``,
 ``_ffi_build.py``), every compiler output (``toolchains.compile_c``) and every
 ``-o FILE`` of the CLI goes through :func:`publish`, so a reader — another
 process, a second test worker, a user opening the report — sees either no

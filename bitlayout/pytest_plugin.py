@@ -27,6 +27,7 @@ environment with bitlayout installed.  Per-session state lives in
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -62,49 +63,27 @@ class _State:
 
     def __init__(self, config: pytest.Config):
         self.config = config
-        self._profiles = None
-        self._spec = None
-        self._options = None
         self.layouts: dict[str, Any] = {}  # arch -> ArchLayout, or the pytest.fail message
         self.cannot_execute: dict[str, str] = {}  # "backend:arch" -> why it cannot run code ('' = it can)
         self.backends: dict[str, Any] = {}  # backend name -> the opened backend
 
-    @property
+    @functools.cached_property
     def profiles(self):
-        if self._profiles is None:
-            from .errors import BitlayoutError
-            from .profiles import select_profiles
+        from .profiles import select_profiles
 
-            selectors = self.config.getoption("--bitlayout-arch") or None
-            try:
-                self._profiles = select_profiles(selectors)
-            except BitlayoutError as exc:
-                raise pytest.UsageError(f"--bitlayout-arch: {exc}") from None
-        return self._profiles
+        return _usage("--bitlayout-arch", lambda: select_profiles(self.config.getoption("--bitlayout-arch") or None))
 
-    @property
+    @functools.cached_property
     def spec(self):
-        if self._spec is None:
-            from .errors import BitlayoutError
-            from .spec import load_spec
+        from .spec import load_spec
 
-            try:
-                self._spec = load_spec(self.config.getoption("--bitlayout-spec"))
-            except BitlayoutError as exc:
-                raise pytest.UsageError(f"--bitlayout-spec: {exc}") from None
-        return self._spec
+        return _usage("--bitlayout-spec", lambda: load_spec(self.config.getoption("--bitlayout-spec")))
 
-    @property
+    @functools.cached_property
     def options(self):
-        if self._options is None:
-            from .errors import BitlayoutError
-            from .options import Options
+        from .options import Options
 
-            try:
-                self._options = Options.from_environ()
-            except BitlayoutError as exc:
-                raise pytest.UsageError(f"bitlayout: {exc}") from None
-        return self._options
+        return _usage("bitlayout", Options.from_environ)
 
     def probe_backends(self) -> list:
         """The backends that run code (answer probes), opened once for the session, in their order
@@ -118,6 +97,16 @@ class _State:
 
 
 _STATE = pytest.StashKey[_State]()
+
+
+def _usage(what: str, make):
+    """``make()``, with a bad value the user gave as a usage error (exit 4) naming where it came from."""
+    from .errors import BitlayoutError
+
+    try:
+        return make()
+    except BitlayoutError as exc:
+        raise pytest.UsageError(f"{what}: {exc}") from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -168,8 +168,8 @@ _NATIVE_PROFILE = {
 PROFILES = {p.name: p for p in load_profiles()}
 ARCHES = sorted(PROFILES)
 GUARDS = probes.GUARD_WORDS
-# Stress budgets: small, so the whole cross run stays in seconds (tearing shows within ~1 ms
-# under qemu-mips/qemu-arm, DESIGN.md "Toolchains here").
+# Stress budgets: small, so the whole cross run stays in seconds (tearing shows within
+# milliseconds under qemu-mips/qemu-arm: see the first_us the tear probes report).
 # BITLAYOUT_STRESS_MS raises both for a long soak (e.g. 5000).
 TEAR_MS = int(os.environ.get("BITLAYOUT_STRESS_MS", "300"))
 LOST_UPDATE_MS = int(os.environ.get("BITLAYOUT_STRESS_MS", "200"))

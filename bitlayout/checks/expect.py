@@ -32,7 +32,7 @@ class ModelContext:
             raise ExprEvalError(str(exc)) from None
 
     def name(self, ident: str) -> int:
-        for table in (getattr(self.layout, "enum_constants", {}), getattr(self.layout, "macros", {})):
+        for table in (self.layout.enum_constants, self.layout.macros):
             if ident in table:
                 return int(table[ident])
         try:
@@ -66,8 +66,7 @@ class ModelContext:
             raise ExprEvalError(str(exc)) from None
         offset_bits = 0
         for part in member.split("."):
-            members = t.flat_members() if hasattr(t, "flat_members") else t.members
-            hit = next((m for m in members if m.name == part), None)
+            hit = next((m for m in t.flat_members() if m.name == part), None)
             if hit is None:
                 raise ExprEvalError(f"{ctype!r} has no member {part!r}")
             offset_bits += hit.offset_bits

@@ -1,6 +1,6 @@
 """One module per CLI verb: ``add_parser(subparsers)`` registers it, ``args.run(args)`` runs it.
 
-The helpers here are what several verbs share: the ``--arch`` option, ``-D``
+The helpers here are what several verbs share: ``add_verb`` (``--arch``, ``--format``), ``-D``
 parsing, the run options (``--stress-ms``, ``-j``, read together with the
 environment into one ``options.Options``) and ``-o FILE`` (checked before the
 work, published atomically after it).
@@ -18,13 +18,32 @@ ARCH_HELP = ("arch selector: all, 32bit, 64bit, big-endian, little-endian, profi
              "(repeatable, commas; default: all, or the spec's arches)")
 
 
-def add_arch_option(parser: Any) -> None:
-    """The ``--arch SEL`` option every verb shares (resolved by profiles.select_profiles)."""
+def add_verb(subparsers: Any, name: str, *, help: str, description: str, formats: tuple[str, ...], run: Any,
+             default_format: str | None = None) -> Any:
+    """A verb's parser with what every verb has: ``--arch SEL`` (resolved by profiles.select_profiles),
+    ``--format`` (the first of ``formats`` unless ``default_format``) and ``run``.  The verb adds the
+    rest of its options to the parser returned."""
+    parser = subparsers.add_parser(name, help=help, description=description)
     parser.add_argument("--arch", action="append", metavar="SEL", help=ARCH_HELP)
+    parser.add_argument("--format", choices=formats, default=default_format or formats[0])
+    parser.set_defaults(run=run)
+    return parser
 
 
-def add_run_options(parser: Any) -> None:
-    """The options of a verb that runs the matrix (read by ``run_options``)."""
+def add_run_options(parser: Any, output_help: str) -> None:
+    """The options of a verb that runs the matrix on a spec (``run_options`` reads the last two)."""
+    from ..backends import backend_names
+    from ..checks import CHECKS
+
+    parser.add_argument("spec", nargs="?", metavar="SPEC",
+                        help="spec TOML (default: the embedded kernel VMA-flags example)")
+    parser.add_argument("--backend", default="auto", metavar="LIST",
+                        help=f"comma list of {','.join(backend_names())}, or auto (every backend whose tools "
+                             "exist); default: auto")
+    parser.add_argument("--check", action="append", metavar="LIST",
+                        help=f"checks to run (default all: {','.join(CHECKS)})")
+    parser.add_argument("-o", "--output", metavar="FILE", help=output_help)
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.add_argument("--stress-ms", type=int, default=None, metavar="MS",
                         help="time budget per stress probe (tear, lost update), default 60; "
                              "same as $BITLAYOUT_STRESS_MS")

@@ -17,30 +17,18 @@ import time
 from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from ..backends import backend_names
-from ..checks import CHECKS
 from ..matrix import MatrixResult, run_matrix
 from ..results import FAILED, Status
-from . import add_arch_option, add_run_options, check_output_dir, run_options, write_output
+from . import add_run_options, add_verb, check_output_dir, run_options, write_output
 
 SYMBOL = {Status.PASS: "ok", Status.FAIL: "FAIL", Status.ERROR: "ERR", Status.SKIP: "-"}
 STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.ERROR: "bold magenta", Status.SKIP: "dim"}
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("matrix", help="run every check on every arch (arch x check x backend)",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("spec", nargs="?", help="spec TOML (default: the embedded kernel VMA-flags example)")
-    add_arch_option(p)
-    p.add_argument("--backend", default="auto", metavar="LIST",
-                   help=f"comma list of {','.join(backend_names())}, or auto (every backend whose tools exist); "
-                        "default: auto")
-    p.add_argument("--check", action="append", metavar="LIST", help=f"checks to run (default all: {','.join(CHECKS)})")
-    p.add_argument("--format", choices=("table", "json", "junit"), default="table")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the result here instead of stdout")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    add_run_options(p)
-    p.set_defaults(run=run)
+    p = add_verb(subparsers, "matrix", help="run every check on every arch (arch x check x backend)",
+                 description=__doc__.splitlines()[0], formats=("table", "json", "junit"), run=run)
+    add_run_options(p, "write the result here instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:

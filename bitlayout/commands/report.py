@@ -17,28 +17,17 @@ from typing import Any
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from ..options import Options
-from . import add_arch_option, add_run_options, check_output_dir, run_options, write_output
+from . import add_run_options, add_verb, check_output_dir, run_options, write_output
 
 DEFAULT_HTML = "bitlayout-report.html"
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "report", help="render the layout report (HTML with SVG bit maps, text, JSON)",
-        description="Run the checks of SPEC (default: the embedded kernel VMA-flags case) and "
-                    "render the report.")
-    p.add_argument("spec", nargs="?", metavar="SPEC", help="spec TOML (default: embedded vma_flags.toml)")
-    p.add_argument("-o", "--output", metavar="FILE",
-                   help=f"output file ('-' for stdout); html default: {DEFAULT_HTML}, text/json: stdout")
-    p.add_argument("--format", choices=("html", "text", "json"), default="html")
-    add_arch_option(p)
-    p.add_argument("--backend", metavar="LIST", default="auto",
-                   help="model,host,compiled,exec or auto (default: auto = every backend available here)")
-    p.add_argument("--check", action="append", metavar="LIST", help="checks to run (default: all)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    add_run_options(p)
+    p = add_verb(subparsers, "report", help="render the layout report (HTML with SVG bit maps, text, JSON)",
+                 description="Run the checks of SPEC (default: the embedded kernel VMA-flags case) and "
+                             "render the report.", formats=("html", "text", "json"), run=run)
+    add_run_options(p, f"output file ('-' for stdout); html default: {DEFAULT_HTML}, text/json: stdout")
     p.add_argument("--title", default=None, help="page title")
-    p.set_defaults(run=run)
 
 
 def build(spec_path: str | None, *, arch: Any = None, backend: str = "auto", check: Any = None,

@@ -26,6 +26,16 @@ def short_flag_name(name: str) -> str:
     return base
 
 
+def inline(value: Any, *, pair: str, items: str, seq: str) -> str:
+    """Nested plain data on one line: mapping items as ``key<pair>value`` joined by ``items``,
+    list elements joined by ``seq`` (the evidence cell of the page, a detail line of the text)."""
+    if isinstance(value, Mapping):
+        return items.join(f"{k}{pair}{inline(v, pair=pair, items=items, seq=seq)}" for k, v in value.items())
+    if isinstance(value, list):
+        return seq.join(inline(v, pair=pair, items=items, seq=seq) for v in value)
+    return str(value)
+
+
 def bit_ranges(nrs: Sequence[int]) -> str:
     """[32, 33, 34, 40] -> '32..34, 40'."""
     return format_bit_ranges(nrs)
@@ -272,6 +282,6 @@ def unverified_reason(why: Sequence[str]) -> str:
     return "; ".join(why[:2]) or "no compiler or CPU for this arch observed anything"
 
 
-__all__ = ["arch_count", "bit_ranges", "bitmap_findings", "emulated_allocator_note", "expect_findings",
+__all__ = ["arch_count", "bit_ranges", "inline", "bitmap_findings", "emulated_allocator_note", "expect_findings",
            "group_differences", "group_label", "matrix_findings", "model_only_reason", "short_flag_name",
            "tag_shortfall", "unverified_reason", "verification_notes", "why_no_cpu", "word_legend"]

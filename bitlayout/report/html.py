@@ -10,6 +10,7 @@ from html import escape
 from typing import Any, Mapping
 
 from . import svg
+from .findings import inline
 
 BACKEND_LETTER = {"compiled": "c", "exec": "e", "host": "h", "model": "m"}
 STATUS_SYMBOL = {"pass": "✓", "fail": "✗", "error": "!", "skip": "–", "missing": "·"}
@@ -387,14 +388,6 @@ def _structs(report: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _evidence_value(ev: Any) -> str:
-    if isinstance(ev, Mapping):
-        return "; ".join(f"{k}={_evidence_value(v)}" for k, v in ev.items())
-    if isinstance(ev, list):
-        return ", ".join(_evidence_value(v) for v in ev)
-    return str(ev)
-
-
 def _evidence(report: Mapping[str, Any]) -> str:
     out = [_h(2, "Evidence", "evidence"),
            '<p class="lead">Every claim above comes from these rows: what the model predicted, what '
@@ -409,7 +402,8 @@ def _evidence(report: Mapping[str, Any]) -> str:
         body = "".join(
             f'<tr><td>{_e(r["arch"])}</td><td>{_e(r["backend"])}</td>'
             f'<td class="{_e(r["status"])}">{STATUS_SYMBOL.get(r["status"], "?")} {_e(r["status"])}</td>'
-            f'<td>{_e(r["detail"])}</td><td class="mono ev">{_e(_evidence_value(r["evidence"]))}</td></tr>'
+            f'<td>{_e(r["detail"])}</td>'
+            f'<td class="mono ev">{_e(inline(r["evidence"], pair="=", items="; ", seq=", "))}</td></tr>'
             for r in (rows[i] for i in ec["rows"]))
         skips = "".join(f'<li><strong>{_e(x["backend"])}</strong> on {_e(", ".join(x["arches"]))}: '
                         f'{_e(x["detail"])}</li>' for x in ec["skipped"])

@@ -249,14 +249,6 @@ def _evidence(report: Mapping[str, Any], limit: int) -> list[str]:
     return out
 
 
-def _flat(v: Any) -> str:
-    if isinstance(v, Mapping):
-        return ",".join(f"{k}:{_flat(x)}" for k, x in v.items())
-    if isinstance(v, list):
-        return ",".join(_flat(x) for x in v)
-    return str(v)
-
-
 def _findings(report: Mapping[str, Any]) -> list[str]:
     out = _title("Findings")
     shown = [f for f in report["findings"] if f["headline"]]
