@@ -35,7 +35,8 @@ from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, Usage
 from .options import Options
 from .pipeline import plan_for
 from .profiles import Profile
-from .results import FAILED, MATRIX_SCHEMA, RAN, STATUS_RANK, Evidence, MatrixRow, Observation, Status, worst_status
+from .results import (FAILED, MATRIX_SCHEMA, RAN, STATUS_RANK, Backend, Evidence, MatrixRow, Observation, Status,
+                      worst_status)
 from .spec import Spec, check_names
 
 # progress(done, total, label): called after each arch finishes.
@@ -83,7 +84,7 @@ def _split(text: str | Sequence[str]) -> list[str]:
 def parse_backends(text: str | Sequence[str] | None) -> tuple[list[str], bool]:
     """'model,host' / 'auto' -> (backend names, auto?)."""
     if text is None:
-        return ["model"], False
+        return [Backend.MODEL], False
     known = backend_names()
     parts = _split(text)
     if parts == ["auto"]:
@@ -327,7 +328,7 @@ def _raise_unusable_everywhere(spec: Spec, runs: Sequence[_ArchRun]) -> None:
 
 
 def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | None = None,
-               backends: str | Sequence[str] | None = ("model",), checks: str | Sequence[str] | None = None,
+               backends: str | Sequence[str] | None = (Backend.MODEL,), checks: str | Sequence[str] | None = None,
                options: Options | None = None, progress: Progress | None = None) -> MatrixResult:
     """Run the matrix; return every row (the caller renders and picks the exit status)."""
     t0 = time.perf_counter()

@@ -40,6 +40,7 @@ class Status(StrEnum):
 # all rank with this one table.
 STATUS_RANK = {Status.ERROR: 3, Status.FAIL: 2, Status.PASS: 1, Status.SKIP: 0}
 STATUSES = tuple(Status)
+SHOWN = (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP)  # the order summaries list them in
 FAILED = (Status.FAIL, Status.ERROR)  # the statuses that make a run exit 1
 RAN = (Status.PASS, Status.FAIL)  # the statuses of a row whose backend observed something
 

@@ -247,6 +247,18 @@ def test_zig_runs_with_this_processes_own_object_cache(monkeypatch):
     assert tc._compiler_env(["gcc", "-c"]) is None  # other compilers inherit this environment
 
 
+def test_run_compiler_words_a_missing_or_hanging_compiler_as_one_toolchain_error(tmp_path):
+    from bitlayout import toolchains as tc
+
+    with pytest.raises(ToolchainError, match="cannot run /nonexistent/cc: No such file"):
+        tc.run_compiler(["/nonexistent/cc", "-v"], timeout=5, what="cc -v")
+    with pytest.raises(ToolchainError, match=r"sleepy cc timed out after 0\.2 s"):
+        tc.run_compiler([sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.2, what="sleepy cc")
+    fails = "import sys; sys.stderr.buffer.write(b'x\\xff: error: y'); sys.exit(1)"
+    done = tc.run_compiler([sys.executable, "-c", fails], timeout=30, what="failing cc")
+    assert done.returncode == 1 and tc.first_error(done.stderr) == "x\ufffd: error: y"  # decoded, not raised
+
+
 def test_a_zig_cache_the_user_chose_is_respected(monkeypatch, tmp_path):
     from bitlayout import toolchains as tc
 

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from . import add_verb, parse_defines
+from . import add_verb, parse_defines, write_output
 
 
 def add_parser(subparsers: Any) -> None:
@@ -56,11 +56,7 @@ def run(args: Any) -> int:
                           include_dirs=args.include_dirs, defines=parse_defines(args.defines))
     text = json.dumps(result, indent=1) + "\n" if args.format == "json" else render_diff_text(result)
     if args.output:
-        try:
-            with open(args.output, "w") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise UsageError(f"cannot write: {exc.strerror}", path=args.output) from None
+        write_output(args.output, text, "cannot write")
     else:
         sys.stdout.write(text)
     return 0

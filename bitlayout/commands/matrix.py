@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
 from ..matrix import MatrixResult, run_matrix
-from ..results import FAILED, Status
+from ..results import FAILED, SHOWN, Status
 from . import add_run_options, add_verb, check_output_dir, run_options, write_output
 
 SYMBOL = {Status.PASS: "ok", Status.FAIL: "FAIL", Status.ERROR: "ERR", Status.SKIP: "-"}
@@ -108,7 +108,7 @@ def _findings(result: MatrixResult) -> list[str]:
 
 
 def _totals(result: MatrixResult) -> str:
-    counts = {s: 0 for s in (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIP)}
+    counts = {s: 0 for s in SHOWN}
     for r in result.rows:
         counts[r.status] += 1
     return "total: " + "  ".join(f"{k} {v}" for k, v in counts.items())

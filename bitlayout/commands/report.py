@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from ..options import Options
+from ..results import FAILED
 from . import add_run_options, add_verb, check_output_dir, run_options, write_output
 
 DEFAULT_HTML = "bitlayout-report.html"
@@ -89,5 +90,4 @@ def run(args: Any) -> int:
         print(out)
     else:
         sys.stdout.write(text)
-    s = report["summary"]
-    return EXIT_CHECK_FAILED if (s["fail"] or s["error"]) else EXIT_OK
+    return EXIT_CHECK_FAILED if any(report["summary"][s] for s in FAILED) else EXIT_OK

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..profiles import Profile
 from ..ranges import format_bit_ranges
-from ..results import MatrixRow, Status
+from ..results import Backend, MatrixRow, Status
 
 
 def short_flag_name(name: str) -> str:
@@ -201,7 +201,7 @@ def expect_findings(rows: Sequence[MatrixRow]) -> list[dict]:
     done: set[tuple[str, str, str]] = set()
     failing = [r for r in rows if r.check == "expect" and r.status == Status.FAIL]
     # The model's verdicts first; another backend's only for an arch the model did not judge.
-    failing.sort(key=lambda r: r.backend != "model")
+    failing.sort(key=lambda r: r.backend != Backend.MODEL)
     for r in failing:
         items = r.predicted if isinstance(r.predicted, (list, tuple)) else ()
         for item in items:

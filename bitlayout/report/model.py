@@ -23,7 +23,7 @@ from ..backends import Observes, backend_class
 from ..bitmap_types import is_unsigned_long
 from ..errors import BitlayoutError
 from ..profiles import Profile
-from ..results import RAN, STATUS_RANK, Backend, MatrixRow, Status, plain, worst_status
+from ..results import FAILED, RAN, STATUS_RANK, Backend, MatrixRow, Status, plain, worst_status
 from ..struct_layout import struct_layout
 from ..tagging import free_tag_bits
 from .facts import BitmapFacts, StructFacts, TaggedFacts
@@ -535,10 +535,7 @@ def build_report(
             "arches": len(arches),
             "verified_arches": len(arches) - len(unverified),
             "rows": len(rows),
-            "fail": sum(1 for r in rows if r.status == Status.FAIL),
-            "error": sum(1 for r in rows if r.status == Status.ERROR),
-            "pass": sum(1 for r in rows if r.status == Status.PASS),
-            "skip": sum(1 for r in rows if r.status == Status.SKIP),
+            **{s.value: sum(1 for r in rows if r.status == s) for s in (*FAILED, Status.PASS, Status.SKIP)},
             "out_of_bounds_classes": sum(1 for e in bitmap_entries for g in e["groups"] if g["out_of_bounds"]),
         },
     }
