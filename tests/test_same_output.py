@@ -51,6 +51,7 @@ def test_run_dependent_numbers_are_hidden():
                        "r0.evidence.cache_hit": False, "r0.evidence.elapsed_us": 1,
                        "r1.detail": "atomic set_bit lost none of 12 updates on 3 types"})
     other["results"][0]["observed"][0].update(torn=1, reads=2, first_us=3)
+    other["results"][0]["evidence"]["compile_argv"] = ["zig", "cc"]  # a cache miss records it
     other["results"][1]["observed"][0].update(ops=5)
     assert _same(_matrix(), other)
 

@@ -20,7 +20,7 @@ What is normalised, and why (everything else must be equal, value for value):
   evidence keys in ``TIMING_KEYS``;
 * build-cache state, which depends on what an earlier run left in the cache:
   the evidence keys in ``CACHE_KEYS`` (``compile_argv`` is only recorded on a
-  cache miss);
+  cache miss, so it is dropped; ``cache_hit`` is masked);
 * the counters of the stress probes (tear, lost-update), which are race
   outcomes within a time budget: the ``observed`` keys in ``STRESS_KEYS`` and,
   in every string, what ``STRESS_PATTERNS`` matches (which types tore in how
@@ -96,6 +96,7 @@ def _row(row: dict) -> dict:
     """One matrix row (or a report evidence item, which has the same keys)."""
     row = dict(row)
     evidence = dict(row.get("evidence") or {})
+    evidence.pop("compile_argv", None)
     for key in TIMING_KEYS + CACHE_KEYS:
         if key in evidence:
             evidence[key] = MASK
