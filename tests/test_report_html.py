@@ -124,7 +124,7 @@ def test_console_error_detection_catches_a_broken_svg(tmp_path):
 
 
 def test_grid_letters_name_the_backend_that_gave_the_cell_its_status():
-    from bitlayout.report import facts, model
+    from bitlayout.report import model
     from bitlayout.results import MatrixRow
     from test_report_fixtures import fixture_profiles
 
