@@ -1,7 +1,7 @@
 """One error hierarchy for everything a user can get wrong.
 
-Each class carries the process exit status the CLI uses (DESIGN.md: 0 all
-pass, 1 a check failed, 2 bad input or usage).  Messages are one line and
+Each class carries the process exit status the CLI uses (docs/internals.md,
+"JSON contracts": 0 all pass, 1 a check failed, 2 bad input or usage).  Messages are one line and
 name the file and the offending value; the CLI prints them without a
 traceback unless ``--traceback`` is given.
 """

@@ -107,7 +107,7 @@ BAD = [
     ("struct s { foo_t x; };", CParseError, "t.h:1:12: unknown type name 'foo_t'"),
     ("struct s { struct undefined_tag x; };", LayoutError, "field 'x' has incomplete type 'struct undefined_tag'"),
     ("struct s { int x : -1; };", LayoutError, "negative width in bit-field 'x'"),
-    ("struct s { int x : 33; };", LayoutError, "width of 'x' exceeds its type (32 bits)"),
+    ("struct s { int x : 33; };", LayoutError, "width 33 of 'x' exceeds its type (32 bits)"),
     ("struct s { char c : 9; };", LayoutError, "exceeds its type (8 bits)"),
     ("struct s { _Bool b : 2; };", LayoutError, "exceeds its type (1 bits)"),
     ("struct s { int x : 0; };", LayoutError, "zero width for bit-field 'x'"),
@@ -173,7 +173,7 @@ def test_missing_file_and_cli_errors_exit_2_without_traceback(tmp_path):
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     proc = subprocess.run([sys.executable, "-m", "bitlayout", "layout", str(bad), "--arch", "x86_64"],
                           capture_output=True, text=True, timeout=120)
-    assert f"{bad}:2:" in proc.stderr and "width of 'x' exceeds its type" in proc.stderr
+    assert f"{bad}:2:" in proc.stderr and "width 99 of 'x' exceeds its type" in proc.stderr
 
 
 def test_unterminated_if_and_error_directive_in_builtin_cpp(tmp_path):

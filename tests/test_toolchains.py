@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import signal
+import sys
 import textwrap
 from pathlib import Path
 
@@ -239,29 +240,36 @@ def test_guest_crash_under_qemu_is_a_signal(tmp_path):
     assert r.signal == signal.SIGSEGV and r.stdout == "before\n"
 
 
-def test_each_process_gets_its_own_zig_object_cache(monkeypatch):
-    """An object cache inherited from another bitlayout process is replaced (zig's shared
-    object cache races when two processes compile identical inputs at once)."""
+def test_zig_runs_with_this_processes_own_object_cache(monkeypatch):
+    """zig's shared object cache races when two processes compile identical inputs at once:
+    each process hands zig its own, through the child's environment, not its own."""
     from bitlayout import toolchains as tc
 
     monkeypatch.delenv("ZIG_LOCAL_CACHE_DIR", raising=False)
-    monkeypatch.setenv("BITLAYOUT_ZIG_CACHE_PID", "1")  # as if inherited from another process
-    monkeypatch.setenv("ZIG_LOCAL_CACHE_DIR", "/nonexistent/parent-cache")
-    tc.isolate_zig_object_cache()
-    mine = os.environ["ZIG_LOCAL_CACHE_DIR"]
-    assert mine != "/nonexistent/parent-cache" and os.path.isdir(mine)
-    assert os.environ["BITLAYOUT_ZIG_CACHE_PID"] == str(os.getpid())
-    tc.isolate_zig_object_cache()
-    assert os.environ["ZIG_LOCAL_CACHE_DIR"] == mine
+    zig = [sys.executable, "-m", "ziglang", "cc", "-c"]
+    mine = tc._compiler_env(zig)["ZIG_LOCAL_CACHE_DIR"]
+    assert os.path.isdir(mine) and tc._compiler_env(zig)["ZIG_LOCAL_CACHE_DIR"] == mine
+    assert "ZIG_LOCAL_CACHE_DIR" not in os.environ
+    assert tc._compiler_env(["gcc", "-c"]) is None  # other compilers inherit this environment
+
+
+def test_run_compiler_words_a_missing_or_hanging_compiler_as_one_toolchain_error(tmp_path):
+    from bitlayout import toolchains as tc
+
+    with pytest.raises(ToolchainError, match="cannot run /nonexistent/cc: No such file"):
+        tc.run_compiler(["/nonexistent/cc", "-v"], timeout=5, what="cc -v")
+    with pytest.raises(ToolchainError, match=r"sleepy cc timed out after 0\.2 s"):
+        tc.run_compiler([sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.2, what="sleepy cc")
+    fails = "import sys; sys.stderr.buffer.write(b'x\\xff: error: y'); sys.exit(1)"
+    done = tc.run_compiler([sys.executable, "-c", fails], timeout=30, what="failing cc")
+    assert done.returncode == 1 and tc.first_error(done.stderr) == "x\ufffd: error: y"  # decoded, not raised
 
 
 def test_a_zig_cache_the_user_chose_is_respected(monkeypatch, tmp_path):
     from bitlayout import toolchains as tc
 
-    monkeypatch.delenv("BITLAYOUT_ZIG_CACHE_PID", raising=False)
     monkeypatch.setenv("ZIG_LOCAL_CACHE_DIR", str(tmp_path))
-    tc.isolate_zig_object_cache()
-    assert os.environ["ZIG_LOCAL_CACHE_DIR"] == str(tmp_path)
+    assert tc._compiler_env([sys.executable, "-m", "ziglang", "cc"]) is None  # inherited as set
 
 
 @pytest.mark.parametrize("run, expected", [

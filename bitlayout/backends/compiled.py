@@ -1,4 +1,4 @@
-"""Layout facts read back from objects a real compiler built (DWARF + ``_Alignof`` probes).
+"""Layout facts read back from objects a real compiler built (DWARF + ``_Alignof`` markers).
 
 For a header and a profile: compile one TU that includes the header, with ``-g -c`` (compile only:
 no libc or linker needed) and ``-fno-eliminate-unused-debug-types`` so every type is described,
@@ -8,7 +8,7 @@ then read the DWARF with pyelftools:
 - bitfields from ``DW_AT_data_bit_offset`` (DWARF 4+) or ``DW_AT_bit_offset`` + ``DW_AT_byte_size``
   (DWARF 2/3, counted from the storage unit's most significant bit);
 - alignment is not in DWARF (``DW_AT_alignment`` only appears for explicit alignment), so each
-  type T gets a probe ``char __bl_align_<i>[_Alignof(T)]`` and ``char __bl_size_<i>[sizeof(T)]``
+  type T gets marker arrays ``char __bl_align_<i>[_Alignof(T)]`` and ``char __bl_size_<i>[sizeof(T)]``
   whose array bounds DWARF does give.
 
 The result has the same shape as ``LayoutSet.to_contract()`` so tests compare plain dicts.
@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from .. import toolchains
 from ..errors import ToolchainError
+from ..results import Backend, Evidence
+from .base import LayoutObserver, register
 
 DEBUG_FLAGS = ("-g", "-c", "-std=gnu11", "-fno-eliminate-unused-debug-types", "-w")
 
@@ -46,7 +48,7 @@ def _gcc_extra(argv: Sequence[str]) -> list[str]:
     return ["-fno-merge-debug-strings"]
 
 
-def probe_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
+def layout_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
     lines = [f'#include "{Path(h).resolve()}"' for h in headers]
     for i, name in enumerate(type_names):
         lines.append(f"char __bl_align_{i}[_Alignof({name})];")
@@ -54,25 +56,21 @@ def probe_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> st
     return "\n".join(lines) + "\n"
 
 
-def compile_probe(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
+def compile_layout_object(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
                   kind: str | None = None, extra_flags: Sequence[str] = (), timeout: float = 300.0) -> Path:
     argv = compiler_argv(profile, kind)
-    src = Path(workdir) / f"probe_{profile.name}.c"
-    obj = Path(workdir) / f"probe_{profile.name}.o"
-    src.write_text(probe_source(headers, type_names))
+    src = Path(workdir) / f"layout_{profile.name}.c"
+    obj = Path(workdir) / f"layout_{profile.name}.o"
+    src.write_text(layout_source(headers, type_names))
     cmd = [*argv, *DEBUG_FLAGS, *_gcc_extra(argv), *extra_flags]
     for d in include_dirs:
         cmd += ["-I", str(d)]
     cmd += toolchains.define_flags(defines)
     cmd += [str(src), "-o", str(obj)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{argv[0]} timed out compiling the layout probe for {profile.name}") from None
-    except OSError as exc:
-        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    proc = toolchains.run_compiler(cmd, timeout=timeout,
+                                   what=f"{argv[0]} compiling the layout object for {profile.name}")
     if proc.returncode != 0:
-        raise ToolchainError(f"compiling the layout probe for {profile.name} failed: "
+        raise ToolchainError(f"compiling the layout object for {profile.name} failed: "
                              f"{toolchains.first_error(proc.stderr)}")
     return obj
 
@@ -278,17 +276,17 @@ class _Dwarf:
 
 
 def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
-    """Contract dict {"types": {...}} for type_names from a probe object."""
+    """Contract dict {"types": {...}} for type_names from a layout object."""
     dw = _Dwarf(obj, profile.little_endian)
     try:
-        probes: dict[str, int] = {}
+        markers: dict[str, int] = {}
         defs: dict[str, object] = {}
         for die in dw.dies:
             if die.tag == "DW_TAG_variable":
                 name = _attr(die, "DW_AT_name")
                 name = name.decode() if isinstance(name, bytes) else name
                 if name and name.startswith("__bl_"):
-                    probes[name] = dw.array_len(die)
+                    markers[name] = dw.array_len(die)
                 continue
             if _attr(die, "DW_AT_declaration"):
                 continue
@@ -299,7 +297,7 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
         for i, name in enumerate(type_names):
             die = defs.get(name)
             members = dw.members(die) if die is not None else []
-            types[name] = {"size": probes.get(f"__bl_size_{i}"), "align": probes.get(f"__bl_align_{i}"),
+            types[name] = {"size": markers.get(f"__bl_size_{i}"), "align": markers.get(f"__bl_align_{i}"),
                            "members": members}
         return {"types": types}
     finally:
@@ -355,11 +353,11 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
     with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
         bare = None
         if type_names is None:
-            bare = compile_probe(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
+            bare = compile_layout_object(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
             type_names = defined_type_names(obj=bare, profile=profile, header_files=[str(h) for h in headers],
                                             incomplete=True)
         try:
-            obj = compile_probe(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
+            obj = compile_layout_object(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
             done = read_layout(obj, profile, type_names)["types"]
             # GCC answers sizeof(void) and sizeof of a function type with 1 (a GNU extension):
             # DWARF still says which names have no size
@@ -367,14 +365,14 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
             return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
         except ToolchainError:
             # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
-            # is a compile error: ask DWARF which names are incomplete and probe only the others.
+            # is a compile error: ask DWARF which names are incomplete and mark only the others.
             if bare is None:
-                bare = compile_probe(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
+                bare = compile_layout_object(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
             incomplete = incomplete_type_names(bare, profile, type_names)
             if not incomplete:
                 raise
             complete = [n for n in type_names if n not in incomplete]
-            obj = compile_probe(profile, headers, complete, tmp, include_dirs, defines, kind, extra_flags)
+            obj = compile_layout_object(profile, headers, complete, tmp, include_dirs, defines, kind, extra_flags)
             done = read_layout(obj, profile, complete)["types"]
             return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
 
@@ -407,3 +405,27 @@ def incomplete_type_names(obj: Path, profile, type_names: Sequence[str]) -> set[
         return out
     finally:
         dw.close()
+
+
+@register
+class CompiledObserver(LayoutObserver):
+    """The compiled backend in the matrix: one compile per arch of every type the checks ask about."""
+
+    name = Backend.COMPILED
+    on_arch = True
+    order = 20
+
+    def available(self, profile) -> tuple[bool, str]:
+        # A missing compiler is a skip with the install hint, not an error.
+        if find_compiler(profile) is None:
+            return False, toolchains.missing_reason(profile)
+        return True, ""
+
+    def observe_layout(self, plan, type_names) -> tuple[dict, Evidence]:
+        spec = plan.spec
+        comp = toolchains.require_compiler(plan.profile)
+        t0 = time.perf_counter()
+        facts = compiled_layout(list(spec.headers), plan.profile, list(type_names),
+                                include_dirs=list(spec.include_dirs), defines=dict(spec.defines))["types"]
+        return facts, Evidence(backend=self.name, toolchain=comp.identity, compiler=comp.kind, target=comp.target,
+                               seconds=round(time.perf_counter() - t0, 3))

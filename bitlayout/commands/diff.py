@@ -13,27 +13,25 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from . import add_arch_option, parse_defines
+from . import add_verb, parse_defines, write_output
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "diff", help="compare two designs of a type across arches (size, bits, bounds, tears, offsets)",
-        description="Compare two designs of a C type on every arch: size, alignment, bitmap shape, "
-                    "out-of-bounds flag bits, tear exposure, offsets inside a containing struct.")
+    p = add_verb(subparsers, "diff", help="compare two designs of a type across arches (size, bits, bounds, tears, "
+                                          "offsets)",
+                 description="Compare two designs of a C type on every arch: size, alignment, bitmap shape, "
+                             "out-of-bounds flag bits, tear exposure, offsets inside a containing struct.",
+                 formats=("text", "json"), run=run)
     p.add_argument("old", metavar="OLD", help="FILE:TYPE, or a header with --type")
     p.add_argument("new", metavar="NEW", nargs="?", help="FILE:TYPE, or a header with --type (default: OLD's file)")
     p.add_argument("--type", nargs=2, metavar=("OLD_T", "NEW_T"), dest="types", help="the two type names")
-    add_arch_option(p)
     p.add_argument("--flags", default="default", metavar="SOURCE",
                    help="flag numbers: 'default' (the embedded spec's VMA flags), 'enum NAME' from OLD's "
                         "header, or 'none'")
     p.add_argument("--container", metavar="TYPE", help='containing struct, e.g. "struct vm_area_struct"')
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VAL")
-    p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
-    p.set_defaults(run=run)
 
 
 def _flagset(text: str):
@@ -58,11 +56,7 @@ def run(args: Any) -> int:
                           include_dirs=args.include_dirs, defines=parse_defines(args.defines))
     text = json.dumps(result, indent=1) + "\n" if args.format == "json" else render_diff_text(result)
     if args.output:
-        try:
-            with open(args.output, "w") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise UsageError(f"cannot write: {exc.strerror}", path=args.output) from None
+        write_output(args.output, text, "cannot write")
     else:
         sys.stdout.write(text)
     return 0

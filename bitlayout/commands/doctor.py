@@ -15,17 +15,14 @@ from typing import Any
 from ..errors import EXIT_OK
 from ..profiles import select_profiles
 from .. import toolchains
-from . import add_arch_option
+from . import add_verb
 
 SCHEMA = "bitlayout.doctor/1"
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("doctor", help="show compilers/runners found per arch and install commands",
-                              description=__doc__.splitlines()[0])
-    add_arch_option(p)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(run=run)
+    add_verb(subparsers, "doctor", help="show compilers/runners found per arch and install commands",
+             description=__doc__.splitlines()[0], formats=("text", "json"), run=run)
 
 
 def doctor_rows(profiles: list) -> list[dict]:

@@ -724,7 +724,7 @@ class LayoutSet:
                 if width < 0:
                     raise LayoutError(f"negative width in bit-field {f.name or '(unnamed)'!r}", path=fwhere)
                 if width > tbits:
-                    raise LayoutError(f"width of {f.name or '(unnamed)'!r} exceeds its type ({tbits} bits)",
+                    raise LayoutError(f"width {width} of {f.name or '(unnamed)'!r} exceeds its type ({tbits} bits)",
                                       path=fwhere)
                 if width == 0 and f.name:
                     raise LayoutError(f"zero width for bit-field {f.name!r}", path=fwhere)
