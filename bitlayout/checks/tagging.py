@@ -62,6 +62,8 @@ class TagBitsCheck(Check):
                 continue
             if d["allocator"] == "malloc" and backend == "host" and not plan.profile.toolchain.host_native:
                 continue  # the host's malloc is not this arch's
+            if d["allocator"] == "malloc" and backend == "exec" and plan.profile.toolchain.runtime == "freestanding":
+                continue  # no C library in that driver: its malloc is not observable (csrc/alloc_probe.c)
             reqs.append(probe("alloc", {"key": key}, size=d["pointee_size_bytes"], align=d["pointee_align_bytes"],
                               slab_minalign=a.arch_slab_minalign, kmalloc_minalign=a.arch_kmalloc_minalign,
                               count=256))
@@ -69,17 +71,24 @@ class TagBitsCheck(Check):
 
     def judge(self, plan, predicted, backend, pairs):
         bad = []
+        unobserved = []
         seen = {}
         for req, obs in pairs:
             key = req["meta"]["key"]
             d = predicted[key]
-            got = int(obs.values.get(d["allocator"], -1))
+            got = obs.values.get(d["allocator"])
+            if got is None:  # the shim could not observe it (a build without libc): never a pass
+                unobserved.append(f"{key}: {obs.evidence.get(d['allocator'], 'no value')}")
+                continue
+            got = int(got)
             seen[key] = {"min_free_bits": got, **{k: obs.values.get(k) for k in ("slab_align", "kmalloc_align")}}
             # Observed objects may happen to be better aligned than guaranteed; never worse.
             if got < d["free_bits"]:
                 bad.append(f"{key}: model promises {d['free_bits']} free bits, {backend} saw objects with only {got}")
         if bad:
             return CheckOutcome("error", f"{MODEL_BUG}: " + "; ".join(bad), predicted, seen)
+        if unobserved:
+            return CheckOutcome("error", f"{backend} could not observe: " + "; ".join(unobserved), predicted, seen)
         out = self.model_outcome(plan, predicted)
         out.observed = seen
         out.detail += f" ({backend}: {len(pairs)} allocator emulations agree: " + ", ".join(
