@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .bitmap_types import geometry_of
 from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, Skip, model_row, outcome_row, plan_arch, stress_ms,
                      pointer_member)
+from .checks.workaround import workaround_rows
 from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
 from .profiles import Profile
 from .results import MATRIX_SCHEMA, MatrixRow, Observation
@@ -342,6 +343,9 @@ def _observed_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str,
             out.evidence = {"backend": backend, **{k: v for k, v in ev.items() if not isinstance(v, (dict, list))},
                             **out.evidence}
         rows.append(outcome_row(check, plan, backend, out))
+    # A profile's [toolchain.workaround] build observes its checks once more, in rows of their own.
+    rows.extend(workaround_rows(plan, [n for n in checks if n not in skipped], predictions, backend,
+                                observer.observe))
     return rows
 
 
