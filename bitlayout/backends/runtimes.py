@@ -86,10 +86,6 @@ def missing_reason(profile: Profile) -> str:
     return "; ".join(parts)
 
 
-def _freestanding_dir(sources: Sequence[Path]) -> Path:
-    return sources[0].parent / "freestanding"
-
-
 def _freestanding_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.suffix in (".c", ".h") and p.is_file())
 
@@ -107,16 +103,17 @@ def _libgcc_usable(argv: tuple[str, ...]) -> bool:
 
 
 def plan_build(profile: Profile, compiler: toolchains.Compiler, sources: Sequence[Path],
-               cflags: Sequence[str]) -> DriverBuild:
+               cflags: Sequence[str], freestanding_dir: Path | None = None) -> DriverBuild:
     """What to compile and with which flags: ``sources`` are the shim's files (csrc/*.c, *.h);
-    ``cflags`` the exec backend's (``-O2``), which the profile's freestanding_cflags follow."""
+    ``cflags`` the exec backend's (``-O2``), which the profile's freestanding_cflags follow;
+    ``freestanding_dir`` the runtime (default: ``freestanding/`` next to the first C source)."""
     sources = [Path(s) for s in sources]
     c_files = [s for s in sources if s.suffix == ".c"]
     include_dirs = sorted({str(s.parent) for s in sources})
     if runtime_of(profile) != FREESTANDING:
         flags = (*cflags, "-std=gnu11", *(f"-I{d}" for d in include_dirs))
         return DriverBuild(LIBC, tuple(c_files), tuple(sources), flags, ("-lpthread",))
-    directory = _freestanding_dir(sources)
+    directory = freestanding_dir or next(s for s in sources if s.suffix == ".c").parent / "freestanding"
     extra = _freestanding_files(directory)
     c_files = [c for c in c_files if c.name != PTHREAD_WORKERS] + [p for p in extra if p.suffix == ".c"]
     own = (*FREESTANDING_FLAGS, *(ZIG_FREESTANDING_FLAGS if compiler.kind == "zig" else ()))
