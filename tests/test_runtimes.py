@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -51,7 +53,8 @@ def _valid_requests(seed: int = 14) -> list[str]:
             nbits = n * wb
             bits = sorted(rnd.sample(range(nbits), min(6, nbits)))
             ops = [[rnd.choice(probes.BIT_OPS), rnd.randrange((n + probes.GUARD_WORDS) * wb)] for _ in range(12)]
-            ops += [[rnd.choice(probes.BULK_OPS), rnd.randint(0, nbits)], [rnd.choice(probes.B_OPS), rnd.randrange(nbits)]]
+            ops += [[rnd.choice(probes.BULK_OPS), rnd.randint(0, nbits)],
+                    [rnd.choice(probes.B_OPS), rnd.randrange(nbits)]]
             args = {"w": w} if w else {}
             reqs += [
                 probes.make_request("image", **args, n=n, bits=bits + [nbits + 3]),
@@ -126,9 +129,6 @@ def test_freestanding_driver_answers_exactly_like_the_libc_driver(arch):
 
 
 def test_the_freestanding_build_is_warning_free_c11(tmp_path):
-    import shutil
-    import subprocess
-
     if shutil.which("cc") is None:
         pytest.skip("no host C compiler: apt-get install -y gcc")
     host = runtimes.with_runtime(profile_by_name("x86_64"), runtimes.FREESTANDING)
@@ -284,8 +284,6 @@ def test_freestanding_printf_follows_the_c_rules(arch, tmp_path):
                                freestanding_dir=csrc_dir() / "freestanding")
     argv = [*toolchains.compile_argv(profile, compiler, plan.c_files, tmp_path / "fmt", extra_flags=plan.flags),
             *plan.libs]
-    import subprocess
-
     built = subprocess.run(argv, capture_output=True, text=True)
     assert built.returncode == 0, toolchains.first_error(built.stderr)
     result = toolchains.run_binary(profile, tmp_path / "fmt", timeout=60)
@@ -311,8 +309,6 @@ def test_sh4_gcc_drops_a_t_bit_test_above_O0(opt, miscompiled, tmp_path):
     src = tmp_path / "treg.c"
     src.write_text(_sh4_reproducer())
     compiler = runtimes.driver_compiler(profile)
-    import subprocess
-
     built = subprocess.run([*compiler.argv, opt, "-nostdlib", "-static", str(src), "-o", str(tmp_path / "treg")],
                            capture_output=True, text=True)
     assert built.returncode == 0, toolchains.first_error(built.stderr)
