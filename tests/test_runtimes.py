@@ -197,6 +197,33 @@ def test_sparc_driver_is_32_bit_sparc_v8_code():
 
 
 # ---------------------------------------------------------------------------
+# The system call numbers of csrc/freestanding/arch/*.h against the kernel's UAPI headers
+
+# arch header -> the Debian cross gcc (and flags) whose sysroot has that arch's <asm/unistd.h>
+SYSCALL_HEADERS = [("sh", "sh4-linux-gnu-gcc", ()), ("sparc", "sparc64-linux-gnu-gcc", ("-m32",)),
+                   ("arm", "arm-linux-gnueabi-gcc", ()), ("mips", "mips-linux-gnu-gcc", ()),
+                   ("x86", "i686-linux-gnu-gcc", ()), ("x86", "x86_64-linux-gnu-gcc", ())]
+SYSCALLS = ("read", "write", "exit_group", "munmap", "fork", "wait4", "clock_gettime", "sched_yield")
+
+
+@pytest.mark.parametrize("family, gcc, flags", SYSCALL_HEADERS, ids=[f"{f}-{g.split('-')[0]}" for f, g, _ in
+                                                                      SYSCALL_HEADERS])
+def test_system_call_numbers_match_the_kernel_headers(family, gcc, flags, tmp_path):
+    if shutil.which(gcc) is None:
+        pytest.skip(f"needs {gcc}: apt-get install -y gcc-{gcc[:-4]}")
+    checks = [f'_Static_assert(BL_NR_{n} == __NR_{n}, "{n}");' for n in SYSCALLS]
+    # 32-bit arches map with mmap2 (page offset: always 0 here), x86_64 with mmap
+    checks.append('#ifdef __NR_mmap2\n_Static_assert(BL_NR_mmap == __NR_mmap2, "mmap2");\n'
+                  '#else\n_Static_assert(BL_NR_mmap == __NR_mmap, "mmap");\n#endif')
+    checks.append('_Static_assert(BL_MAP_ANONYMOUS == MAP_ANONYMOUS, "MAP_ANONYMOUS");')
+    src = tmp_path / "nr.c"
+    src.write_text(f'#include <asm/unistd.h>\n#include <asm/mman.h>\n#include "arch/{family}.h"\n' + "\n".join(checks))
+    built = subprocess.run([gcc, *flags, "-ffreestanding", "-fsyntax-only", f"-I{csrc_dir() / 'freestanding'}",
+                            str(src)], capture_output=True, text=True)
+    assert built.returncode == 0, toolchains.first_error(built.stderr)
+
+
+# ---------------------------------------------------------------------------
 # The printf subset of csrc/freestanding/libc.c
 
 
