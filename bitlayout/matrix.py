@@ -31,6 +31,7 @@ from .backends import LayoutObserver, ObserveFailed, Observer, Observes, ProbeOb
 from .bitmap_types import geometry_of
 from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, LayoutFailure, Skip, model_row, outcome_row,
                      pointer_member)
+from .checks.workaround import workaround_rows
 from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
 from .options import Options
 from .pipeline import plan_for
@@ -200,7 +201,10 @@ def _probe_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, An
     def judge(check: str) -> CheckOutcome:
         return ALL_CHECKS[check].judge(plan, predictions[check], backend, by_check.get(check, []))
 
-    return _judged_rows(plan, checks, skipped, backend, seen, judge)
+    rows = _judged_rows(plan, checks, skipped, backend, seen, judge)
+    # A profile's [toolchain.workaround] build observes its checks once more, in rows of their own.
+    rows.extend(workaround_rows(plan, [c for c in checks if c not in skipped], predictions, backend))
+    return rows
 
 
 def _layout_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any],

@@ -361,7 +361,10 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
     """Compile (and where possible run) the probe for one profile; never raises for tool problems."""
     start = time.monotonic()
     compiler = toolchains.find_compiler(profile)
-    runner = toolchains.find_runner(profile) if run else None
+    # The probe is a libc program: where the libc cannot run here (runtime = "freestanding",
+    # only the exec driver is built without it) the probe is compile-only.
+    libc_runs = profile.toolchain.runtime == "libc"
+    runner = toolchains.find_runner(profile) if run and libc_runs else None
     if compiler is not None and profile.for_compiler(compiler.kind) is not None:
         # the numbers the profile states for the compiler that answers (its [alternate] ones
         # when only the other compiler is installed)
@@ -411,7 +414,9 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
                     tail = (result.stderr.strip().splitlines() or [""])[-1]
                     error = f"{what}: {tail}".rstrip(": ")
     reason = ""
-    if runner is None and run:
+    if run and not libc_runs:
+        reason = f"the probe needs libc, which cannot run here: {profile.toolchain.runtime_reason}"
+    elif runner is None and run:
         reason = toolchains.missing_reason(profile)
     verified = not error and not [m for m in mismatches if m.via != "run"]
     res = ProfileVerdict(profile.name, compiler.identity, runner.kind if runner else "", verified, executable,

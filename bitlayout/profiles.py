@@ -171,6 +171,31 @@ class Toolchain:
     # Measured toolchain/emulator defects, "<check>: <reason>" (or just "<reason>": every
     # check): a model-vs-backend disagreement there is labelled a defect, not a model bug.
     known_issues: tuple[str, ...] = ()
+    # What the exec driver links against: "libc" (csrc/*.c with the C library and pthreads)
+    # or "freestanding" (csrc/freestanding: raw system calls, no libc; sh4, sparc).
+    runtime: str = "libc"
+    runtime_reason: str = ""  # freestanding only: the measured reason libc cannot be used here
+    freestanding_gcc_triple: str = ""  # freestanding only: a gcc other than gcc_triple's builds it
+    freestanding_cflags: tuple[str, ...] = ()  # freestanding only: after the exec backend's flags
+    # A build a known issue does not affect ([toolchain.workaround]); None: there is none.
+    workaround: "Workaround | None" = None
+
+
+RUNTIMES = ("libc", "freestanding")
+
+
+@dataclass(frozen=True)
+class Workaround:
+    """A second exec build that avoids a known toolchain defect, for some checks only.
+
+    The exec backend runs those checks' probes with the route's flags plus ``cflags``
+    and reports them in a row of their own, labelled ``label``; the default build's
+    row (the defect) stays.
+    """
+
+    checks: tuple[str, ...]
+    cflags: tuple[str, ...]
+    label: str  # "built with -mcpu=hexagonv55 to avoid llvm#205489"
 
 
 @dataclass(frozen=True)
@@ -334,6 +359,50 @@ def _load_scalar(reader: _Reader, key: str) -> Scalar:
     return Scalar(size, align, gnu_align, r.get("source", str))
 
 
+def _load_workaround(tr: _Reader) -> Workaround | None:
+    if "workaround" not in tr.table:
+        return None
+    wr = tr.sub("workaround")
+    wr.reject_unknown(("checks", "cflags", "label"))
+    for key in ("checks", "cflags"):
+        if not wr.strings(key):
+            raise ProfileError("must be a non-empty list of strings", path=wr.path, key=f"{wr.prefix}{key}")
+    label = wr.get("label", str)
+    if not label.strip():
+        raise ProfileError("must say what the build avoids", path=wr.path, key=f"{wr.prefix}label")
+    return Workaround(wr.strings("checks"), wr.strings("cflags"), label)
+
+
+def _load_toolchain(tr: _Reader) -> Toolchain:
+    tc_fields = {k: f for k, f in Toolchain.__dataclass_fields__.items() if k != "workaround"}
+    tr.reject_unknown((*tc_fields, "workaround"))
+    tc_kwargs: dict[str, Any] = {}
+    for fname, f in tc_fields.items():
+        if isinstance(f.default, tuple):  # the *_cflags lists, known_issues
+            tc_kwargs[fname] = tr.strings(fname)
+        else:
+            tc_kwargs[fname] = tr.get(fname, type(f.default), f.default)
+    if tc_kwargs["gcc_link"] not in ("static", "dynamic"):
+        raise ProfileError(f"must be 'static' or 'dynamic', got {tc_kwargs['gcc_link']!r}",
+                           path=tr.path, key="toolchain.gcc_link")
+    runtime = tc_kwargs["runtime"]
+    if runtime not in RUNTIMES:
+        raise ProfileError(f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}", path=tr.path,
+                           key="toolchain.runtime")
+    if runtime == "freestanding":
+        if not tc_kwargs["runtime_reason"].strip():
+            raise ProfileError("runtime = 'freestanding' needs the measured reason libc cannot be used",
+                               path=tr.path, key="toolchain.runtime_reason")
+        if tc_kwargs["run_blocker"]:
+            raise ProfileError("runtime = 'freestanding' runs the driver: a run_blocker contradicts it",
+                               path=tr.path, key="toolchain.run_blocker")
+    else:
+        for key in ("runtime_reason", "freestanding_gcc_triple", "freestanding_cflags"):
+            if tc_kwargs[key]:
+                raise ProfileError("only with runtime = 'freestanding'", path=tr.path, key=f"toolchain.{key}")
+    return Toolchain(**tc_kwargs, workaround=_load_workaround(tr))
+
+
 _TOP_KEYS = (
     "name", "kernel_arch", "description", "bits_per_long", "endianness", "char_signed",
     "cacheline_bytes", "types", "layout", "atomicity", "allocators", "toolchain", "macros", "alternate",
@@ -421,19 +490,7 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
         al.power_of_two("libc_malloc_align"), al.get("source", str),
     )
 
-    tr = r.sub("toolchain", required=False)
-    tc_fields = Toolchain.__dataclass_fields__
-    tr.reject_unknown(tc_fields)
-    tc_kwargs: dict[str, Any] = {}
-    for fname, f in tc_fields.items():
-        if isinstance(f.default, tuple):  # the *_cflags lists, known_issues
-            tc_kwargs[fname] = tr.strings(fname)
-        else:
-            tc_kwargs[fname] = tr.get(fname, type(f.default), f.default)
-    if tc_kwargs["gcc_link"] not in ("static", "dynamic"):
-        raise ProfileError(f"must be 'static' or 'dynamic', got {tc_kwargs['gcc_link']!r}",
-                           path=path, key="toolchain.gcc_link")
-    toolchain = Toolchain(**tc_kwargs)
+    toolchain = _load_toolchain(r.sub("toolchain", required=False))
 
     macros = r.get("macros", dict, {})
     for k, v in macros.items():

@@ -81,6 +81,10 @@ class Evidence(Mapping[str, Any]):
     built: str | None = None  # host: where the shim module came from, "install" or "cache"
     cache_key: str | None = None  # exec: the build cache key
     binary: str | None = None  # exec: the cached driver binary
+    runtime: str | None = None  # exec/shim: the driver's runtime, "libc" or "freestanding"
+    build: str | None = None  # exec: "workaround" for a profile's [toolchain.workaround] build
+    cflags: tuple[str, ...] | None = None  # exec: the workaround build's extra flags
+    malloc: str | None = None  # shim: why malloc/aligned_alloc could not be observed (freestanding)
     cache_hit: bool | None = None  # exec: the binary came from the cache
     compile_argv: tuple[str, ...] | None = None  # exec: the compile command (recorded on a cache miss)
     compile_seconds: float | None = None
@@ -102,7 +106,7 @@ class Evidence(Mapping[str, Any]):
     known_issues: tuple[str, ...] | None = None  # the profile's known toolchain defects behind an error row
 
     def __post_init__(self) -> None:
-        for name in ("compile_argv", "known_issues"):
+        for name in ("compile_argv", "known_issues", "cflags"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))

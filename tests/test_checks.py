@@ -13,6 +13,7 @@ import functools
 import pytest
 
 from bitlayout.backends import open_backends
+from bitlayout.results import Evidence
 from bitlayout.checks import (ALL_CHECKS, CHECKS, DEFECT, HAZARD, MODEL_BUG, ModelContext, enumerators,
                               known_issues_for, model_row, outcome_row, plan_arch, pointee_of)
 from bitlayout.errors import LayoutError
@@ -316,3 +317,35 @@ def test_hexagon_bitops_defect_is_still_there_under_exec():
                                    "[toolchain] known_issues from arch_profiles/hexagon.toml and docs/known-issues.md")
     row = outcome_row(c, plan("hexagon"), EXEC, out)
     assert row.detail.startswith(DEFECT), row.detail
+
+
+def _malloc_spec(tmp_path) -> str:
+    from pathlib import Path
+
+    examples = Path(SPEC.path).parent
+    (tmp_path / "vma_flags.h").write_text((examples / "vma_flags.h").read_text())
+    spec = tmp_path / "malloc.toml"
+    spec.write_text((examples / "vma_flags.toml").read_text().replace('allocator = "slab"', 'allocator = "malloc"'))
+    return str(spec)
+
+
+def test_tag_bits_never_asks_a_driver_without_libc_for_malloc(tmp_path):
+    spec_path = _malloc_spec(tmp_path)
+    check = ALL_CHECKS["tag-bits"]
+    for arch, runtime, asked in (("mips", "libc", 1), ("sh4", "freestanding", 0)):
+        p = plan(arch, spec_path)
+        assert p.profile.toolchain.runtime == runtime
+        _, pred = model_row(check, p)
+        assert len(check.requests(p, pred, EXEC)) == asked, arch
+
+
+def test_tag_bits_an_unobservable_malloc_is_an_error_never_a_pass(tmp_path):
+    p = plan("mips", _malloc_spec(tmp_path))
+    check = ALL_CHECKS["tag-bits"]
+    _, pred = model_row(check, p)
+    (req,) = check.requests(p, pred, EXEC)
+    obs = Observation("alloc", {}, {"malloc": None, "aligned_alloc": None, "slab": 3, "kmalloc": 5},
+                      Evidence(malloc="not observable: no C library in this build"))
+    out = check.judge(p, pred, EXEC, [(req, obs)])
+    assert out.status == "error" and not out.detail.startswith(MODEL_BUG)
+    assert "not observable: no C library" in out.detail

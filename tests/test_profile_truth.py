@@ -40,7 +40,7 @@ def test_profile_matches_real_compiler(profile):
     assert result.mismatches == (), f"{profile.name} profile disagrees:\n{_explain(result.mismatches)}"
     assert result.verified
     assert result.facts["bits_per_long"] == profile.bits_per_long  # facts really were read back
-    if toolchains.find_runner(profile) is not None:
+    if toolchains.find_runner(profile) is not None and profile.toolchain.runtime == "libc":
         assert result.executable, f"{profile.name}: runner exists but the probe did not run: {result.error}"
         assert result.run_facts["rt_bits_per_long"] == profile.bits_per_long
         assert result.run_facts["rt_little_endian"] == int(profile.little_endian)
@@ -173,6 +173,8 @@ def test_cli_profiles_reports_verified_and_executable(capsys, monkeypatch):
             pytest.skip(f"{name}: no compiler here")
     assert code == 0
     assert rows["m68k"]["verified"] is True and rows["sh4"]["verified"] is True
-    assert rows["sh4"]["executable"] is False and "qemu-sh4" in rows["sh4"]["note"]  # run_blocker
+    # sh4's libc cannot run (runtime = "freestanding"): the libc probe is compile-only
+    assert rows["sh4"]["executable"] is False and "the probe needs libc" in rows["sh4"]["note"]
+    assert rows["sh4"]["toolchain"]["runtime"] == "freestanding"
     if rows["m68k"]["toolchain"]["runner"]:
         assert rows["m68k"]["executable"] is True

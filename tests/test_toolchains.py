@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import os
 import signal
 import sys
@@ -104,8 +105,10 @@ def test_install_hint_for_missing_qemu(monkeypatch, fresh_discovery, tmp_path):
     hint = toolchains.install_hint(prof("m68k"))
     assert "apt-get install -y qemu-user" in hint
     assert toolchains.find_runner(prof("m68k")) is None
-    # a run blocker is not a missing package: no qemu hint for sh4
-    assert "qemu-user" not in toolchains.install_hint(prof("sh4"))
+    # a run blocker is not a missing package: no qemu hint for an arch that cannot run here anyway
+    m68k = prof("m68k")
+    blocked = dataclasses.replace(m68k, toolchain=dataclasses.replace(m68k.toolchain, run_blocker="no CPU (test)"))
+    assert "qemu-user" not in toolchains.install_hint(blocked)
 
 
 def test_nothing_missing_means_empty_hint(host_gcc):
@@ -120,7 +123,8 @@ def test_runner_argv_carries_cpu_and_sysroot():
     alpha = toolchains.find_runner(prof("alpha"))
     if alpha is not None:
         assert alpha.argv[1:] == ("-L", "/usr/alpha-linux-gnu")
-    assert toolchains.find_runner(prof("sh4")) is None  # run_blocker
+    assert toolchains.find_runner(prof("x32")) is None  # run_blocker
+    assert toolchains.find_runner(prof("arc")) is None  # run_blocker
 
 
 # ---------------------------------------------------------------------------
@@ -224,8 +228,8 @@ def test_run_reports_a_timeout(host_gcc, tmp_path):
 
 
 def test_run_without_runner_raises(tmp_path):
-    with pytest.raises(ToolchainError, match="cannot run sh4 binaries here: .*qemu-sh4 7.2"):
-        toolchains.run_binary(prof("sh4"), tmp_path / "nothing")
+    with pytest.raises(ToolchainError, match="cannot run arc binaries here: .*no qemu-arc"):
+        toolchains.run_binary(prof("arc"), tmp_path / "nothing")
 
 
 def test_guest_crash_under_qemu_is_a_signal(tmp_path):

@@ -45,6 +45,7 @@ from .. import probes, toolchains
 from ..errors import ShimError, ToolchainError
 from ..profiles import Profile
 from ..results import Backend, Evidence, Observation
+from . import runtimes
 from .base import ObserveFailed, ProbeObserver, encode_requests, register
 from .buildcache import BuildCache, build_key, source_digest
 
@@ -151,15 +152,15 @@ class ExecBackend:
         when a compiler exists: the binary is built and the outcome is an error
         naming the blocker (an unrunnable arch is a finding, not a gap).
         """
-        compiler = toolchains.find_compiler(profile)
+        compiler = runtimes.driver_compiler(profile)
         if compiler is None:
-            return False, toolchains.missing_reason(profile)
+            return False, runtimes.missing_reason(profile)
         if profile.toolchain.run_blocker:
             return True, f"{compiler.identity}, compile-only: {profile.toolchain.run_blocker}"
         runner = toolchains.find_runner(profile)
         if runner is None:
-            return False, toolchains.missing_reason(profile)
-        return True, f"{compiler.identity} + {_runner_label(runner)}"
+            return False, runtimes.missing_reason(profile)
+        return True, f"{compiler.identity} ({profile.toolchain.runtime}) + {_runner_label(runner)}"
 
     # -- building ------------------------------------------------------------
 
@@ -169,27 +170,26 @@ class ExecBackend:
         Returns (binary or None, evidence, failure reason or "").  No compiler:
         (None, evidence, "").
         """
-        compiler = toolchains.find_compiler(profile)
+        compiler = runtimes.driver_compiler(profile)
         evidence: dict[str, Any] = {"backend": BACKEND}
         if compiler is None:
             return None, Evidence.of(evidence), ""
-        sources = self._sources()
-        c_files = [s for s in sources if s.suffix == ".c"]
-        include_dirs = sorted({str(s.parent) for s in sources})
-        extra = (*self.cflags, "-std=gnu11", *(f"-I{d}" for d in include_dirs))
+        # runtimes owns what the profile's runtime (libc or freestanding) compiles and links.
+        plan = runtimes.plan_build(profile, compiler, self._sources(), self.cflags)
 
         def argv_for(out: str | Path) -> list[str]:
             # toolchains owns the route's flags (-static unless gcc_link = "dynamic", ...).
-            return [*toolchains.compile_argv(profile, compiler, c_files, out, extra_flags=extra), "-lpthread"]
+            return [*toolchains.compile_argv(profile, compiler, plan.c_files, out, extra_flags=plan.flags),
+                    *plan.libs]
 
         # The key sees the command line with paths reduced to names: the same tree checked
         # out elsewhere, or a different temp file name, reuses the entry.
         key_argv = [a for a in argv_for("OUT") if not any(a.startswith(p) for p in ("-I/",))]
         key_argv = [Path(a).name if a.endswith(".c") else a for a in key_argv]
-        key = build_key(sources_sha256=source_digest(sources), compiler_identity=compiler.identity,
+        key = build_key(sources_sha256=source_digest(plan.inputs), compiler_identity=compiler.identity,
                         target=compiler.target, flags=key_argv[len(compiler.argv):])
         evidence.update(toolchain=compiler.identity, compiler=compiler.kind, target=compiler.target,
-                        cache_key=key)
+                        runtime=plan.runtime, cache_key=key)
 
         def do_build(out: Path) -> None:
             argv = argv_for(out)
@@ -219,7 +219,7 @@ class ExecBackend:
         binary, built_evidence, failure = self.build(profile)
         evidence = dict(built_evidence)
         if binary is None and not failure:
-            return ExecOutcome(arch, "skip", reason=toolchains.missing_reason(profile), evidence=evidence)
+            return ExecOutcome(arch, "skip", reason=runtimes.missing_reason(profile), evidence=evidence)
         if binary is None:
             if profile.toolchain.run_blocker:
                 failure += f"; and it could not run here anyway: {profile.toolchain.run_blocker}"
@@ -230,7 +230,7 @@ class ExecBackend:
                                reason=f"built but cannot run: {profile.toolchain.run_blocker}")
         runner = toolchains.find_runner(profile)
         if runner is None:
-            return ExecOutcome(arch, "skip", evidence=evidence, reason=toolchains.missing_reason(profile))
+            return ExecOutcome(arch, "skip", evidence=evidence, reason=runtimes.missing_reason(profile))
         evidence["emulator"] = _runner_label(runner)
 
         # Start-up: an empty request stream; the driver must exit 0 at once.  This splits
@@ -299,7 +299,8 @@ def _runner_label(runner: toolchains.Runner) -> str:
 
 def _public(evidence: dict[str, Any]) -> dict[str, Any]:
     """The per-observation evidence: how it was seen, not the long stderr."""
-    keys = ("backend", "toolchain", "target", "emulator", "compile_seconds", "startup_seconds", "run_seconds")
+    keys = ("backend", "toolchain", "target", "runtime", "emulator", "compile_seconds", "startup_seconds",
+            "run_seconds")
     return {k: evidence[k] for k in keys if k in evidence}
 
 

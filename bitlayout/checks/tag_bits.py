@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BitlayoutError
-from ..results import Status, plain
+from ..results import Backend, Status, plain
 from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, _errors_text, _require, probe
 from .plan import ArchPlan, pointee_of
 
@@ -57,6 +57,9 @@ class TagBitsCheck(Check):
                 continue
             if d["allocator"] == "malloc" and not backend.on_arch and not plan.profile.toolchain.host_native:
                 continue  # the host's malloc is not this arch's
+            if d["allocator"] == "malloc" and backend.name == Backend.EXEC \
+                    and plan.profile.toolchain.runtime == "freestanding":
+                continue  # no C library in that driver: its malloc is not observable (csrc/alloc_probe.c)
             reqs.append(probe("alloc", {"key": key}, size=d["pointee_size_bytes"], align=d["pointee_align_bytes"],
                               slab_minalign=a.arch_slab_minalign, kmalloc_minalign=a.arch_kmalloc_minalign,
                               count=256))
@@ -64,11 +67,16 @@ class TagBitsCheck(Check):
 
     def judge(self, plan, predicted, backend, pairs):
         bad = []
+        unobserved = []
         seen = {}
         for req, obs in pairs:
             key = req["meta"]["key"]
             d = predicted[key]
-            got = int(obs.values.get(d["allocator"], -1))
+            got = obs.values.get(d["allocator"])
+            if got is None:  # the shim could not observe it (a build without libc): never a pass
+                unobserved.append(f"{key}: {obs.evidence.get(d['allocator'], 'no value')}")
+                continue
+            got = int(got)
             seen[key] = {"min_free_bits": got, **{k: obs.values.get(k) for k in ("slab_align", "kmalloc_align")}}
             # Observed objects may happen to be better aligned than guaranteed; never worse.
             if got < d["free_bits"]:
@@ -76,6 +84,9 @@ class TagBitsCheck(Check):
                            f"with only {got}")
         if bad:
             return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: " + "; ".join(bad), predicted, seen)
+        if unobserved:
+            return CheckOutcome(Status.ERROR, f"{backend.name} could not observe: " + "; ".join(unobserved),
+                                predicted, seen)
         out = self.model_outcome(plan, predicted)
         out.observed = seen
         out.detail += f" ({backend.name}: {len(pairs)} allocator emulations agree: " + ", ".join(

@@ -61,6 +61,8 @@ def profile_row(profile: Profile, probe: Any | None, ran: bool = True) -> dict:
             "compilers": [c.identity for c in compilers],
             "runner": _runner_text(runner),
             "run_blocker": tc.run_blocker or None,
+            "runtime": tc.runtime,
+            "runtime_reason": tc.runtime_reason or None,
             "known_issues": list(tc.known_issues),
         },
         "verified": None,
