@@ -41,27 +41,36 @@ def compiler_argv(profile, kind: str | None = None) -> list[str]:
 
 
 def _gcc_extra(argv: Sequence[str]) -> list[str]:
-    # GCC: strings inline (DW_FORM_string) so no .debug_str relocations need applying, which
-    # pyelftools cannot do for every machine (m68k, alpha, hppa, sh, arc...).
+    # clang: DWARF 5, the first to describe _Atomic (DW_TAG_atomic_type; clang pads _Atomic types,
+    # see _probe_member_sizes).  GCC 12 writes DWARF 5 already, and its strings inline
+    # (DW_FORM_string) so no .debug_str relocations need applying, which pyelftools cannot do
+    # for every machine (m68k, alpha, hppa, sh, arc...).
     if any("ziglang" in a or "clang" in a for a in argv):
-        return []
+        return ["-gdwarf-5"]
     return ["-fno-merge-debug-strings"]
 
 
-def layout_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
+def layout_source(headers: Iterable[str | Path], type_names: Sequence[str],
+                  member_sizes: Sequence[tuple[str, str]] = ()) -> str:
+    """The C of a layout object: the headers, then arrays whose bounds DWARF gives back:
+    ``sizeof``/``_Alignof`` of each type, and ``sizeof`` of the members in ``member_sizes``
+    ((type, member) pairs: members whose size DWARF does not give, see ``_Dwarf.members``)."""
     lines = [f'#include "{Path(h).resolve()}"' for h in headers]
     for i, name in enumerate(type_names):
         lines.append(f"char __bl_align_{i}[_Alignof({name})];")
         lines.append(f"char __bl_size_{i}[sizeof({name})];")
+    for k, (name, member) in enumerate(member_sizes):
+        lines.append(f"char __bl_msize_{k}[sizeof((({name} *)0)->{member})];")
     return "\n".join(lines) + "\n"
 
 
 def compile_layout_object(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
-                  kind: str | None = None, extra_flags: Sequence[str] = (), timeout: float = 300.0) -> Path:
+                  kind: str | None = None, extra_flags: Sequence[str] = (), timeout: float = 300.0,
+                  member_sizes: Sequence[tuple[str, str]] = ()) -> Path:
     argv = compiler_argv(profile, kind)
     src = Path(workdir) / f"layout_{profile.name}.c"
     obj = Path(workdir) / f"layout_{profile.name}.o"
-    src.write_text(layout_source(headers, type_names))
+    src.write_text(layout_source(headers, type_names, member_sizes))
     cmd = [*argv, *DEBUG_FLAGS, *_gcc_extra(argv), *extra_flags]
     for d in include_dirs:
         cmd += ["-I", str(d)]
@@ -252,8 +261,21 @@ class _Dwarf:
                 if inner is not None and inner.tag in ("DW_TAG_structure_type", "DW_TAG_union_type"):
                     out.extend(self.members(inner, off))
                 continue
-            out.append({"name": name, "offset_bits": off, "size_bits": 8 * self.size(mtype)})
+            entry = {"name": name, "offset_bits": off, "size_bits": 8 * self.size(mtype)}
+            if self.is_atomic(mtype):
+                # DW_TAG_atomic_type has no size of its own: clang pads an _Atomic type to a power
+                # of two, so its member's size comes from a sizeof probe (compiled_layout)
+                entry["size_bits"] = None
+            out.append(entry)
         return out
+
+    def is_atomic(self, die) -> bool:
+        while die is not None and die.tag in ("DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type",
+                                              "DW_TAG_restrict_type", "DW_TAG_atomic_type"):
+            if die.tag == "DW_TAG_atomic_type":
+                return True
+            die = self.ref(die)
+        return False
 
     def contract_name(self, die) -> str | None:
         name = _attr(die, "DW_AT_name")
@@ -279,16 +301,10 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
     """Contract dict {"types": {...}} for type_names from a layout object."""
     dw = _Dwarf(obj, profile.little_endian)
     try:
-        markers: dict[str, int] = {}
+        markers = _probe_bounds(dw)
         defs: dict[str, object] = {}
         for die in dw.dies:
-            if die.tag == "DW_TAG_variable":
-                name = _attr(die, "DW_AT_name")
-                name = name.decode() if isinstance(name, bytes) else name
-                if name and name.startswith("__bl_"):
-                    markers[name] = dw.array_len(die)
-                continue
-            if _attr(die, "DW_AT_declaration"):
+            if die.tag == "DW_TAG_variable" or _attr(die, "DW_AT_declaration"):
                 continue
             cname = dw.contract_name(die)
             if cname is not None and cname not in defs:
@@ -359,6 +375,8 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
         try:
             obj = compile_layout_object(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
             done = read_layout(obj, profile, type_names)["types"]
+            _probe_member_sizes(done, lambda pairs: compile_layout_object(
+                profile, headers, [], tmp, include_dirs, defines, kind, extra_flags, member_sizes=pairs), profile)
             # GCC answers sizeof(void) and sizeof of a function type with 1 (a GNU extension):
             # DWARF still says which names have no size
             incomplete = incomplete_type_names(obj, profile, type_names)
@@ -374,7 +392,44 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
             complete = [n for n in type_names if n not in incomplete]
             obj = compile_layout_object(profile, headers, complete, tmp, include_dirs, defines, kind, extra_flags)
             done = read_layout(obj, profile, complete)["types"]
+            _probe_member_sizes(done, lambda pairs: compile_layout_object(
+                profile, headers, [], tmp, include_dirs, defines, kind, extra_flags, member_sizes=pairs), profile)
             return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
+
+
+def _probe_member_sizes(types: dict, compile_with, profile) -> None:
+    """Fill in the member sizes DWARF left open (``size_bits`` None) with one more compile of
+    ``sizeof(((T *)0)->m)`` probes; in place."""
+    pairs = [(name, m["name"]) for name, t in types.items() for m in t["members"] if m["size_bits"] is None]
+    if not pairs:
+        return
+    obj = compile_with(pairs)
+    sizes = _variable_bounds(obj, profile)
+    it = iter(range(len(pairs)))
+    for name, t in types.items():
+        for m in t["members"]:
+            if m["size_bits"] is None:
+                m["size_bits"] = 8 * sizes[f"__bl_msize_{next(it)}"]
+
+
+def _variable_bounds(obj: Path, profile) -> dict[str, int]:
+    dw = _Dwarf(obj, profile.little_endian)
+    try:
+        return _probe_bounds(dw)
+    finally:
+        dw.close()
+
+
+def _probe_bounds(dw: "_Dwarf") -> dict[str, int]:
+    """``__bl_*`` probe arrays of a layout object: name -> array length."""
+    out = {}
+    for die in dw.dies:
+        if die.tag == "DW_TAG_variable":
+            name = _attr(die, "DW_AT_name")
+            name = name.decode() if isinstance(name, bytes) else name
+            if name and name.startswith("__bl_"):
+                out[name] = dw.array_len(die)
+    return out
 
 
 # The layout/1 form of a type without a size (docs/cfront.md "Incomplete types").
