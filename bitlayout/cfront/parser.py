@@ -241,9 +241,10 @@ class Parser:
 
     def _pragma_pack(self, words: list[str]) -> None:
         """GCC c-pragma.cc handle_pragma_pack: malformed forms are ignored (GCC only warns)."""
-        if not words or words[0] != "(" or words[-1] != ")":
+        if not words or words[0] != "(" or ")" not in words:
             return
-        inner = words[1:-1]
+        # tokens after the first `)` are "junk at end of #pragma pack": GCC warns and goes on
+        inner = words[1:words.index(")")]
         if not inner:
             self._set_pack(self.pack_default_initial())
             return
@@ -383,10 +384,13 @@ class Parser:
         self._check_ordinary(name, "object", where)
         if init_count is not None and ctype.kind == "array" and ctype.count is None:
             ctype = CType("array", of=ctype.of, count=N.Num(str(init_count)))
+        var = VarDecl(name, ctype, attrs, where)
+        if ctype.kind != "func":
+            self.items.append(var)  # its type is checked where it stands (`int v[-1];` is an error)
         old = self.variables.get(name)
         if old is not None and not (ctype.kind == "array" and ctype.count is not None):
             return  # a redeclaration adds nothing the layout needs (the first complete type wins)
-        self.variables[name] = VarDecl(name, ctype, attrs, where)
+        self.variables[name] = var
 
     def _check_ordinary(self, name: str, kind: str, where: str) -> None:
         old = self.ordinary.get(name)
@@ -411,7 +415,9 @@ class Parser:
             if w in _STORAGE:
                 self.next()
                 if w != "_Thread_local":
-                    if sp.storage is not None and sp.storage != w:
+                    if sp.storage == w:
+                        self.fail(t, f"duplicate {w!r}")
+                    if sp.storage is not None:
                         self.fail(t, f"multiple storage classes in declaration specifiers ({sp.storage}, {w})")
                     sp.storage = w
                 continue
@@ -425,8 +431,8 @@ class Parser:
                     inner = self.type_name()
                     self.expect(")")
                     self._set_base(sp, t, CType("atomic", of=inner))
-                else:
-                    words.append("_Atomic")
+                elif "_Atomic" not in words:
+                    words.append("_Atomic")  # a qualifier: repeating it is allowed (C11 6.7.3p5)
                 continue
             if w in _QUALIFIERS:
                 self.next()
@@ -590,7 +596,8 @@ class Parser:
             if self.at(";"):
                 self.next()
                 base = specs.base
-                if base.kind == "tag" and "<anonymous" in base.name and not base.name.startswith("enum"):
+                tag = base.of if base.kind == "atomic" else base  # `_Atomic struct { ... };` too
+                if tag.kind == "tag" and "<anonymous" in tag.name and not tag.name.startswith("enum"):
                     fields.append(FieldDecl(None, base, None, tuple(specs.attrs), tuple(specs.alignas),
                                             self.where(t)))
                 # `struct named;` or `int;` inside a struct declares nothing (GCC warns)
@@ -614,7 +621,8 @@ class Parser:
                         width = self.conditional_expr()
                         while self.canon(self.peek()) == "__attribute__":
                             d.attrs.extend(self.attributes())
-                    ctype, attrs = _typed(d.apply(specs.base), tuple(specs.attrs) + tuple(d.attrs))
+                    # GCC handles a declarator's attributes before the specifiers' ones
+                    ctype, attrs = _typed(d.apply(specs.base), tuple(d.attrs) + tuple(specs.attrs))
                     fields.append(FieldDecl(d.name, ctype, width, attrs, tuple(specs.alignas),
                                             self.lx.where(d.offset)))
                 if self.accept(","):
@@ -651,9 +659,14 @@ class Parser:
         self.expect("(")
         self.expect("(")
         out: list[Attr] = []
+        first = True
         while not self.at(")"):
             if self.accept(","):
+                first = True
                 continue
+            if not first:
+                self.fail(self.peek(), f"expected ')' before {self._show(self.peek())}")
+            first = False
             t = self.next()
             if t.kind != ID:
                 self.fail(t, f"expected attribute name before {self._show(t)}")
@@ -672,10 +685,11 @@ class Parser:
                     s = self.next()
                     args.append(_string_body(s.text) if s.kind == STR else s.text)
                     self.expect(")")
-                else:
-                    while not self.accept(")"):
+                elif not self.accept(")"):
+                    args.append(self.assignment_expr())
+                    while self.accept(","):
                         args.append(self.assignment_expr())
-                        self.accept(",")
+                    self.expect(")", "after the attribute's arguments")
             if name == "aligned":
                 out.append(Attr("aligned", args[0] if args else None))
             elif name == "packed":
@@ -1121,6 +1135,11 @@ def _typed(ctype: CType, attrs: tuple[Attr, ...]) -> tuple[CType, tuple[Attr, ..
     for a in attrs:
         if a.name in ("mode", "vector_size"):
             ctype = apply_type_attr(ctype, a)
+        elif a.name == "packed":
+            # GCC's packed handler looks at the type as it is at that point: it ignores packing a
+            # byte-aligned field (c-attribs.cc handle_packed_attribute), even one a later
+            # vector_size makes wider; the layout engine decides with the type kept here
+            rest.append(Attr("packed", ctype))
         else:
             rest.append(a)
     return ctype, tuple(rest)
@@ -1163,6 +1182,9 @@ def scalar_from_words(words: list, where: str) -> CType:
         if len(bitint) > 1 or [w for w in plain if w not in ("signed", "unsigned")]:
             raise LayoutError(f"two or more data types in declaration specifiers ({spelled})", path=where)
         return CType("bitint", "bitint", unsigned, count=bitint[0][1], spelled=spelled)
+    for w in set(plain):
+        if plain.count(w) > (2 if w == "long" else 1):
+            raise LayoutError(f"duplicate {w!r} in declaration specifiers ({spelled})", path=where)
     complex_ = plain.count("_Complex")
     if complex_ > 1 or "_Imaginary" in plain:
         raise LayoutError(f"unsupported type {spelled!r}", path=where)

@@ -14,10 +14,10 @@ from typing import Iterable, Mapping, Sequence
 
 from .. import cfront
 from ..results import LAYOUT_SCHEMA
-from .layoutset import MAX_OBJECT_BYTES, LayoutSet
+from .layoutset import LayoutSet
 from .typelayout import Member, TypeLayout, Unsupported, find_member
 
-__all__ = ["LayoutSet", "Member", "TypeLayout", "Unsupported", "MAX_OBJECT_BYTES", "find_member", "layout_text",
+__all__ = ["LayoutSet", "Member", "TypeLayout", "Unsupported", "find_member", "layout_text",
            "layout_headers", "contract", "abi_key"]
 
 
