@@ -25,7 +25,8 @@ from ..errors import CParseError, LayoutError
 from . import nodes as N
 from .lexer import CHAR, EOF, ID, NUM, PRAGMA, PUNCT, STR, Lexer, Token
 from .nodes import CType
-from .table import Attr, FieldDecl, StaticAssert, TagDef, TranslationUnit, TypedefAgain, TypedefDecl, VarDecl
+from .table import (Attr, FieldDecl, StaticAssert, TagDef, TranslationUnit, TypedefAgain, TypedefDecl, Unparsed,
+                    VarDecl)
 
 # ---------------------------------------------------------------------------
 # Vocabulary
@@ -192,21 +193,83 @@ class Parser:
         return name in self.typedefs
 
     # -- driver -------------------------------------------------------------------
-    def parse(self) -> TranslationUnit:
+    def parse(self, recover: bool = False) -> TranslationUnit:
+        """The whole text.  ``recover``: a top-level declaration this parser cannot read is
+        skipped and the names it seems to declare are reported unsupported (``Unparsed``) instead
+        of failing the file (used once the compiler has said the file is valid C)."""
         while True:
             t = self.peek()
             if t.kind == EOF:
                 break
-            if self._declaration_noise(t, self.items):
-                continue
-            if self.canon(t) == "asm" and self.at("(", 1):
-                self.next()
-                self.lx.skip_balanced(self.next())
-                self.expect(";", "after top-level asm")
-                continue
-            self.external_declaration()
+            mark = self._mark() if recover else None
+            try:
+                if self._declaration_noise(t, self.items):
+                    continue
+                if self.canon(t) == "asm" and self.at("(", 1):
+                    self.next()
+                    self.lx.skip_balanced(self.next())
+                    self.expect(";", "after top-level asm")
+                    continue
+                self.external_declaration()
+            except CParseError as exc:
+                if not recover:
+                    raise
+                self._rewind(mark)  # nothing half-read is kept (a typedef seen before the error)
+                self._skip_unparsed(t, str(exc))
         return TranslationUnit(tuple(self.items), self.tags, self.typedefs, self.enum_constants, self.variables,
                                self.input_files, self.unsupported_names)
+
+    _TABLES = ("tags", "tag_kinds", "typedefs", "enum_constants", "variables", "ordinary")
+
+    def _mark(self) -> tuple:
+        return len(self.items), tuple(len(getattr(self, name)) for name in self._TABLES)
+
+    def _rewind(self, mark: tuple) -> None:
+        """Forget the entries added since ``mark`` (dicts keep insertion order)."""
+        del self.items[mark[0]:]
+        for name, n in zip(self._TABLES, mark[1]):
+            table = getattr(self, name)
+            for key in list(table)[n:]:
+                del table[key]
+
+    def _skip_unparsed(self, start: Token, reason: str) -> None:
+        """Jump from ``start`` to the end of its declaration (a `;` outside brackets, or a
+        body's `}` not followed by a declarator) and record what it declares as unsupported."""
+        self.lx.lookahead.clear()
+        self.lx.pos = start.offset
+        words: list[Token] = []
+        while True:
+            t = self.next()
+            if t.kind == EOF:
+                break
+            if t.kind == PUNCT and t.text in "([{":
+                close = self.lx.skip_balanced(t)
+                words.append(t)
+                words.append(close)
+                if t.text == "{" and self.peek().kind != ID and not self.at(";") and not self.at("*"):
+                    break  # a function body: the declaration ends with it
+                continue
+            words.append(t)
+            if t.kind == PUNCT and t.text == ";":
+                break
+        names = []
+        texts = [w.text for w in words]
+        for i, w in enumerate(texts[:-1]):
+            if w in ("struct", "union", "enum") and words[i + 1].kind == ID and i + 2 < len(texts) \
+                    and texts[i + 2] == "{":
+                names.append(f"{w} {texts[i + 1]}")
+        if "typedef" in texts:
+            ids = [w for w in words if w.kind == ID and w.text not in _DECL_START and not self.is_typedef_name(w.text)]
+            if ids:
+                names.append(ids[-1].text)
+                self.typedefs.setdefault(ids[-1].text, TypedefDecl(
+                    ids[-1].text, CType("unsupported", name=f"cannot parse: {reason}"), (), (),
+                    self.where(start), self.lx.file_of(start.offset)))
+        where = self.where(start)
+        why = reason.split(": ", 1)[-1]
+        for name in names:
+            self.unsupported_names[name] = f"cannot parse the declaration ({why}) at {where.rsplit(':', 1)[0]}"
+        self.items.append(Unparsed(tuple(names), f"cannot parse the declaration: {why}", where))
 
     def _declaration_noise(self, t: Token, asserts: list) -> bool:
         """Consume what may stand between declarations, at file scope and in a struct body:
@@ -1254,9 +1317,10 @@ def _string_length(parts: list[str]) -> int | None:
     return sum(len(_string_body(p).encode("utf-8")) for p in parts) + 1
 
 
-def parse(text: str, filename: str = "<input>", input_files: tuple[str, ...] = ()) -> TranslationUnit:
-    """Preprocessed C -> TranslationUnit (see the module docstring)."""
-    return Parser(text, filename, input_files).parse()
+def parse(text: str, filename: str = "<input>", input_files: tuple[str, ...] = (), *,
+          recover: bool = False) -> TranslationUnit:
+    """Preprocessed C -> TranslationUnit (see the module docstring; ``recover``: Parser.parse)."""
+    return Parser(text, filename, input_files).parse(recover=recover)
 
 
 def _scoped_parser(text: str, tu: TranslationUnit, filename: str) -> Parser:
