@@ -154,19 +154,23 @@ class Parser:
 
     # -- token helpers ------------------------------------------------------------
     def peek(self, k: int = 0) -> Token:
+        la = self.lx.lookahead
+        if k < len(la):
+            return la[-1 - k]
         return self.lx.peek(k)
 
     def next(self) -> Token:
-        return self.lx.next()
+        la = self.lx.lookahead
+        return la.pop() if la else self.lx._scan()
 
     def at(self, text: str, k: int = 0) -> bool:
-        t = self.lx.peek(k)
+        t = self.peek(k)
         return t.text == text and t.kind in (PUNCT, ID)
 
     def accept(self, text: str) -> bool:
-        t = self.lx.peek()
+        t = self.peek()
         if t.text == text and t.kind in (PUNCT, ID):
-            self.lx.next()
+            self.next()
             return True
         return False
 
@@ -848,8 +852,11 @@ class Parser:
                     suffixes.append(("array", count))
                 continue
             if t.kind == PUNCT and t.text == "(":
-                self.next()
-                self.parameters()
+                lparen = self.next()
+                if self._check_parameters(lparen):
+                    self.parameters()
+                else:
+                    self.lx.skip_balanced(lparen)  # a system header's prototype: never a layout input
                 suffixes.append(("func",))
                 continue
             break
@@ -858,6 +865,12 @@ class Parser:
         d.derive = outer
         d.function = bool(outer) and outer[0][0] == "func"
         d.unsized_array = bool(outer) and outer[0] == ("array", None)
+
+    def _check_parameters(self, lparen: Token) -> bool:
+        """Parameter lists are read (an unknown type name in a prototype is an error, as in GCC)
+        in the input files; elsewhere (the libc, a kernel tree: thousands of prototypes) they
+        are jumped over: no parameter changes a layout."""
+        return not self.input_files or self.lx.file_of(lparen.offset) in self.input_files
 
     def parameters(self) -> None:
         """A parameter list, after its ``(``: read for its type names (an unknown one is an
