@@ -91,16 +91,24 @@ def _attr_name(text: str) -> str:
 class _Specs:
     """What a declaration-specifier sequence said."""
 
-    __slots__ = ("storage", "base", "attrs", "alignas", "defined_tag", "words", "where")
+    __slots__ = ("storage", "base", "groups", "alignas", "defined_tag", "words", "where")
 
     def __init__(self):
         self.storage: str | None = None
         self.base: CType | None = None
-        self.attrs: list[Attr] = []
+        self.groups: list[list[Attr]] = []  # the specifiers' __attribute__ groups, in source order
         self.alignas: list = []
         self.defined_tag: str | None = None  # a tag defined (with a body) in these specifiers
         self.words: list[str] = []
         self.where = ""
+
+
+    @property
+    def attrs(self) -> list[Attr]:
+        """The specifiers' attributes in the order GCC handles them: c-decl.cc declspecs_add_attrs
+        prepends each group (``specs->attrs = chainon (attrs, specs->attrs)``), so the last group
+        comes first."""
+        return [a for g in reversed(self.groups) for a in g]
 
 
 class _Declarator:
@@ -434,7 +442,8 @@ class Parser:
         self.declare(specs, d, None)
 
     def declare(self, specs: _Specs, d: _Declarator, init_count: int | None) -> None:
-        ctype, attrs = _typed(d.apply(specs.base), tuple(specs.attrs) + tuple(d.attrs))
+        # GCC handles a declarator's attributes before the specifiers' ones
+        ctype, attrs = _typed(d.apply(specs.base), tuple(d.attrs) + tuple(specs.attrs))
         name = d.name
         where = self.lx.where(d.offset)
         if specs.storage == "typedef":
@@ -505,7 +514,7 @@ class Parser:
                 self.next()
                 continue
             if w == "__attribute__":
-                sp.attrs.extend(self.attributes())
+                sp.groups.append(self.attributes())
                 continue
             if w == "_Alignas":
                 self.next()
@@ -599,7 +608,7 @@ class Parser:
             if key not in self.tags:
                 self.tags[key] = TagDef(kind, name, key, None, coord=self.where(kw),
                                         file=self.lx.file_of(kw.offset))
-            sp.attrs.extend(type_attrs)  # `struct s __attribute__((x)) v;`: on the declaration
+            sp.groups.append(type_attrs)  # `struct s __attribute__((x)) v;`: on the declaration
             return CType("tag", key)
         if name is not None:
             self._check_tag_kind(name, kind, kw)
@@ -673,10 +682,10 @@ class Parser:
                 if self.at(":"):
                     colon = self.next()
                     width = self.conditional_expr()
-                    attrs = list(specs.attrs)
+                    attrs = []
                     while self.canon(self.peek()) == "__attribute__":
                         attrs.extend(self.attributes())
-                    ctype, attrs = _typed(specs.base, tuple(attrs))
+                    ctype, attrs = _typed(specs.base, tuple(attrs) + tuple(specs.attrs))
                     fields.append(FieldDecl(None, ctype, width, attrs, tuple(specs.alignas), self.where(colon)))
                 else:
                     d = self.declarator(abstract=False)
