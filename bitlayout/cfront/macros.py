@@ -13,6 +13,12 @@ _UNDEF_RE = re.compile(r"\s*#\s*undef\s+(\w+)")
 _MARKER_RE = re.compile(r'\s*#\s*(?:line\s+)?\d+\s+"((?:\\.|[^"\\])*)"')
 
 
+def from_input_file(file: str) -> bool:
+    """Whether a macro defined in ``file`` counts as the input's: not ``<built-in>`` nor
+    ``<command-line>``, nor the stdc-predef.h GCC includes implicitly."""
+    return not file.startswith("<") and not file.endswith("stdc-predef.h")
+
+
 def collect_macros(text: str) -> "LazyMacros":
     """Object-like ``#define``s left in ``-dD`` output from real files (the inputs and what they
     include; not the compiler's predefined ones), bodies fully expanded."""
@@ -30,44 +36,50 @@ def collect_macros(text: str) -> "LazyMacros":
             continue
         m = _DEFINE_RE.match(line)
         if m:
-            pp.define_text(line.split("define", 1)[1], "<-dD>")
-            # not <built-in>/<command-line>, nor the stdc-predef.h GCC includes implicitly
-            if cur is not None and not cur.startswith("<") and not cur.endswith("stdc-predef.h"):
+            pp.define_text(line.split("define", 1)[1], cur or "<-dD>")
+            if cur is not None and from_input_file(cur):
                 body = m.group(2).strip()
                 if body:
                     out[m.group(1)] = body
             continue
         m = _FUNC_DEFINE_RE.match(line)
         if m:
-            pp.define_text(m.group(1), "<-dD>")
+            pp.define_text(m.group(1), cur or "<-dD>")
             out.pop(m.group(1).split("(", 1)[0], None)
             continue
         m = _UNDEF_RE.match(line)
         if m:
             out.pop(m.group(1), None)
-            pp.macros.pop(m.group(1), None)
+            pp.undefine(m.group(1))
     return LazyMacros(pp, out)
 
 
 class LazyMacros(abc.Mapping):
     """name -> fully expanded body of the object-like macros the input files define, expanded on
-    first lookup (UAPI headers define thousands and a LayoutSet reads a handful)."""
+    first lookup (UAPI headers define thousands and a LayoutSet reads a handful).
 
-    def __init__(self, pp, bodies: Mapping[str, str]):
-        self._pp = pp
+    ``expander``: an object with ``expand_text(text)`` holding every macro of the translation
+    unit (the arch's predefined ones included), or a function that makes one when first needed.
+    One instance belongs to one arch: expansions use that arch's predefined macros."""
+
+    def __init__(self, expander, bodies: Mapping[str, str]):
+        self._expander = expander
         self._bodies = dict(bodies)
         self._done: dict[str, str] = {}
 
     def __getitem__(self, name: str) -> str:
         hit = self._done.get(name)
         if hit is None:
-            body = self._bodies[name]  # KeyError for a name that is not a macro
+            if name not in self._bodies:
+                raise KeyError(name)
             hit = self._done[name] = self.expand(name).strip()
         return hit
 
     def expand(self, text: str) -> str:
         """``text`` macro-expanded with every macro the translation unit defined."""
-        return self._pp.expand_text(text)
+        if not hasattr(self._expander, "expand_text"):
+            self._expander = self._expander()
+        return self._expander.expand_text(text)
 
     def __contains__(self, name) -> bool:
         return name in self._bodies
