@@ -35,8 +35,9 @@ def publish_json(path: Path, data) -> bool:
     except OSError:
         return False
     try:
+        text = json.dumps(data, separators=(",", ":"))  # the C encoder (json.dump streams in Python)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, separators=(",", ":"))
+            f.write(text)
         os.replace(tmp, path)
         return True
     except OSError:

@@ -232,3 +232,18 @@ def test_search_list_is_measured_once_per_compiler_and_kept_on_disk(tmp_path, pr
     sysinclude.clear_caches()
     assert sysinclude.system_include_dirs(fake) == (str(tmp_path),)
     assert log.read_text().count("run") == 2
+
+
+def test_altivec_context_sensitive_vector_is_left_to_the_compiler(tmp_path):
+    """GCC's PowerPC `vector` expands before a type keyword only (rs6000 conditional macro):
+    as a plain name it stays built-in, as a type it goes to the compiler, identical either way."""
+    from cpp_support import compiler_E, token_stream
+
+    ppc = profiles.profile_by_name("ppc64le")
+    compiler = require(ppc)
+    h = _header(tmp_path, "int vector; struct s { int vector; } x = { .vector = 1 }; _Bool b; int pixel;\n")
+    text, how, _ = cfront.preprocess_for([h], ppc)
+    assert how == "builtin" and token_stream(text) == token_stream(compiler_E(compiler, [h])[0])
+    h.write_text("vector unsigned int v;\n")
+    text, how, _ = cfront.preprocess_for([h], ppc)
+    assert "AltiVec" in how and token_stream(text) == token_stream(compiler_E(compiler, [h])[0])

@@ -27,7 +27,7 @@ from .ppexpand import BASE_END, MAX_LINE_TOKENS, CompilerNeeded, Expander
 from .ppexpr import CharTarget, Evaluator
 from .pplex import BLANK, DIRECTIVE, EOF, ID, PAD, PUNCT, STR, TEXT, SourceFile, file_stamp, read_source, spell, \
     split_lines, tokenize
-from .ppmacro import DYNAMIC, OPERATORS, Builtin, Macro, parse_define
+from .ppmacro import DYNAMIC, Builtin, Macro, parse_define
 
 _UNESCAPE_RE = re.compile(r'\\(["\\])')
 MAX_INCLUDE_DEPTH = 200  # GCC: "#include nested depth 200 exceeds maximum of 200"
@@ -150,6 +150,8 @@ class Preprocessor(Expander):
         self.search = self.user_dirs + self.system_dirs
         if facts is not None:
             self.macros.update(facts.macro_objects())
+            self.conditional = {name: m for name, m in facts.macro_objects().items()
+                                if m.params is None and m.text.strip() == name}
         for name in DYNAMIC:
             self.macros[name] = Builtin(name)
         for name in (facts.operators if facts is not None else GCC_OPERATORS):
@@ -347,7 +349,7 @@ class Preprocessor(Expander):
         """Expand one text line (and the lines a macro invocation pulls in) into the output.
         Tokens are separated as the source and GCC's padding say, and wherever two would
         otherwise read back as one."""
-        self.base = tokenize(ln.text, ln.lineno)
+        self.base = ln.tokens
         self.base_pos = 0
         self.base_pullable = True
         self.in_session = True
@@ -426,8 +428,11 @@ class Preprocessor(Expander):
             if ln.kind == BLANK:
                 continue
             self.queried.update(ln.ids)
-            # GCC: a line's first token counts as preceded by whitespace inside arguments
-            return tokenize(ln.text, ln.lineno, first_white=mode == 2)
+            toks = ln.tokens
+            if mode == 2 and toks and not toks[0].white:
+                # GCC: a line's first token counts as preceded by whitespace inside arguments
+                toks = [toks[0].copy(white=True), *toks[1:]]
+            return toks
         return None
 
     def _directive_among_arguments(self, f: _File, ln) -> None:
@@ -504,7 +509,7 @@ class Preprocessor(Expander):
             conds.append(c)
             if f.skipping:
                 return
-            c.taken = self._condition(name, ln.rest, where)
+            c.taken = self._condition(name, ln.tokens, where)
             f.skipping = not c.taken
         elif name in ("elif", "elifdef", "elifndef", "else"):
             if not conds:
@@ -520,17 +525,18 @@ class Preprocessor(Expander):
             elif c.outer_skipping or c.taken:
                 f.skipping = True  # not evaluated (GCC): an earlier group was taken
             else:
-                c.taken = self._condition(name, ln.rest, where)
+                c.taken = self._condition(name, ln.tokens, where)
                 f.skipping = not c.taken
         else:  # endif
             if not conds:
                 raise CParseError(f"{where}: #endif without #if")
             f.skipping = conds.pop().outer_skipping
 
-    def _condition(self, name: str, rest: str, where: str) -> bool:
+    def _condition(self, name: str, rest, where: str) -> bool:
+        """``rest``: the directive's tokens."""
         if name in ("if", "elif"):
             return self._eval_if(rest, where)
-        toks = tokenize(rest)
+        toks = rest
         if not toks:
             raise CParseError(f"{where}: no macro name given in #{name} directive")
         if toks[0].kind != ID:
@@ -555,8 +561,8 @@ class Preprocessor(Expander):
     def _expand_directive(self, text: str) -> list:
         return self._expand_tokens(tokenize(text))
 
-    def _eval_if(self, rest: str, where: str) -> bool:
-        saved = self._directive_tokens(tokenize(rest))
+    def _eval_if(self, toks, where: str) -> bool:
+        saved = self._directive_tokens(toks)
         self.budget = MAX_LINE_TOKENS
         self._evaluator = ev = Evaluator(self, where)
         try:

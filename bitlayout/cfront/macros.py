@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import abc
-from typing import Mapping
+from typing import Iterable
 
 _DEFINE_RE = re.compile(r"\s*#\s*define\s+([A-Za-z_]\w*)(?!\()\s*(.*)")
 _FUNC_DEFINE_RE = re.compile(r"\s*#\s*define\s+([A-Za-z_]\w*\([^)]*\).*)")
@@ -55,22 +55,22 @@ def collect_macros(text: str) -> "LazyMacros":
 
 
 class LazyMacros(abc.Mapping):
-    """name -> fully expanded body of the object-like macros the input files define, expanded on
-    first lookup (UAPI headers define thousands and a LayoutSet reads a handful).
+    """name -> fully expanded body of the object-like macros the input files define (``names``),
+    expanded on first lookup (UAPI headers define thousands and a LayoutSet reads a handful).
 
     ``expander``: an object with ``expand_text(text)`` holding every macro of the translation
     unit (the arch's predefined ones included), or a function that makes one when first needed.
     One instance belongs to one arch: expansions use that arch's predefined macros."""
 
-    def __init__(self, expander, bodies: Mapping[str, str]):
+    def __init__(self, expander, names: Iterable[str]):
         self._expander = expander
-        self._bodies = dict(bodies)
+        self._names = dict.fromkeys(names)
         self._done: dict[str, str] = {}
 
     def __getitem__(self, name: str) -> str:
         hit = self._done.get(name)
         if hit is None:
-            if name not in self._bodies:
+            if name not in self._names:
                 raise KeyError(name)
             hit = self._done[name] = self.expand(name).strip()
         return hit
@@ -82,10 +82,10 @@ class LazyMacros(abc.Mapping):
         return self._expander.expand_text(text)
 
     def __contains__(self, name) -> bool:
-        return name in self._bodies
+        return name in self._names
 
     def __iter__(self):
-        return iter(self._bodies)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._bodies)
+        return len(self._names)

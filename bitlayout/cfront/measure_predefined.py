@@ -161,8 +161,10 @@ def answers_for(compiler, op: str, operands, skip: set[str]) -> dict[str, str | 
     return result
 
 
-_EXPANSION_PROBES = {"__has_attribute": "packed", "__has_c_attribute": "deprecated", "__has_cpp_attribute": "deprecated",
-                     "__has_builtin": "__builtin_expect", "__has_feature": "c_alignas", "__has_extension": "c_alignas",
+# an operand whose answer differs from an unknown name's, per operator
+_EXPANSION_PROBES = {"__has_attribute": "packed", "__has_c_attribute": "deprecated",
+                     "__has_cpp_attribute": "deprecated", "__has_builtin": "__builtin_expect",
+                     "__has_feature": "c_alignas", "__has_extension": "c_alignas",
                      "__has_declspec_attribute": "dllexport", "__is_identifier": "int",
                      "__has_constexpr_builtin": "__builtin_fabs"}
 
@@ -220,7 +222,8 @@ def dump(data: dict) -> str:
 def main(argv=None) -> int:
     from ..profiles import select_profiles
 
-    ap = argparse.ArgumentParser(prog="python -m bitlayout.cfront.measure_predefined", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bitlayout.cfront.measure_predefined",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--arch", default="all")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--check", action="store_true", help="compare with the stored files instead of writing them")

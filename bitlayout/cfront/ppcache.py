@@ -48,12 +48,28 @@ def entry_key(inputs: dict) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:40]
 
 
-def content_digest(path: str) -> str | None:
+_DIGESTS: dict[tuple, str] = {}  # (path, stamp) -> digest, per process
+
+
+def content_digest(path: str, stamp=None) -> str | None:
+    """SHA-256 of a file's content (memoised per process on its stamp)."""
+    key = (path, stamp) if stamp is not None else None
+    if key is not None and key in _DIGESTS:
+        return _DIGESTS[key]
     try:
         with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
+            digest = hashlib.sha256(f.read()).hexdigest()
     except OSError:
         return None
+    if key is not None:
+        if len(_DIGESTS) > 65536:
+            _DIGESTS.clear()
+        _DIGESTS[key] = digest
+    return digest
+
+
+def clear_caches() -> None:
+    _DIGESTS.clear()
 
 
 def load(inputs: dict) -> dict | None:
@@ -66,7 +82,7 @@ def load(inputs: dict) -> dict | None:
     try:
         for path, dev, ino, mtime, size, digest in data["files"]:
             stamp = file_stamp(path)
-            if stamp is None or stamp[2:] != (mtime, size) or content_digest(path) != digest:
+            if stamp is None or stamp[2:] != (mtime, size) or content_digest(path, stamp) != digest:
                 return None
         for path in data["missing"]:
             if file_stamp(path) is not None:
@@ -84,7 +100,7 @@ def store(inputs: dict, probes: dict, payload: dict) -> None:
     files = []
     for path, stamp in probes.items():
         if stamp is not None:
-            digest = content_digest(path)
+            digest = content_digest(path, stamp)
             if digest is None or file_stamp(path) != stamp:
                 return  # changed while we read it: do not store
             files.append([path, stamp[0], stamp[1], stamp[2], stamp[3], digest])

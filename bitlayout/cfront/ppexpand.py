@@ -19,7 +19,7 @@ arguments as GCC does).  Built-in macros are computed by ``Expander.builtin`` (a
 from __future__ import annotations
 
 from ..errors import CParseError
-from .pplex import EOF, ID, NO_EXPAND, PAD, PASTE_LEFT, PUNCT, STR, STRINGIFY, Tok, tokenize
+from .pplex import EOF, ID, NO_EXPAND, PAD, PASTE_LEFT, PUNCT, STRINGIFY, Tok, tokenize
 from .ppmacro import BEGIN, END, OPEN, OUTSIDE, Builtin, Macro, VaOptShape, stringify
 
 ARG_END = Tok(EOF, "")    # ends an argument being expanded (read back by a failed '(' search)
@@ -78,6 +78,9 @@ class Expander:
         self.from_line = 0          # line of the context the last token came from
         self.top_end_line = 0       # line where the outermost macro invocation ends
         self.budget = MAX_LINE_TOKENS  # tokens the line being expanded may still push
+        # GCC's context-sensitive macros (PowerPC AltiVec: `vector`, `pixel`, `bool`, `_Bool`,
+        # predefined as themselves): name -> the predefined Macro object
+        self.conditional: dict = {}
 
     # -- hooks -----------------------------------------------------------------------------
     def pull_line(self, mode: int):
@@ -141,12 +144,28 @@ class Expander:
                 return t.copy(flags=t.flags | NO_EXPAND)
             if self.prevent:
                 return t
+            if name in self.conditional and self.conditional[name] is m:
+                self._conditional_macro(t)
+                return t
             ret = self._enter(m, t)
             if ret:
                 if self.in_directive or ret == 2:
                     continue
                 return Tok(PAD, "", False, 0, 0, t)
             return t
+
+    def _conditional_macro(self, t: Tok) -> None:
+        """GCC expands AltiVec's `vector` to `__vector` before a type keyword, and `bool` or
+        `pixel` after it (rs6000-c.cc ``rs6000_macro_to_expand``); alone they stay names.  A
+        `vector` followed by a name (or by what cannot be seen from here) is left to the
+        compiler rather than guessed."""
+        if t.text != "vector":
+            return  # `bool`, `_Bool`, `pixel` expand only after an expanded `vector`
+        toks, pos = (self.ctxs[-1].toks, self.ctxs[-1].pos) if self.ctxs else (self.base, self.base_pos)
+        while pos < len(toks) and toks[pos].kind == PAD:
+            pos += 1
+        if pos >= len(toks) or toks[pos].kind == ID:
+            raise CompilerNeeded(f"{self.where()}: AltiVec's context-sensitive `vector` is left to the compiler")
 
     def get_nonpad(self) -> Tok:
         while True:

@@ -118,25 +118,29 @@ class Evaluator:
         unsigned = a[1] or b[1]
         return _wrap(a[0] if taken else b[0], unsigned)
 
-    def _binary(self, level: int):
-        if level == len(_LEVELS):
-            return self._unary()
-        lhs = self._binary(level + 1)
-        ops = _LEVELS[level]
-        while self.tok.kind == PUNCT and self.tok.text in ops:
-            op = self.tok.text
+    def _binary(self, min_level: int):
+        """Binary operators of precedence ``min_level`` and above, left to right (precedence
+        climbing: one call per operand, not one per level)."""
+        lhs = self._unary()
+        while True:
+            t = self.tok
+            if t.kind != PUNCT:
+                return lhs
+            level = _LEVEL_OF.get(t.text)
+            if level is None or level < min_level:
+                return lhs
+            op = t.text
             if op in ("&&", "||"):
                 short = (lhs[0] == 0) if op == "&&" else (lhs[0] != 0)
+                # an operand that is not evaluated is skipped from its first token on
                 self.skip_eval += short
                 self._next()
                 rhs = self._binary(level + 1)
                 self.skip_eval -= short
                 lhs = (int(op == "||"), False) if short else (int(rhs[0] != 0), False)
-                continue
-            self._next()
-            rhs = self._binary(level + 1)
-            lhs = self._apply(op, lhs, rhs)
-        return lhs
+            else:
+                self._next()
+                lhs = self._apply(op, lhs, self._binary(level + 1))
 
     def _apply(self, op: str, lhs, rhs):
         a, au = lhs

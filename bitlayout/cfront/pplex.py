@@ -127,7 +127,7 @@ class Line:
     directive: ``rest`` is the text after the name; ``out``: what it emits when nothing in it
     is a macro)."""
 
-    __slots__ = ("lineno", "nphys", "kind", "text", "ids", "name", "rest", "out", "macro")
+    __slots__ = ("lineno", "nphys", "kind", "text", "ids", "name", "rest", "out", "macro", "_tokens")
 
     def __init__(self, lineno, nphys, kind, text, ids=frozenset(), name="", rest=""):
         self.lineno = lineno
@@ -138,8 +138,18 @@ class Line:
         self.name = name
         self.rest = rest
         self.macro = None  # a #define line's Macro, made once per file version
+        self._tokens = None
         # what a line without macros emits: its text and the newlines of its physical lines
         self.out = (text + "\n" * (nphys - text.count("\n"))) if kind == TEXT else "\n" * nphys
+
+
+    @property
+    def tokens(self) -> list[Tok]:
+        """The line's tokens (a directive's: those after its name), made once per file version;
+        shared by every run, so never changed (the expander copies a token it alters)."""
+        if self._tokens is None:
+            self._tokens = tokenize(self.text, self.lineno) if self.kind == TEXT else tokenize(self.rest)
+        return self._tokens
 
 
 class SourceFile:

@@ -25,7 +25,7 @@ class Macro:
     (the variadic one last, ``__VA_ARGS__`` unless named as in ``args...``); ``file`` and
     ``line`` say where it was defined (``<built-in>``, ``<command-line>`` or a path)."""
 
-    __slots__ = ("name", "params", "variadic", "text", "file", "line", "_body")
+    __slots__ = ("name", "params", "variadic", "text", "file", "line", "_body", "_definition")
 
     def __init__(self, name: str, params: tuple[str, ...] | None, variadic: bool, text: str, file: str,
                  line: int = 0):
@@ -36,6 +36,7 @@ class Macro:
         self.file = file
         self.line = line
         self._body: list[Tok] | None = None
+        self._definition: str | None = None
 
     @property
     def body(self) -> list[Tok]:
@@ -48,8 +49,10 @@ class Macro:
     @property
     def definition(self) -> str:
         """The definition as ``-dM`` prints it (what two arches must agree on to share a run)."""
-        head = self.name if self.params is None else f"{self.name}({','.join(self._param_spelling())})"
-        return f"{head} {self.text.strip()}"
+        if self._definition is None:
+            head = self.name if self.params is None else f"{self.name}({','.join(self._param_spelling())})"
+            self._definition = f"{head} {self.text.strip()}"
+        return self._definition
 
     def _param_spelling(self):
         for k, p in enumerate(self.params or ()):

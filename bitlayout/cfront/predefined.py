@@ -40,7 +40,7 @@ class CompilerFacts:
     """One compiler's predefined macros and operator answers (immutable once loaded)."""
 
     __slots__ = ("path", "profile", "compiler", "identity", "flavor", "macros", "operators", "expands_operand",
-                 "answers", "implicit_includes", "digest", "_objects", "_raw_keys")
+                 "answers", "implicit_includes", "digest", "_objects", "_raw_keys", "_definitions")
 
     def __init__(self, path: str, data: Mapping):
         self.path = path
@@ -57,6 +57,7 @@ class CompilerFacts:
         self.implicit_includes: tuple[str, ...] = tuple(data["implicit_includes"])
         self.digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
         self._objects = None
+        self._definitions = None
         self._raw_keys = list(data["macros"].items())
 
     def macro_objects(self) -> dict[str, Macro]:
@@ -69,10 +70,11 @@ class CompilerFacts:
             self._objects = objs
         return self._objects
 
-    def definition(self, name: str) -> str | None:
-        """``NAME body`` / ``NAME(params) body`` of a predefined macro (None: not predefined)."""
-        m = self.macro_objects().get(name)
-        return None if m is None else m.definition
+    def definitions(self) -> dict[str, str]:
+        """name -> ``NAME body`` / ``NAME(params) body`` of every predefined macro."""
+        if self._definitions is None:
+            self._definitions = {n: m.definition for n, m in self.macro_objects().items()}
+        return self._definitions
 
 
 def data_dir(profile) -> Path:

@@ -25,7 +25,7 @@ from .cpp import CompilerNeeded, Preprocessor, find_include, search_path
 from .gc import no_gc
 from .macros import LazyMacros, collect_macros, from_input_file
 from .pplex import file_stamp
-from .ppmacro import Macro
+from .ppmacro import Macro, parse_define
 from .predefined import load_facts
 from .sysinclude import system_include_dirs
 
@@ -103,7 +103,8 @@ class BuiltinRun:
     the predefined macros it looked up (``env``: name -> definition, for those predefined; the
     rest of ``queried`` was not), the operator answers it used, the files it looked up."""
 
-    __slots__ = ("text", "queried", "env", "answers", "probes", "lookups", "user_macros", "removed", "names")
+    __slots__ = ("text", "queried", "env", "answers", "probes", "lookups", "user_macros", "removed", "names",
+                 "_macros")
 
     def __init__(self, text, queried, env, answers, probes, lookups, user_macros, removed, names):
         self.text = text
@@ -112,18 +113,22 @@ class BuiltinRun:
         self.answers = answers          # (operator, operand) -> answer used
         self.probes = probes            # path -> stamp (None: looked up, not there)
         self.lookups = lookups          # each include search and what it found (cpp.Preprocessor.lookups)
-        self.user_macros = user_macros  # name -> Macro defined by the input or -D at the end
+        # name -> Macro (or its (definition, file, line) as stored on disk) that the input or -D
+        # defined, as they stand at the end
+        self.user_macros = user_macros
         self.removed = removed          # predefined names #undef'd by the end
         self.names = names              # the object-like macros LayoutSet.macros lists
+        self._macros: dict[str, LazyMacros] = {}  # facts digest -> that arch's LazyMacros
 
     def fits(self, facts) -> bool:
         """Whether ``facts`` would have given this run the same output."""
-        defs = facts.macro_objects()
-        if set(self.env) != self.queried & defs.keys():
-            return False
-        for name, definition in self.env.items():
-            if defs[name].definition != definition:
+        defs = facts.definitions()
+        env = self.env
+        for name, definition in env.items():
+            if defs.get(name) != definition:
                 return False
+        if len(defs.keys() & self.queried) != len(env):  # a name this run found undefined is predefined
+            return False
         for (op, operand), answer in self.answers.items():
             if facts.answers.get(op, {}).get(operand) != answer:
                 return False
@@ -155,22 +160,34 @@ class BuiltinRun:
         return True
 
     def macros_for(self, facts, include_dirs, system_dirs) -> LazyMacros:
-        """The input's object-like macros, expanded with ``facts``' predefined macros."""
+        """The input's object-like macros, expanded with ``facts``' predefined macros (one object
+        per arch and run: the layout engine shares work between calls given the same object)."""
+        hit = self._macros.get(facts.digest)
+        if hit is not None:
+            return hit
+
         def expander():
             pp = Preprocessor(include_dirs, system_dirs=system_dirs, facts=facts)
             for name in self.removed:
                 pp.macros.pop(name, None)
-            pp.macros.update(self.user_macros)
+            for name, m in self.user_macros.items():
+                pp.macros[name] = m if isinstance(m, Macro) else parse_define(" " + m[0], m[1], m[2])
             return pp
 
-        return LazyMacros(expander, {name: self.user_macros[name].text.strip() for name in self.names})
+        macros = self._macros[facts.digest] = LazyMacros(expander, self.names)
+        return macros
 
 
 _MEMO: dict[tuple, list[BuiltinRun]] = {}
 
 
 def clear_caches() -> None:
+    """Forget the runs, include paths and file digests memoised in this process."""
+    from . import sysinclude
+
     _MEMO.clear()
+    sysinclude.clear_caches()
+    ppcache.clear_caches()
 
 
 def _builtin_route(paths, facts, include_dirs, system_dirs, defines, system_known):
@@ -182,7 +199,7 @@ def _builtin_route(paths, facts, include_dirs, system_dirs, defines, system_know
     runs = _MEMO.setdefault(key, [])
     search = user + system
     for run in runs:
-        if run.fits(facts) and run.unchanged() and run.finds_the_same_files(search, len(user)):
+        if run.fits(facts) and run.finds_the_same_files(search, len(user)) and run.unchanged():
             return run.text, run.macros_for(facts, include_dirs, system_dirs)
     inputs = {"paths": list(resolved), "named": list(named), "user_dirs": user, "system_dirs": system,
               "system_known": system_known, "defines": [[k, v] for k, v in defines.items()], "facts": facts.digest,
@@ -205,7 +222,8 @@ def _run(paths, facts, include_dirs, system_dirs, defines, system_known) -> Buil
         text = pp.run_files([str(p) for p in paths])
     predefined = facts.macro_objects()
     queried = frozenset(pp.queried)
-    env = {name: predefined[name].definition for name in queried & predefined.keys()}
+    definitions = facts.definitions()
+    env = {name: definitions[name] for name in predefined.keys() & queried}
     user = {}
     for name, m in pp.macros.items():
         if isinstance(m, Macro) and predefined.get(name) is not m:
@@ -219,22 +237,17 @@ def _run(paths, facts, include_dirs, system_dirs, defines, system_known) -> Buil
 def _payload(run: BuiltinRun) -> dict:
     return {"text": run.text, "queried": sorted(run.queried), "env": run.env, "lookups": run.lookups,
             "answers": [[op, operand, answer] for (op, operand), answer in run.answers.items()],
-            "macros": [[m.name, m.definition, m.file, m.line] for m in run.user_macros.values()],
+            "macros": [[name, *((m.definition, m.file, m.line) if isinstance(m, Macro) else m)]
+                       for name, m in run.user_macros.items()],
             "removed": sorted(run.removed), "names": run.names}
 
 
 def _from_disk(data, facts) -> BuiltinRun | None:
     if data is None:
         return None
-    from .ppmacro import parse_define
-
     try:
-        user = {}
-        for name, definition, file, line in data["macros"]:
-            m = parse_define(" " + definition, file, line)
-            if m.name != name:
-                return None
-            user[name] = m
+        # parsed when the layout engine first asks for a macro (most runs never do)
+        user = {name: (definition, file, line) for name, definition, file, line in data["macros"]}
         probes = {p: (dev, ino, mtime, size) for p, dev, ino, mtime, size, _d in data["files"]}
         probes.update({p: None for p in data["missing"]})
         run = BuiltinRun(data["text"], frozenset(data["queried"]), dict(data["env"]),

@@ -31,7 +31,8 @@ def add_parser(subparsers: Any) -> None:
                    help='only this type ("struct X", "union X", "enum X" or a typedef name); repeatable')
     p.add_argument("--format", choices=("json", "table", "compare"), default="table")
     p.add_argument("--builtin-cpp", action="store_true",
-                   help="preprocess with the built-in preprocessor even when a compiler is installed")
+                   help="only the built-in preprocessor: an error where it cannot be exact (by default it runs "
+                        "wherever it is exact, the arch's compiler elsewhere)")
     p.set_defaults(run=run)
 
 
