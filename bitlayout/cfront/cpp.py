@@ -325,7 +325,8 @@ class Preprocessor(Expander):
                     ids = ln.ids
                     queried.update(ids)
                     if macros.keys().isdisjoint(ids):
-                        out.append(ln.out)
+                        out.append(ln.text)
+                        out.append(_nl(ln.tail))
                     else:
                         self._session(f, ln)
                 elif kind == BLANK:

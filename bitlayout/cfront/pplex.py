@@ -100,8 +100,12 @@ def tokenize(text: str, line: int = 0, first_white: bool = False) -> list[Tok]:
     return out
 
 
-def identifiers(text: str) -> frozenset[str]:
-    return frozenset(_IDS_RE.findall(text)) - {""}
+def identifiers(text: str) -> tuple[str, ...]:
+    """The distinct identifiers of a text line (a tuple: smaller than a set, and the
+    preprocessor only iterates over it)."""
+    found = set(_IDS_RE.findall(text))
+    found.discard("")
+    return tuple(found)
 
 
 def spell(tokens) -> str:
@@ -124,12 +128,11 @@ BLANK, TEXT, DIRECTIVE = 0, 1, 2
 class Line:
     """One logical line: its first physical line, the number of physical lines it spans, its
     kind and what the preprocessor needs of it (``ids`` for text, ``name``/``rest`` for a
-    directive: ``rest`` is the text after the name; ``out``: what it emits when nothing in it
-    is a macro)."""
+    directive: ``rest`` is the text after the name)."""
 
-    __slots__ = ("lineno", "nphys", "kind", "text", "ids", "name", "rest", "out", "macro", "_tokens")
+    __slots__ = ("lineno", "nphys", "kind", "text", "ids", "name", "rest", "tail", "macro", "_tokens")
 
-    def __init__(self, lineno, nphys, kind, text, ids=frozenset(), name="", rest=""):
+    def __init__(self, lineno, nphys, kind, text, ids=(), name="", rest=""):
         self.lineno = lineno
         self.nphys = nphys
         self.kind = kind
@@ -139,8 +142,9 @@ class Line:
         self.rest = rest
         self.macro = None  # a #define line's Macro, made once per file version
         self._tokens = None
-        # what a line without macros emits: its text and the newlines of its physical lines
-        self.out = (text + "\n" * (nphys - text.count("\n"))) if kind == TEXT else "\n" * nphys
+        # a text line without macros is emitted as its text and this many newlines (its comments
+        # keep theirs inside the text)
+        self.tail = nphys - text.count("\n") if kind == TEXT else nphys
 
 
     @property
