@@ -72,6 +72,14 @@ def test_character_constants_take_the_arch_char_signedness(tmp_path, arch, negat
     assert ("char_is_signed" in tokens(out)) == negative
 
 
+@pytest.mark.parametrize("compiler,method", [("gcc", "2"), ("clang", "0")])
+def test_float_eval_method_is_the_compilers_even_where_dM_does_not_list_it(tmp_path, compiler, method):
+    """clang's __FLT_EVAL_METHOD__ is a built-in macro -dM leaves out (musl's float_t reads it)."""
+    p = profiles.profile_by_name("i386").for_compiler(compiler)
+    out = builtin({"main.c": "int m = __FLT_EVAL_METHOD__;\n#if __FLT_EVAL_METHOD__ == 0\nzero\n#endif\n"}, tmp_path, p)
+    assert tokens(out) == f"int m = {method} ;" + (" zero" if method == "0" else "")
+
+
 def test_pragma_operator_becomes_a_pragma_line_the_layout_reads(tmp_path):
     h = tmp_path / "p.h"
     h.write_text('#define PACKED _Pragma("pack(push,1)")\nPACKED struct s { char c; int i; };\n'

@@ -41,6 +41,7 @@ def test_stored_macros_and_operators_equal_the_compiler(name, compiler):
     assert facts.identity == found.identity
     data = json.loads(predefined.facts_path(p, compiler).read_text())
     assert data["macros"] == measure.predefined_macros(found)
+    assert data["builtin_macros"] == measure.builtin_macros(found, data["macros"])
     assert list(facts.operators) == measure.defined_operators(found)
     assert list(facts.implicit_includes) == measure.implicit_includes(found)
     names = [op for op in facts.operators if op in measure.NAME_OPERATORS]
@@ -87,6 +88,7 @@ def test_predefined_macros_of_a_profile_come_from_its_compiler():
     (lambda d: d["operators"].append("__has_nonsense"), "operators"),
     (lambda d: d["answers"]["__has_attribute"].update({"packed": "yes"}), "answers.__has_attribute.packed"),
     (lambda d: d.update(implicit_includes="stdc-predef.h"), "implicit_includes"),
+    (lambda d: d.update(builtin_macros=[]), "builtin_macros"),
 ])
 def test_a_broken_facts_file_is_one_line_naming_file_and_key(profile_dir_copy, edit, key):
     path = profile_dir_copy / "predefined" / "mips.gcc.json"

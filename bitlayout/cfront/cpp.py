@@ -685,6 +685,9 @@ class Preprocessor(Expander):
         words = [t.text for t in toks[:2] if t.kind == ID]
         space, name = ("", words[0]) if words and words[0] not in ("GCC", "clang") else \
             (words[0] if words else "", words[1] if len(words) > 1 else "")
+        if space == "clang" and name == "fp" and any(t.text == "eval_method" for t in toks):
+            raise CompilerNeeded(f"{where}: #pragma clang fp eval_method changes __FLT_EVAL_METHOD__: "
+                                 "left to the compiler")
         if (space, name) in _INTERNAL_PRAGMAS[self.flavor]:
             self._internal_pragma(space, name, toks[2:] if space else toks[1:], where)
             if not self.in_session:

@@ -118,6 +118,20 @@ def predefined_macros(compiler) -> dict[str, str]:
     return toolchains.predefined_macros(None, compiler, ("-std=gnu11",))
 
 
+# macros a compiler defines without listing them in -dM (clang: __FLT_EVAL_METHOD__, a builtin
+# whose value follows `#pragma clang fp eval_method`)
+BUILTIN_CANDIDATES = ("__FLT_EVAL_METHOD__", "__MODULE__")
+
+
+def builtin_macros(compiler, listed) -> dict[str, str]:
+    """name -> expansion of the candidates the compiler defines but ``-dM`` does not list."""
+    todo = [n for n in BUILTIN_CANDIDATES if n not in listed]
+    src = "".join(f"#ifdef {n}\n__bl_b_{k} {n}\n#endif\n" for k, n in enumerate(todo))
+    proc = _run(compiler, src)
+    values = dict(re.findall(r"^__bl_b_(\d+) (.*?)\s*$", proc.stdout, re.M))
+    return {n: values[str(k)] for k, n in enumerate(todo) if str(k) in values}
+
+
 def implicit_includes(compiler) -> list[str]:
     """Headers the compiler enters before an empty file (GCC: stdc-predef.h)."""
     proc = subprocess.run([*_argv(compiler), "-E", os.devnull], capture_output=True, text=True, errors="replace",
@@ -211,6 +225,7 @@ def measure(profile, kind: str, operands: dict[str, set[str]]) -> dict:
         "operators": ops,
         "expands_operand": operand_expansion(compiler, [op for op in ops if op in NAME_OPERATORS]),
         "macros": dict(sorted(macros.items())),
+        "builtin_macros": builtin_macros(compiler, macros),
         "answers": {op: dict(sorted(t.items())) for op, t in sorted(answers.items())},
     }
 

@@ -12,6 +12,8 @@ compiler (``[layout] compiler``) and for its ``[alternate]`` one:
 - ``answers``: operator -> operand -> what ``operator(operand)`` expands to (``"1"``,
   ``"201904"``...), or null where the compiler rejects it, for every operand written in the
   headers of the installed sysroots, ``/usr/include`` and this repository;
+- ``builtin_macros``: macros the compiler defines without ``-dM`` listing them (clang's
+  ``__FLT_EVAL_METHOD__``), with what they expand to;
 - ``implicit_includes``: headers the compiler reads before the file (GCC: ``stdc-predef.h``);
 - ``identity``: the compiler it was measured with (``toolchains.Compiler.identity``).
 
@@ -49,7 +51,7 @@ class CompilerFacts:
         self.identity = data["identity"]
         self.flavor = _FLAVORS[self.compiler]
         self.macros: dict[str, str] = {}
-        for key, body in data["macros"].items():
+        for key, body in [*data["macros"].items(), *data["builtin_macros"].items()]:
             self.macros[key.split("(", 1)[0]] = body
         self.operators: tuple[str, ...] = tuple(data["operators"])
         self.expands_operand: dict[str, bool] = dict(data["expands_operand"])
@@ -58,7 +60,7 @@ class CompilerFacts:
         self.digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
         self._objects = None
         self._definitions = None
-        self._raw_keys = list(data["macros"].items())
+        self._raw_keys = [*data["macros"].items(), *data["builtin_macros"].items()]
 
     def macro_objects(self) -> dict[str, Macro]:
         """name -> Macro, made once (Macro objects are immutable: every run shares them)."""
@@ -135,11 +137,15 @@ def validate(data, path: str, profile_name: str | None = None, compiler: str | N
     macros = data.get("macros")
     if not isinstance(macros, dict) or not macros:
         fail("macros", "missing or empty")
-    for key, body in macros.items():
-        if not _MACRO_KEY_RE.fullmatch(key):
-            fail(f"macros.{key}", "not a macro name (NAME or NAME(params))")
-        if not isinstance(body, str) or "\n" in body:
-            fail(f"macros.{key}", "replacement must be a one-line string")
+    builtins = data.get("builtin_macros")
+    if not isinstance(builtins, dict):
+        fail("builtin_macros", "missing or not an object")
+    for table, entries in (("macros", macros), ("builtin_macros", builtins)):
+        for key, body in entries.items():
+            if not _MACRO_KEY_RE.fullmatch(key):
+                fail(f"{table}.{key}", "not a macro name (NAME or NAME(params))")
+            if not isinstance(body, str) or "\n" in body:
+                fail(f"{table}.{key}", "replacement must be a one-line string")
     ops = data.get("operators")
     if not isinstance(ops, list) or any(op not in OPERATORS for op in ops):
         bad = [op for op in ops or () if op not in OPERATORS] if isinstance(ops, list) else ops
