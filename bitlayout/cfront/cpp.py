@@ -195,8 +195,8 @@ class Preprocessor(Expander):
                 self._implicit_includes(main)
             self._walk(main)
         except RecursionError:
-            raise CompilerNeeded(f"{self.where()}: macro arguments nested too deeply for the built-in "
-                                 "preprocessor") from None
+            raise CompilerNeeded(f"{self.where()}: nested too deeply for the built-in preprocessor (macro "
+                                 "arguments or #if parentheses)") from None
         return "".join(self.out)
 
     def define_text(self, text: str, file: str = "<command-line>", line: int = 0) -> None:
@@ -221,6 +221,8 @@ class Preprocessor(Expander):
                     break
                 if t.kind != PAD:
                     out.append(t.text)
+        except RecursionError:
+            raise CompilerNeeded(f"{text[:40]!r}: nested too deeply for the built-in preprocessor") from None
         finally:
             self.ctxs.clear()
             self.disabled.clear()
