@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import json
 import os
 import tempfile
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import toolchains
-from .cachedir import user_cache_dir
+from .cachedir import publish_json, read_json, user_cache_dir
 from .errors import ToolchainError
 from .profiles import C_SPELLING, OPTIONAL_SCALAR_KEYS, SCALAR_KEYS, Profile
 
@@ -336,23 +335,15 @@ def _cache_key(profile: Profile, compiler: toolchains.Compiler, runner: toolchai
 
 
 def _cache_load(key: str) -> ProbeResult | None:
-    path = cache_dir() / "probes" / f"{key}.json"
+    data = read_json(cache_dir() / "probes" / f"{key}.json")
     try:
-        return ProbeResult.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError, KeyError):
+        return None if data is None else ProbeResult.from_json(data)
+    except (ValueError, TypeError, KeyError):
         return None
 
 
 def _cache_store(key: str, result: ProbeResult) -> None:
-    directory = cache_dir() / "probes"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{key}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(result.to_json(), f)
-        os.replace(tmp, directory / f"{key}.json")
-    except OSError:
-        pass  # a read-only cache only costs time
+    publish_json(cache_dir() / "probes" / f"{key}.json", result.to_json())  # a read-only cache only costs time
 
 
 # ---------------------------------------------------------------------------
