@@ -422,10 +422,12 @@ def preprocess(profile: Profile, source_path: str | Path, include_dirs: Iterable
     return proc.stdout
 
 
-def predefined_macros(profile: Profile, compiler: Compiler | None = None) -> dict[str, str]:
-    """The compiler's predefined macros (``-dM -E`` on an empty file): name -> replacement text."""
+def predefined_macros(profile: Profile | None, compiler: Compiler | None = None,
+                      extra_flags: Iterable[str] = ()) -> dict[str, str]:
+    """The compiler's predefined macros (``-dM -E`` on an empty file): name (``NAME`` or
+    ``NAME(params)``) -> replacement text."""
     compiler = compiler or require_compiler(profile)
-    argv = [*compiler.argv, *compiler.cflags, "-dM", "-E", "-x", "c", os.devnull]
+    argv = [*compiler.argv, *compiler.cflags, *extra_flags, "-dM", "-E", "-x", "c", os.devnull]
     proc = run_compiler(argv, timeout=60, what=f"{compiler.identity} -dM -E")
     if proc.returncode != 0:
         raise ToolchainError(f"{compiler.identity} -dM -E failed: {first_error(proc.stderr)}")

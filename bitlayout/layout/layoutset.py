@@ -75,14 +75,16 @@ class LayoutSet:
         self._horizon_hits = 0  # answers "incomplete here, defined further down" given so far
         self._lay_out_everything()
 
-    def for_profile(self, profile) -> "LayoutSet":
-        """This LayoutSet for another profile with the same ABI inputs (``layout.abi_key``):
-        the work done so far is shared, what is laid out later on demand is each one's own."""
-        if profile is self.profile:
+    def for_profile(self, profile, macros: Mapping[str, str] | None = None) -> "LayoutSet":
+        """This LayoutSet for another profile with the same ABI inputs (``layout.abi_key``), and
+        that arch's own macros: the work done so far is shared, what is laid out later on demand
+        is each one's own."""
+        if profile is self.profile and macros is self._raw_macros:
             return self
         other = object.__new__(LayoutSet)
         other.__dict__.update(self.__dict__)
         other.profile = profile
+        other._raw_macros = macros if macros is not None else {}
         other._cache, other._enum_values = dict(self._cache), dict(self._enum_values)
         other.types, other.unsupported = dict(self.types), dict(self.unsupported)
         other._extra_tags, other.notes = dict(self._extra_tags), list(self.notes)
