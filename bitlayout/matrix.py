@@ -275,7 +275,7 @@ def _worker(args: tuple) -> _ArchRun:
     t0 = time.perf_counter()
     plan = plan_for(spec, profile)
     layout = plan.layout
-    types = set(layout.types) if layout is not None else set()
+    types = set(layout.all_type_names()) if layout is not None else set()
     names = set(layout.enum_constants) | set(layout.macros) if layout is not None else set()
     rows = run_arch(plan, checks, open_backends(backends, options))
     problems = _spec_problems(plan) if layout is not None else {}
@@ -298,7 +298,7 @@ def _spec_problems(plan: ArchPlan) -> dict[str, str]:
     spec, layout = plan.spec, plan.layout
     out: dict[str, str] = {}
     for tp in spec.tagged_pointers:
-        if tp.container not in layout.types:
+        if layout.find(tp.container) is None:
             continue
         try:
             pointer_member(layout, tp.field)
@@ -308,7 +308,7 @@ def _spec_problems(plan: ArchPlan) -> dict[str, str]:
     for b in spec.bitmaps:
         key = f"{b.key}.type{'s' if len(b.types) > 1 else ''}"
         for tname in b.types:
-            t = layout.types.get(tname)
+            t = layout.find(tname)
             if t is None:
                 continue
             try:

@@ -76,7 +76,7 @@ class ModelContext:
     def geometry(self, ctype: str):
         from ..bitmap_types import geometry_of
 
-        t = self.layout.types.get(ctype)
+        t = self.layout.find(ctype)
         if t is None:
             raise ExprEvalError(f"unknown type {ctype!r}")
         return geometry_of(t, self.profile, ctype)

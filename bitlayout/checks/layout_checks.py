@@ -99,7 +99,7 @@ class LayoutCheck(Check):
         _require(plan)
         out = {}
         for name in self.types_of_interest(plan):
-            t = plan.layout.types.get(name)
+            t = plan.layout.find(name)
             if t is None or not t.complete:
                 continue  # an incomplete type has no size to compare (layout/1 marks it incomplete)
             # The layout/1 contract form: anonymous members flattened, absolute offsets.

@@ -234,6 +234,32 @@ class LayoutSet:
             return self.types[name]
         return self._named(name)
 
+    def find(self, name: str) -> TypeLayout | None:
+        """A type of the translation unit by contract name (``struct X``, a typedef name, from the
+        input files or anything they include), None when the TU has no such type; UnsupportedError
+        for one the engine cannot lay out (a spec or ``--type`` naming it is bad input)."""
+        hit = self.types.get(name)
+        if hit is not None:
+            return hit
+        if name in self.unsupported:
+            raise UnsupportedError(f"{name!r} cannot be laid out on {self.profile.name}: "
+                                   f"{self.unsupported[name].reason}")
+        parts = name.split()
+        if len(parts) == 2 and parts[0] in ("struct", "union", "enum"):
+            td = self._tagdef(name)
+            if td is None or td.fields is None and td.kind != "enum":
+                return None
+        elif name not in self.tu.typedefs:
+            return None
+        try:
+            return self._named(name)
+        except UnsupportedError as exc:
+            raise UnsupportedError(f"{name!r} cannot be laid out on {self.profile.name}: {_reason(exc)}") from None
+
+    def all_type_names(self) -> list[str]:
+        """Every named type of the translation unit (the input files' and what they include)."""
+        return self.tu.defined_type_names(everything=True)
+
     def has_type(self, name: str) -> bool:
         return _key_of(name) in self._cache or name in self.tu.typedefs or \
             name.split(" ", 1)[0] in ("struct", "union", "enum") and name in self.tu.tags
