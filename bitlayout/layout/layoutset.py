@@ -329,6 +329,15 @@ class LayoutSet:
             raise LayoutError(f"enumerator {name!r} used in its own definition", path=where)
         return vals[idx][1]
 
+    def enumerator_type(self, name: str) -> TypeLayout | None:
+        """The integer type of a complete enum's constants (None while the enum is being defined)."""
+        key = self.tu.enum_constants[name][0]
+        td = self._tagdef(key)
+        if key in self._busy or td is None or len(self._enum_values.get(key, ())) < len(td.enumerators):
+            return None
+        t = self._tag(key, td.coord).resolved()
+        return t.element if t.kind == "enum" else None
+
     # -- type identity -------------------------------------------------------------------
     def canon(self, t: TypeLayout) -> tuple:
         r = t.resolved()
