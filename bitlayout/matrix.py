@@ -29,10 +29,11 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .backends import LayoutObserver, ObserveFailed, Observer, Observes, ProbeObserver, backend_names, open_backends
 from .bitmap_types import geometry_of
-from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, LayoutFailure, Skip, model_row, outcome_row,
-                     pointer_member)
+from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, LayoutFailure, ModelContext, Skip, model_row,
+                     outcome_row, pointer_member)
 from .checks.workaround import workaround_rows
 from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
+from .expressions import ExprEvalError, UnknownMember
 from .options import Options
 from .pipeline import plan_for
 from .profiles import Profile
@@ -293,7 +294,8 @@ def _spec_problems(plan: ArchPlan) -> dict[str, str]:
 
     ``tagged_pointer[i].field``: the member is missing or not a pointer; ``bitmap[i].type(s)``:
     the type is declared but not bitmap-like (an integer, an array of integers or a struct
-    wrapping one).  A type (or container) merely undeclared here is an arch difference, not listed.
+    wrapping one); ``expect[i].that``: an ``offsetof`` member or a ``tag_bits`` field that the
+    declared type lacks.  A type (or container) merely undeclared here is an arch difference, not listed.
     """
     spec, layout = plan.spec, plan.layout
     out: dict[str, str] = {}
@@ -317,6 +319,25 @@ def _spec_problems(plan: ArchPlan) -> dict[str, str]:
             except BitlayoutError as exc:
                 reason = str(exc)
             out[f"{key}:{tname}"] = reason
+    ctx = ModelContext(plan)
+    for e in spec.expects:
+        for term in e.that.terms:
+            if term.func not in ("offsetof", "tag_bits"):
+                continue
+            where = f"{e.key}.that:{term.label}"
+            (_, first), (_, second) = term.args
+            try:
+                if term.func == "offsetof" and layout.has_type(first):
+                    ctx.member_offset_bits(first, second)
+                elif term.func == "tag_bits" and first.rpartition(".")[0] in layout.types:
+                    pointer_member(layout, first)
+                else:
+                    continue  # the type is not declared here: an arch difference, not a typo
+                out[where] = ""
+            except (UnknownMember, BitlayoutError) as exc:
+                out[where] = f"{exc} in {e.that.text!r}"
+            except ExprEvalError:
+                continue  # the type itself cannot be laid out here: an error row says so
     return out
 
 
