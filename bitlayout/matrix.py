@@ -21,7 +21,9 @@ Rendering lives in ``commands/matrix.py`` and ``bitlayout.report``.
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -390,10 +392,15 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
         # The first arch runs here: it fills the per-process caches (toolchain discovery, compiler
         # identities) that the forked workers then inherit instead of each rediscovering them.
         collect(_worker(work[0]))
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work) - 1), mp_context=_mp_context()) as pool:
-            futures = [pool.submit(_worker, (*w[:-1], True)) for w in work[1:]]
-            for fut in as_completed(futures):
-                collect(fut.result())
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work) - 1), mp_context=_mp_context(),
+                                 initializer=_worker_init) as pool:
+            try:
+                futures = [pool.submit(_worker, (*w[:-1], True)) for w in work[1:]]
+                for fut in as_completed(futures):
+                    collect(fut.result())
+            except BaseException:
+                _stop_workers(pool)
+                raise
     failures = [run.layout_error for run in runs.values()]
     all_types = set().union(*(run.types for run in runs.values()))
     all_names = set().union(*(run.names for run in runs.values()))
@@ -427,6 +434,38 @@ def _first_reason(rows: Sequence[MatrixRow], backend: str, status: Status | None
         if r.backend == backend and status in (None, r.status):
             return r.detail
     return "no rows"
+
+
+def _worker_init() -> None:
+    """In each worker process: on SIGTERM (the parent stopping it, or dying: PR_SET_PDEATHSIG)
+    kill the guests it runs and exit, so no emulator outlives bitlayout; Ctrl-C is the
+    parent's to handle (the terminal sends it to the workers too)."""
+    signal.signal(signal.SIGTERM, _stop_worker)
+    signal.signal(signal.SIGINT, _stop_worker)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop_worker(signum: int, frame) -> None:
+    from .toolchains import stop_guests
+
+    stop_guests()
+    os._exit(128 + signum)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """The run is interrupted: no new arch starts, and every worker (with its guests) stops now."""
+    import multiprocessing
+
+    pool.shutdown(wait=False, cancel_futures=True)
+    for child in multiprocessing.active_children():
+        child.terminate()
+    for child in multiprocessing.active_children():
+        child.join(5)
 
 
 def _mp_context():
