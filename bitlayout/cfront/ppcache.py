@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from .. import __version__
-from ..cachedir import publish_json, read_json, user_cache_dir
+from ..cachedir import cache_subdir, publish_json, read_json
 from .pplex import file_stamp
 
 SCHEMA = "bitlayout.cpp-cache/1"
@@ -41,7 +41,7 @@ def code_digest() -> str:
 
 
 def cache_dir() -> Path:
-    return user_cache_dir() / "cpp"
+    return cache_subdir("cpp")
 
 
 def entry_key(inputs: dict) -> str:

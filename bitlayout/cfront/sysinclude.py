@@ -11,7 +11,7 @@ import hashlib
 import os
 import subprocess
 
-from ..cachedir import publish_json, read_json, user_cache_dir
+from ..cachedir import cache_subdir, publish_json, read_json
 from ..errors import ToolchainError
 from ..toolchains import first_error
 
@@ -44,7 +44,7 @@ def system_include_dirs(compiler) -> tuple[str, ...]:
     hit = _MEMORY.get(key)
     if hit is not None:
         return hit
-    path = user_cache_dir() / "cpp" / f"sysdirs-{key}.json"
+    path = cache_subdir("cpp") / f"sysdirs-{key}.json"
     data = read_json(path)
     if (isinstance(data, dict) and data.get("schema") == SCHEMA and data.get("identity") == compiler.identity
             and data.get("command") == command and isinstance(data.get("dirs"), list)
