@@ -201,7 +201,7 @@ def test_bit_position_and_tear_judges_catch_wrong_observations():
     out = c.judge(plan("x86_64"), pred, HOST, pairs)
     assert out.status == "error" and MODEL_BUG in out.detail
     # a 64-bit arch: the model rules tearing out, so an observed tear is a model/profile bug
-    c, pred, pairs = _pairs("tear", "x86_64", HOST, lambda r: {"reads": 100, "torn": 3, "first_us": 5})
+    c, pred, pairs = _pairs("tear", "x86_64", HOST, lambda r: {"reads": 100, "writes": 100, "torn": 3, "first_us": 5})
     out = c.judge(plan("x86_64"), pred, HOST, pairs)
     assert out.status == "error" and "tearing the model rules out" in out.detail
     c, pred, pairs = _pairs("lost-update", "x86_64", HOST,

@@ -25,7 +25,7 @@ def make_profile(name: str, bits: int, little: bool, *, atomic: int | None = Non
             "long": scal(w, w), "long_long": scal(8, ll_align, 8), "pointer": scal(w, w),
             "float": scal(4, 4), "double": scal(8, ll_align, 8), "long_double": scal(16 if bits == 64 else 12, 4 if bits == 32 else 16),
         },
-        "layout": {},
+        "layout": {"bitfields_msb_first": not little},
         "atomicity": {"single_copy_atomic_bytes": atomic or w, "atomic64": "native" if bits == 64 else "cmpxchg8b",
                       "read_once_u64_single_access": bits == 64, "source": "fixture"},
         "allocators": {"arch_slab_minalign": slab or 8, "arch_kmalloc_minalign": 8,
