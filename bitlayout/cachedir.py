@@ -76,11 +76,12 @@ def cache_subdir(name: str = "") -> Path:
     why = _unusable(root) or (_unusable(root / name) if name else "")
     if not why:
         return root / name
-    fallback = _private_fallback() / name
-    fallback.mkdir(mode=0o700, exist_ok=True)
+    private = _private_fallback()
+    (private / name).mkdir(mode=0o700, exist_ok=True)
+    # One message whichever subdirectory asked (warn_once keys on the text).
     warn_once(f"cache directory {root} {why}; using a private temporary one for this run "
-              f"({fallback.parent}, removed at exit)")
-    return fallback
+              f"({private}, removed at exit)")
+    return private / name
 
 
 def _unusable(path: Path) -> str:

@@ -121,6 +121,7 @@ int main(void)
     printf("rt_char_signed=%d\n", c < 0);
     printf("rt_bits_per_long=%u\n", bits);
     printf("rt_malloc_align=%u\n", align);
+    printf("end=1\n");  /* the output is whole (parse_run_output) */
     return 0;
 }
 #endif
@@ -187,11 +188,20 @@ def read_object_facts(path: str | Path) -> dict[str, int]:
 
 
 def parse_run_output(text: str) -> dict[str, int]:
-    facts = {}
-    for line in text.splitlines():
+    """The facts a probe run printed: exactly ``key=integer`` lines, each key once, ending in
+    ``end=1``.  Anything else (a cut-off, repeated or foreign line: a broken emulator) raises
+    ToolchainError: a run must not verify a profile with facts it did not print."""
+    facts: dict[str, int] = {}
+    lines = text.split("\n")
+    if lines[-1] != "" or lines[-2:-1] != ["end=1"]:
+        raise ToolchainError(f"probe output is cut off (no end=1 line last): {text[-60:]!r}")
+    for n, line in enumerate(lines[:-2], 1):
         key, sep, value = line.partition("=")
-        if sep and value.strip().lstrip("-").isdigit():
-            facts[key.strip()] = int(value)
+        if not (sep and key.isidentifier() and value.lstrip("-").isdigit()):
+            raise ToolchainError(f"probe output line {n} is not key=integer: {line[:60]!r}")
+        if key in facts:
+            raise ToolchainError(f"probe output line {n} repeats {key}")
+        facts[key] = int(value)
     return facts
 
 
@@ -423,9 +433,13 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
                 error = str(exc)
             else:
                 if result.ok:
-                    executable = True
-                    run_facts = parse_run_output(result.stdout)
-                    mismatches += compare_run(profile, run_facts)
+                    try:
+                        run_facts = parse_run_output(result.stdout)
+                    except ToolchainError as exc:
+                        error = f"probe for {profile.name} under {runner.kind}: {exc}"
+                    else:
+                        executable = True
+                        mismatches += compare_run(profile, run_facts)
                 else:
                     what = result.failure(PROBE_RUN_TIMEOUT, f"probe for {profile.name} under {runner.kind}")
                     tail = (result.stderr.strip().splitlines() or [""])[-1]

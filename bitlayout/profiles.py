@@ -320,7 +320,16 @@ class _Reader:
                 f"expected {want}, got {type(value).__name__} {value!r}",
                 path=self.path, key=self._key(key),
             )
+        if isinstance(value, str):
+            self._one_line(key, value)
         return value
+
+    def _one_line(self, key: str, value: str) -> None:
+        """Every profile string is one line of printable text: names and flags reach compiler
+        and emulator command lines (a NUL there is a ValueError), the rest reach reports."""
+        bad = next((c for c in value if ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F), None)
+        if bad is not None:
+            raise ProfileError(f"control character {bad!r} in {value!r}", path=self.path, key=self._key(key))
 
     def positive(self, key: str, default: Any = ...) -> int:
         value = self.get(key, int, default)
@@ -345,6 +354,7 @@ class _Reader:
         for item in value:
             if not isinstance(item, str):
                 raise ProfileError(f"expected a list of strings, got {item!r}", path=self.path, key=self._key(key))
+            self._one_line(key, item)
         return tuple(value)
 
     def reject_unknown(self, known: Iterable[str]) -> None:
@@ -464,6 +474,11 @@ def _load_workaround(tr: _Reader) -> Workaround | None:
     return Workaround(wr.strings("checks"), wr.strings("cflags"), label)
 
 
+_COMMAND_WORDS = ("zig_target", "gcc_triple", "freestanding_gcc_triple", "qemu", "qemu_cpu", "qemu_sysroot")
+_COMMAND_WORD = re.compile(r"([\w.+/,=][\w.+/,=-]*)?")  # not an option: no leading '-'
+
+
+
 def _load_toolchain(tr: _Reader) -> Toolchain:
     tc_fields = {k: f for k, f in Toolchain.__dataclass_fields__.items() if k != "workaround"}
     tr.reject_unknown((*tc_fields, "workaround"))
@@ -473,6 +488,10 @@ def _load_toolchain(tr: _Reader) -> Toolchain:
             tc_kwargs[fname] = tr.strings(fname)
         else:
             tc_kwargs[fname] = tr.get(fname, type(f.default), f.default)
+    for key in _COMMAND_WORDS:  # one word each on a command line (qemu may be an absolute path)
+        if not _COMMAND_WORD.fullmatch(tc_kwargs[key]):
+            raise ProfileError(f"expected a target, program or path name, got {tc_kwargs[key]!r}",
+                               path=tr.path, key=f"toolchain.{key}")
     if tc_kwargs["gcc_link"] not in ("static", "dynamic"):
         raise ProfileError(f"must be 'static' or 'dynamic', got {tc_kwargs['gcc_link']!r}",
                            path=tr.path, key="toolchain.gcc_link")
@@ -692,11 +711,41 @@ def select_profiles(selector: str | Iterable[str] | None, profiles: Iterable[Pro
             hits = [p for p in pool if CLASS_SELECTORS[part](p)]
         else:
             hits = [p for p in pool if p.name == part] or [p for p in pool if p.kernel_arch == part]
+        if not hits and part in CLASS_SELECTORS:
+            raise UsageError(f"arch selector {part!r} selects no profile (profiles: "
+                             f"{', '.join(p.name for p in pool)})")
         if not hits:
             known = ", ".join(list(CLASS_SELECTORS) + [p.name for p in pool])
             raise UsageError(f"unknown arch selector {part!r} (known: {known})")
         chosen.update(p.name for p in hits)
     return [p for p in pool if p.name in chosen]
+
+
+def selector_words(selector: str | Iterable[str]) -> list[str]:
+    """The comma-separated words of a selector (a string or a list of strings)."""
+    items = [selector] if isinstance(selector, str) else list(selector)
+    return [w.strip() for item in items for w in item.split(",") if w.strip()]
+
+
+def selects(selector: str | Iterable[str], profile: Profile) -> bool:
+    """True if ``profile`` is one the selector names (a word that names no profile in use, as a
+    spec's gate for an arch absent from ``$BITLAYOUT_PROFILE_DIR``, selects nothing)."""
+    for word in selector_words(selector):
+        try:
+            if profile.name in {p.name for p in select_profiles(word)}:
+                return True
+        except UsageError:  # selects no profile in use
+            continue
+    return False
+
+
+def known_selector(word: str) -> bool:
+    """True if ``word`` is a class selector or names a profile or kernel arch, of the profiles in
+    use or of the shipped ones: a spec written for the shipped set stays valid with a smaller
+    ``$BITLAYOUT_PROFILE_DIR`` (its gates for absent arches select nothing), a typo does not."""
+    if word in CLASS_SELECTORS:
+        return True
+    return any(word in (p.name, p.kernel_arch) for d in (None, default_profile_dir()) for p in load_profiles(d))
 
 
 def profile_by_name(name: str) -> Profile:

@@ -25,10 +25,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import SpecError, UsageError
+from .errors import SpecError
 from .expressions import Expression, parse_expression
 from .tagging import ALLOCATORS
-from .profiles import Profile, select_profiles
+from .profiles import CLASS_SELECTORS, Profile, known_selector, select_profiles, selector_words
 from .textfile import read_utf8
 
 DEFAULT_SPEC_NAME = "vma_flags.toml"
@@ -182,10 +182,17 @@ class _Table:
 
 def _check_selector(path: str, key: str, selector: str | Iterable[str]) -> tuple[str, ...]:
     parts = [selector] if isinstance(selector, str) else list(selector)
-    try:
-        select_profiles(parts)
-    except UsageError as exc:
-        raise SpecError(str(exc), path=path, key=key) from None
+    bad = [x for x in parts if not isinstance(x, str) or not x.strip()]
+    if bad:  # a TOML list may hold anything
+        raise SpecError(f"expected an arch selector (a string or a list of strings), got {bad[0]!r}",
+                        path=path, key=key)
+    words = selector_words(parts)
+    if not words:
+        raise SpecError("empty arch selector", path=path, key=key)
+    for word in words:
+        if not known_selector(word):
+            raise SpecError(f"unknown arch selector {word!r} (known: {', '.join(CLASS_SELECTORS)}, "
+                            "profile names and kernel arch names)", path=path, key=key)
     return tuple(parts)
 
 
@@ -307,6 +314,19 @@ def _parse_expect(path: str, data: Any, index: int) -> ExpectSpec:
     return ExpectSpec(expr, on, key)
 
 
+def _existing(spath: str, key: str, base: Path, name: str, what: str, test) -> str:
+    """``base / name`` resolved, if ``test`` holds for it; a name the OS refuses (a NUL byte,
+    too long) is a spec error like a missing file."""
+    try:
+        found = (base / name).resolve()
+        if test(found):
+            return str(found)
+        why = "not found"
+    except (OSError, ValueError) as exc:
+        why = f"not a usable path ({getattr(exc, 'strerror', None) or exc})"
+    raise SpecError(f"{what} {why}: {name[:80]!r} (looked in {base})", path=spath, key=key)
+
+
 def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = False) -> Spec:
     """Validate a spec's TOML data (step 1: everything that needs no C)."""
     path = Path(path)
@@ -314,20 +334,12 @@ def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = 
     base = path.parent
     t = _Table(spath, data, "")
     t.reject_unknown(_TOP_KEYS)
-    headers = []
-    for i, h in enumerate(t.strings("headers")):
-        hp = (base / h).resolve()
-        if not hp.is_file():
-            raise SpecError(f"header not found: {h!r} (looked in {base})", path=spath, key=f"headers[{i}]")
-        headers.append(str(hp))
+    headers = [_existing(spath, f"headers[{i}]", base, h, "header", Path.is_file)
+               for i, h in enumerate(t.strings("headers"))]
     if not headers:
         t.fail("headers", "at least one header is needed")
-    include_dirs = []
-    for i, d in enumerate(t.strings("include_dirs", ())):
-        dp = (base / d).resolve()
-        if not dp.is_dir():
-            raise SpecError(f"include dir not found: {d!r}", path=spath, key=f"include_dirs[{i}]")
-        include_dirs.append(str(dp))
+    include_dirs = [_existing(spath, f"include_dirs[{i}]", base, d, "include dir", Path.is_dir)
+                    for i, d in enumerate(t.strings("include_dirs", ()))]
     defines_raw = t.get("defines", dict, {})
     defines: dict[str, str] = {}
     for name, value in defines_raw.items():
@@ -337,6 +349,8 @@ def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = 
             value = "1" if value else "0"
         if not isinstance(value, (str, int)):
             t.fail(f"defines.{name}", f"expected a string or integer, got {value!r}")
+        if isinstance(value, str) and any(c in value for c in "\0\n\r"):  # one -D on a command line
+            t.fail(f"defines.{name}", f"a macro value is one line, got {value!r}")
         defines[name] = str(value)
     arches = None
     if "arches" in data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -126,3 +127,24 @@ def test_header_failing_on_some_arches_is_an_error_row(capsys, tmp_path):
     rows = {r["arch"]: r for r in json.loads(out)["results"]}
     assert rows["x86_64"]["status"] == "pass"
     assert rows["i386"]["status"] == "error" and "no layout for this arch" in rows["i386"]["detail"]
+
+
+def test_a_smaller_profile_dir_still_runs_the_shipped_spec(tmp_path, capsys, monkeypatch):
+    """Issue 12 (found by tests/test_bad_input_fuzz.py): the default spec gates flags on "64bit" and
+    "ppc"; with only mips in $BITLAYOUT_PROFILE_DIR those select nothing, which is not a typo
+    ("unknown arch selector '64bit'" while listing 64bit as known was the one line)."""
+    from bitlayout import profiles
+    from conftest import PROFILE_DIR, run_cli
+
+    where = tmp_path / "profiles"
+    where.mkdir()
+    shutil.copy(PROFILE_DIR / "mips.toml", where)
+    (where / "predefined").symlink_to(PROFILE_DIR / "predefined")
+    monkeypatch.setenv("BITLAYOUT_PROFILE_DIR", str(where))
+    profiles._load_dir.cache_clear()
+    code, out, err = run_cli(capsys, "matrix", "--backend", "model", "-j", "1", "-q", "--format", "json")
+    rows = {(r["arch"], r["check"]): r["status"] for r in json.loads(out)["results"]}
+    assert code == 1 and rows[("mips", "bounds")] == "fail" and {a for a, _ in rows} == {"mips"}, err
+    code, _, err = run_cli(capsys, "matrix", "--backend", "model", "--arch", "64bit", "-q")
+    assert code == 2 and err == "bitlayout: error: arch selector '64bit' selects no profile (profiles: mips)\n"
+    profiles._load_dir.cache_clear()

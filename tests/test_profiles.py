@@ -192,6 +192,15 @@ BAD = {
     "name-is-a-list": (lambda: _sub(r'^name = "x86_64"', 'name = "x86_64,mips"'), "name", "cannot be an arch name"),
     "kernel-arch-is-a-selector": (lambda: _sub(r'^kernel_arch = "x86"', 'kernel_arch = "64bit"'), "kernel_arch",
                                   "cannot be an arch name"),
+    # issue 12, found by tests/test_bad_input_fuzz.py: strings reach command lines
+    "nul-in-a-target": (lambda: _sub(r'^zig_target = "x86_64-linux-musl"', r'zig_target = "\\u0000"'),
+                        "toolchain.zig_target", "control character '\\x00'"),
+    "option-for-an-emulator": (lambda: _sub(r'^qemu = "native"', 'qemu = "-L"'), "toolchain.qemu",
+                               "expected a target, program or path name, got '-L'"),
+    "two-words-for-a-triple": (lambda: _sub(r'^gcc_triple = "x86_64-linux-gnu"', 'gcc_triple = "x86_64 -v"'),
+                               "toolchain.gcc_triple", "expected a target, program or path name"),
+    "newline-in-a-description": (lambda: _sub(r'^description = "([^"\n]*)"', r'description = "\1\\nsecond line"'),
+                                 "description", "control character '\\n'"),
 }
 
 

@@ -106,6 +106,16 @@ BAD = [
     ('headers = ["f.h"]\n[[bitmap]]\ntype = "t"\nbits = "enum f"\n[bitmap.only_on]\nA_BIT = "sparc128"\n',
      "unknown arch selector", "bitmap[0].only_on.A_BIT"),
     ('headers = ["f.h"]\n', "nothing to verify", None),
+    # issue 12, found by tests/test_bad_input_fuzz.py: a TOML list may hold anything
+    ('headers = ["f.h"]\n[[bitmap]]\ntype = "t"\nbits = "enum f"\n[bitmap.only_on]\nA_BIT = [1, "a"]\n',
+     "expected an arch selector (a string or a list of strings), got 1", "bitmap[0].only_on.A_BIT"),
+    ('headers = ["f\\u0000.h"]\n[[expect]]\nthat = "1"\n', "header not a usable path", "headers[0]"),
+    ('headers = ["' + "x" * 300 + '"]\n[[expect]]\nthat = "1"\n', "header not a usable path (File name too long)",
+     "headers[0]"),
+    ('headers = ["f.h"]\ninclude_dirs = ["d\\u0000"]\n[[expect]]\nthat = "1"\n', "include dir not a usable path",
+     "include_dirs[0]"),
+    ('headers = ["f.h"]\n[defines]\nX = "1\\n#define Y"\n[[expect]]\nthat = "1"\n', "a macro value is one line",
+     "defines.X"),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import BitlayoutError
 from ..expressions import ExprEvalError, UndefinedName, UnknownMember
-from ..profiles import select_profiles
+from ..profiles import selects
 from ..results import Status
 from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, Skip, _require
 from .plan import ArchPlan
@@ -133,7 +133,7 @@ class ExpectCheck(Check):
         out = []
         for e in plan.spec.expects:
             entry: dict[str, Any] = {"that": e.that.text, "key": e.key}
-            if e.on and plan.arch not in {p.name for p in select_profiles(e.on)}:
+            if e.on and not selects(e.on, plan.profile):
                 entry["skipped"] = f"only on {e.on}"
             else:
                 try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BitlayoutError, LayoutError
-from ..profiles import Profile, select_profiles
+from ..profiles import Profile, selects
 from ..spec import BitmapSpec, Spec
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def flags_on_arch(bspec: BitmapSpec, layout: LayoutSet, profile: Profile) -> lis
         in_use = True
         why = ""
         for g in gates:
-            if profile.name not in {p.name for p in select_profiles(g.on)}:
+            if not selects(g.on, profile):
                 in_use = False
                 why = g.describe()
         flags.append(Flag(name, nr, in_use, why))
