@@ -13,18 +13,23 @@ import datetime
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from ..options import Options
-from ..results import FAILED
 from . import add_run_options, add_verb, check_output_dir, run_options, write_output
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 DEFAULT_HTML = "bitlayout-report.html"
 
 
+# The line `bitlayout --help` shows for this verb (read without building the verb's parser).
+HELP = "render the layout report (HTML with SVG bit maps, text, JSON)"
+
+
 def add_parser(subparsers: Any) -> None:
-    p = add_verb(subparsers, "report", help="render the layout report (HTML with SVG bit maps, text, JSON)",
+    p = add_verb(subparsers, "report", help=HELP,
                  description="Run the checks of SPEC (default: the embedded kernel VMA-flags case) and "
                              "render the report.", formats=("html", "text", "json"), run=run)
     add_run_options(p, f"output file ('-' for stdout); html default: {DEFAULT_HTML}, text/json: stdout")
@@ -90,4 +95,6 @@ def run(args: Any) -> int:
         print(out)
     else:
         sys.stdout.write(text)
+    from ..results import FAILED
+
     return EXIT_CHECK_FAILED if any(report["summary"][s] for s in FAILED) else EXIT_OK
