@@ -101,10 +101,6 @@ long long __set_plain_w##W(long n, unsigned long *sum) {                        
     for (long i = 0; i < n; i++) { unsigned long nr = nrs[i & (TABLE - 1)];                   \
         map##W[nr / W] |= (bl_w##W##_t)((bl_w##W##_t)1 << (nr % W)); }                        \
     t = now_ns() - t; *sum = checksum##W(); return t; }                                       \
-long long __set_call_w##W(long n, unsigned long *sum, void (*fn)(unsigned long, bl_w##W##_t *)) { \
-    long long t = now_ns();                                                                   \
-    for (long i = 0; i < n; i++) fn(nrs[i & (TABLE - 1)], map##W);                            \
-    t = now_ns() - t; *sum = checksum##W(); return t; }                                       \
 long long __set_inline_w##W(long n, unsigned long *sum) {                                     \
     long long t = now_ns();                                                                   \
     for (long i = 0; i < n; i++) bl_nonatomic_set_bit_w##W(nrs[i & (TABLE - 1)], map##W);    \
@@ -163,7 +159,9 @@ def bitops_part(n: int) -> None:
                 total = {}
                 sums = {}
                 for way in ("plain", "call", "inline"):
-                    f = getattr(loops, f"{op.replace('test_bit', 'test').replace('set_bit', 'set')}_{way}_w{w}")
+                    # set_call serves set_bit and __set_bit alike: it calls whichever function it is given
+                    stem = {"test_bit": "test", "set_bit": "set", "__set_bit": "set" if way == "call" else "__set"}[op]
+                    f = getattr(loops, f"{stem}_{way}_w{w}")
                     f.restype = ctypes.c_longlong
                     s = ctypes.c_ulong()
                     args = [ctypes.c_long(n), ctypes.byref(s)] + ([ctypes.c_void_p(ctypes.cast(fn, ctypes.c_void_p).value)]
