@@ -59,6 +59,15 @@ def run_options(args: Any) -> Options:
     return Options.from_environ(stress_ms=args.stress_ms, jobs=args.jobs)
 
 
+def start_progress(verb: str, quiet: bool) -> Any:
+    """The run's progress (``bitlayout.progress``): a live bar on a terminal, plain lines else,
+    nothing with ``-q`` (first-build notices included).  The caller closes it."""
+    from ..progress import ArchProgress, set_quiet
+
+    set_quiet(quiet)
+    return ArchProgress(verb)
+
+
 def parse_defines(items: list[str]) -> dict[str, str]:
     """``-D NAME`` (defined as 1) and ``-D NAME=VALUE`` (``NAME=`` defines it empty), as gcc reads them."""
     out = {}

@@ -1,7 +1,7 @@
 """``bitlayout matrix [SPEC]``: run every check on every arch and backend, print the grid.
 
-Progress goes to stderr: a rich progress bar on a TTY, one plain line per arch
-otherwise.  The result goes to stdout (or ``-o FILE``): a summary grid arch x
+Progress goes to stderr (``bitlayout.progress``): a live bar with arch names and an ETA
+on a TTY, one plain line per arch otherwise.  The result goes to stdout (or ``-o FILE``): a summary grid arch x
 check (rich table on a TTY, ASCII otherwise) followed by the findings, or
 JSON (``bitlayout.matrix/1``), or JUnit XML.  Exit status: 0 all pass (skips
 allowed), 1 a check failed or errored, 2 bad input.
@@ -13,10 +13,9 @@ import argparse
 import io
 import json
 import sys
-import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import add_run_options, add_verb, check_output_dir, run_options, write_output
+from . import add_run_options, add_verb, check_output_dir, run_options, start_progress, write_output
 
 if TYPE_CHECKING:
     from ..matrix import MatrixResult
@@ -45,12 +44,11 @@ def run(args: argparse.Namespace) -> int:
     # Before the matrix runs (it can take minutes), not after: one line, exit 2.
     check_output_dir(args.output, "cannot write the result")
     spec = load_spec(args.spec)
-    tty = sys.stderr.isatty()
-    progress, finish = _progress(tty, args.quiet)
+    progress = start_progress("matrix", args.quiet)
     try:
         result = run_matrix(spec, args.arch, args.backend, args.check, options, progress=progress)
     finally:
-        finish()
+        progress.close()
     if args.format == "json":
         text = json.dumps(result.to_json(), indent=1) + "\n"
     elif args.format == "junit":
@@ -67,30 +65,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return result.exit_code
-
-
-def _progress(tty: bool, quiet: bool):
-    if quiet:
-        return None, lambda: None
-    if tty:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(TextColumn("matrix"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                       TimeElapsedColumn(), transient=True)
-        bar.start()
-        task = bar.add_task("", total=None)
-
-        def update(done: int, total: int, label: str) -> None:
-            bar.update(task, total=total, completed=done, description=label)
-
-        return update, bar.stop
-    t0 = time.perf_counter()
-
-    def line(done: int, total: int, label: str) -> None:
-        print(f"bitlayout matrix: [{done}/{total}] {label} done ({time.perf_counter() - t0:.1f}s)",
-              file=sys.stderr, flush=True)
-
-    return line, lambda: None
 
 
 # ---------------------------------------------------------------------------
