@@ -199,9 +199,9 @@ class ExecBackend:
             argv = argv_for(out)
             # A cache miss: say what is built and that it happens once (a first zig build of a
             # target compiles its libc first, the slow part of a first run).
-            libc = f"; zig compiles musl for {compiler.target} first (20-60 s)" if compiler.kind == "zig" else ""
+            libc = "; zig first builds musl for this target if it never has: 20-60 s" if compiler.kind == "zig" else ""
             progress.notice(f"building the exec driver for {profile.name} with {compiler.identity} "
-                            f"(once: cached for later runs{libc})")
+                            f"(once, then cached{libc})")
             evidence["compile_argv"] = argv
             res = toolchains.run_compiler(argv, timeout=600, what=f"compiling the driver with {compiler.identity}")
             if res.returncode != 0:
