@@ -5,7 +5,8 @@ calls after each arch; on a terminal it draws one line that a timer redraws ever
 (bar, arches done, the last ones finished, elapsed time, ETA) and ``close()`` clears it.
 ``notice(text)`` prints one line about a slow step now under way (a first build of a
 cross-compiled driver), above the bar, from any process of the run (matrix workers are
-forked and share stderr).  ``set_quiet(True)`` (``-q``) silences both.
+forked and share stderr).  ``ArchProgress(verb, quiet=True)`` (``-q``) silences both until
+its ``close()``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def plain_line(verb: str, done: int, total: int, label: str, elapsed: float) -> 
 class ArchProgress:
     """The ``progress(done, total, label)`` of a run, drawn as a bar on a terminal."""
 
-    def __init__(self, verb: str, stream: TextIO | None = None, tty: bool | None = None):
+    def __init__(self, verb: str, stream: TextIO | None = None, tty: bool | None = None, quiet: bool = False):
+        set_quiet(quiet)
         self.verb = verb
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
@@ -97,8 +99,10 @@ class ArchProgress:
                 self._draw()
 
     def close(self) -> None:
-        """Stop the timer and clear the bar's line (the result follows on stdout)."""
+        """Stop the timer and clear the bar's line (the result follows on stdout); notices
+        are shown again (a -q run does not silence the next run of this process)."""
         self._stop.set()
+        set_quiet(False)
         if self._timer is not None:
             self._timer.join()
             with _LOCK:

@@ -62,10 +62,9 @@ def run_options(args: Any) -> Options:
 def start_progress(verb: str, quiet: bool) -> Any:
     """The run's progress (``bitlayout.progress``): a live bar on a terminal, plain lines else,
     nothing with ``-q`` (first-build notices included).  The caller closes it."""
-    from ..progress import ArchProgress, set_quiet
+    from ..progress import ArchProgress
 
-    set_quiet(quiet)
-    return ArchProgress(verb)
+    return ArchProgress(verb, quiet=quiet)
 
 
 def parse_defines(items: list[str]) -> dict[str, str]:
