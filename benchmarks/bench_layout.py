@@ -15,12 +15,26 @@ asm/ from tests/headers/uapi-shim).  For each profile with a compiler:
 
 Both produce the same facts (asserted: 100% agreement); printed: types, members, seconds, and the
 ratio compiler/model measured in this run.  The model's time is also split into its stages.
+
+    python benchmarks/bench_layout.py --cli [--arch SEL] [--headers N]
+
+As a new user runs it: one ``bitlayout layout H --arch SEL --format json`` process per header,
+default options (the user cache as it is: run twice for the warm figure), over N UAPI headers
+each alone plus two libc headers (``<stdlib.h>``, ``<pthread.h>``, laid out with ``--all-types``);
+against the compiler producing the same facts per arch (compile -g -c, read DWARF, in this
+process).  Printed: wall and CPU seconds (this process and its children) of each side, their
+ratios, and how many (header, arch) pairs agree type for type.  A header either side rejects
+alone (a UAPI header that needs another one first) is counted and left out.  The kernel TU is
+benchmarked by the kernel branch's benchmarks/bench_kernel.py (it needs Kbuild's command line).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
+import subprocess
 import shutil
 import sys
 import tempfile
@@ -61,13 +75,77 @@ def run_model(chosen, headers, compiler_cpp: bool):
     return out, (t_pp, t_parse, t_layout)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children so far."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def cli_corpus(n: int, tmp: Path) -> list[tuple[Path, bool]]:
+    """(header, all_types): N UAPI headers, then libc wrappers laid out with --all-types."""
+    out = [(Path(h), False) for h in UAPI_HEADERS[:n]]
+    for name in ("stdlib", "pthread"):
+        wrapper = tmp / f"libc_{name}.h"
+        wrapper.write_text(f"#include <{name}.h>\n")
+        out.append((wrapper, True))
+    return out
+
+
+def run_cli_mode(arch: str, n: int) -> int:
+    chosen = [p for p in profiles.select_profiles(arch) if compiled.find_compiler(p) is not None]
+    arches = ",".join(p.name for p in chosen)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    t_model = c_model = t_comp = c_comp = 0.0
+    agree = pairs = rejected = 0
+    with tempfile.TemporaryDirectory(prefix="bench-layout-cli-") as tmp:
+        for header, all_types in cli_corpus(n, Path(tmp)):
+            argv = [sys.executable, "-m", "bitlayout", "layout", str(header), "--arch", arches, "--format", "json"]
+            argv += ["--all-types"] if all_types else ["-I", INCLUDES[0]]
+            c0, w0 = _cpu(), time.perf_counter()
+            proc = subprocess.run(argv, env=env, capture_output=True, text=True)
+            dt, dc = time.perf_counter() - w0, _cpu() - c0
+            if proc.returncode != 0:
+                rejected += 1
+                print(f"  model rejects {header.name}: {proc.stderr.strip()[:120]}")
+                continue
+            model = json.loads(proc.stdout)["arches"]
+            c0, w0 = _cpu(), time.perf_counter()
+            try:
+                observed = {p.name: compiled.compiled_layout([header], p, list(model[p.name]["types"]),
+                                                             include_dirs=[] if all_types else INCLUDES)
+                            for p in chosen}
+            except Exception as exc:  # a header the compiler rejects alone
+                rejected += 1
+                print(f"  compiler rejects {header.name}: {str(exc)[:120]}")
+                continue
+            t_comp += time.perf_counter() - w0
+            c_comp += _cpu() - c0
+            t_model += dt
+            c_model += dc
+            for p in chosen:
+                pairs += 1
+                agree += observed[p.name] == model[p.name]
+    print(f"{n} UAPI headers + <stdlib.h>, <pthread.h>; {len(chosen)} arches ({arches}); "
+          f"{rejected} headers left out")
+    print(f"model    (one CLI process per header): wall {t_model:7.2f} s  CPU {c_model:7.2f} s")
+    print(f"compiler (-g -c + DWARF, per arch):     wall {t_comp:7.2f} s  CPU {c_comp:7.2f} s")
+    print(f"ratio compiler/model: wall {t_comp / t_model:.1f}x  CPU {c_comp / c_model:.1f}x  (target >= 10x)")
+    print(f"agreement: {agree}/{pairs} (header, arch) pairs identical")
+    return 0 if agree == pairs else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--arch", default="all")
+    ap.add_argument("--cli", action="store_true", help="one CLI process per header (see the docstring)")
+    ap.add_argument("--headers", type=int, default=40, help="--cli: UAPI headers in the corpus")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--compiler-cpp", action="store_true",
                     help="model preprocesses with each arch's compiler -E instead of the built-in preprocessor")
     args = ap.parse_args()
+    if args.cli:
+        return run_cli_mode(args.arch, args.headers)
     chosen = [p for p in profiles.select_profiles(args.arch) if compiled.find_compiler(p) is not None]
     headers = list(UAPI_HEADERS)
     # A private, empty cache directory: "cold" really is cold for the on-disk parse cache.

@@ -35,14 +35,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The parser with ``verb``'s own options; every other verb is only its name and help line,
+    so that ``bitlayout --help`` or a light verb does not import what a heavy verb's options read
+    (backend and check names)."""
     parser = _Parser(prog="bitlayout", description="Verify C bit layouts across CPU architectures.")
     parser.add_argument("--version", action="version", version=f"bitlayout {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for module_name in VERBS.values():
-        importlib.import_module(f".commands.{module_name}", __package__).add_parser(sub)
+    for name, module_name in VERBS.items():
+        module = importlib.import_module(f".commands.{module_name}", __package__)
+        if name == verb:
+            module.add_parser(sub)
+        else:
+            sub.add_parser(name, help=module.HELP, add_help=False)
     return parser
+
+
+def verb_in(argv: list[str]) -> str | None:
+    """The verb of a command line: its first word that is not an option (the top-level options
+    take no value), or None."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in VERBS else None
+    return None
 
 
 class Terminated(KeyboardInterrupt):
@@ -70,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             previous[signum] = signal.signal(signum, _terminate)
     args = None
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(verb_in(argv)).parse_args(argv)
         if args.verb is None:
             # No verb: the main job on the embedded default is the report.
-            args = parser.parse_args(["report", *(argv or [])])
+            args = build_parser("report").parse_args(["report", *argv])
         return int(args.run(args))
     except BitlayoutError as exc:
         if args is not None and args.traceback:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -648,10 +647,19 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
 
 def load_profile(path: str | Path) -> Profile:
     path = Path(path)
+    return _profile_from(path, _parse_toml(path, read_utf8(path, ProfileError)))
+
+
+def _parse_toml(path: Path, text: str) -> dict:
+    import tomllib  # only when a profile is not in the cache (_toml_data)
+
     try:
-        data = tomllib.loads(read_utf8(path, ProfileError))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"malformed TOML: {exc}", path=str(path)) from None
+
+
+def _profile_from(path: Path, data: dict) -> Profile:
     profile = parse_profile(path, data)
     if profile.name != path.stem:
         raise ProfileError(f"name {profile.name!r} does not match the file name", path=str(path), key="name")
@@ -667,7 +675,32 @@ def _load_dir(directory: str) -> tuple[Profile, ...]:
     paths = sorted(Path(directory).glob("*.toml"))
     if not paths:
         raise ProfileError("no *.toml profiles found", path=directory)
-    return tuple(load_profile(p) for p in paths)
+    texts = [read_utf8(p, ProfileError) for p in paths]
+    return tuple(_profile_from(p, data) for p, data in zip(paths, _toml_data(directory, paths, texts)))
+
+
+def _toml_data(directory: str, paths: list[Path], texts: list[str]) -> list[dict]:
+    """Each profile's TOML as data.  tomllib takes about 1.5 ms a profile, a start-up cost of
+    every command; the data is remembered as JSON in the user cache under the sha256 of each
+    file's text, so an edited profile is parsed again and an unchanged one is read back.  Every
+    profile is validated (``parse_profile``) whichever way its data came."""
+    import hashlib
+
+    from .cachedir import cache_subdir, publish_json, read_json
+
+    digests = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    where = cache_subdir("profiles") / (hashlib.sha256(directory.encode()).hexdigest()[:16] + ".json")
+    known = read_json(where)
+    known = known if isinstance(known, dict) else {}
+    out = [known.get(d) for d in digests]
+    if all(isinstance(d, dict) for d in out):
+        return out
+    out = [d if isinstance(d, dict) else _parse_toml(p, t) for p, t, d in zip(paths, texts, out)]
+    try:
+        publish_json(where, dict(zip(digests, out)))
+    except (TypeError, ValueError):  # a value JSON cannot hold (a TOML date): parsed every time
+        pass
+    return out
 
 
 def load_profiles(directory: str | Path | None = None) -> tuple[Profile, ...]:

@@ -121,18 +121,33 @@ class Evidence(Mapping[str, Any]):
         return cls(**dict(values or {}))
 
     def merged(self, *others: Mapping[str, Any] | None) -> Evidence:
-        """This record with the recorded keys of ``others`` on top (later ones win)."""
-        out = dict(self)
+        """This record with the recorded keys of ``others`` on top (later ones win); TypeError
+        names a key no record has.  (Called for every probe answer: plain dicts, no Mapping
+        protocol on the way.)"""
+        out = self.recorded()
         for other in others:
-            out.update(Evidence.of(other))
+            if isinstance(other, Evidence):
+                out.update(other.recorded())
+            elif other:
+                unknown = [k for k in other if k not in _EVIDENCE_FIELDS]
+                if unknown:
+                    raise TypeError(f"Evidence has no key {unknown[0]!r}")
+                out.update((k, v) for k, v in other.items() if v is not None)
         return Evidence(**out)
+
+    def recorded(self) -> dict[str, Any]:
+        """The recorded keys and their values, as a plain dict."""
+        return {k: v for k in _EVIDENCE_KEYS if (v := getattr(self, k)) is not None}
+
+    def items(self):
+        return self.recorded().items()
 
     def scalars(self) -> Evidence:
         """Only the single values (no argv or lists): what a matrix row keeps of an observation's evidence."""
         return Evidence(**{k: v for k, v in self.items() if not isinstance(v, (tuple, list, dict))})
 
     def __getitem__(self, key: str) -> Any:
-        value = getattr(self, key, None) if key in _EVIDENCE_KEYS else None
+        value = getattr(self, key, None) if key in _EVIDENCE_FIELDS else None
         if value is None:
             raise KeyError(key)
         return value
@@ -144,10 +159,11 @@ class Evidence(Mapping[str, Any]):
         return sum(1 for _ in self)
 
     def __repr__(self) -> str:
-        return f"Evidence({dict(self)!r})"
+        return f"Evidence({self.recorded()!r})"
 
 
 _EVIDENCE_KEYS = tuple(f.name for f in dataclasses.fields(Evidence))
+_EVIDENCE_FIELDS = frozenset(_EVIDENCE_KEYS)
 
 
 @dataclass(frozen=True)

@@ -179,22 +179,59 @@ def run_compiler(argv: Sequence[str], *, timeout: float, what: str,
 
 @functools.cache
 def _zig_version() -> str | None:
-    if importlib.util.find_spec("ziglang") is None:
+    spec = importlib.util.find_spec("ziglang")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    try:
-        out = run_compiler([sys.executable, "-m", "ziglang", "version"], timeout=60, what="zig version")
-    except ToolchainError:
-        return None
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+    # The zig binary the package runs: its path, size and mtime key the remembered version.
+    binary = Path(spec.submodule_search_locations[0]) / "zig"
+    return _remembered_version(binary, [sys.executable, "-m", "ziglang", "version"], timeout=60)
 
 
 @functools.cache
 def _gcc_version(gcc: str) -> str | None:
+    return _remembered_version(Path(gcc), [gcc, "-dumpfullversion"], timeout=30)
+
+
+_VERSIONS_LOCK = threading.Lock()
+
+
+@functools.cache
+def _versions_file() -> Path:
+    from .cachedir import cache_subdir
+
+    return cache_subdir("toolchains") / "versions.json"
+
+
+def _remembered_version(executable: Path, argv: list[str], *, timeout: float) -> str | None:
+    """What ``argv`` prints as the version of ``executable`` (None if it cannot say), remembered
+    in the user cache under the executable's real path, size and mtime and the command: asking
+    costs a process start per run (``python -m ziglang version``: about 100 ms), and an upgrade
+    or a reinstall changes the key, so a remembered answer is never stale."""
+    from .cachedir import publish_json, read_json
+
     try:
-        out = run_compiler([gcc, "-dumpfullversion"], timeout=30, what=f"{gcc} -dumpfullversion")
+        st = executable.stat()
+    except OSError:
+        return None
+    key = "\0".join((os.path.realpath(executable), str(st.st_size), str(st.st_mtime_ns), *argv))
+    with _VERSIONS_LOCK:
+        known = read_json(_versions_file())
+        known = known if isinstance(known, dict) else {}
+        if isinstance(known.get(key), str):
+            return known[key]
+    try:
+        out = run_compiler(argv, timeout=timeout, what=" ".join(argv))
     except ToolchainError:
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
+    version = out.stdout.strip()
+    if out.returncode != 0 or not version:
+        return None
+    with _VERSIONS_LOCK:
+        known = read_json(_versions_file())
+        known = known if isinstance(known, dict) else {}
+        known[key] = version
+        publish_json(_versions_file(), known)
+    return version
 
 
 def _zig_compiler(tc: Toolchain) -> Compiler | None:
@@ -279,7 +316,7 @@ def find_runner(profile: Profile) -> Runner | None:
 
 def clear_caches() -> None:
     """Forget discovery results (tests that change PATH or the environment call this)."""
-    for fn in (_zig_version, _gcc_version, _find_compilers, _find_runner):
+    for fn in (_zig_version, _gcc_version, _versions_file, _find_compilers, _find_runner):
         fn.cache_clear()
 
 

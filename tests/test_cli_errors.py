@@ -157,17 +157,17 @@ def test_the_cli_passes_its_options_down_without_touching_the_environment(monkey
     os.environ is left as it was."""
     import os
 
-    from bitlayout.commands import matrix as matrix_verb
+    from bitlayout import matrix as matrix_module
 
     seen = []
-    real = matrix_verb.run_matrix
+    real = matrix_module.run_matrix
 
     def spy(spec, arches, backends, checks, options, progress=None):
         seen.append(options)
         return real(spec, arches, "model", ["bounds"], options, progress)
 
     monkeypatch.delenv("BITLAYOUT_STRESS_MS", raising=False)
-    monkeypatch.setattr(matrix_verb, "run_matrix", spy)
+    monkeypatch.setattr(matrix_module, "run_matrix", spy)
     before = dict(os.environ)
     assert main(["matrix", "--arch", "x86_64", "-q", "--stress-ms", "250", "-j", "1", "--format", "json"]) == 0
     assert [(o.stress_ms, o.jobs) for o in seen] == [(250, 1)]

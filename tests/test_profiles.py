@@ -376,3 +376,19 @@ def test_a_profile_that_is_not_utf8_is_one_line_naming_the_byte(tmp_path):
         load_profile(path)
     line = BASE.count("\n") + 1
     assert str(info.value) == f"{path}: not UTF-8: byte 0xe9 at offset {len(BASE.encode()) + 5} (line {line}, column 6)"
+
+
+def test_profile_data_read_back_from_the_cache_is_validated_and_follows_edits(private_cache, profile_dir_copy):
+    """The parsed TOML is cached under each file's sha256: a second load reads it back and gives
+    equal profiles, an edited file is parsed again (its new value shows)."""
+    from bitlayout.profiles import _load_dir
+
+    first = load_profiles(profile_dir_copy)
+    assert list(private_cache.joinpath("profiles").glob("*.json"))
+    _load_dir.cache_clear()
+    assert load_profiles(profile_dir_copy) == first
+    path = profile_dir_copy / "m68k.toml"
+    path.write_text(path.read_text().replace('description = "', 'description = "edited: ', 1))
+    _load_dir.cache_clear()
+    assert select_profiles("m68k", load_profiles(profile_dir_copy))[0].description.startswith("edited: ")
+    _load_dir.cache_clear()

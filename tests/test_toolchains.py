@@ -302,3 +302,30 @@ def test_run_failures_are_named_in_one_line(run, expected):
 ])
 def test_first_error_is_the_diagnostic_not_a_path_containing_error(stderr, expected):
     assert toolchains.first_error(stderr) == expected
+
+
+def test_a_compiler_version_is_asked_once_and_asked_again_after_an_upgrade(private_cache, monkeypatch, tmp_path):
+    """The version is remembered on disk under the executable's path, size and mtime: a second
+    process does not start the compiler, a changed executable is asked again."""
+    exe = tmp_path / "fake-gcc"
+    exe.write_text("#!/bin/sh\necho 12.2.0\n")
+    exe.chmod(0o755)
+    asked = []
+    real = toolchains.run_compiler
+
+    def counting(argv, **kw):
+        asked.append(list(argv))
+        return real(argv, **kw)
+
+    monkeypatch.setattr(toolchains, "run_compiler", counting)
+    toolchains.clear_caches()
+    assert toolchains._gcc_version(str(exe)) == "12.2.0"
+    toolchains.clear_caches()  # as a new process
+    assert toolchains._gcc_version(str(exe)) == "12.2.0"
+    assert len(asked) == 1
+    exe.write_text("#!/bin/sh\necho 13.1.0\n")
+    os.utime(exe, ns=(0, 10**9))
+    toolchains.clear_caches()
+    assert toolchains._gcc_version(str(exe)) == "13.1.0"
+    assert len(asked) == 2
+    toolchains.clear_caches()

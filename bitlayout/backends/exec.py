@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .. import probes, toolchains
+from .. import probes, progress, toolchains
 from ..errors import ShimError, ToolchainError
 from ..profiles import Profile
 from ..results import Backend, Evidence, Observation
@@ -197,6 +197,11 @@ class ExecBackend:
 
         def do_build(out: Path) -> None:
             argv = argv_for(out)
+            # A cache miss: say what is built and that it happens once (a first zig build of a
+            # target compiles its libc first, the slow part of a first run).
+            libc = "; zig first builds musl for this target if it never has: 20-60 s" if compiler.kind == "zig" else ""
+            progress.notice(f"building the exec driver for {profile.name} with {compiler.identity} "
+                            f"(once, then cached{libc})")
             evidence["compile_argv"] = argv
             res = toolchains.run_compiler(argv, timeout=600, what=f"compiling the driver with {compiler.identity}")
             if res.returncode != 0:

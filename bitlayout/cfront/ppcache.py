@@ -107,8 +107,14 @@ def store(inputs: dict, probes: dict, payload: dict) -> None:
     data = {"schema": SCHEMA, "key": key, "inputs": inputs, "files": files,
             "missing": [p for p, s in probes.items() if s is None], **payload}
     directory = cache_dir()
-    if publish_json(directory / f"pp-{key}.json", data):
+    if publish_json(directory / f"pp-{key}.json", data) and directory not in _PRUNED:
+        # Once per process: listing and stat-ing every entry costs about 6 ms, as much as
+        # preprocessing a small header; a process adds at most its own run's entries on top.
+        _PRUNED.add(directory)
         _prune(directory)
+
+
+_PRUNED: set[Path] = set()
 
 
 def _prune(directory: Path) -> None:

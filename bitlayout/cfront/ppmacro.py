@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 
 from ..errors import CParseError
-from .pplex import CHAR, ID, PAD, PASTE_LEFT, PUNCT, STR, STRINGIFY, Tok, tokenize
+from .pplex import CHAR, ID, ID_CHAR, ID_START, PAD, PASTE_LEFT, PUNCT, STR, STRINGIFY, Tok, tokenize
 
-_NAME_RE = re.compile(r"[ \t\f\v\r\n]*([A-Za-z_$\x80-\U0010ffff][\w$\x80-\U0010ffff]*)")
+_NAME_RE = re.compile(rf"[ \t\f\v\r\n]*({ID_START}{ID_CHAR}*)")
 _HASH = ("#", "%:")
 _PASTE = ("##", "%:%:")
 

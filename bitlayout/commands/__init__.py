@@ -9,10 +9,12 @@ work, published atomically after it).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..options import Options
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 ARCH_HELP = ("arch selector: all, 32bit, 64bit, big-endian, little-endian, profile or kernel arch names "
              "(repeatable, commas; default: all, or the spec's arches)")
@@ -52,7 +54,17 @@ def add_run_options(parser: Any, output_help: str) -> None:
 
 def run_options(args: Any) -> Options:
     """The run's options: the environment (README, "Knobs") with the command line on top."""
+    from ..options import Options
+
     return Options.from_environ(stress_ms=args.stress_ms, jobs=args.jobs)
+
+
+def start_progress(verb: str, quiet: bool) -> Any:
+    """The run's progress (``bitlayout.progress``): a live bar on a terminal, plain lines else,
+    nothing with ``-q`` (first-build notices included).  The caller closes it."""
+    from ..progress import ArchProgress
+
+    return ArchProgress(verb, quiet=quiet)
 
 
 def parse_defines(items: list[str]) -> dict[str, str]:

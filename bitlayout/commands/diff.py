@@ -16,9 +16,13 @@ from ..errors import UsageError
 from . import add_verb, parse_defines, write_output
 
 
+# The line `bitlayout --help` shows for this verb (read without building the verb's parser).
+HELP = ("compare two designs of a type across arches (size, bits, bounds, tears, "
+        "offsets)")
+
+
 def add_parser(subparsers: Any) -> None:
-    p = add_verb(subparsers, "diff", help="compare two designs of a type across arches (size, bits, bounds, tears, "
-                                          "offsets)",
+    p = add_verb(subparsers, "diff", help=HELP,
                  description="Compare two designs of a C type on every arch: size, alignment, bitmap shape, "
                              "out-of-bounds flag bits, tear exposure, offsets inside a containing struct.",
                  formats=("text", "json"), run=run)

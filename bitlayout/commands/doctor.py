@@ -13,19 +13,23 @@ import sys
 from typing import Any
 
 from ..errors import EXIT_OK
-from ..profiles import select_profiles
-from .. import toolchains
 from . import add_verb
 
 SCHEMA = "bitlayout.doctor/1"
 
 
+# The line `bitlayout --help` shows for this verb (read without building the verb's parser).
+HELP = "show compilers/runners found per arch and install commands"
+
+
 def add_parser(subparsers: Any) -> None:
-    add_verb(subparsers, "doctor", help="show compilers/runners found per arch and install commands",
+    add_verb(subparsers, "doctor", help=HELP,
              description=__doc__.splitlines()[0], formats=("text", "json"), run=run)
 
 
 def doctor_rows(profiles: list) -> list[dict]:
+    from .. import toolchains
+
     rows = []
     for p in profiles:
         compilers = toolchains.find_compilers(p)
@@ -88,6 +92,8 @@ def _host_shim_text(shim: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..profiles import select_profiles
+
     profiles = select_profiles(args.arch)
     rows = doctor_rows(profiles)
     shim = host_shim()

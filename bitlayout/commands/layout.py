@@ -26,8 +26,12 @@ from ..errors import BitlayoutError, UsageError
 from . import add_verb, parse_defines
 
 
+# The line `bitlayout --help` shows for this verb (read without building the verb's parser).
+HELP = "C type layouts per arch (json contract, pahole-like table, compare)"
+
+
 def add_parser(subparsers: Any) -> None:
-    p = add_verb(subparsers, "layout", help="C type layouts per arch (json contract, pahole-like table, compare)",
+    p = add_verb(subparsers, "layout", help=HELP,
                  description="Lay out every struct/union/enum/typedef of C headers for each arch.",
                  formats=("json", "table", "compare"), default_format="table", run=run)
     p.add_argument("files", nargs="+", metavar="FILE")

@@ -1,7 +1,7 @@
 """``bitlayout matrix [SPEC]``: run every check on every arch and backend, print the grid.
 
-Progress goes to stderr: a rich progress bar on a TTY, one plain line per arch
-otherwise.  The result goes to stdout (or ``-o FILE``): a summary grid arch x
+Progress goes to stderr (``bitlayout.progress``): a live bar with arch names and an ETA
+on a TTY, one plain line per arch otherwise.  The result goes to stdout (or ``-o FILE``): a summary grid arch x
 check (rich table on a TTY, ASCII otherwise) followed by the findings, or
 JSON (``bitlayout.matrix/1``), or JUnit XML.  Exit status: 0 all pass (skips
 allowed), 1 a check failed or errored, 2 bad input.
@@ -13,37 +13,42 @@ import argparse
 import io
 import json
 import sys
-import time
-from typing import Any, TextIO
-from xml.sax.saxutils import escape, quoteattr
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..matrix import MatrixResult, run_matrix
-from ..results import FAILED, SHOWN, Status
-from . import add_run_options, add_verb, check_output_dir, run_options, write_output
+from . import add_run_options, add_verb, check_output_dir, run_options, start_progress, write_output
 
-SYMBOL = {Status.PASS: "ok", Status.FAIL: "FAIL", Status.ERROR: "ERR", Status.SKIP: "-"}
-STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.ERROR: "bold magenta", Status.SKIP: "dim"}
+if TYPE_CHECKING:
+    from ..matrix import MatrixResult
+
+# Keyed by results.Status values (a StrEnum: its members look these up), spelled out so that
+# `bitlayout --help` reads this module without importing the results.
+SYMBOL = {"pass": "ok", "fail": "FAIL", "error": "ERR", "skip": "-"}
+STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "skip": "dim"}
+
+
+# The line `bitlayout --help` shows for this verb (read without building the verb's parser).
+HELP = "run every check on every arch (arch x check x backend)"
 
 
 def add_parser(subparsers: Any) -> None:
-    p = add_verb(subparsers, "matrix", help="run every check on every arch (arch x check x backend)",
+    p = add_verb(subparsers, "matrix", help=HELP,
                  description=__doc__.splitlines()[0], formats=("table", "json", "junit"), run=run)
     add_run_options(p, "write the result here instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..matrix import run_matrix
     from ..spec import load_spec
 
     options = run_options(args)
     # Before the matrix runs (it can take minutes), not after: one line, exit 2.
     check_output_dir(args.output, "cannot write the result")
     spec = load_spec(args.spec)
-    tty = sys.stderr.isatty()
-    progress, finish = _progress(tty, args.quiet)
+    progress = start_progress("matrix", args.quiet)
     try:
         result = run_matrix(spec, args.arch, args.backend, args.check, options, progress=progress)
     finally:
-        finish()
+        progress.close()
     if args.format == "json":
         text = json.dumps(result.to_json(), indent=1) + "\n"
     elif args.format == "junit":
@@ -62,30 +67,6 @@ def run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _progress(tty: bool, quiet: bool):
-    if quiet:
-        return None, lambda: None
-    if tty:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(TextColumn("matrix"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                       TimeElapsedColumn(), transient=True)
-        bar.start()
-        task = bar.add_task("", total=None)
-
-        def update(done: int, total: int, label: str) -> None:
-            bar.update(task, total=total, completed=done, description=label)
-
-        return update, bar.stop
-    t0 = time.perf_counter()
-
-    def line(done: int, total: int, label: str) -> None:
-        print(f"bitlayout matrix: [{done}/{total}] {label} done ({time.perf_counter() - t0:.1f}s)",
-              file=sys.stderr, flush=True)
-
-    return line, lambda: None
-
-
 # ---------------------------------------------------------------------------
 # Rendering (no computing: everything comes from the MatrixResult).
 
@@ -100,6 +81,8 @@ def _header(result: MatrixResult) -> list[str]:
 
 
 def _findings(result: MatrixResult) -> list[str]:
+    from ..results import FAILED
+
     out = []
     for r in result.rows:
         if r.status in FAILED:
@@ -108,6 +91,8 @@ def _findings(result: MatrixResult) -> list[str]:
 
 
 def _totals(result: MatrixResult) -> str:
+    from ..results import SHOWN
+
     counts = {s: 0 for s in SHOWN}
     for r in result.rows:
         counts[r.status] += 1
@@ -156,6 +141,10 @@ def render_table(result: MatrixResult, out: TextIO, rich_tty: bool = False) -> N
 
 def render_junit(result: MatrixResult) -> str:
     """One testsuite per arch, one testcase per check x backend."""
+    from xml.sax.saxutils import escape, quoteattr  # pulls in urllib: only when JUnit is asked for
+
+    from ..results import Status
+
     lines = ['<?xml version="1.0" encoding="UTF-8"?>']
     n_fail = sum(r.status == Status.FAIL for r in result.rows)
     n_err = sum(r.status == Status.ERROR for r in result.rows)

@@ -14,18 +14,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from ..profiles import Profile, select_profiles
-from .. import toolchains
 from . import add_verb
+
+if TYPE_CHECKING:
+    from ..profiles import Profile
 
 SCHEMA = "bitlayout.profiles/1"
 
 
+# The line `bitlayout --help` shows for this verb (read without building the verb's parser).
+HELP = "list architecture profiles and whether they are verified here"
+
+
 def add_parser(subparsers: Any) -> None:
-    p = add_verb(subparsers, "profiles", help="list architecture profiles and whether they are verified here",
+    p = add_verb(subparsers, "profiles", help=HELP,
                  description=__doc__.splitlines()[0], formats=("table", "json"), run=run)
     p.add_argument("--no-probe", action="store_true", help="do not compile or run probes (verified = unknown)")
     p.add_argument("--no-run", action="store_true", help="compile-only probes (no qemu)")
@@ -34,6 +39,8 @@ def add_parser(subparsers: Any) -> None:
 
 def profile_row(profile: Profile, probe: Any | None, ran: bool = True) -> dict:
     """One profile's facts and verdicts as plain data (the JSON row)."""
+    from .. import toolchains
+
     tc = profile.toolchain
     sc = profile.scalars
     compilers = toolchains.find_compilers(profile)
@@ -156,6 +163,8 @@ def render_rich(rows: list[dict], console: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"-j must be at least 1, got {args.jobs}")
+    from ..profiles import select_profiles
+
     profiles = select_profiles(args.arch)
     probes: list[Any] = [None] * len(profiles)
     if not args.no_probe:

@@ -13,18 +13,23 @@ import datetime
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from ..options import Options
-from ..results import FAILED
-from . import add_run_options, add_verb, check_output_dir, run_options, write_output
+from . import add_run_options, add_verb, check_output_dir, run_options, start_progress, write_output
+
+if TYPE_CHECKING:
+    from ..options import Options
 
 DEFAULT_HTML = "bitlayout-report.html"
 
 
+# The line `bitlayout --help` shows for this verb (read without building the verb's parser).
+HELP = "render the layout report (HTML with SVG bit maps, text, JSON)"
+
+
 def add_parser(subparsers: Any) -> None:
-    p = add_verb(subparsers, "report", help="render the layout report (HTML with SVG bit maps, text, JSON)",
+    p = add_verb(subparsers, "report", help=HELP,
                  description="Run the checks of SPEC (default: the embedded kernel VMA-flags case) and "
                              "render the report.", formats=("html", "text", "json"), run=run)
     add_run_options(p, f"output file ('-' for stdout); html default: {DEFAULT_HTML}, text/json: stdout")
@@ -64,14 +69,6 @@ def build(spec_path: str | None, *, arch: Any = None, backend: str = "auto", che
     return report
 
 
-def _progress(done: int, total: int, label: str) -> None:
-    if sys.stderr.isatty():
-        print(f"\rbitlayout: {done}/{total} arches ({label})\x1b[K", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
-    else:
-        print(f"bitlayout: {done}/{total} arches done ({label})", file=sys.stderr, flush=True)
-
-
 def run(args: Any) -> int:
     from ..report import render
 
@@ -82,12 +79,18 @@ def run(args: Any) -> int:
     to_file = out not in (None, "-")
     if to_file:
         check_output_dir(out, "cannot write report")  # before the matrix runs (it can take a minute)
-    report = build(args.spec, arch=args.arch, backend=args.backend, check=args.check, options=options,
-                   title=args.title, progress=None if args.quiet else _progress)
+    progress = start_progress("report", args.quiet)
+    try:
+        report = build(args.spec, arch=args.arch, backend=args.backend, check=args.check, options=options,
+                       title=args.title, progress=progress)
+    finally:
+        progress.close()
     text = render(report, args.format)
     if to_file:
         write_output(out, text, "cannot write report")
         print(out)
     else:
         sys.stdout.write(text)
+    from ..results import FAILED
+
     return EXIT_CHECK_FAILED if any(report["summary"][s] for s in FAILED) else EXIT_OK
