@@ -180,11 +180,18 @@ class Toolchain:
     runtime_reason: str = ""  # freestanding only: the measured reason libc cannot be used here
     freestanding_gcc_triple: str = ""  # freestanding only: a gcc other than gcc_triple's builds it
     freestanding_cflags: tuple[str, ...] = ()  # freestanding only: after the exec backend's flags
+    # The compilers that build Linux for this arch ("gcc", "clang"), in the kernel's own words:
+    # GCC everywhere (Documentation/process/changes.rst), clang where
+    # Documentation/kbuild/llvm.rst lists the arch (LLVM=1).  Required.
+    linux_compilers: tuple[str, ...] = ()
     # A build a known issue does not affect ([toolchain.workaround]); None: there is none.
     workaround: "Workaround | None" = None
 
 
 RUNTIMES = ("libc", "freestanding")
+COMPILERS = ("gcc", "clang")
+# How the compilers are named in prose (reports, matrix details).
+COMPILER_NAMES = {"gcc": "GCC", "clang": "clang"}
 
 
 @dataclass(frozen=True)
@@ -240,6 +247,19 @@ class Profile:
     def compilers(self) -> tuple[str, ...]:
         """The compilers this profile describes: the reference one, then the alternate."""
         return (self.compiler,) + ((self.alternate.compiler,) if self.alternate else ())
+
+    def model_choice(self) -> str:
+        """Which compiler's ABI the model follows where GCC and clang differ, and why, in one
+        clause: "model follows GCC here, as Linux builds x86 with GCC (and with clang, LLVM=1)"."""
+        ref = COMPILER_NAMES[self.compiler]
+        linux = self.toolchain.linux_compilers
+        builds = " and ".join(COMPILER_NAMES[c] for c in linux) + (" (LLVM=1)" if "clang" in linux[1:] else "")
+        if self.compiler == "gcc" or linux == ("clang",):
+            also = " only" if len(linux) == 1 else " (and with clang, LLVM=1)"
+            return f"model follows {ref} here, as Linux builds {self.kernel_arch} with {ref}{also}"
+        # a clang profile where Linux also builds with GCC: no GCC for the target here to measure
+        return f"model follows {ref} here (no GCC for this target here), while Linux builds {self.kernel_arch} " \
+               f"with {builds}"
 
     def for_compiler(self, compiler: str) -> "Profile | None":
         """This profile as ``compiler`` ("gcc"/"clang", or a toolchain kind "zig") sees it; None
@@ -403,6 +423,16 @@ def _load_toolchain(tr: _Reader) -> Toolchain:
         for key in ("runtime_reason", "freestanding_gcc_triple", "freestanding_cflags"):
             if tc_kwargs[key]:
                 raise ProfileError("only with runtime = 'freestanding'", path=tr.path, key=f"toolchain.{key}")
+    linux = tc_kwargs["linux_compilers"]
+    if not linux:
+        raise ProfileError("missing key: the compilers that build Linux for this arch (\"gcc\", \"clang\")",
+                           path=tr.path, key="toolchain.linux_compilers")
+    for name in linux:
+        if name not in COMPILERS:
+            raise ProfileError(f"must name compilers among {', '.join(COMPILERS)}, got {name!r}", path=tr.path,
+                               key="toolchain.linux_compilers")
+    if len(set(linux)) != len(linux):
+        raise ProfileError(f"names a compiler twice: {list(linux)}", path=tr.path, key="toolchain.linux_compilers")
     return Toolchain(**tc_kwargs, workaround=_load_workaround(tr))
 
 
