@@ -251,15 +251,7 @@ class Profile:
     def model_choice(self) -> str:
         """Which compiler's ABI the model follows where GCC and clang differ, and why, in one
         clause: "model follows GCC here, as Linux builds x86 with GCC (and with clang, LLVM=1)"."""
-        ref = COMPILER_NAMES[self.compiler]
-        linux = self.toolchain.linux_compilers
-        builds = " and ".join(COMPILER_NAMES[c] for c in linux) + (" (LLVM=1)" if "clang" in linux[1:] else "")
-        if self.compiler == "gcc" or linux == ("clang",):
-            also = " only" if len(linux) == 1 else " (and with clang, LLVM=1)"
-            return f"model follows {ref} here, as Linux builds {self.kernel_arch} with {ref}{also}"
-        # a clang profile where Linux also builds with GCC: no GCC for the target here to measure
-        return f"model follows {ref} here (no GCC for this target here), while Linux builds {self.kernel_arch} " \
-               f"with {builds}"
+        return model_choice_text(self.compiler, self.toolchain.linux_compilers, self.kernel_arch)
 
     def for_compiler(self, compiler: str) -> "Profile | None":
         """This profile as ``compiler`` ("gcc"/"clang", or a toolchain kind "zig") sees it; None
@@ -290,6 +282,19 @@ class Profile:
             return self.scalars[key]
         except KeyError:
             raise UsageError(f"profile {self.name} has no scalar {key!r}") from None
+
+
+def model_choice_text(follows: str, linux_compilers: tuple[str, ...] | list[str], where: str) -> str:
+    """``Profile.model_choice`` for one arch (``where``: its kernel arch) or a group of arches
+    with the same two facts (``where``: their names)."""
+    ref = COMPILER_NAMES[follows]
+    linux = tuple(linux_compilers)
+    if follows == "gcc" or linux == ("clang",):
+        also = " only" if len(linux) == 1 else " (and with clang, LLVM=1)"
+        return f"model follows {ref} here, as Linux builds {where} with {ref}{also}"
+    # a clang profile where Linux also builds with GCC: no GCC for the target here to measure
+    builds = " and ".join(COMPILER_NAMES[c] for c in linux) + (" (LLVM=1)" if "clang" in linux[1:] else "")
+    return f"model follows {ref} here (no GCC for this target here), while Linux builds {where} with {builds}"
 
 
 _ALTERNATES: dict[int, tuple[Profile, Profile]] = {}

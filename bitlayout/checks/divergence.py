@@ -108,7 +108,9 @@ class DivergenceCheck(Check):
             if diff:
                 diverging[name] = {"differs": sorted(diff), "members": diff.get("members", []),
                                    "answers": {c: answer(layouts[c][name], diff) for c in order}}
-        return {"compilers": order, "follows": order[0], "model_choice": plan.reference.profile.model_choice(),
+        ref = plan.reference.profile
+        return {"compilers": order, "follows": order[0], "model_choice": ref.model_choice(),
+                "linux_compilers": list(ref.toolchain.linux_compilers),
                 "compared": len(layouts[a]), "diverging": diverging, "layouts": layouts}
 
     @staticmethod
