@@ -220,3 +220,16 @@ def test_layout_compare_marks_the_members_gcc_and_clang_disagree_on(capsys):
     assert cli.main(["layout", HEADER, "--arch", "x86_64", "--format", "compare", "--type", "struct cd_g0"]) == 0
     out = capsys.readouterr().out
     assert "!" not in out and "GCC and clang agree on struct cd_g0 on every arch that has both: x86_64" in out
+
+
+def test_a_compile_only_second_route_is_a_skip_not_a_failed_run():
+    """sparc64's zig route targets glibc, which zig links only dynamically: no second driver."""
+    from bitlayout.backends.exec import ExecBackend
+
+    p = profile("sparc64")
+    kinds = [c.kind for c in toolchains.find_compilers(p)]
+    if kinds != ["gcc", "zig"]:
+        pytest.skip(f"sparc64 needs Debian's gcc and zig here (found: {kinds}); install: bash .ci/install")
+    ok, why = ExecBackend(rank=1).available(p)
+    assert not ok and "compile-only route" in why and "sparc64-linux-gnu-gcc" in why
+    assert ExecBackend(rank=0).available(p)[0]

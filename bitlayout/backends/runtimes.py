@@ -69,7 +69,15 @@ def driver_compiler(profile: Profile, rank: int = 0) -> toolchains.Compiler | No
     if runtime_of(profile) == FREESTANDING and profile.toolchain.freestanding_gcc_triple:
         return toolchains.find_compiler(_freestanding_gcc_profile(profile), "gcc") if rank == 0 else None
     found = toolchains.find_compilers(profile)
-    return found[rank] if len(found) > rank else None
+    if rank == 0 or len(found) <= rank:
+        return found[rank] if len(found) > rank else None
+    # The second driver must run here: zig links glibc only dynamically, so a glibc zig target
+    # (sparc64-linux-gnu) is a compile-only route (docs/profiles.md, zig_target).
+    return found[rank] if _links_static(found[rank]) else None
+
+
+def _links_static(compiler: toolchains.Compiler) -> bool:
+    return compiler.kind != "zig" or "musl" in compiler.target
 
 
 def other_compiler_missing(profile: Profile) -> str:
@@ -81,6 +89,10 @@ def other_compiler_missing(profile: Profile) -> str:
     routes = [r for r, on in ((f"zig {tc.zig_target}", tc.zig_target), (f"{tc.gcc_triple}-gcc", tc.gcc_triple)) if on]
     if runtime_of(profile) == FREESTANDING:
         return f"one driver compiler only: the {profile.name} driver is built without libc by one route"
+    if len(found) > 1 and not _links_static(found[1]):
+        return (f"{found[1].identity} is a compile-only route (zig links glibc only dynamically: its driver "
+                f"stops at start-up, qemu cannot open the dynamic loader, measured on sparc64); the driver is "
+                f"built by {found[0].identity} only")
     if len(routes) < 2:
         return f"one compiler only for {profile.name} ({found[0].identity}): the profile has no other route"
     return f"one compiler only for {profile.name} here ({found[0].identity}); the other route " \
