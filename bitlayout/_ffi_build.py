@@ -9,7 +9,9 @@ Two places the module can come from (issue #4):
 * **cache**: built at first use into ``~/.cache/bitlayout/ffi-<hash>/`` (or
   ``$BITLAYOUT_CACHE_DIR/ffi-<hash>/``), the hash covering the C sources,
   this script, the cffi and Python versions and the C compiler's identity;
-  later uses import the cached module.  Two processes (pytest-xdist workers)
+  later uses import the cached module, once its record (key, sha256 of the module)
+  matches: a truncated or replaced module is rebuilt, never imported, and the cache
+  directory must be this user's alone (``bitlayout.cachedir``).  Two processes (pytest-xdist workers)
   may build at once: each builds in its own temporary directory and renames
   it into place atomically; the loser throws its copy away and uses the
   winner's.
@@ -31,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -163,9 +166,9 @@ def ffibuilder():
 
 
 def cache_root() -> Path:
-    from .cachedir import user_cache_dir
+    from .cachedir import cache_subdir
 
-    return user_cache_dir()
+    return cache_subdir()  # private to this user: the module in it is imported, i.e. executed
 
 
 def _module_name(key: str) -> str:
@@ -179,6 +182,7 @@ def _find_module(directory: Path, name: str) -> Path | None:
 
 def build(src: Path | None = None, root: Path | None = None) -> Path:
     """Return the path of the cache-built module, building it if needed."""
+    from .cachedir import file_digest
     from .errors import ToolchainError
     from .publish import publish_dir
 
@@ -186,10 +190,10 @@ def build(src: Path | None = None, root: Path | None = None) -> Path:
     key = build_key(src)
     name = _module_name(key)
     final = (root or cache_root()) / f"ffi-{key}"
-    found = _find_module(final, name) if final.is_dir() else None
+    found = _verified_module(final, name, key) if final.is_dir() else None
     if found:
         return found
-    if final.is_dir():  # a broken leftover (no module in it): rebuild
+    if final.is_dir():  # a broken leftover (no module, no record, other bytes): rebuild
         shutil.rmtree(final, ignore_errors=True)
     final.parent.mkdir(parents=True, exist_ok=True)
 
@@ -206,13 +210,35 @@ def build(src: Path | None = None, root: Path | None = None) -> Path:
         for junk in tmp.iterdir():
             if junk.is_dir():
                 shutil.rmtree(junk, ignore_errors=True)
+        module = _find_module(tmp, name)
+        if module is not None:  # what the module was built for and its bytes, checked on every load
+            record = {"key": key, "module": module.name, "sha256": file_digest(module)}
+            (tmp / RECORD).write_text(json.dumps(record), encoding="utf-8")
 
-    # Another process may win the race: its module is then used.
+    # Another process may win the race: its module is then used (once verified like any entry).
     publish_dir(final, compile_into)
-    found = _find_module(final, name)
+    found = _verified_module(final, name, key)
     if not found:
-        raise ToolchainError("cffi build produced no module", path=str(final))
+        raise ToolchainError("cffi build produced no module that matches its record", path=str(final))
     return found
+
+
+RECORD = "bitlayout-record.json"
+
+
+def _verified_module(directory: Path, name: str, key: str) -> Path | None:
+    """The module in a cache directory, only if the record next to it names this key and the
+    module's bytes are the ones built (a truncated or replaced module is never imported)."""
+    from .cachedir import file_digest
+
+    module = _find_module(directory, name)
+    try:
+        record = json.loads((directory / RECORD).read_text(encoding="utf-8"))
+        ok = (module is not None and isinstance(record, dict) and record.get("key") == key
+              and record.get("module") == module.name and record.get("sha256") == file_digest(module))
+    except (OSError, ValueError):
+        return None
+    return module if ok else None
 
 
 def decide(embedded: str | None, current: str) -> str:

@@ -3,14 +3,18 @@
 Each verb lives in its own module exposing ``add_parser(subparsers)`` and
 ``run(args) -> int``.  Errors from the BitlayoutError hierarchy are printed as
 one line (``bitlayout: error: ...``) with their exit code; ``--traceback``
-shows the Python traceback instead, for bug reports.
+shows the Python traceback instead, for bug reports.  Everything, the imports of
+the verbs included, runs inside ``main``: an interruption at any point after start-up
+is one line (``bitlayout: interrupted``, exit 130) with the emulators it started killed.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import threading
 
 from . import __version__
 from .errors import EXIT_BAD_INPUT, BitlayoutError
@@ -41,22 +45,66 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP): unwound like Ctrl-C, so every guest and worker is stopped on the way."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.verb is None:
-        # No verb: the main job on the embedded default is the report.
-        args = parser.parse_args(["report", *(argv or [])])
+    """The command line.  Whatever happens, one line and an exit status, never a traceback
+    (unless --traceback): 130 after Ctrl-C (143 after SIGTERM) with every emulator it started
+    killed, 141 when the reader of stdout went away (``| head -1``, as SIGPIPE ends a Unix tool)."""
+    import signal
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main_thread:
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, _terminate)
+    args = None
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.verb is None:
+            # No verb: the main job on the embedded default is the report.
+            args = parser.parse_args(["report", *(argv or [])])
         return int(args.run(args))
     except BitlayoutError as exc:
-        if args.traceback:
+        if args is not None and args.traceback:
             raise
         print(f"bitlayout: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from .toolchains import stop_guests
+
+        stop_guests()
         print("bitlayout: interrupted", file=sys.stderr)
-        return 130
+        return 128 + exc.signum if isinstance(exc, Terminated) else 130
+    except BrokenPipeError:
+        # The reader is gone: stop quietly, as a Unix tool killed by SIGPIPE does; stdout goes
+        # to /dev/null so that Python's own flush at exit does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
+    except RecursionError:
+        if args is not None and args.traceback:
+            raise
+        # A backstop: the parsers and evaluators bound their nesting, a deeper input still
+        # found somewhere is bad input, not a crash.
+        print("bitlayout: error: input nested too deeply to process (Python recursion limit); "
+              "rerun with --traceback to see where", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``[[expect]]`` mini-language: C-flavoured boolean expressions over layout facts.
+"""The ``[[expect]]`` language: C constant expressions over layout facts, evaluated as C per arch.
 
 Examples (docs/spec.md has the full list)::
 
@@ -6,26 +6,39 @@ Examples (docs/spec.md has the full list)::
     sizeof(vma_flags_t) * 8 == BITS_PER_LONG
     tag_bits(struct vm_area_struct.anon_vma, slab) >= 2
     fits(VMA_SEALED_BIT, vma_flags_t) && !fits(44, vma_flags_t)
+    (unsigned long)-1 > 0
 
-How it is parsed, without ever evaluating user code: the arguments of the
-functions that take C types (``sizeof(struct X)``, ``offsetof(T, a.b)``,
-``tag_bits(struct X.f, slab)``...) are cut out with a balanced-parenthesis
-scan and replaced by string literals; C's ``&&``, ``||`` and ``!`` become
-Python's ``and``, ``or``, ``not``; the result goes through ``ast.parse`` and
-every node is checked against a whitelist.  Evaluation walks that checked
-tree; names and functions are answered by an ``ExprContext`` (per arch, from
-the layout engine and the tagging model), so this module has no I/O and no
-knowledge of C layout itself.
+An expectation is C: its arithmetic follows C11 6.3.1 (integer promotions, the usual
+arithmetic conversions) with each arch's integer widths, as that arch's compiler folds it
+(``-1 < 0U`` is false everywhere, ``~0UL == 4294967295`` only where long has 32 bits).
+The layout engine's constant-expression evaluator does the arithmetic
+(``LayoutSet.eval``, ``bitlayout/layout/constexpr.py``); this module adds the spec's own
+functions on top of C.
+
+How it is parsed, without evaluating anything:
+
+1. the calls of the spec's functions (``sizeof(T)``, ``offsetof(T, a.b)``, ``tag_bits(struct
+   X.f, slab)``, ``fits(NR, T)`` ...) are cut out of the text with a balanced-parenthesis scan
+   and become *terms*, each replaced by a placeholder identifier; ``min``/``max`` become C
+   conditionals; the ``<iso646.h>`` words ``and``, ``or``, ``not`` become ``&&``, ``||``, ``!``;
+2. what remains must be tokens of an integer constant expression (identifiers, integer
+   literals, operators, parentheses, casts to built-in integer types) and parses as C with
+   the front end's parser (``cfront.parse_expression``); its nesting is bounded.
+
+Evaluation, per arch: every term is answered by an ``ExprContext`` (the layout engine, the
+bitmap and tagging models, or a compiler's DWARF) and put back as a literal of its C type
+(``size_t`` for ``sizeof``/``alignof``/``offsetof``, ``int`` for the others); the resulting C
+text is evaluated by the context.  So this module has no I/O and no knowledge of C layout.
 """
 
 from __future__ import annotations
 
-import ast
+import functools
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
-from .errors import SpecError
+from .errors import BitlayoutError, SpecError
 from .tagging import ALLOCATORS
 
 # function name -> (arity, which arguments are C type/field text, not expressions)
@@ -44,65 +57,64 @@ FUNCTIONS: dict[str, tuple[int, tuple[int, ...]]] = {
     "max": (2, ()),
 }
 ALIASES = {"_Alignof": "alignof", "__alignof__": "gnu_alignof"}
+# Their values have C's type size_t (C11 6.5.3.4p5, 7.19p3); the others are int.
+SIZE_T_FUNCTIONS = frozenset(("sizeof", "alignof", "gnu_alignof", "offsetof"))
 
-_BINOPS = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    # C integer division truncates toward zero; Python's // floors.
-    ast.Div: lambda a, b: _c_div(a, b),
-    ast.FloorDiv: lambda a, b: _c_div(a, b),
-    ast.Mod: lambda a, b: a - b * _c_div(a, b),
-    ast.LShift: lambda a, b: a << _shift_count(b),
-    ast.RShift: lambda a, b: a >> _shift_count(b),
-    ast.BitAnd: lambda a, b: a & b,
-    ast.BitOr: lambda a, b: a | b,
-    ast.BitXor: lambda a, b: a ^ b,
-}
-_CMPOPS = {
-    ast.Eq: lambda a, b: a == b,
-    ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
-}
+# How deeply one expectation may nest operators (and spec functions inside each other's
+# arguments).  People write a handful of levels; the bound keeps evaluation far from Python's
+# recursion limit, so a pathological expectation is one SpecError, never a RecursionError.
+MAX_DEPTH = 64
+MAX_CALL_NESTING = 8
 
+# The words a cast may use: C's built-in integer types (a typedef name in a cast is not
+# supported: the expression is parsed before any header is read).
+CAST_WORDS = frozenset(("unsigned", "signed", "char", "short", "int", "long", "_Bool", "__int128"))
+ISO646 = {"and": "&&", "or": "||", "not": "!"}  # C11 7.9 <iso646.h>
+_PLACEHOLDER = "__bl_term{}"
+_RESERVED = re.compile(r"\b__bl_")
 
-# C leaves shifts by a negative count or by the type's width or more undefined (C11 6.5.7p3);
-# Python would build a huge integer instead (`1 << 100000000000` needs gigabytes) or raise.
-MAX_SHIFT = 128
-
-
-def _shift_count(b: int) -> int:
-    if not 0 <= b <= MAX_SHIFT:
-        raise ExprEvalError(f"shift count {b} out of range 0..{MAX_SHIFT}")
-    return b
-
-
-def _c_div(a: int, b: int) -> int:
-    if b == 0:
-        raise ExprEvalError("division by zero")
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
+# C11 6.4.6 punctuators, longest first; the ones an integer constant expression may use.
+_PUNCTUATORS = sorted("""<<= >>= ... -> ++ -- << >> <= >= == != && || *= /= %= += -= &= ^= |= ## <: :> <% %>
+    %: [ ] ( ) { } . & * + - ~ ! / % < > ^ | ? : ; = , #""".split(), key=len, reverse=True)
+_ALLOWED_PUNCTUATORS = frozenset("<< >> <= >= == != && || & * + - ~ ! / % < > ^ | ? : ( )".split())
+_WHY_NOT = {"=": "assignment", "++": "increment", "--": "decrement", "->": "member access",
+            ".": "member access", ",": "the comma operator", "[": "subscripts", ";": "statements",
+            "{": "braces", "#": "preprocessor operators"}
+_COMPARISONS = frozenset(("<", ">", "<=", ">=", "==", "!="))
+_SEGMENT_ENDS = frozenset(("&&", "||", "?", ":"))
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_NUMBER = re.compile(r"[0-9][\w]*")
+# C11 6.4.4.1 integer constants (and GNU 0b binary), with their suffixes
+_INTEGER = re.compile(r"(?:0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)"
+                      r"(?:[uU](?:ll|LL|l|L)?|(?:ll|LL|l|L)[uU]?)?")
+_MEMBER_PATH = re.compile(r"[A-Za-z_]\w*(?:\s*(?:\.\s*[A-Za-z_]\w*|\[[^\[\]]+\]))*")
 
 
 class ExprEvalError(Exception):
-    """Evaluation failed on one arch (unknown name there, division by zero, ...)."""
+    """Evaluation failed on one arch (division by zero, a type the engine cannot lay out...)."""
 
 
 class UndefinedName(ExprEvalError):
-    """A name the arch does not define (e.g. an enumerator behind an #if)."""
+    """A name the arch does not define (an enumerator behind an #if): the expectation skips there."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, message: str | None = None):
         self.name = name
-        super().__init__(f"{name!r} is not defined on this arch")
+        super().__init__(message or f"{name!r} is not defined on this arch")
+
+
+class UnknownMember(UndefinedName):
+    """``offsetof(T, m)`` where T exists on the arch but has no member m (a typo when no arch has it)."""
+
+    def __init__(self, ctype: str, member: str):
+        self.ctype = ctype
+        super().__init__(member, f"{ctype!r} has no member {member!r}")
 
 
 class ExprContext(Protocol):
     """Answers the questions an expression asks, for one arch."""
 
     def name(self, ident: str) -> int: ...
+    def c_value(self, text: str) -> int: ...  # a C integer constant expression on this arch
     def sizeof(self, ctype: str) -> int: ...
     def alignof(self, ctype: str) -> int: ...
     def gnu_alignof(self, ctype: str) -> int: ...
@@ -114,232 +126,317 @@ class ExprContext(Protocol):
 
 
 @dataclass(frozen=True)
+class Term:
+    """One call of a spec function: answered by the context, put back as a C literal."""
+
+    func: str  # canonical name (alignof for _Alignof, gnu_alignof for __alignof__)
+    args: tuple[tuple[str, str], ...]  # ("type", C type/field/member text) or ("expr", C text)
+    label: str  # how the evidence names it: "fits(VMA_SEALED_BIT, vma_flags_t)"
+    placeholder: str
+
+
+@dataclass(frozen=True)
 class Expression:
-    """A parsed, whitelisted expectation.  ``text`` is what the user wrote."""
+    """A parsed expectation.  ``text`` is what the user wrote, ``c_text`` the C expression
+    evaluated once every term's placeholder is replaced by its value."""
 
     text: str
-    tree: ast.Expression
-    names: frozenset[str]            # identifiers used as values (enumerators, macros)
+    c_text: str
+    terms: tuple[Term, ...]
+    names: frozenset[str]  # identifiers used as values (enumerators, macros)
     type_args: tuple[tuple[str, int, str], ...]  # (function, argument index, C type/field text)
+    name_order: tuple[str, ...] = ()
 
-    def evaluate(self, ctx: ExprContext) -> Any:
-        return _Evaluator(ctx).visit(self.tree.body)
+    def evaluate(self, ctx: ExprContext) -> int:
+        """The expression's C value on the context's arch (a comparison gives 0 or 1)."""
+        return self._run(ctx, None)
 
     def explain(self, ctx: ExprContext) -> dict[str, Any]:
-        """Values of every function call and name in the expression (the evidence)."""
-        ev = _Evaluator(ctx, record=True)
-        result = ev.visit(self.tree.body)
-        return {"result": result, "terms": ev.terms}
+        """The value and every name's and term's value on the way (the evidence)."""
+        terms: dict[str, Any] = {}
+        return {"result": self._run(ctx, terms), "terms": terms}
+
+    def _run(self, ctx: ExprContext, record: dict[str, Any] | None) -> int:
+        for name in self.name_order:
+            value = ctx.name(name)  # UndefinedName where the arch lacks it: the expectation skips
+            if record is not None:
+                record[name] = value
+        literals: dict[str, str] = {}
+        for term in self.terms:
+            args = [text if kind == "type" else ctx.c_value(_substitute(text, literals)) for kind, text in term.args]
+            value = getattr(ctx, term.func)(*args)
+            literals[term.placeholder] = _literal(term.func, int(value))
+            if record is not None:
+                record[term.label] = value
+        return ctx.c_value(_substitute(self.c_text, literals))
 
 
-_TYPE_WORD = re.compile(r"\b(struct|union|enum)\s+([A-Za-z_]\w*)")
-_IDENT = re.compile(r"[A-Za-z_]\w*")
+def _literal(func: str, value: int) -> str:
+    if func in SIZE_T_FUNCTIONS:
+        return f"((unsigned long){value})"  # size_t: unsigned long on every Linux ABI but x32 (same width)
+    return str(value) if value >= 0 else f"({value})"
 
 
-def _split_args(text: str, start: int) -> tuple[list[str], int]:
-    """Split the argument text of a call whose '(' is at text[start]; return (args, end)."""
-    depth = 0
-    args: list[str] = []
-    current: list[str] = []
-    for i in range(start, len(text)):
-        ch = text[i]
-        if ch == "(":
-            depth += 1
-            if depth == 1:
-                continue
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                args.append("".join(current).strip())
-                return args, i + 1
-        elif ch == "," and depth == 1:
-            args.append("".join(current).strip())
-            current = []
-            continue
-        current.append(ch)
-    raise ValueError("unbalanced parentheses")
+def _substitute(text: str, literals: dict[str, str]) -> str:
+    if not literals:
+        return text
+    return re.sub(r"\b__bl_term\d+\b", lambda m: literals[m.group(0)], text)
 
 
-def _rewrite(text: str, fail) -> tuple[str, list[tuple[str, int, str]]]:
-    """C-ish text -> Python source with type arguments quoted; collect (func, type text)."""
-    out: list[str] = []
-    type_args: list[tuple[str, int, str]] = []
-    i = 0
-    while i < len(text):
-        m = _IDENT.match(text, i)
-        if m and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
-            word = m.group(0)
-            j = m.end()
-            while j < len(text) and text[j].isspace():
-                j += 1
-            if word in FUNCTIONS and j < len(text) and text[j] == "(":
-                try:
-                    args, end = _split_args(text, j)
-                except ValueError:
-                    fail("unbalanced parentheses")
-                arity, type_positions = FUNCTIONS[word]
-                if args == [""]:
-                    args = []
-                if len(args) != arity:
-                    fail(f"{word}() takes {arity} argument{'s' if arity > 1 else ''}, got {len(args)}")
-                fname = ALIASES.get(word, word)
-                new_args = []
-                for pos, arg in enumerate(args):
-                    if pos in type_positions:
-                        if not arg:
-                            fail(f"{word}(): empty argument")
-                        norm = " ".join(arg.split())
-                        type_args.append((fname, pos, norm))
-                        new_args.append(repr(norm))
-                    else:
-                        sub, sub_types = _rewrite(arg, fail)
-                        type_args.extend(sub_types)
-                        new_args.append(f"({sub})")
-                out.append(f"{fname}({', '.join(new_args)})")
-                i = end
-                continue
-            tm = _TYPE_WORD.match(text, i)
-            if tm:
-                fail(f"C type {tm.group(0)!r} outside sizeof/alignof/offsetof/tag_bits/fits")
-            out.append(word)
-            i = m.end()
-            continue
-        two = text[i:i + 2]
-        if two == "&&":
-            out.append(" and ")
-            i += 2
-        elif two == "||":
-            out.append(" or ")
-            i += 2
-        elif text[i] == "!" and two != "!=":
-            out.append(" not ")
-            i += 1
-        elif text[i] in "'\"":
-            fail("string literals are not allowed")
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out), type_args
-
-
-def _strip_int_suffixes(src: str) -> str:
-    # C literals: 8UL, 0x10ull, 1LL
-    return re.sub(r"\b((?:0[xX][0-9a-fA-F]+)|\d+)(?:[uU]?[lL]{0,2}|[lL]{1,2}[uU])\b", r"\1", src)
-
-
-_ALLOWED_NODES = (
-    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
-    ast.Invert, ast.BinOp, ast.Compare, ast.Call, ast.Name, ast.Load, ast.Constant,
-    *_BINOPS, *_CMPOPS,
-)
+# ---------------------------------------------------------------------------
+# Parsing
 
 
 def parse_expression(text: str, *, path: str | None = None, key: str | None = None) -> Expression:
-    """Parse and whitelist one expectation; raise SpecError naming file and key."""
+    """Parse and check one expectation; raise SpecError naming file and key."""
+
+    shown = text if not isinstance(text, str) or len(text) <= 100 else text[:100] + "..."
 
     def fail(why: str):
-        raise SpecError(f"bad expression {text!r}: {why}", path=path, key=key)
+        raise SpecError(f"bad expression {shown!r}: {why}", path=path, key=key)
 
     if not isinstance(text, str) or not text.strip():
         fail("empty")
-    src, type_args = _rewrite(text, fail)
-    src = _strip_int_suffixes(src)
-    try:
-        tree = ast.parse(src.strip(), mode="eval")
-    except SyntaxError as exc:
-        fail(f"syntax error ({exc.msg})")
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED_NODES):
-            fail(f"{type(node).__name__} is not allowed")
-        if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or not isinstance(node.value, (int, str))):
-            fail(f"constant {node.value!r} is not allowed")
-        if isinstance(node, ast.Compare) and len(node.ops) > 1:
-            fail("chained comparison (write a < b && b < c)")
-        if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in set(FUNCTIONS) | set(ALIASES.values()):
-                fail(f"unknown function {ast.unparse(node.func)!r}")
-            if node.keywords:
-                fail("keyword arguments are not allowed")
-        if isinstance(node, ast.Name) and not _is_call_target(tree, node):
-            names.add(node.id)
-    # The allocator of tag_bits() is a word, validated here so a typo is a SpecError.
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and node.func.id == "tag_bits":
-            alloc = node.args[1].value
-            if alloc not in ALLOCATORS:
-                fail(f"unknown allocator {alloc!r} (known: {', '.join(ALLOCATORS)})")
-            if "." not in node.args[0].value:
-                fail(f"tag_bits() wants a pointer field like 'struct X.field', got {node.args[0].value!r}")
-    return Expression(text, tree, frozenset(names), tuple(type_args))
+    if "//" in text or "/*" in text:
+        fail("'//' and '/*' start comments in C (integer division is '/')")
+    if "'" in text or '"' in text:
+        fail("string and character literals are not allowed")
+    if _RESERVED.search(text):
+        fail("names starting with __bl_ are reserved")
+    parser = _Parser(fail)
+    raw = parser.cut_calls(text, 0)
+    c_text = parser.tokens_to_c(raw)
+    terms = tuple(parser.terms)
+    type_args = tuple((t.func, pos, arg) for t in terms for pos, (kind, arg) in enumerate(t.args) if kind == "type")
+    order = tuple(dict.fromkeys(parser.name_order))
+    return Expression(text, c_text, terms, frozenset(order), type_args, order)
 
 
-def _is_call_target(tree: ast.AST, name: ast.Name) -> bool:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and node.func is name:
-            return True
-    return False
+class _Parser:
+    def __init__(self, fail: Callable[[str], None]):
+        self.fail = fail
+        self.terms: list[Term] = []
+        self.name_order: list[str] = []
 
+    def cut_calls(self, text: str, depth: int) -> str:
+        """Replace every spec function call by a placeholder (or, for min/max, a conditional)."""
+        if depth > MAX_CALL_NESTING:
+            self.fail(f"functions nested more than {MAX_CALL_NESTING} deep")
+        out: list[str] = []
+        i = 0
+        while i < len(text):
+            m = _IDENT.match(text, i) or _NUMBER.match(text, i)
+            if m is None:
+                out.append(text[i])
+                i += 1
+                continue
+            word = m.group(0)
+            if word not in FUNCTIONS:
+                out.append(word)
+                i = m.end()
+                continue
+            j = m.end()
+            while j < len(text) and text[j].isspace():
+                j += 1
+            if j >= len(text) or text[j] != "(":
+                self.fail(f"{word} needs parentheses: {word}(...)")
+            args, i = self.split_args(text, j)
+            out.append(self.call(word, args, depth))
+        return "".join(out)
 
-class _Evaluator:
-    def __init__(self, ctx: ExprContext, record: bool = False):
-        self.ctx = ctx
-        self.record = record
-        self.terms: dict[str, Any] = {}
+    def split_args(self, text: str, start: int) -> tuple[list[str], int]:
+        """The arguments of a call whose '(' is at text[start], and the index after its ')'."""
+        depth = 0
+        args: list[str] = []
+        current: list[str] = []
+        for i in range(start, len(text)):
+            ch = text[i]
+            if ch == "(":
+                depth += 1
+                if depth == 1:
+                    continue
+            elif ch == ")":
+                depth -= 1
+                if depth == 0:
+                    args.append("".join(current).strip())
+                    return ([] if args == [""] else args), i + 1
+            elif ch == "," and depth == 1:
+                args.append("".join(current).strip())
+                current = []
+                continue
+            current.append(ch)
+        self.fail("unbalanced parentheses")
+        raise AssertionError  # fail raises
 
-    def visit(self, node: ast.AST) -> Any:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            value = self.ctx.name(node.id)
-            if self.record:
-                self.terms[node.id] = value
-            return value
-        if isinstance(node, ast.BoolOp):
-            if isinstance(node.op, ast.And):
-                result = True
-                for v in node.values:
-                    result = bool(self.visit(v))
-                    if not result:
-                        return False
-                return True
-            for v in node.values:
-                if self.visit(v):
-                    return True
-            return False
-        if isinstance(node, ast.UnaryOp):
-            v = self.visit(node.operand)
-            if isinstance(node.op, ast.Not):
-                return not v
-            if isinstance(node.op, ast.USub):
-                return -v
-            if isinstance(node.op, ast.UAdd):
-                return +v
-            return ~v
-        if isinstance(node, ast.BinOp):
-            return _BINOPS[type(node.op)](_int(self.visit(node.left)), _int(self.visit(node.right)))
-        if isinstance(node, ast.Compare):
-            return _CMPOPS[type(node.ops[0])](self.visit(node.left), self.visit(node.comparators[0]))
-        if isinstance(node, ast.Call):
-            fname = node.func.id
-            _, type_positions = FUNCTIONS[fname]
-            args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else _int(self.visit(a))
-                    for a in node.args]
-            if fname == "min":
-                value = min(args)
-            elif fname == "max":
-                value = max(args)
+    def call(self, word: str, args: list[str], depth: int) -> str:
+        arity, type_positions = FUNCTIONS[word]
+        if len(args) != arity:
+            self.fail(f"{word}() takes {arity} argument{'s' if arity > 1 else ''}, got {len(args)}")
+        func = ALIASES.get(word, word)
+        if func in ("min", "max"):
+            if not args[0] or not args[1]:
+                self.fail(f"{word}(): empty argument")
+            a, b = (f"({self.cut_calls(arg, depth + 1)})" for arg in args)
+            # `x + 0 * y` has the type of the usual arithmetic conversions of x and y (C11 6.5.6),
+            # the type the kernel's min()/max() compare in; the value is x.
+            return f"({a} {'<' if func == 'min' else '>'} {b} ? {a} + 0 * {b} : {b} + 0 * {a})"
+        parts: list[tuple[str, str]] = []
+        for pos, arg in enumerate(args):
+            if not arg:
+                self.fail(f"{word}(): empty argument")
+            if pos in type_positions:
+                parts.append(("type", " ".join(arg.split())))
             else:
-                value = getattr(self.ctx, fname)(*args)
-            if self.record:
-                self.terms[ast.unparse(node).replace("'", "")] = value
-            return value
-        raise AssertionError(f"unexpected node {node!r}")  # whitelist keeps us out of here
+                parts.append(("expr", self.tokens_to_c(self.cut_calls(arg, depth + 1))))
+        self.check_type_args(func, [a for k, a in parts if k == "type"])
+        label = f"{func}({', '.join(' '.join(a.split()) for a in args)})"
+        term = Term(func, tuple(parts), label, _PLACEHOLDER.format(len(self.terms)))
+        self.terms.append(term)
+        return f" {term.placeholder} "
+
+    def check_type_args(self, func: str, texts: list[str]) -> None:
+        for text in texts:
+            if any(c in text for c in ";{}"):
+                self.fail(f"{func}(): not a C type: {text!r}")
+        if func == "tag_bits":
+            fld, alloc = texts
+            if alloc not in ALLOCATORS:
+                self.fail(f"unknown allocator {alloc!r} (known: {', '.join(ALLOCATORS)})")
+            if "." not in fld:
+                self.fail(f"tag_bits() wants a pointer field like 'struct X.field', got {fld!r}")
+        if func == "offsetof" and not _MEMBER_PATH.fullmatch(texts[1]):
+            self.fail(f"offsetof(): not a member designator: {texts[1]!r}")
+
+    def tokens_to_c(self, raw: str) -> str:
+        """The C text of what is left once calls are cut out: checked token by token, then
+        parsed as C (syntax, allowed operators, nesting depth)."""
+        tokens = self.tokenize(raw)
+        for k, tok in enumerate(tokens):
+            if not _IDENT.fullmatch(tok) or tok.startswith("__bl_term"):
+                continue
+            following = tokens[k + 1] if k + 1 < len(tokens) else ""
+            if tok in CAST_WORDS:
+                continue
+            if following == "(":
+                self.fail(f"unknown function {tok!r} (known: {', '.join(sorted(set(FUNCTIONS) - set(ALIASES)))})")
+            self.name_order.append(tok)
+        self.check_chains(tokens)
+        text = " ".join(tokens)
+        _check_c_syntax(text, self.fail)
+        return text
+
+    def tokenize(self, raw: str) -> list[str]:
+        tokens: list[str] = []
+        i = 0
+        while i < len(raw):
+            ch = raw[i]
+            if ch.isspace():
+                i += 1
+                continue
+            m = _IDENT.match(raw, i)
+            if m:
+                word = m.group(0)
+                if word in ("struct", "union", "enum"):
+                    self.fail(f"C type {word!r} outside sizeof/alignof/offsetof/tag_bits/fits")
+                tokens.append(ISO646.get(word, word))
+                i = m.end()
+                continue
+            m = _NUMBER.match(raw, i)
+            if m or (ch == "." and raw[i + 1:i + 2].isdigit()):
+                lit = m.group(0) if m else "."
+                if not m or raw.startswith(".", m.end()) or (
+                        not _INTEGER.fullmatch(lit) and re.fullmatch(r"[0-9]+[eE][0-9]*[fFlL]?", lit)):
+                    self.fail("floating constants are not allowed (integer arithmetic only)")
+                if not _INTEGER.fullmatch(lit):
+                    self.fail(f"invalid integer constant {lit!r}")
+                if _integer_value(lit) >= 1 << 64:
+                    self.fail(f"integer constant {lit!r} is too large for any integer type")
+                tokens.append(lit)
+                i = m.end()
+                continue
+            p = next((p for p in _PUNCTUATORS if raw.startswith(p, i)), None)
+            if p is None:
+                self.fail(f"character {ch!r} is not allowed")
+            if p not in _ALLOWED_PUNCTUATORS:
+                why = _WHY_NOT.get(p) or _WHY_NOT.get(p[-1] if p.endswith("=") else p[0]) or "not in C constant expressions"
+                self.fail(f"{p!r} is not allowed ({why})")
+            tokens.append(p)
+            i += len(p)
+        if not tokens:
+            self.fail("empty")
+        return tokens
+
+    def check_chains(self, tokens: list[str]) -> None:
+        """``a < b < c`` is C, but compares a 0/1 result with c: almost always a mistake
+        (GCC -Wparentheses); ask for the intended form."""
+        counts = [0]
+        for tok in tokens:
+            if tok == "(":
+                counts.append(0)
+            elif tok == ")":
+                if len(counts) > 1:
+                    counts.pop()
+            elif tok in _SEGMENT_ENDS:
+                counts[-1] = 0
+            elif tok in _COMPARISONS:
+                counts[-1] += 1
+                if counts[-1] > 1:
+                    self.fail("chained comparison (write a < b && b < c, or parenthesise the comparison)")
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if not isinstance(value, int):
-        raise ExprEvalError(f"expected an integer, got {value!r}")
-    return value
+def _integer_value(lit: str) -> int:
+    digits = lit.rstrip("uUlL").lower()
+    if digits.startswith("0x"):
+        return int(digits, 16)
+    if digits.startswith("0b"):
+        return int(digits[2:], 2)
+    return int(digits, 8) if digits.startswith("0") and len(digits) > 1 else int(digits)
+
+
+@functools.cache
+def _empty_tu():
+    from .cfront import build_table
+
+    return build_table("", "<expect>", ())
+
+
+# What an expectation may contain once its terms are placeholders (cfront.nodes kinds).
+_UNARY_OPS = frozenset(("-", "+", "~", "!"))
+_BINARY_OPS = frozenset(("+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "&&", "||") + tuple(_COMPARISONS))
+
+
+def _check_c_syntax(text: str, fail: Callable[[str], None]) -> None:
+    """Parse as C (no header is needed: only built-in type names appear) and walk the tree
+    iteratively: allowed node kinds only, nesting at most MAX_DEPTH."""
+    from .cfront import nodes as N
+
+    from .cfront import parse_expression as parse_c
+
+    try:
+        tree, _ = parse_c(text, _empty_tu())
+    except RecursionError:
+        fail(f"nested more than {MAX_DEPTH} levels deep")
+    except BitlayoutError as exc:
+        fail(f"syntax error ({re.sub(r'^<expression>:[0-9:]+ ', '', str(exc))})")
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            fail(f"nested more than {MAX_DEPTH} levels deep")
+        kind = type(node)
+        if kind in (N.Num, N.Name):
+            continue
+        if kind is N.Unary and node.op in _UNARY_OPS:
+            stack.append((node.operand, depth + 1))
+        elif kind is N.Binary and node.op in _BINARY_OPS:
+            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+        elif kind is N.Cond and node.then is not None:
+            stack += [(node.cond, depth + 1), (node.then, depth + 1), (node.other, depth + 1)]
+        elif kind is N.Cast and node.ctype.kind == "scalar" and node.ctype.name in _CAST_KEYS:
+            stack.append((node.operand, depth + 1))
+        else:
+            op = getattr(node, "op", "")
+            fail(f"{kind.__name__}{' ' + repr(op) if op else ''} is not allowed in an expectation")
+
+
+_CAST_KEYS = frozenset(("_Bool", "char", "short", "int", "long", "long_long", "int128"))

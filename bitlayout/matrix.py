@@ -21,7 +21,9 @@ Rendering lives in ``commands/matrix.py`` and ``bitlayout.report``.
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -29,10 +31,11 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .backends import LayoutObserver, ObserveFailed, Observer, Observes, ProbeObserver, backend_names, open_backends
 from .bitmap_types import geometry_of
-from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, LayoutFailure, Skip, model_row, outcome_row,
-                     pointer_member)
+from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, LayoutFailure, ModelContext, Skip, model_row,
+                     outcome_row, pointer_member)
 from .checks.workaround import workaround_rows
 from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
+from .expressions import ExprEvalError, UnknownMember
 from .options import Options
 from .pipeline import plan_for
 from .profiles import Profile
@@ -292,7 +295,7 @@ def _worker(args: tuple) -> _ArchRun:
     t0 = time.perf_counter()
     plan = plan_for(spec, profile, alternate=_needs_other_compiler(checks, backends))
     layout = plan.layout
-    types = set(layout.types) if layout is not None else set()
+    types = set(layout.all_type_names()) if layout is not None else set()
     names = set(layout.enum_constants) | set(layout.macros) if layout is not None else set()
     rows = run_arch(plan, checks, open_backends(backends, options))
     problems = _spec_problems(plan) if layout is not None else {}
@@ -318,12 +321,13 @@ def _spec_problems(plan: ArchPlan) -> dict[str, str]:
 
     ``tagged_pointer[i].field``: the member is missing or not a pointer; ``bitmap[i].type(s)``:
     the type is declared but not bitmap-like (an integer, an array of integers or a struct
-    wrapping one).  A type (or container) merely undeclared here is an arch difference, not listed.
+    wrapping one); ``expect[i].that``: an ``offsetof`` member or a ``tag_bits`` field that the
+    declared type lacks.  A type (or container) merely undeclared here is an arch difference, not listed.
     """
     spec, layout = plan.spec, plan.layout
     out: dict[str, str] = {}
     for tp in spec.tagged_pointers:
-        if tp.container not in layout.types:
+        if layout.find(tp.container) is None:
             continue
         try:
             pointer_member(layout, tp.field)
@@ -333,7 +337,7 @@ def _spec_problems(plan: ArchPlan) -> dict[str, str]:
     for b in spec.bitmaps:
         key = f"{b.key}.type{'s' if len(b.types) > 1 else ''}"
         for tname in b.types:
-            t = layout.types.get(tname)
+            t = layout.find(tname)
             if t is None:
                 continue
             try:
@@ -342,6 +346,25 @@ def _spec_problems(plan: ArchPlan) -> dict[str, str]:
             except BitlayoutError as exc:
                 reason = str(exc)
             out[f"{key}:{tname}"] = reason
+    ctx = ModelContext(plan)
+    for e in spec.expects:
+        for term in e.that.terms:
+            if term.func not in ("offsetof", "tag_bits"):
+                continue
+            where = f"{e.key}.that:{term.label}"
+            (_, first), (_, second) = term.args
+            try:
+                if term.func == "offsetof" and layout.has_type(first):
+                    ctx.member_offset_bits(first, second)
+                elif term.func == "tag_bits" and first.rpartition(".")[0] in layout.types:
+                    pointer_member(layout, first)
+                else:
+                    continue  # the type is not declared here: an arch difference, not a typo
+                out[where] = ""
+            except (UnknownMember, BitlayoutError) as exc:
+                out[where] = f"{exc} in {e.that.text!r}"
+            except ExprEvalError:
+                continue  # the type itself cannot be laid out here: an error row says so
     return out
 
 
@@ -394,10 +417,15 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
         # The first arch runs here: it fills the per-process caches (toolchain discovery, compiler
         # identities) that the forked workers then inherit instead of each rediscovering them.
         collect(_worker(work[0]))
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work) - 1), mp_context=_mp_context()) as pool:
-            futures = [pool.submit(_worker, (*w[:-1], True)) for w in work[1:]]
-            for fut in as_completed(futures):
-                collect(fut.result())
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work) - 1), mp_context=_mp_context(),
+                                 initializer=_worker_init) as pool:
+            try:
+                futures = [pool.submit(_worker, (*w[:-1], True)) for w in work[1:]]
+                for fut in as_completed(futures):
+                    collect(fut.result())
+            except BaseException:
+                _stop_workers(pool)
+                raise
     failures = [run.layout_error for run in runs.values()]
     all_types = set().union(*(run.types for run in runs.values()))
     all_names = set().union(*(run.names for run in runs.values()))
@@ -431,6 +459,38 @@ def _first_reason(rows: Sequence[MatrixRow], backend: str, status: Status | None
         if r.backend == backend and status in (None, r.status):
             return r.detail
     return "no rows"
+
+
+def _worker_init() -> None:
+    """In each worker process: on SIGTERM (the parent stopping it, or dying: PR_SET_PDEATHSIG)
+    kill the guests it runs and exit, so no emulator outlives bitlayout; Ctrl-C is the
+    parent's to handle (the terminal sends it to the workers too)."""
+    signal.signal(signal.SIGTERM, _stop_worker)
+    signal.signal(signal.SIGINT, _stop_worker)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+
+
+def _stop_worker(signum: int, frame) -> None:
+    from .toolchains import stop_guests
+
+    stop_guests()
+    os._exit(128 + signum)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """The run is interrupted: no new arch starts, and every worker (with its guests) stops now."""
+    import multiprocessing
+
+    pool.shutdown(wait=False, cancel_futures=True)
+    for child in multiprocessing.active_children():
+        child.terminate()
+    for child in multiprocessing.active_children():
+        child.join(5)
 
 
 def _mp_context():

@@ -8,7 +8,6 @@ the defaults, ``Options.from_environ()`` is what the CLI and the plugin call
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from typing import Mapping
@@ -19,6 +18,9 @@ from .probes import MAX_STRESS_MS, MAX_U32
 STRESS_MS = 60  # default per stress probe (docs/spec.md): a 32-bit tear shows within milliseconds; cheap in CI
 STRESS_MAX = 400000  # operation cap per stress probe at the default budget
 EXEC_TIMEOUT = 60.0  # seconds per exec driver run
+# A day: longer than any emulator run needs, and far below what the OS wait calls accept (an
+# unbounded value such as 1e9 overflows them).
+MAX_EXEC_TIMEOUT = 86400.0
 
 STRESS_MS_ENV = "BITLAYOUT_STRESS_MS"
 EXEC_TIMEOUT_ENV = "BITLAYOUT_EXEC_TIMEOUT"
@@ -67,8 +69,9 @@ def _check_stress_ms(value: int, name: str, raw: object = None) -> None:
 
 
 def _check_timeout(value: float, name: str, raw: object = None) -> None:
-    if not value > 0 or math.isinf(value):
-        raise UsageError(f"{name} must be a positive number of seconds, got {value if raw is None else raw!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_EXEC_TIMEOUT:
+        raise UsageError(f"{name} must be a number of seconds above 0 and at most {MAX_EXEC_TIMEOUT:g}, "
+                         f"got {value if raw is None else raw!r}")
 
 
 def _env_stress_ms(raw: str) -> int:

@@ -31,8 +31,14 @@ on 32-bit is observed) but never past them.  :func:`make_request` refuses
 anything the C side would refuse, with a :class:`ShimError` naming the value,
 so no undefined behaviour is reachable from Python.
 
-Response line: one JSON object with ``probe``, ``ok``, ``request`` (the
-request echoed); on success ``word_bits``, ``values`` (the observation: what
+Every request line bitlayout sends carries ``id=N`` right after the probe name
+(:func:`format_request`); the response echoes it as ``id`` with the whole request
+line, and :func:`parse_response_line` refuses an answer that does not echo the
+line it was asked (a reordered, duplicated, foreign or stale answer is an error,
+never an observation).
+
+Response line: one JSON object with ``probe``, ``ok``, ``id`` (when the request
+had one), ``request`` (the request echoed); on success ``word_bits``, ``values`` (the observation: what
 checks compare) and ``evidence`` (timings, thread counts, sizeof(long),
 lock-free-ness: never compared); on failure ``error``.
 """
@@ -262,11 +268,29 @@ def make_request(probe: str, **params: Any) -> ProbeRequest:
     return req
 
 
-def format_request(request: ProbeRequest) -> str:
-    """The request line for a validated request (what the driver reads)."""
+def format_request(request: ProbeRequest, request_id: int | None = None) -> str:
+    """The request line for a validated request (what the driver reads), with ``id=N`` first
+    when ``request_id`` is given (the driver echoes it)."""
     if not isinstance(request, ProbeRequest):
         raise ShimError(f"not a probe request: {request!r}")
-    return request.to_line()
+    line = request.to_line()
+    return line if request_id is None else with_id(line, request_id)
+
+
+def with_id(line: str, request_id: int) -> str:
+    """``line`` with ``id=N`` right after the probe name: parsed before any other key, so even
+    a request the shim refuses is answered with its id."""
+    _int("request", "id", request_id, 0, MAX_U32)
+    probe, sep, rest = line.partition(" ")
+    return f"{probe} id={request_id}{sep}{rest}"
+
+
+def _id_of(line: str) -> int | None:
+    for tok in line.split()[1:]:
+        key, _, value = tok.partition("=")
+        if key == "id":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def parse_request_line(line: str) -> ProbeRequest:
@@ -279,6 +303,8 @@ def parse_request_line(line: str) -> ProbeRequest:
         key, eq, text = tok.partition("=")
         if not eq:
             raise ShimError(f"bad probe request token {tok!r} in {line!r}")
+        if key == "id":  # the transport's, not a parameter of the probe
+            continue
         try:
             if key == "ops":
                 params[key] = [[name, int(nr)] for name, _, nr in
@@ -294,8 +320,34 @@ def parse_request_line(line: str) -> ProbeRequest:
     return make_request(probe, **params)
 
 
-def parse_response_line(line: str, evidence: Mapping[str, Any] | None = None) -> Observation:
+# What each probe's ``values`` must hold (csrc/probes.c, csrc/probes_impl.h): an answer that
+# lacks one is partial, never read as a zero.
+VALUE_KEYS = {
+    "info": ("sizeof_long", "sizeof_pointer", "sizeof_long_long", "little_endian", "default_word_bits",
+             "lockfree"),
+    "image": ("bytes", "guards"),
+    "ops": ("bytes", "guards", "returns", "returns_guard_ones"),
+    "oob_read": ("reads", "guard_reads"),
+    "arr64": ("to_arr64", "naive_u64", "to_arr32", "naive_u32", "from_arr64_bytes", "from_arr64_guards",
+              "from_arr32_bytes", "from_arr32_guards"),
+    "find": ("first", "first_zero", "next", "next_zero"),
+    "tear": ("reads", "torn", "first_us", "writes"),
+    "lost_update": ("ops", "lost", "first_us"),
+    "lost_tag": ("ops", "lost", "corrupt", "first_us"),
+    "alloc": ("malloc", "aligned_alloc", "slab", "kmalloc", "slab_align", "slab_object_size", "kmalloc_size",
+              "kmalloc_align"),
+}
+# Counters of the stress probes: whole numbers of events, never negative.
+COUNT_KEYS = ("reads", "torn", "writes", "ops", "lost", "corrupt")
+STRESS_PROBES = ("tear", "lost_update", "lost_tag")
+
+
+def parse_response_line(line: str, evidence: Mapping[str, Any] | None = None, *,
+                        sent: str | None = None) -> Observation:
     """One response line from the shim -> Observation.
+
+    ``sent``: the request line it must answer; an answer that does not echo that line and its
+    id (another request's, a duplicate, a stale one) raises ShimError.
 
     ``params`` is the echoed request (parsed back, so host and exec give
     equal params for equal requests); ``values`` the observation; ``evidence``
@@ -309,13 +361,31 @@ def parse_response_line(line: str, evidence: Mapping[str, Any] | None = None) ->
         raise ShimError(f"not a probe response line: {line[:200]!r}") from None
     if not isinstance(data, dict) or "probe" not in data or "ok" not in data:
         raise ShimError(f"probe response without 'probe' and 'ok': {line[:200]!r}")
+    if sent is not None and "id" in data and (data.get("id") != _id_of(sent) or data.get("request") != sent):
+        raise ShimError(f"answer to another request: sent {sent[:120]!r}, the answer is for "
+                        f"{str(data.get('request'))[:120]!r} (id {data.get('id')})")
     if data["ok"] is not True:
         raise ShimError(f"probe {data['probe']} failed in the shim: {data.get('error', '?')} "
                         f"(request: {data.get('request', '')!r})")
+    if sent is not None and (data.get("id") != _id_of(sent) or data.get("request") != sent):
+        raise ShimError(f"answer without the request's id: sent {sent[:120]!r}, got {line[:120]!r}")
     req = parse_request_line(data.get("request", data["probe"]))
+    _check_values(data["probe"], data.get("values"), line)
     shim = {SHIM_EVIDENCE_KEYS.get(k, k): v for k, v in dict(data.get("evidence", {})).items()}
     try:
         ev = Evidence.of(shim).merged({"word_bits": data.get("word_bits")}, evidence)
     except TypeError as exc:  # an evidence key the shim added without telling results.Evidence
         raise ShimError(f"probe {data['probe']}: unknown evidence in {line[:200]!r} ({exc})") from None
     return Observation(probe=data["probe"], params=req.plain_params(), values=data["values"], evidence=ev)
+
+
+def _check_values(probe: str, values: Any, line: str) -> None:
+    if not isinstance(values, dict):
+        raise ShimError(f"probe {probe}: answer without values: {line[:200]!r}")
+    missing = [k for k in VALUE_KEYS.get(probe, ()) if k not in values]
+    if missing:
+        raise ShimError(f"probe {probe}: partial answer, no {', '.join(missing)} in {line[:200]!r}")
+    for key in COUNT_KEYS:
+        v = values.get(key)
+        if probe in STRESS_PROBES and key in values and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            raise ShimError(f"probe {probe}: {key} = {v!r} is not a count")

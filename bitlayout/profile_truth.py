@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import toolchains
-from .cachedir import user_cache_dir
+from .cachedir import cache_subdir
 from .errors import ToolchainError
 from .profiles import C_SPELLING, OPTIONAL_SCALAR_KEYS, SCALAR_KEYS, Profile
 from .publish import publish_text
@@ -321,7 +321,8 @@ PROBE_RUN_TIMEOUT = 120.0  # seconds for one probe run under an emulator
 
 
 def cache_dir() -> Path:
-    return user_cache_dir()
+    """Where verdicts are kept: ``cachedir.cache_subdir("probes")`` (private to this user)."""
+    return cache_subdir("probes")
 
 
 def _cache_key(profile: Profile, compiler: toolchains.Compiler, runner: toolchains.Runner | None, run: bool) -> str:
@@ -337,20 +338,36 @@ def _cache_key(profile: Profile, compiler: toolchains.Compiler, runner: toolchai
 
 
 def _cache_load(key: str) -> ProfileVerdict | None:
-    path = cache_dir() / "probes" / f"{key}.json"
+    """The verdict stored for ``key``, or None when there is none or the entry is not exactly
+    what ``_cache_store`` writes for that key (another key's, a wrong-typed or cut-off one)."""
+    path = cache_dir() / f"{key}.json"
     try:
-        return ProfileVerdict.from_json(json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError, KeyError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("key") != key or data.get("version") != PROBE_VERSION:
+            return None
+        verdict = ProfileVerdict.from_json(data["verdict"])
+        if verdict.to_json() != data["verdict"] or not _well_typed(verdict):
+            return None
+        return verdict
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
 
+def _well_typed(v: ProfileVerdict) -> bool:
+    return (all(isinstance(getattr(v, f), str) for f in ("arch", "compiler", "runner", "error", "reason"))
+            and isinstance(v.verified, bool) and isinstance(v.executable, bool)
+            and all(isinstance(d, dict) and all(isinstance(k, str) and type(x) is int for k, x in d.items())
+                    for d in (v.facts, v.run_facts))
+            and all(isinstance(m.field, str) for m in v.mismatches))
+
+
 def _cache_store(key: str, result: ProfileVerdict) -> None:
-    directory = cache_dir() / "probes"
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        publish_text(directory / f"{key}.json", json.dumps(result.to_json()))
+        directory = cache_dir()
+        publish_text(directory / f"{key}.json",
+                     json.dumps({"key": key, "version": PROBE_VERSION, "verdict": result.to_json()}))
     except OSError:
-        pass  # a read-only cache only costs time
+        pass  # a full disk only costs time
 
 
 # ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ The file format is documented field by field in ``docs/profiles.md``.
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .errors import ProfileError, UsageError
+from .textfile import read_utf8
 
 # C scalar types every profile must describe, by the key used in the TOML.
 # ``int128`` (``__int128``) is optional: 32-bit targets do not have it.
@@ -384,7 +386,93 @@ def _load_scalar(reader: _Reader, key: str) -> Scalar:
     gnu_align = r.power_of_two("gnu_align")
     if align > max(size, gnu_align) or gnu_align > max(size, 16):
         raise ProfileError(f"alignment {align} larger than size {size}", path=r.path, key=f"{r.prefix}align")
+    if gnu_align < align:
+        # GCC's preferred alignment is never below the ABI one (it only raises it: i386 long long)
+        raise ProfileError(f"gnu_align {gnu_align} below align {align}", path=r.path, key=f"{r.prefix}gnu_align")
     return Scalar(size, align, gnu_align, r.get("source", str))
+
+
+# Integer and floating types in the order C11 6.2.5p8 and 6.2.5p10 rank them: no size may
+# shrink along each chain.
+_SIZE_CHAINS = (("char", "short", "int", "long", "long_long"), ("float", "double", "long_double"))
+
+
+def _check_scalar_sizes(path: str, scalars: Mapping[str, Scalar], prefix: str = "types") -> None:
+    for chain in _SIZE_CHAINS:
+        for smaller, larger in zip(chain, chain[1:]):
+            if scalars[smaller].size_bytes > scalars[larger].size_bytes:
+                raise ProfileError(f"size {scalars[larger].size_bytes} smaller than {smaller}'s "
+                                   f"{scalars[smaller].size_bytes}", path=path, key=f"{prefix}.{larger}.size")
+
+
+# [layout] integer fields and their domains: "pow2" (a power of two), "pow2|0" (or 0 = none),
+# "count" (>= 0), or the allowed values.
+_LAYOUT_DOMAINS: dict[str, Any] = {
+    "struct_min_align_bytes": "pow2", "max_member_align_bytes": "pow2|0", "enum_min_size_bytes": (1, 2, 4, 8),
+    "empty_field_boundary_bytes": "pow2", "biggest_alignment_bytes": "pow2", "gcc_biggest_alignment_bytes": "pow2|0",
+    "vector_align_max_bytes": "pow2", "int_mode_field_align_cap_bytes": "pow2|0", "word_mode_bytes": "pow2|0",
+    "max_atomic_promote_bytes": "pow2|0", "bitint_max_width": "count", "bitint_limb_align_bytes": "pow2|0",
+}
+
+
+def _check_layout_values(path: str, values: Mapping[str, Any], prefix: str) -> None:
+    for key, value in values.items():
+        domain = _LAYOUT_DOMAINS.get(key)
+        if domain is None or isinstance(value, bool) or not isinstance(value, int):
+            continue
+        pow2 = value > 0 and not value & (value - 1)
+        ok = {"pow2": pow2, "pow2|0": pow2 or value == 0, "count": value >= 0}.get(domain) \
+            if isinstance(domain, str) else value in domain
+        if not ok:
+            want = {"pow2": "a power of two", "pow2|0": "0 or a power of two", "count": "0 or more"}.get(
+                domain, f"one of {', '.join(map(str, domain))}") if isinstance(domain, str) else \
+                f"one of {', '.join(map(str, domain))}"
+            raise ProfileError(f"must be {want}, got {value}", path=path, key=f"{prefix}{key}")
+
+
+_MACRO_NAME = re.compile(r"[A-Za-z_]\w*")
+# Predefined macros that state a number the profile states too (GCC manual, "Common Predefined
+# Macros"; _MIPS_SZ* in bits): a profile contradicting itself is an error before anything runs.
+_SIZE_MACROS = {"__SIZEOF_SHORT__": "short", "__SIZEOF_INT__": "int", "__SIZEOF_LONG__": "long",
+                "__SIZEOF_LONG_LONG__": "long_long", "__SIZEOF_POINTER__": "pointer", "__SIZEOF_FLOAT__": "float",
+                "__SIZEOF_DOUBLE__": "double", "__SIZEOF_LONG_DOUBLE__": "long_double",
+                "__SIZEOF_INT128__": "int128"}
+_BIT_MACROS = {"_MIPS_SZINT": "int", "_MIPS_SZLONG": "long", "_MIPS_SZPTR": "pointer"}
+_BIG_ENDIAN_MARKS = ("__MIPSEB__", "__ARMEB__", "__AARCH64EB__", "__BIG_ENDIAN__", "_BIG_ENDIAN")
+_LITTLE_ENDIAN_MARKS = ("__MIPSEL__", "__ARMEL__", "__AARCH64EL__", "__LITTLE_ENDIAN__", "_LITTLE_ENDIAN")
+
+
+def _check_macros(path: str, macros: Mapping[str, Any], scalars: Mapping[str, Scalar], little_endian: bool,
+                  char_signed: bool) -> None:
+    def fail(name: str, why: str):
+        raise ProfileError(why, path=path, key=f"macros.{name}")
+
+    for name, value in macros.items():
+        if not _MACRO_NAME.fullmatch(name):
+            fail(name, f"not a macro name: {name!r}")
+        if not isinstance(value, str):
+            fail(name, f"macro values must be strings, got {value!r}")
+        if "\n" in value or "\r" in value or "\0" in value:
+            fail(name, f"a macro value is one line, got {value!r}")
+    for table, unit in ((_SIZE_MACROS, 1), (_BIT_MACROS, 8)):
+        for name, key in table.items():
+            if name in macros and key in scalars and macros[name].strip() != str(unit * scalars[key].size_bytes):
+                fail(name, f"{macros[name]!r} contradicts types.{key}.size = {scalars[key].size_bytes}")
+    width = {k: scalars[k].size_bytes for k in ("int", "long", "pointer")}
+    if any(m in macros for m in ("__LP64__", "_LP64")) and (width["long"], width["pointer"]) != (8, 8):
+        fail("__LP64__" if "__LP64__" in macros else "_LP64", "LP64 contradicts the 4-byte long or pointer")
+    if "__ILP32__" in macros and (width["int"], width["long"], width["pointer"]) != (4, 4, 4):
+        fail("__ILP32__", "ILP32 contradicts the 8-byte long or pointer")
+    if "__CHAR_UNSIGNED__" in macros and char_signed:
+        fail("__CHAR_UNSIGNED__", "contradicts char_signed = true")
+    order = macros.get("__BYTE_ORDER__", "").strip()
+    if order in ("__ORDER_LITTLE_ENDIAN__", "1234", "__ORDER_BIG_ENDIAN__", "4321") and \
+            order in ("__ORDER_LITTLE_ENDIAN__", "1234") != little_endian:
+        fail("__BYTE_ORDER__", f"{order} contradicts endianness = {'little' if little_endian else 'big'}")
+    for marks, big in ((_BIG_ENDIAN_MARKS, True), (_LITTLE_ENDIAN_MARKS, False)):
+        for name in marks:
+            if name in macros and big == little_endian:
+                fail(name, f"contradicts endianness = {'little' if little_endian else 'big'}")
 
 
 def _load_workaround(tr: _Reader) -> Workaround | None:
@@ -464,10 +552,14 @@ def _load_alternate(r: _Reader, reference: LayoutRules) -> Alternate | None:
         if key not in OPTIONAL_SCALAR_KEYS:
             raise ProfileError(f"{key!r} is not an optional scalar", path=r.path, key="alternate.absent")
     lr = ar.sub("layout", required=False)
-    known = [f for f in LayoutRules.__dataclass_fields__ if f not in ("compiler", "source")]
+    known = [f for f in LayoutRules.__dataclass_fields__ if f not in ("compiler", "source", "bitfields_msb_first")]
     lr.reject_unknown(known)
     layout = {k: lr.get(k, type(getattr(reference, k))) for k in lr.table}
+    _check_layout_values(r.path, layout, "alternate.layout.")
     return Alternate(compiler, scalars, tuple(absent), layout, ar.get("source", str, ""))
+
+
+_ARCH_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
@@ -476,6 +568,12 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
     r = _Reader(path, data)
     r.reject_unknown(_TOP_KEYS)
     name = r.get("name", str)
+    for key, value in (("name", name), ("kernel_arch", r.get("kernel_arch", str))):
+        # both are arch selectors on the command line: a keyword or a comma list there would be
+        # unreachable or ambiguous
+        if not _ARCH_NAME.fullmatch(value) or value in CLASS_SELECTORS:
+            raise ProfileError(f"{value!r} cannot be an arch name (letters, digits and _ only; not one of "
+                               f"{', '.join(CLASS_SELECTORS)})", path=path, key=key)
     bits = r.get("bits_per_long", int)
     if bits not in (32, 64):
         raise ProfileError(f"must be 32 or 64, got {bits}", path=path, key="bits_per_long")
@@ -497,6 +595,7 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
             )
     if scalars["char"].size_bytes != 1:
         raise ProfileError(f"must be 1, got {scalars['char'].size_bytes}", path=path, key="types.char.size")
+    _check_scalar_sizes(path, scalars)
 
     lr = r.sub("layout")
     known = [f for f in LayoutRules.__dataclass_fields__]
@@ -506,9 +605,15 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
     for fname in known:
         default = getattr(defaults, fname)
         layout_kwargs[fname] = lr.get(fname, type(default), default)
+    _check_layout_values(path, layout_kwargs, "layout.")
     layout = LayoutRules(**layout_kwargs)
     if layout.compiler not in ("gcc", "clang"):
         raise ProfileError(f"must be 'gcc' or 'clang', got {layout.compiler!r}", path=path, key="layout.compiler")
+    if layout.bitfields_msb_first != (endianness == "big"):
+        # every Linux ABI allocates bit-fields from the low-order end on little-endian targets and
+        # from the high-order end on big-endian ones (GCC BITS_BIG_ENDIAN follows BYTES_BIG_ENDIAN)
+        raise ProfileError(f"bitfields_msb_first = {str(layout.bitfields_msb_first).lower()} contradicts "
+                           f"endianness = {endianness!r}", path=path, key="layout.bitfields_msb_first")
 
     ar = r.sub("atomicity")
     ar.reject_unknown(("single_copy_atomic_bytes", "atomic64", "read_once_u64_single_access", "source"))
@@ -531,17 +636,20 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
     toolchain = _load_toolchain(r.sub("toolchain", required=False))
 
     macros = r.get("macros", dict, {})
-    for k, v in macros.items():
-        if not isinstance(v, str):
-            raise ProfileError(f"macro values must be strings, got {v!r}", path=path, key=f"macros.{k}")
+    char_signed = r.get("char_signed", bool)
+    _check_macros(path, macros, scalars, endianness == "little", char_signed)
 
+    alternate = _load_alternate(r, layout)
+    if alternate is not None:
+        merged = {k: v for k, v in scalars.items() if k not in alternate.absent}
+        _check_scalar_sizes(path, {**merged, **alternate.scalars}, "alternate.types")
     return Profile(
         name=name,
         kernel_arch=r.get("kernel_arch", str),
         description=r.get("description", str),
         bits_per_long=bits,
         little_endian=endianness == "little",
-        char_signed=r.get("char_signed", bool),
+        char_signed=char_signed,
         cacheline_bytes=r.power_of_two("cacheline_bytes"),
         scalars=scalars,
         layout=layout,
@@ -550,18 +658,16 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
         toolchain=toolchain,
         predefined_macros=dict(macros),
         path=path,
-        alternate=_load_alternate(r, layout),
+        alternate=alternate,
     )
 
 
 def load_profile(path: str | Path) -> Profile:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_utf8(path, ProfileError))
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"malformed TOML: {exc}", path=str(path)) from None
-    except OSError as exc:
-        raise ProfileError(f"cannot read: {exc.strerror}", path=str(path)) from None
     profile = parse_profile(path, data)
     if profile.name != path.stem:
         raise ProfileError(f"name {profile.name!r} does not match the file name", path=str(path), key="name")

@@ -64,7 +64,7 @@ class _State:
     def __init__(self, config: pytest.Config):
         self.config = config
         self.layouts: dict[str, Any] = {}  # arch -> ArchLayout, or the pytest.fail message
-        self.cannot_execute: dict[str, str] = {}  # "backend:arch" -> why it cannot run code ('' = it can)
+        self.cannot_execute: dict[str, tuple[str, str]] = {}  # "backend:arch" -> ("skip"|"broken"|"", why)
         self.backends: dict[str, Any] = {}  # backend name -> the opened backend
 
     @functools.cached_property
@@ -270,36 +270,44 @@ class BackendRunner:
         return f"<BackendRunner {self.name} for {self.arch}>"
 
 
-def _cannot_execute(profile, backend, st: _State) -> str:
-    """Why a backend that runs code on the arch's own CPU cannot do it for ``profile`` here ('' if it can).
+def _cannot_execute(profile, backend, st: _State) -> tuple[str, str]:
+    """Whether a backend that runs code on the arch's own CPU can do it for ``profile`` here:
+    ("", "") if it can, ("skip", why) when a tool is missing, ("broken", why) when it is there
+    but does not work.
 
     Its ``available`` is True for a profile with a known ``run_blocker`` whenever a
     compiler exists (the matrix wants its compile-only error row), but a user test
-    cannot observe anything there.  So: no runner (the run blocker, or a missing
-    emulator) is a reason, and so is a driver that fails the one ``info`` probe run once
-    per session and arch (a crash or a refused binary at start-up).
+    cannot observe anything there: no runner (the run blocker, or a missing emulator) is
+    a reason to skip.  A driver that fails the one ``info`` probe run once per session and
+    arch (a crash, a refused binary, a wrong answer) is a broken backend: the tests that
+    need it fail, as ``bitlayout matrix`` reports an error, instead of passing as skips.
     """
     from . import toolchains
     from .backends import ObserveFailed
+    from .errors import BitlayoutError
 
     if toolchains.find_runner(profile) is None:
-        return f"cannot execute {profile.name} binaries here: {toolchains.missing_reason(profile)}"
+        return "skip", f"cannot execute {profile.name} binaries here: {toolchains.missing_reason(profile)}"
     key = f"{backend.name}:{profile.name}"
     if key not in st.cannot_execute:
         try:
             backend.observe(profile, [{"probe": "info", "args": {}}])
-            st.cannot_execute[key] = ""
+            st.cannot_execute[key] = ("", "")
         except ObserveFailed as exc:
             hint = toolchains.install_hint(profile)
-            st.cannot_execute[key] = (f"the {profile.name} driver does not run here ({exc.status}): {exc.reason}"
-                                      + (f"; install: {hint}" if hint else ""))
+            why = f"the {profile.name} driver does not run here ({exc.status}): {exc.reason}"
+            st.cannot_execute[key] = (("skip", why + (f"; install: {hint}" if hint else "")) if exc.status == "skip"
+                                      else ("broken", why))
+        except BitlayoutError as exc:
+            st.cannot_execute[key] = ("broken", f"the {backend.name} backend failed on {profile.name}: {exc}")
     return st.cannot_execute[key]
 
 
 @pytest.fixture
 def bitlayout_backend(bitlayout_arch, request: pytest.FixtureRequest) -> BackendRunner:
     """A backend that runs code for ``bitlayout_arch``: host when compatible, else exec; skips with
-    the reason (and the install hint) when none can execute code for it here."""
+    the reason (and the install hint) when no tool can execute code for it here, and fails when
+    the tools are there but broken (a crashing emulator is not a skip)."""
     st = request.config.stash[_STATE]
     reasons = []
     for backend in st.probe_backends():
@@ -307,7 +315,10 @@ def bitlayout_backend(bitlayout_arch, request: pytest.FixtureRequest) -> Backend
         if not why:
             ok, why = backend.available(bitlayout_arch)
             if ok and backend.on_arch:
-                why = _cannot_execute(bitlayout_arch, backend, st)
+                kind, why = _cannot_execute(bitlayout_arch, backend, st)
+                if kind == "broken":
+                    pytest.fail(f"bitlayout: {backend.name} backend is broken for {bitlayout_arch.name}: {why}",
+                                pytrace=False)
                 ok = not why
             if ok:
                 return BackendRunner(bitlayout_arch, backend)

@@ -91,6 +91,7 @@ class Evidence(Mapping[str, Any]):
     cflags: tuple[str, ...] | None = None  # exec: the workaround build's extra flags
     malloc: str | None = None  # shim: why malloc/aligned_alloc could not be observed (freestanding)
     cache_hit: bool | None = None  # exec: the binary came from the cache
+    cache_rebuilt: str | None = None  # exec: why the cached binary was rebuilt (truncated, foreign, ...)
     compile_argv: tuple[str, ...] | None = None  # exec: the compile command (recorded on a cache miss)
     compile_seconds: float | None = None
     startup_seconds: float | None = None  # exec: the driver run with no requests (emulator start-up)

@@ -29,6 +29,7 @@ from .errors import SpecError, UsageError
 from .expressions import Expression, parse_expression
 from .tagging import ALLOCATORS
 from .profiles import Profile, select_profiles
+from .textfile import read_utf8
 
 DEFAULT_SPEC_NAME = "vma_flags.toml"
 
@@ -357,12 +358,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
     if path is None:
         return load_default_spec()
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise SpecError("spec file not found", path=str(path)) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    text = read_utf8(path, SpecError, "spec file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

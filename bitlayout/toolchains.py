@@ -32,6 +32,7 @@ import signal as _signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -439,10 +440,12 @@ def preprocess(profile: Profile, source_path: str | Path, include_dirs: Iterable
     return proc.stdout
 
 
-def predefined_macros(profile: Profile, compiler: Compiler | None = None) -> dict[str, str]:
-    """The compiler's predefined macros (``-dM -E`` on an empty file): name -> replacement text."""
+def predefined_macros(profile: Profile | None, compiler: Compiler | None = None,
+                      extra_flags: Iterable[str] = ()) -> dict[str, str]:
+    """The compiler's predefined macros (``-dM -E`` on an empty file): name (``NAME`` or
+    ``NAME(params)``) -> replacement text."""
     compiler = compiler or require_compiler(profile)
-    argv = [*compiler.argv, *compiler.cflags, "-dM", "-E", "-x", "c", os.devnull]
+    argv = [*compiler.argv, *compiler.cflags, *extra_flags, "-dM", "-E", "-x", "c", os.devnull]
     proc = run_compiler(argv, timeout=60, what=f"{compiler.identity} -dM -E")
     if proc.returncode != 0:
         raise ToolchainError(f"{compiler.identity} -dM -E failed: {first_error(proc.stderr)}")
@@ -458,16 +461,45 @@ def predefined_macros(profile: Profile, compiler: Compiler | None = None) -> dic
 # Run
 
 
+# Process groups of the guests running now (run_binary starts each in its own session, so a
+# terminal's Ctrl-C does not reach it): stop_guests() kills them all on an interruption.
+_GUESTS: set[int] = set()
+_GUESTS_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, _signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_guests() -> None:
+    """Kill every guest this process is running and refuse to start new ones (the CLI calls this
+    when interrupted; a worker process when its parent is gone)."""
+    _STOPPING.set()
+    with _GUESTS_LOCK:
+        groups = list(_GUESTS)
+    for pgid in groups:
+        _kill_group(pgid)
+
+
 def run_binary(profile: Profile, binary: str | Path, args: Sequence[str] = (), stdin: str = "",
                timeout: float = 60.0) -> RunResult:
     """Run a binary built for the profile (natively or under qemu-user).
 
-    Raises ToolchainError only when there is no runner; whatever the guest does
-    (non-zero exit, a signal, a hang) is reported in the RunResult.
+    Raises ToolchainError only when there is no runner (or the run is being interrupted);
+    whatever the guest does (non-zero exit, a signal, a hang) is reported in the RunResult.
+    The guest runs in a process group of its own, which is killed when it times out, when
+    this call is interrupted (KeyboardInterrupt, any exception) and after it exits: nothing it
+    started outlives the call.
     """
     runner = find_runner(profile)
     if runner is None:
         raise ToolchainError(f"cannot run {profile.name} binaries here: {missing_reason(profile)}")
+    if _STOPPING.is_set():
+        raise ToolchainError("interrupted: no new guest is started")
     argv = [*runner.argv, str(binary), *args]
     start = time.monotonic()
     try:
@@ -476,16 +508,25 @@ def run_binary(profile: Profile, binary: str | Path, args: Sequence[str] = (), s
     except OSError as exc:  # e.g. ENOEXEC: the host cannot execute this format
         return RunResult(126, "", f"cannot execute {binary}: {exc.strerror}", None, False,
                          time.monotonic() - start)
+    with _GUESTS_LOCK:
+        _GUESTS.add(proc.pid)
     timed_out = False
     try:
-        out, err = proc.communicate(stdin.encode(), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
         try:
-            os.killpg(proc.pid, _signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, err = proc.communicate()
+            out, err = proc.communicate(stdin.encode(), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)
+            out, err = proc.communicate()
+    except BaseException:
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
+    finally:
+        # A guest's leftovers (a forked worker, a daemonised child) die with its group.
+        _kill_group(proc.pid)
+        with _GUESTS_LOCK:
+            _GUESTS.discard(proc.pid)
     seconds = time.monotonic() - start
     rc = proc.returncode
     sig = -rc if rc < 0 and not timed_out else None

@@ -19,6 +19,8 @@
  * Numbers are decimal; lists are comma-separated; ops are name:number.
  *   w=8|16|32|64   word width of the bitmap (absent or 0: unsigned long)
  *   n=N            bitmap length in words, 1..64
+ *   id=N           the caller's request id (optional; bitlayout always sends it, first):
+ *                  echoed as "id" so that every response is matched to its request
  *
  *   info                                  sizes, endianness, lock-free widths
  *   image    w n bits=36,41               zeroed bitmap, __set_bit(nr) each;
@@ -45,7 +47,7 @@
  * numbers past the guards are refused.
  *
  * Response: one JSON object per line, always with "probe", "ok", "request"
- * (the request line echoed).  ok=false: "error" is a one-line message.
+ * (the request line echoed), and "id" when the request had one.  ok=false: "error" is a one-line message.
  * ok=true: "word_bits" (the width used), "values" (what was observed:
  * compare these), "evidence" (how: timings, thread counts, sizeof(long),
  * lock-free-ness; never compared).

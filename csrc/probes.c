@@ -101,6 +101,8 @@ struct bl_req {
     int w;                              /* word bits; 0 = default */
     unsigned long n, nbits, ms, max, threads, readers, size, align, count;
     unsigned long slab_minalign, kmalloc_minalign, page;
+    unsigned long id; /* the caller's request id, echoed so every answer can be matched to its request */
+    int has_id;
     int has_n, has_nbits, has_ms, has_max, has_threads, has_readers, has_size, has_align;
     int has_count, has_slab_minalign, has_kmalloc_minalign, has_page;
     char mode[16];
@@ -256,6 +258,7 @@ static int bl_parse_request(const char *line, struct bl_req *r)
         NUM("slab_minalign", slab_minalign, has_slab_minalign)
         NUM("kmalloc_minalign", kmalloc_minalign, has_kmalloc_minalign)
         NUM("page", page, has_page)
+        NUM("id", id, has_id)
         else if (KEY("bits")) {
             if (bl_parse_list(r, "bits", eq + 1, vlen, &r->bits))
                 return -1;
@@ -560,8 +563,10 @@ int bl_probe_run(const char *line, char *out, size_t outlen)
     }
     if (rc == 0 && body.overflow)
         rc = bl_fail(r, "response longer than %lu bytes", (unsigned long)outlen);
-    bl_put(&o, "{\"probe\":\"%s\",\"ok\":%s,\"request\":", r->probe[0] ? r->probe : "?",
-           rc == 0 ? "true" : "false");
+    bl_put(&o, "{\"probe\":\"%s\",\"ok\":%s,", r->probe[0] ? r->probe : "?", rc == 0 ? "true" : "false");
+    if (r->has_id)
+        bl_put(&o, "\"id\":%lu,", r->id);
+    bl_put(&o, "\"request\":");
     bl_put_json_string(&o, line);
     if (rc == 0) {
         bl_put(&o, ",\"word_bits\":%d,%s,\"sizeof_long\":%u,\"lockfree\":%s,\"runtime\":\"%s\"}}",
@@ -574,8 +579,12 @@ int bl_probe_run(const char *line, char *out, size_t outlen)
         rc = 1;
     }
     if (o.overflow) {
-        snprintf(out, outlen, "{\"probe\":\"%s\",\"ok\":false,\"error\":\"response too long\"}",
-                 r->probe[0] ? r->probe : "?");
+        if (r->has_id)
+            snprintf(out, outlen, "{\"probe\":\"%s\",\"ok\":false,\"id\":%lu,\"error\":\"response too long\"}",
+                     r->probe[0] ? r->probe : "?", r->id);
+        else
+            snprintf(out, outlen, "{\"probe\":\"%s\",\"ok\":false,\"error\":\"response too long\"}",
+                     r->probe[0] ? r->probe : "?");
         rc = -1;
     }
     free(body.buf);

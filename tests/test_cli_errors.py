@@ -95,10 +95,11 @@ def test_a_tagged_field_that_is_no_pointer_anywhere_is_a_spec_error(capsys, tmp_
     assert "not a pointer" in line and "{" not in line
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "0", "inf"])
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "inf", "nan", "1e9", "86401"])
 def test_bad_exec_timeout_env_is_one_line_exit_2(capsys, monkeypatch, value):
     monkeypatch.setenv("BITLAYOUT_EXEC_TIMEOUT", value)
-    assert "BITLAYOUT_EXEC_TIMEOUT must be a positive number of seconds" in _bad_input(capsys, ["matrix", *FAST])
+    assert "BITLAYOUT_EXEC_TIMEOUT must be a number of seconds above 0 and at most 86400" in \
+        _bad_input(capsys, ["matrix", *FAST])
 
 
 def test_tiny_exec_timeout_gives_error_rows_not_a_crash(capsys, monkeypatch):

@@ -122,7 +122,8 @@ def test_concurrent_builders_never_expose_a_partial_binary(tmp_path):
     r.join()
     assert cache.lookup("k3", "arm").read_bytes() == payload
     assert all(s == payload for s in seen)
-    assert [p.name for p in tmp_path.iterdir()] == [cache.path_for("k3", "arm").name]  # no temp files left
+    final = cache.path_for("k3", "arm").name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [final, final + ".json"]  # the entry, its record, no temp
 
 
 def test_backend_rebuilds_exactly_when_a_source_changes(tmp_path):

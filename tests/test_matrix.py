@@ -272,3 +272,19 @@ def test_missing_toolchains_give_skip_rows_with_the_install_hint(monkeypatch):
     layout = rows[("compiled", "layout")]
     assert layout.status == "skip" and "no compiler" in layout.detail and "pip install ziglang" in layout.detail
     assert all(r.status == "skip" for r in result.rows), [(r.backend, r.check, r.status, r.detail) for r in result.rows]
+
+
+def test_a_spec_can_name_types_from_included_headers(tmp_path):
+    """A spec's bitmap, expect and tagged pointer may name any type the translation unit sees, not
+    only those of the listed headers (here: a header found through include_dirs)."""
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "flags.h").write_text("typedef unsigned long flagword_t[2];\nstruct node { long v; };\n")
+    (tmp_path / "h.h").write_text('#include "flags.h"\nstruct holder { flagword_t f; struct node *n; };\n')
+    (tmp_path / "s.toml").write_text(
+        'headers = ["h.h"]\ninclude_dirs = ["inc"]\narches = ["x86_64", "mips"]\n'
+        '[[bitmap]]\ntype = "flagword_t"\nbits = { table = { A = 0, B = 40 } }\n'
+        '[[tagged_pointer]]\nfield = "struct holder.n"\ntag_bits = 2\nallocator = "slab"\n'
+        '[[expect]]\nthat = "sizeof(struct node) == sizeof(long)"\n')
+    result = run_matrix(load_spec(tmp_path / "s.toml"), backends="model", options=Options(jobs=1))
+    assert {r.status for r in result.rows if r.check in ("bit-position", "expect", "tag-bits")} == {"pass"}

@@ -90,6 +90,13 @@ def test_wheel_ships_every_profile(wheel_names):
         assert f"bitlayout/data/arch_profiles/{toml.name}" in wheel_names
 
 
+def test_wheel_ships_the_measured_compiler_facts(wheel_names):
+    facts = sorted((ROOT / "arch_profiles" / "predefined").glob("*.json"))
+    assert facts
+    for f in facts:
+        assert f"bitlayout/data/arch_profiles/predefined/{f.name}" in wheel_names
+
+
 def test_wheel_ships_the_c_shim(wheel_names):
     # csrc/freestanding/ too: the exec driver built without libc (sh4, sparc)
     shipped = [src for src in sorted((ROOT / "csrc").rglob("*")) if src.suffix in (".c", ".h")]

@@ -92,6 +92,44 @@ def test_parse_response_line_errors(line, text):
         probes.parse_response_line(line)
 
 
+TEAR = {"probe": "tear", "ok": True, "id": 7, "request": "tear id=7 w=64 mode=whole ms=5 max=9", "word_bits": 64,
+        "values": {"reads": 100, "torn": 0, "first_us": -1, "writes": 50}}
+
+
+def test_an_answer_must_echo_the_request_and_its_id():
+    sent = "tear id=7 w=64 mode=whole ms=5 max=9"
+    obs = probes.parse_response_line(json.dumps(TEAR), sent=sent)
+    assert obs.params == {"w": 64, "mode": "whole", "ms": 5, "max": 9}  # the id is the transport's
+    assert probes.format_request(probes.parse_request_line(sent), 7) == sent
+
+
+@pytest.mark.parametrize("change, text", [
+    ({"id": 8}, "answer to another request"),                                            # reordered / foreign id
+    ({"request": "tear id=7 w=32 mode=whole ms=5 max=9"}, "answer to another request"),  # same id, other request
+    ({"id": None}, "without the request's id"),                                           # id dropped
+    ({"values": {"reads": 100, "first_us": -1, "writes": 50}}, "partial answer, no torn"),
+    ({"values": {"reads": -1, "torn": 0, "first_us": -1, "writes": 5}}, "reads = -1 is not a count"),
+    ({"values": [1]}, "without values"),
+])
+def test_an_answer_that_is_not_the_one_asked_for_is_refused(change, text):
+    data = {k: v for k, v in {**TEAR, **change}.items() if v is not None}
+    with pytest.raises(ShimError, match=text):
+        probes.parse_response_line(json.dumps(data), sent="tear id=7 w=64 mode=whole ms=5 max=9")
+
+
+def test_the_shim_echoes_the_id_even_when_it_refuses_the_request():
+    from bitlayout.backends import host
+
+    try:
+        host.host_info()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"cannot build the cffi shim: {exc}; apt-get install gcc python3-dev")
+    refused = json.loads(host.run_raw_line("image id=42 w=32 n=1 bits=999"))
+    assert (refused["ok"], refused["id"]) == (False, 42)
+    answered = json.loads(host.run_raw_line("info id=4294967295"))
+    assert (answered["ok"], answered["id"], answered["request"]) == (True, 4294967295, "info id=4294967295")
+
+
 # --- the driver ---------------------------------------------------------------
 
 REQUESTS = [
@@ -113,12 +151,13 @@ DETERMINISTIC = [r for r in REQUESTS if r.probe not in ("info", "alloc")]
 
 
 def run_driver(argv: list[str], requests, timeout=120) -> list[Observation]:
-    text = "# comment lines and blank lines get no answer\n\n" + "".join(probes.format_request(r) + "\n" for r in requests)
+    sent = [probes.format_request(r, n) for n, r in enumerate(requests, 1)]
+    text = "# comment lines and blank lines get no answer\n\n" + "".join(line + "\n" for line in sent)
     proc = subprocess.run(argv, input=text, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == len(requests)
-    return [probes.parse_response_line(line) for line in lines]
+    return [probes.parse_response_line(line, sent=request) for request, line in zip(sent, lines)]
 
 
 @pytest.fixture(scope="module")

@@ -195,6 +195,44 @@ BAD = {
                               "toolchain.linux_compilers", "names a compiler twice"),
     "layout-compiler-unknown": (lambda: _sub(r"^compiler = \"gcc\".*?\n", 'compiler = "tcc"\n'),
                                 "layout.compiler", "must be 'gcc' or 'clang'"),
+    # issue 12: every field's domain
+    "gnu-align-below-align": (lambda: _sub(r"(\[types\.int\]\nsize = 4\nalign = 4\ngnu_align = )4", r"\g<1>2"),
+                              "types.int.gnu_align", "gnu_align 2 below align 4"),
+    "short-wider-than-int": (lambda: _sub(r"(\[types\.short\]\nsize = )2\nalign = 2\ngnu_align = 2",
+                                          r"\g<1>8\nalign = 8\ngnu_align = 8"), "types.int.size",
+                             "size 4 smaller than short's 8"),
+    "double-wider-than-long-double": (lambda: _sub(r"(\[types\.double\]\nsize = )8", r"\g<1>32"),
+                                      "types.long_double.size", "smaller than double's 32"),
+    "bit-order-vs-endianness": (lambda: _sub(r"^bitfields_msb_first = false", "bitfields_msb_first = true"),
+                                "layout.bitfields_msb_first", "contradicts endianness = 'little'"),
+    "layout-align-not-power-of-2": (lambda: _sub(r"(\[layout\]\n)", r"\g<1>struct_min_align_bytes = 3\n"),
+                                    "layout.struct_min_align_bytes", "must be a power of two, got 3"),
+    "layout-negative": (lambda: _sub(r"(\[layout\]\n)", r"\g<1>bitint_max_width = -1\n"),
+                        "layout.bitint_max_width", "must be 0 or more, got -1"),
+    "enum-size": (lambda: _sub(r"(\[layout\]\n)", r"\g<1>enum_min_size_bytes = 3\n"), "layout.enum_min_size_bytes",
+                  "must be one of 1, 2, 4, 8, got 3"),
+    "biggest-alignment-zero": (lambda: _sub(r"^biggest_alignment_bytes = 16", "biggest_alignment_bytes = 0"),
+                               "layout.biggest_alignment_bytes", "must be a power of two, got 0"),
+    "slab-minalign": (lambda: _sub(r"^arch_slab_minalign = 8", "arch_slab_minalign = 12"),
+                      "allocators.arch_slab_minalign", "must be a power of two, got 12"),
+    "atomic-not-power-of-2": (lambda: _sub(r"^single_copy_atomic_bytes = 8", "single_copy_atomic_bytes = 6"),
+                              "atomicity.single_copy_atomic_bytes", "must be a power of two, got 6"),
+    "macro-name": (lambda: _sub(r'^__x86_64__ = "1"', '"__x86 64__" = "1"'), "macros.__x86 64__",
+                   "not a macro name"),
+    "macro-two-lines": (lambda: _sub(r'^__x86_64__ = "1"', lambda m: '__x86_64__ = "1\\n#define EVIL 2"'),
+                        "macros.__x86_64__", "a macro value is one line"),
+    "macro-contradicts-size": (lambda: _sub(r'^__x86_64__ = "1"', '__x86_64__ = "1"\n__SIZEOF_LONG__ = "4"'),
+                               "macros.__SIZEOF_LONG__", "'4' contradicts types.long.size = 8"),
+    "macro-contradicts-ilp32": (lambda: _sub(r'^__x86_64__ = "1"', '__x86_64__ = "1"\n__ILP32__ = "1"'),
+                                "macros.__ILP32__", "ILP32 contradicts the 8-byte long or pointer"),
+    "macro-contradicts-endianness": (lambda: _sub(r'^__x86_64__ = "1"', '__x86_64__ = "1"\n__MIPSEB__ = "1"'),
+                                     "macros.__MIPSEB__", "contradicts endianness = little"),
+    "macro-contradicts-char": (lambda: _sub(r'^__x86_64__ = "1"', '__x86_64__ = "1"\n__CHAR_UNSIGNED__ = "1"'),
+                               "macros.__CHAR_UNSIGNED__", "contradicts char_signed = true"),
+    "name-is-a-selector": (lambda: _sub(r'^name = "x86_64"', 'name = "all"'), "name", "cannot be an arch name"),
+    "name-is-a-list": (lambda: _sub(r'^name = "x86_64"', 'name = "x86_64,mips"'), "name", "cannot be an arch name"),
+    "kernel-arch-is-a-selector": (lambda: _sub(r'^kernel_arch = "x86"', 'kernel_arch = "64bit"'), "kernel_arch",
+                                  "cannot be an arch name"),
 }
 
 
@@ -376,3 +414,12 @@ def test_profiles_and_doctor_show_the_linux_compilers_and_the_models_choice(caps
     assert "gcc*+clang" in table["x86_64"] and "gcc (clang*)" in table["sparc"]
     code, out, _ = _cli(["doctor", "--arch", "aarch64"], capsys, monkeypatch, PROFILE_DIR)
     assert "linux:    built with gcc, clang; model follows GCC here, as Linux builds arm64 with GCC" in out
+
+
+def test_a_profile_that_is_not_utf8_is_one_line_naming_the_byte(tmp_path):
+    path = tmp_path / "x86_64.toml"
+    path.write_bytes(BASE.encode() + b"# caf\xe9\n")
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    line = BASE.count("\n") + 1
+    assert str(info.value) == f"{path}: not UTF-8: byte 0xe9 at offset {len(BASE.encode()) + 5} (line {line}, column 6)"

@@ -259,13 +259,10 @@ def test_backend_fixture_skips_run_blocked_arches_when_host_is_unavailable(pytes
             assert f"exec: cannot execute {arch} binaries here: cannot run: " in line
 
 
-def test_backend_fixture_skips_when_the_driver_cannot_start(pytester, monkeypatch):
-    _real_caches(monkeypatch)
+def _crashing_exec(monkeypatch, status: str, calls: list):
     from bitlayout import toolchains
     from bitlayout.backends import ObserveFailed
     from bitlayout.backends.exec import ExecObserver
-
-    calls = []
 
     class Crashing(ExecObserver):
         def available(self, profile):
@@ -273,10 +270,18 @@ def test_backend_fixture_skips_when_the_driver_cannot_start(pytester, monkeypatc
 
         def observe(self, profile, requests):
             calls.append([r["probe"] for r in requests])
-            raise ObserveFailed("error", "driver start-up killed by SIGSEGV under qemu-mips (test)")
+            raise ObserveFailed(status, "driver start-up killed by SIGSEGV under qemu-mips (test)")
 
     replace_backend(monkeypatch, Crashing)
     monkeypatch.setattr(toolchains, "find_runner", lambda p: toolchains.Runner("qemu", ("qemu-mips",)))
+
+
+def test_backend_fixture_fails_when_the_backend_is_broken(pytester, monkeypatch):
+    """Issue 12: a crashing emulator is an error of the tests that need it (bitlayout matrix
+    reports an error row and exits 1 there), never a skip that lets pytest exit 0."""
+    _real_caches(monkeypatch)
+    calls = []
+    _crashing_exec(monkeypatch, "error", calls)
     pytester.makepyfile(test_n="""
         def test_x(arch, bitlayout_backend):
             pass
@@ -285,10 +290,21 @@ def test_backend_fixture_skips_when_the_driver_cannot_start(pytester, monkeypatc
             pass
     """)
     result = run(pytester, "--bitlayout-arch", "mips", "-rs")
-    result.assert_outcomes(skipped=2)
-    result.stdout.fnmatch_lines(["*no backend runs mips here (host: *; exec: the mips driver does not run here "
-                                 "(error): driver start-up killed by SIGSEGV under qemu-mips (test))*"])
+    result.assert_outcomes(errors=2)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*bitlayout: exec backend is broken for mips: the mips driver does not run here "
+                                 "(error): driver start-up killed by SIGSEGV under qemu-mips (test)*"])
     assert calls == [["info"]]  # probed once per session and arch, not once per test
+
+
+def test_backend_fixture_skips_when_the_backend_only_lacks_a_tool(pytester, monkeypatch):
+    _real_caches(monkeypatch)
+    calls = []
+    _crashing_exec(monkeypatch, "skip", calls)
+    pytester.makepyfile(test_n="def test_x(arch, bitlayout_backend): pass\n")
+    result = run(pytester, "--bitlayout-arch", "mips", "-rs")
+    result.assert_outcomes(skipped=1)
+    assert result.ret == 0
 
 
 def test_backend_fixture_runs_exec_where_it_can(pytester, monkeypatch):

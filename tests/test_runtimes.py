@@ -173,7 +173,14 @@ def test_the_freestanding_driver_runs_every_probe_where_libc_cannot(arch):
     tear_words, tear_whole = out.by_probe("tear")
     # The workers really ran (processes sharing memory), and a 2-word bitmap tears on a 32-bit CPU.
     assert tear_words.evidence["threads"] == 2 and tear_words.values["writes"] > 0
-    assert tear_words.values["reads"] > 1000 and tear_words.values["torn"] > 0
+    assert tear_words.values["reads"] > 1000
+    if tear_words.values["torn"] == 0:
+        # the two processes never overlapped in 150 ms (a loaded machine runs them in turn): once
+        # more with ten times the budget before calling it a failure
+        longer = probes.make_request("tear", w=32, n=2, mode="words", readers=1, ms=10 * STRESS_MS,
+                                     max=probes.MAX_U32).to_line()
+        (again,) = _backend().run_one(profile, [longer]).observations
+        assert again.values["torn"] > 0, again.values
     assert bitmap.predict_tear(bitmap.BitmapGeometry.from_profile(profile, nwords=2), "words").possible
     assert tear_whole.values["reads"] > 1000  # a u64 may or may not tear (sparc: ldd is one access)
     for obs in out.by_probe("lost_update") + out.by_probe("lost_tag"):

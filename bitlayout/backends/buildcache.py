@@ -5,15 +5,23 @@ C source and header that goes into it, the compiler's identity and version,
 the target, and the full flag list.  Change any of them and the key changes;
 nothing is ever invalidated by time.
 
-Where: ``$BITLAYOUT_CACHE_DIR/exec/`` if that variable is set, else
-``$XDG_CACHE_HOME/bitlayout/exec/`` (default ``~/.cache/bitlayout/exec/``).
+Where: ``cachedir.cache_subdir("exec")``: ``$BITLAYOUT_CACHE_DIR/exec/`` if that variable is
+set, else ``$XDG_CACHE_HOME/bitlayout/exec/`` (default ``~/.cache/bitlayout/exec/``); a
+directory another user could write, or one that is read-only, is replaced by a private
+temporary one (``bitlayout.cachedir``).
+
+Verified on every read: next to each binary ``<arch>-<key>`` sits ``<arch>-<key>.json``
+naming the key it was built for and the sha256 and size of its bytes.  A binary without
+that record, with another key's record, or whose bytes no longer match (a truncated copy,
+a full disk, a foreign file in the slot) is rebuilt, not run: bitlayout executes these
+files.
 
 Concurrency: several processes (pytest -n 2, two CLI runs) may build the same
 key at once.  Each writes its own temporary file in the cache directory and
 publishes it with ``bitlayout.publish`` (a rename, atomic within one file
 system), so a reader sees either no entry or a complete binary, never a
-half-written one.  Two racing builders both succeed; the last rename wins and
-the bytes are equal.
+half-written one.  Two racing builders both succeed; a reader that sees one's binary with
+the other's record rebuilds once more.
 """
 
 from __future__ import annotations
@@ -25,16 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..cachedir import user_cache_dir
-from ..publish import publish
+from ..cachedir import cache_subdir, file_digest
+from ..publish import publish, publish_text
 
 # Bump when the meaning of a cached entry changes (layout of the key, driver ABI).
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: every entry has its record (key, sha256, size)
 
 
 def cache_root() -> Path:
-    """The exec build cache directory (not created here)."""
-    return user_cache_dir() / "exec"
+    """The exec build cache directory (private to this user; see bitlayout.cachedir)."""
+    return cache_subdir("exec")
 
 
 def source_digest(paths: Iterable[str | Path]) -> str:
@@ -64,15 +72,22 @@ def build_key(*, sources_sha256: str, compiler_identity: str, target: str, flags
 @dataclass(frozen=True)
 class CachedBuild:
     path: Path
-    hit: bool  # True: found in the cache, nothing compiled
+    hit: bool  # True: found in the cache (and verified), nothing compiled
     compile_seconds: float  # 0.0 on a hit
+    rebuilt: str = ""  # why an entry that was there was not used ("" when there was none, or on a hit)
 
 
 class BuildCache:
     """Get a binary by key, building it with ``build(tmp_output_path)`` on a miss."""
 
     def __init__(self, root: str | Path | None = None):
-        self.root = Path(root) if root is not None else cache_root()
+        self._root = Path(root) if root is not None else None
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            self._root = cache_root()
+        return self._root
 
     def path_for(self, key: str, stem: str) -> Path:
         # The stem (arch name) makes the directory readable; the key makes it correct.
@@ -80,19 +95,42 @@ class BuildCache:
 
     def lookup(self, key: str, stem: str) -> Path | None:
         path = self.path_for(key, stem)
-        return path if path.is_file() else None
+        return path if not self.problem(path, key) else None
+
+    def problem(self, path: Path, key: str) -> str:
+        """Why the entry at ``path`` cannot be used for ``key`` ('' if it can)."""
+        record_path = path.with_name(path.name + ".json")
+        try:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return "missing" if not path.exists() else "no record of what it was built from"
+        except (OSError, ValueError) as exc:
+            return f"unreadable record ({exc})"
+        if not isinstance(record, dict) or record.get("format") != CACHE_FORMAT or record.get("key") != key:
+            return f"its record is for another key ({str(record.get('key') if isinstance(record, dict) else '')[:32]})"
+        if record.get("size") != size:
+            return f"{size} bytes where {record.get('size')} were built (truncated or replaced)"
+        if record.get("sha256") != file_digest(path):
+            return "its bytes differ from the ones built (corrupted or replaced)"
+        return ""
 
     def get_or_build(self, key: str, stem: str, build: Callable[[Path], None]) -> CachedBuild:
-        """Return the cached binary, or run ``build`` into a temp file and publish it atomically.
+        """Return the cached binary if its record matches ``key`` and its bytes, else run
+        ``build`` into a temp file and publish it (and its record) atomically.
 
         ``build`` receives the path it must write; any exception it raises
         propagates and nothing is published (the temp file is removed); a build that
         writes nothing is an OSError.
         """
         final = self.path_for(key, stem)
-        if final.is_file():
+        problem = self.problem(final, key)
+        if not problem:
             return CachedBuild(final, True, 0.0)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         start = time.perf_counter()
         publish(final, build, mode=0o755)
-        return CachedBuild(final, False, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        record = {"format": CACHE_FORMAT, "key": key, "size": final.stat().st_size, "sha256": file_digest(final)}
+        publish_text(final.with_name(final.name + ".json"), json.dumps(record))
+        return CachedBuild(final, False, seconds, "" if problem == "missing" else problem)

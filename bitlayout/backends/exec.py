@@ -35,6 +35,7 @@ is in subprocesses), so a session builds every arch in one parallel batch.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -104,15 +105,18 @@ def _tail(text: str) -> str:
 # Protocol glue: bitlayout.probes owns the wire format.
 
 
-def _encode_requests(requests: Sequence[Any]) -> str:
-    """One request per line: a ``probes.ProbeRequest``, or a str taken as an encoded line."""
+def _request_lines(requests: Sequence[Any]) -> list[str]:
+    """One line per request (a ``probes.ProbeRequest``, or a str taken as an encoded line), each
+    with its id (1, 2, ...): the driver echoes it, so every answer is matched to its request."""
     lines = [r if isinstance(r, str) else probes.format_request(r) for r in requests]
     for line in lines:
         # The driver skips blank and '#' lines without answering: refuse them here so
         # that "one response per request" stays checkable.
         if "\n" in line or not line.strip() or line.lstrip().startswith("#"):
             raise ShimError(f"not a probe request line: {line[:80]!r}")
-    return "".join(line + "\n" for line in lines)
+        if any(tok.startswith("id=") for tok in line.split()):
+            raise ShimError(f"request line with its own id: {line[:80]!r} (the backend numbers them)")
+    return [probes.with_id(line.strip(), n) for n, line in enumerate(lines, 1)]
 
 
 # ---------------------------------------------------------------------------
@@ -208,6 +212,8 @@ class ExecBackend:
             return None, Evidence.of(evidence), str(exc)
         evidence.update(binary=str(built.path), cache_hit=built.hit,
                         compile_seconds=round(built.compile_seconds, 3))
+        if built.rebuilt:
+            evidence["cache_rebuilt"] = built.rebuilt
         return built.path, Evidence.of(evidence), ""
 
     # -- running -------------------------------------------------------------
@@ -215,9 +221,10 @@ class ExecBackend:
     def run_one(self, profile: Profile, requests: Sequence[Any]) -> ExecOutcome:
         arch = profile.name
         try:
-            stdin = _encode_requests(requests)
+            sent = _request_lines(requests)
         except (ValueError, TypeError) as exc:  # ShimError (bad request) propagates as is
             raise ShimError(f"cannot encode exec requests: {exc}") from None
+        stdin = "".join(line + "\n" for line in sent)
         binary, built_evidence, failure = self.build(profile)
         evidence = dict(built_evidence)
         if binary is None and not failure:
@@ -254,20 +261,20 @@ class ExecBackend:
         if why:
             return ExecOutcome(arch, "error", evidence=evidence,
                                reason=f"{why} under {evidence['emulator']}{_last_line(run.stderr)}")
-        return self._collect(arch, requests, run.stdout, evidence)
+        return self._collect(arch, sent, run.stdout, evidence)
 
-    def _collect(self, arch: str, requests: Sequence[Any], stdout: str, evidence: dict[str, Any]) -> ExecOutcome:
+    def _collect(self, arch: str, sent: Sequence[str], stdout: str, evidence: dict[str, Any]) -> ExecOutcome:
         lines = stdout.splitlines()
         if stdout and not stdout.endswith("\n"):
             return ExecOutcome(arch, "error", evidence=evidence,
                                reason=f"truncated output: last line has no newline: {lines[-1][:80]!r}")
-        if len(lines) != len(requests):
+        if len(lines) != len(sent):
             return ExecOutcome(arch, "error", evidence=evidence,
-                               reason=f"driver answered {len(lines)} of {len(requests)} requests")
+                               reason=f"driver answered {len(lines)} of {len(sent)} requests")
         observations = []
-        for n, line in enumerate(lines, 1):
+        for n, (request, line) in enumerate(zip(sent, lines), 1):
             try:
-                obs = probes.parse_response_line(line, _public(evidence))
+                obs = probes.parse_response_line(line, _public(evidence), sent=request)
             except ShimError as exc:  # not a response, or the shim refused the request (ok: false)
                 return ExecOutcome(arch, "error", evidence=evidence,
                                    reason=f"bad response line {n} of {len(lines)}: {exc}")
@@ -284,7 +291,7 @@ class ExecBackend:
         profiles = list(profiles)
         per_profile = {p.name: list(requests(p) if callable(requests) else requests) for p in profiles}
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            futures = {p.name: pool.submit(self.run_one, p, per_profile[p.name]) for p in profiles}
+            futures = _interruptible(pool, {p.name: (self.run_one, p, per_profile[p.name]) for p in profiles})
         return {name: f.result() for name, f in futures.items()}
 
     def _missing(self, profile: Profile) -> str:
@@ -294,8 +301,21 @@ class ExecBackend:
         """Warm the cache for many profiles at once (a session fixture calls this once)."""
         profiles = list(profiles)
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            futures = {p.name: pool.submit(self.build, p) for p in profiles}
+            futures = _interruptible(pool, {p.name: (self.build, p) for p in profiles})
         return {name: f.result() for name, f in futures.items()}
+
+
+def _interruptible(pool: ThreadPoolExecutor, calls: dict[str, tuple]) -> dict[str, Any]:
+    """Submit every call and wait for all; when the wait is interrupted (Ctrl-C), the queued
+    calls are dropped and the guests already running are killed before the pool is left."""
+    futures = {name: pool.submit(*call) for name, call in calls.items()}
+    try:
+        concurrent.futures.wait(list(futures.values()))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        toolchains.stop_guests()
+        raise
+    return futures
 
 
 def _runner_label(runner: toolchains.Runner) -> str:

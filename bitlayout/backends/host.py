@@ -15,6 +15,7 @@ variant of the bitops, so it behaves like an arch with that BITS_PER_LONG
 from __future__ import annotations
 
 import functools
+import itertools
 import platform
 import sys
 from typing import Any, Iterable
@@ -26,6 +27,7 @@ from ..results import Backend, Evidence, Observation
 from .base import ProbeObserver, encode_requests, register
 
 NAME = Backend.HOST
+_REQUEST_IDS = itertools.count(1)  # every line carries its own id (bitlayout.probes), as exec's do
 
 
 @functools.cache
@@ -77,7 +79,8 @@ def run(request: probes.ProbeRequest | str, **params: Any) -> Observation:
         request = probes.make_request(request, **params)
     elif params:
         raise ShimError("run(): parameters given twice (a ProbeRequest and keywords)")
-    return probes.parse_response_line(_run_line(request.to_line()), evidence())
+    line = probes.format_request(request, next(_REQUEST_IDS) & probes.MAX_U32)
+    return probes.parse_response_line(_run_line(line), evidence(), sent=line)
 
 
 def run_many(requests: Iterable[probes.ProbeRequest]) -> list[Observation]:

@@ -6,7 +6,10 @@ One stage per module, the pycparser habit:
 - ``parser``     a GNU C declaration parser -> ``table.TranslationUnit`` (types as
                  ``nodes.CType``, constant expressions as ``nodes`` trees);
 - ``table``      the declaration table (immutable once built);
-- ``cpp``        the built-in preprocessor; ``preprocess`` picks it or the arch's compiler;
+- ``cpp``        the built-in preprocessor (with ``pplex``, ``ppmacro``, ``ppexpand``, ``ppexpr``);
+                 ``preprocess`` picks it or the arch's compiler, fed the compiler facts of
+                 ``predefined`` and the include path of ``sysinclude``, caching runs with
+                 ``ppcache`` (docs/preprocessor.md);
 - ``macros``     the object-like macros of the input files, for ``LayoutSet.eval``.
 
 The layout engine (``bitlayout.layout``) evaluates the table per architecture.

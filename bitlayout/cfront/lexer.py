@@ -100,6 +100,10 @@ class Lexer:
             start = m.start(kind)
             self.pos = m.end()
             if kind == "directive":
+                line_start = text.rfind("\n", 0, start) + 1
+                if text[line_start:start].strip():
+                    # a `#` inside a line (a macro expanding to one) is no directive: a stray token
+                    raise CParseError(f"{self.where(start)}: stray '#' in program")
                 tok = self._directive(m.group(kind), start)
                 if tok is None:
                     continue

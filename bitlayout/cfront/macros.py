@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import re
 from collections import abc
-from typing import Mapping
+from typing import Iterable
 
 _DEFINE_RE = re.compile(r"\s*#\s*define\s+([A-Za-z_]\w*)(?!\()\s*(.*)")
 _FUNC_DEFINE_RE = re.compile(r"\s*#\s*define\s+([A-Za-z_]\w*\([^)]*\).*)")
 _UNDEF_RE = re.compile(r"\s*#\s*undef\s+(\w+)")
 _MARKER_RE = re.compile(r'\s*#\s*(?:line\s+)?\d+\s+"((?:\\.|[^"\\])*)"')
+
+
+def from_input_file(file: str) -> bool:
+    """Whether a macro defined in ``file`` counts as the input's: not ``<built-in>`` nor
+    ``<command-line>``, nor the stdc-predef.h GCC includes implicitly."""
+    return not file.startswith("<") and not file.endswith("stdc-predef.h")
 
 
 def collect_macros(text: str) -> "LazyMacros":
@@ -30,50 +36,56 @@ def collect_macros(text: str) -> "LazyMacros":
             continue
         m = _DEFINE_RE.match(line)
         if m:
-            pp.define_text(line.split("define", 1)[1], "<-dD>")
-            # not <built-in>/<command-line>, nor the stdc-predef.h GCC includes implicitly
-            if cur is not None and not cur.startswith("<") and not cur.endswith("stdc-predef.h"):
+            pp.define_text(line.split("define", 1)[1], cur or "<-dD>")
+            if cur is not None and from_input_file(cur):
                 body = m.group(2).strip()
                 if body:
                     out[m.group(1)] = body
             continue
         m = _FUNC_DEFINE_RE.match(line)
         if m:
-            pp.define_text(m.group(1), "<-dD>")
+            pp.define_text(m.group(1), cur or "<-dD>")
             out.pop(m.group(1).split("(", 1)[0], None)
             continue
         m = _UNDEF_RE.match(line)
         if m:
             out.pop(m.group(1), None)
-            pp.macros.pop(m.group(1), None)
+            pp.undefine(m.group(1))
     return LazyMacros(pp, out)
 
 
 class LazyMacros(abc.Mapping):
-    """name -> fully expanded body of the object-like macros the input files define, expanded on
-    first lookup (UAPI headers define thousands and a LayoutSet reads a handful)."""
+    """name -> fully expanded body of the object-like macros the input files define (``names``),
+    expanded on first lookup (UAPI headers define thousands and a LayoutSet reads a handful).
 
-    def __init__(self, pp, bodies: Mapping[str, str]):
-        self._pp = pp
-        self._bodies = dict(bodies)
+    ``expander``: an object with ``expand_text(text)`` holding every macro of the translation
+    unit (the arch's predefined ones included), or a function that makes one when first needed.
+    One instance belongs to one arch: expansions use that arch's predefined macros."""
+
+    def __init__(self, expander, names: Iterable[str]):
+        self._expander = expander
+        self._names = dict.fromkeys(names)
         self._done: dict[str, str] = {}
 
     def __getitem__(self, name: str) -> str:
         hit = self._done.get(name)
         if hit is None:
-            body = self._bodies[name]  # KeyError for a name that is not a macro
+            if name not in self._names:
+                raise KeyError(name)
             hit = self._done[name] = self.expand(name).strip()
         return hit
 
     def expand(self, text: str) -> str:
         """``text`` macro-expanded with every macro the translation unit defined."""
-        return self._pp.expand_text(text)
+        if not hasattr(self._expander, "expand_text"):
+            self._expander = self._expander()
+        return self._expander.expand_text(text)
 
     def __contains__(self, name) -> bool:
-        return name in self._bodies
+        return name in self._names
 
     def __iter__(self):
-        return iter(self._bodies)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._bodies)
+        return len(self._names)

@@ -81,7 +81,7 @@ class BoundsCheck(Check):
         out = {}
         for b in _bitmaps_ok(plan):
             oob = [f for f in b.flags if not bit_position(b.geometry, f.nr).in_bounds]
-            shape, word_c_type = word_kind(plan.layout.types.get(b.type)) if plan.layout else ("array", "")
+            shape, word_c_type = word_kind(plan.layout.find(b.type)) if plan.layout else ("array", "")
             out[b.type] = {
                 "nbits": b.nbits,
                 # A u32/u64 flags word is not what bitops index: the hazard is the flag not

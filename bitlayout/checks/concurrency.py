@@ -6,6 +6,26 @@ from ..results import Status
 from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, _bitmaps_ok, probe
 
 
+# The least work one stress probe must do before its "nothing happened" counts as evidence: a
+# tear needs reads that overlap writes, a lost update needs read-modify-writes.  Threads start
+# late on a loaded machine or under an emulator (a 5 ms budget can end before the first read):
+# such a run observed nothing, and says so in an error row instead of passing.
+MIN_STRESS_OPS = 1000
+
+
+def _too_little_work(backend, seen: list[dict], counters: tuple[str, ...], events: str) -> str:
+    """'' when every probe did enough work (or saw the event it looks for), else why not."""
+    short = [s for s in seen if not int(s.get(events) or 0)
+             and any(int(s.get(c) or 0) < MIN_STRESS_OPS for c in counters)]
+    if not short:
+        return ""
+    s = short[0]
+    done = ", ".join(f"{s.get(c) or 0} {c}" for c in counters)
+    return (f"{backend.name} did too little work to be evidence: {s['type']} ({s.get('how') or s.get('mode')}): "
+            f"{done} in a {backend.options.stress_ms} ms run, at least {MIN_STRESS_OPS} each needed "
+            f"({len(short)} of {len(seen)} runs short; raise --stress-ms)")
+
+
 def _budget(backend) -> dict[str, int]:
     """A stress probe's bounds: the run's time budget and the operation cap that goes with it."""
     return {"ms": backend.options.stress_ms, "max": backend.options.stress_max}
@@ -90,15 +110,17 @@ class TearCheck(Check):
         disagree = []
         for req, obs in pairs:
             t = req["meta"]["type"]
-            torn = int(obs.values.get("torn", 0))
-            reads = int(obs.values.get("reads", 0))
-            seen.append({"type": t, "how": req["meta"]["how"], "torn": torn, "reads": reads,
+            torn, reads, writes = (int(obs.values[k]) for k in ("torn", "reads", "writes"))
+            seen.append({"type": t, "how": req["meta"]["how"], "torn": torn, "reads": reads, "writes": writes,
                          "first_us": obs.values.get("first_us")})
             if torn and not predicted.get(t, {}).get("full_read_tears"):
                 disagree.append(f"{t} ({req['meta']['how']}): {torn} torn reads")
         if disagree:
             return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: {backend.name} saw tearing the model rules out: "
                                 + "; ".join(disagree), predicted, seen)
+        short = _too_little_work(backend, seen, ("reads", "writes"), "torn")
+        if short:
+            return CheckOutcome(Status.ERROR, short, predicted, seen)
         confirmed = [f"{s['type']} torn in {s['torn']}/{s['reads']} reads ({s['how']})" for s in seen if s["torn"]]
         if confirmed:
             how = f" (observed by {backend.name}: {'; '.join(confirmed)})"
@@ -138,14 +160,17 @@ class LostUpdateCheck(Check):
         return reqs
 
     def judge(self, plan, predicted, backend, pairs):
-        seen = [{**req["meta"], "ops": obs.values.get("ops"), "lost": obs.values.get("lost")} for req, obs in pairs]
-        bad = [s for s in seen if s["mode"] == "atomic" and int(s["lost"] or 0)]
+        seen = [{**req["meta"], "ops": int(obs.values["ops"]), "lost": int(obs.values["lost"])} for req, obs in pairs]
+        bad = [s for s in seen if s["mode"] == "atomic" and s["lost"]]
         if bad:
             return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: atomic set_bit lost updates on {backend.name}: {bad[0]}",
                                 predicted, seen)
-        lost = [s for s in seen if s["mode"] == "nonatomic" and int(s["lost"] or 0)]
-        note = (f"; plain __set_bit lost {sum(int(s['lost']) for s in lost)} updates on "
+        short = _too_little_work(backend, seen, ("ops",), "lost")
+        if short:
+            return CheckOutcome(Status.ERROR, short, predicted, seen)
+        lost = [s for s in seen if s["mode"] == "nonatomic" and s["lost"]]
+        note = (f"; plain __set_bit lost {sum(s['lost'] for s in lost)} updates on "
                 f"{', '.join(s['type'] for s in lost)} (non-atomic RMW races, as expected)" if lost else "")
-        n_atomic = sum(int(s["ops"] or 0) for s in seen if s["mode"] == "atomic")
+        n_atomic = sum(s["ops"] for s in seen if s["mode"] == "atomic")
         return CheckOutcome(Status.PASS, f"atomic set_bit lost none of {n_atomic} updates on "
                             f"{len(predicted)} types{note}", predicted, seen)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import BitlayoutError
-from ..expressions import ExprEvalError, UndefinedName
+from ..expressions import ExprEvalError, UndefinedName, UnknownMember
 from ..profiles import select_profiles
 from ..results import Status
 from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, Skip, _require
@@ -25,11 +26,18 @@ class ModelContext:
         self.layout = plan.layout
         self.profile = plan.profile
 
-    def _eval(self, expr: str) -> int:
+    def c_value(self, text: str) -> int:
+        """A C integer constant expression on this arch, as its compiler folds it."""
         try:
-            return int(self.layout.eval(expr))
+            value = int(self.layout.eval(text))
+        except RecursionError:
+            raise ExprEvalError("expression nested too deeply to evaluate") from None
         except BitlayoutError as exc:
-            raise ExprEvalError(str(exc)) from None
+            raise ExprEvalError(str(exc).removeprefix("<expression>: ")) from None
+        if getattr(getattr(self.layout, "ev", None), "shift_overflow", False):
+            # GCC and clang fold it differently (to 0, or modulo the width): no answer is C's
+            raise ExprEvalError(f"a shift count >= the width of its type is undefined (C11 6.5.7p3) in {text!r}")
+        return value
 
     def name(self, ident: str) -> int:
         for table in (self.layout.enum_constants, self.layout.macros):
@@ -41,42 +49,56 @@ class ModelContext:
             raise UndefinedName(ident) from None
 
     def sizeof(self, ctype: str) -> int:
-        return self._eval(f"sizeof({ctype})")
+        return self.c_value(f"sizeof({ctype})")
 
     def alignof(self, ctype: str) -> int:
-        return self._eval(f"_Alignof({ctype})")
+        return self.c_value(f"_Alignof({ctype})")
 
     def gnu_alignof(self, ctype: str) -> int:
         try:
             return int(self.layout.type(ctype).gnu_align_bytes)
         except (BitlayoutError, AttributeError):
-            return self._eval(f"__alignof__({ctype})")
+            return self.c_value(f"__alignof__({ctype})")
 
     def offsetof(self, ctype: str, member: str) -> int:
         try:
             return int(self.layout.eval(f"offsetof({ctype}, {member})"))
-        except BitlayoutError:
-            pass
-        # Walk the laid-out members (anonymous struct/union members are flattened).
+        except BitlayoutError as exc:
+            failed = exc
+        offset_bits = self.member_offset_bits(ctype, member)
+        if offset_bits is None:
+            raise ExprEvalError(str(failed).removeprefix("<expression>: "))
+        return offset_bits // 8
+
+    def member_offset_bits(self, ctype: str, member: str) -> int | None:
+        """Walk the member path ``a.b[2].c`` through the laid-out members (anonymous struct/union
+        members flattened, as C finds them): the offset in bits (None past a subscript), or
+        UnknownMember when ``ctype`` exists here but has no such member."""
         from ..bitmap_types import strip_typedefs
 
         try:
             t = strip_typedefs(self.layout.type(ctype))
         except BitlayoutError as exc:
             raise ExprEvalError(str(exc)) from None
-        offset_bits = 0
-        for part in member.split("."):
+        offset_bits: int | None = 0
+        for part in re.findall(r"\[[^\]]*\]|[A-Za-z_]\w*", member):
+            if part.startswith("["):
+                if t.kind == "array" and t.element is not None:
+                    t = strip_typedefs(t.element)
+                offset_bits = None
+                continue
             hit = next((m for m in t.flat_members() if m.name == part), None)
             if hit is None:
-                raise ExprEvalError(f"{ctype!r} has no member {part!r}")
-            offset_bits += hit.offset_bits
+                raise UnknownMember(ctype, member)
+            if offset_bits is not None:
+                offset_bits += hit.offset_bits
             t = strip_typedefs(hit.type)
-        return offset_bits // 8
+        return offset_bits
 
     def geometry(self, ctype: str):
         from ..bitmap_types import geometry_of
 
-        t = self.layout.types.get(ctype)
+        t = self.layout.find(ctype)
         if t is None:
             raise ExprEvalError(f"unknown type {ctype!r}")
         return geometry_of(t, self.profile, ctype)

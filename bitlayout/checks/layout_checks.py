@@ -8,8 +8,23 @@ from .base import MODEL_BUG, Check, CheckOutcome, Skip, _require, probe
 from .plan import ArchPlan, pointee_of
 
 
+def truth_problems(profile, run: bool) -> list[str]:
+    """What ``bitlayout profiles`` finds wrong with the profile (bitlayout.profile_truth: every
+    number, the ``[macros]``, the atomicity and allocator claims, compiled and, with ``run``,
+    executed): one text per mismatch, or the reason the probe itself failed.  The ``profile``
+    row passes only where this is empty, so it never passes a profile the verdict calls MISMATCH."""
+    from ..profile_truth import verify_profile
+
+    verdict = verify_profile(profile, run=run)
+    out = [f"{m.field}: profile {m.profile_value!r}, {m.via} {m.compiler_value!r}" for m in verdict.mismatches]
+    if verdict.error:
+        out.append(f"the profile probe failed: {verdict.error}")
+    return out
+
+
 class ProfileCheck(Check):
-    """Profile numbers (sizes, alignments, endianness) vs what a real compiler/CPU says."""
+    """Profile numbers (sizes, alignments, endianness) vs what a real compiler/CPU says, and
+    every claim ``bitlayout profiles`` checks with the arch's own toolchain."""
 
     name = "profile"
     model_verdict = False
@@ -45,9 +60,13 @@ class ProfileCheck(Check):
             diff = {k: (want[k], got[k]) for k in want if want[k] != got[k]}
             return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: profile vs {backend.name} (profile, observed): {diff}",
                                 want, got)
+        problems = truth_problems(plan.profile, run=True)
+        if problems:
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: {backend.name} confirms the sizes, but the profile "
+                                "does not hold (bitlayout profiles): " + "; ".join(problems), want, got)
         return CheckOutcome(Status.PASS, f"{backend.name} confirms sizeof long/pointer/long long "
                             f"{got['sizeof_long']}/{got['sizeof_pointer']}/{got['sizeof_long_long']}, "
-                            f"{predicted['endianness']}-endian", want, got)
+                            f"{predicted['endianness']}-endian; every profile claim holds", want, got)
 
     def layout_types(self, plan, predicted, backend):
         from ..profiles import C_SPELLING
@@ -57,12 +76,18 @@ class ProfileCheck(Check):
     def judge_layout(self, plan, predicted, backend, facts):
         from ..profiles import C_SPELLING
 
+        from ..profiles import SCALAR_KEYS
+
         diffs = {}
         seen = {}
+        absent = [k for k in SCALAR_KEYS if facts.get(C_SPELLING[k]) is None]
+        if absent:  # every profile has these: a compiler that did not describe them confirmed nothing
+            return CheckOutcome(Status.ERROR, f"{backend.name} did not report the scalars "
+                                f"{', '.join(absent)}: nothing to compare", predicted, {})
         for key, want in predicted["scalars"].items():
             got = facts.get(C_SPELLING[key])
             if got is None:
-                continue
+                continue  # an optional type this compiler lacks (profile_truth compares presence)
             seen[key] = {"size": got["size"], "align": got["align"]}
             if (got["size"], got["align"]) != (want["size"], want["align"]):
                 diffs[key] = {"profile": [want["size"], want["align"]], "compiler": [got["size"], got["align"]]}
@@ -71,8 +96,16 @@ class ProfileCheck(Check):
                                 "(size, _Alignof): "
                                 + "; ".join(f"{k} {v['profile']} vs {v['compiler']}" for k, v in diffs.items()),
                                 predicted, seen)
-        return CheckOutcome(Status.PASS, f"compiler agrees on size and _Alignof of {len(seen)} scalars",
-                            predicted, seen)
+        problems = truth_problems(plan.profile, run=False)
+        if problems:
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: the compiler agrees on {len(seen)} scalars, but the "
+                                "profile does not hold (bitlayout profiles): " + "; ".join(problems), predicted, seen)
+        return CheckOutcome(Status.PASS, f"compiler agrees on size and _Alignof of {len(seen)} scalars and on "
+                            "every other profile claim", predicted, seen)
+
+
+_NO_TYPES = ("no complete type to compare: the spec's [[bitmap]] types, tagged-pointer containers and "
+             "pointees (none here)")
 
 
 class LayoutCheck(Check):
@@ -99,7 +132,7 @@ class LayoutCheck(Check):
         _require(plan)
         out = {}
         for name in self.types_of_interest(plan):
-            t = plan.layout.types.get(name)
+            t = plan.layout.find(name)
             if t is None or not t.complete:
                 continue  # an incomplete type has no size to compare (layout/1 marks it incomplete)
             # The layout/1 contract form: anonymous members flattened, absolute offsets.
@@ -110,10 +143,14 @@ class LayoutCheck(Check):
         return out
 
     def model_outcome(self, plan, predicted):
+        if not predicted:
+            return CheckOutcome(Status.SKIP, _NO_TYPES, predicted)
         sizes = ", ".join(f"{k} {v['size']}B/{v['align']}" for k, v in predicted.items())
         return CheckOutcome(Status.PASS, f"layout engine (nothing observed): {sizes}", predicted)
 
     def layout_types(self, plan, predicted, backend):
+        if not predicted:  # comparing nothing is no evidence: never a pass
+            raise Skip(_NO_TYPES)
         return list(predicted)
 
     def judge_layout(self, plan, predicted, backend, facts):

@@ -120,7 +120,7 @@ def flags_on_arch(bspec: BitmapSpec, layout: LayoutSet, profile: Profile) -> lis
 
 def enumerators(layout: LayoutSet, enum_name: str) -> dict[str, int]:
     """name -> value of one enum's enumerators, as the layout engine read them on this arch."""
-    if enum_name not in layout.types:
+    if layout.find(enum_name) is None:
         raise LayoutError(f"{enum_name!r} is not declared on this arch")
     return dict(layout.enumerators(enum_name))
 
@@ -136,7 +136,7 @@ def plan_arch(spec: Spec, profile: Profile, layout: LayoutSet | None,
     for bspec, tname in spec.bitmap_types:
         bp = BitmapPlan(bspec, tname)
         try:
-            t = layout.types.get(tname)
+            t = layout.find(tname)
             if t is None:
                 raise LayoutError(f"type {tname!r} is not declared on this arch")
             bp.geometry = geometry_of(t, profile, tname)
@@ -166,7 +166,7 @@ def pointer_member(layout: LayoutSet, fld: str) -> tuple[Any, Any]:
     from ..bitmap_types import strip_typedefs
 
     container, _, path = fld.partition(".")
-    t = layout.types.get(container)
+    t = layout.find(container)
     if t is None:
         raise LayoutError(f"unknown type {container!r}")
     m = _member(t, path)
@@ -191,7 +191,7 @@ def pointee_of(layout: LayoutSet, fld: str) -> tuple[Any, Any]:
             pointee = layout.type(name)
     if pointee is not None:
         pointee = strip_typedefs(pointee)
-        full = layout.types.get(getattr(pointee, "name", ""))
+        full = layout.find(getattr(pointee, "name", ""))
         if (pointee.size_bytes or 0) == 0 and full is not None:
             pointee = full
     if pointee is None or not pointee.size_bytes:

@@ -43,7 +43,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--list-types", action="store_true",
                    help="print the name and defining file of every type of the translation unit, and exit")
     p.add_argument("--builtin-cpp", action="store_true",
-                   help="preprocess with the built-in preprocessor even when a compiler is installed")
+                   help="only the built-in preprocessor: an error where it cannot be exact (by default it runs "
+                        "wherever it is exact, the arch's compiler elsewhere)")
 
 
 def _check_paths(files: list[str], include_dirs: list[str]) -> None:

@@ -38,7 +38,7 @@ def abi_key(profile) -> tuple:
     return (scalars, rules, profile.char_signed)
 
 
-_SHARED: dict = {}  # (id(tu), abi key, id(macros)) -> [(tu, macros, LayoutSet)]
+_SHARED: dict = {}  # (id(tu), abi key) -> [(tu, LayoutSet)]
 
 
 def layout_text(text: str, profile, filename: str = "<input>", input_files: Iterable[str] = (),
@@ -51,16 +51,16 @@ def layout_text(text: str, profile, filename: str = "<input>", input_files: Iter
 def layout_table(tu, profile, macros: Mapping[str, str] | None = None) -> LayoutSet:
     """A LayoutSet for a declaration table; arches with the same ABI inputs share one computation
     within this process (never across processes: no layout is ever stored)."""
-    key = (id(tu), abi_key(profile), id(macros))
-    for seen_tu, seen_macros, ls in _SHARED.get(key, ()):
-        if seen_tu is tu and seen_macros is macros and all(
-                _scalar_numbers(profile, k) == v for k, v in ls.scalars_read.items()):
-            return ls.for_profile(profile)
+    key = (id(tu), abi_key(profile))
+    for seen_tu, ls in _SHARED.get(key, ()):
+        if seen_tu is tu and all(_scalar_numbers(profile, k) == v for k, v in ls.scalars_read.items()):
+            # the macros are each arch's own (`#define W __SIZEOF_LONG__`); types never read them
+            return ls.for_profile(profile, macros)
     with cfront.no_gc():
         ls = LayoutSet(tu, profile, macros)
     if len(_SHARED) >= 64:
         _SHARED.clear()
-    _SHARED.setdefault(key, []).append((tu, macros, ls))
+    _SHARED.setdefault(key, []).append((tu, ls))
     return ls
 
 

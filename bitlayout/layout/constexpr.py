@@ -169,12 +169,7 @@ class Evaluator:
         if k is N.Unary:
             return self.unary(node, where)
         if k is N.Cond:
-            c, _ = self.eval(node.cond, where)
-            if c:
-                if node.then is None:
-                    return c, _
-                return self.eval(node.then, where)
-            return self.eval(node.other, where)
+            return self.conditional(node, where)
         if k is N.Cast:
             return self.cast(node, where)
         if k is N.SizeOf:
@@ -278,12 +273,35 @@ class Evaluator:
             v -= 256
         return v, self.int
 
+    def conditional(self, node, where):
+        """``c ? a : b``: the chosen operand's value in the common type of both (C11 6.5.15p5:
+        ``1 ? 32768U : 2147483648LL`` is a long long on i386)."""
+        c, ct = self.eval(node.cond, where)
+        if c:
+            chosen, other = (node.cond, node.other) if node.then is None else (node.then, node.other)
+        else:
+            chosen, other = node.other, (node.cond if node.then is None else node.then)
+        v, t = (c, ct) if chosen is node.cond else self.eval(chosen, where)
+        try:
+            ot = self.int_type_of(self.decay(self.type_of(other, where)))
+        except LayoutError:
+            ot = None
+        if isinstance(t, IntType) and isinstance(ot, IntType):
+            it = self.common(t, ot)
+            return it.wrap(v), it
+        return v, t
+
     def name(self, name: str, where: str):
         hit = self.ls.enumerator(name, where)
         if hit is not None:
             v = hit
-            it = self.int if -(1 << (self.int.bits - 1)) <= v < (1 << (self.int.bits - 1)) else \
-                (self.ullong if v >= (1 << (self.llong.bits - 1)) else self.llong)
+            if -(1 << (self.int.bits - 1)) <= v < (1 << (self.int.bits - 1)):
+                return v, self.int
+            # GCC: an enumerator outside int has its enum's type once the enum is complete
+            enum_type = self.ls.enumerator_type(name)
+            it = self.int_type_of(enum_type) if enum_type is not None else None
+            if not isinstance(it, IntType):
+                it = self.ullong if v >= (1 << (self.llong.bits - 1)) else self.llong
             return v, it
         if name in self.ls.tu.variables:
             raise NotConstant(f"{name!r} is not constant", path=where)

@@ -75,14 +75,16 @@ class LayoutSet:
         self._horizon_hits = 0  # answers "incomplete here, defined further down" given so far
         self._lay_out_everything()
 
-    def for_profile(self, profile) -> "LayoutSet":
-        """This LayoutSet for another profile with the same ABI inputs (``layout.abi_key``):
-        the work done so far is shared, what is laid out later on demand is each one's own."""
-        if profile is self.profile:
+    def for_profile(self, profile, macros: Mapping[str, str] | None = None) -> "LayoutSet":
+        """This LayoutSet for another profile with the same ABI inputs (``layout.abi_key``), and
+        that arch's own macros: the work done so far is shared, what is laid out later on demand
+        is each one's own."""
+        if profile is self.profile and macros is self._raw_macros:
             return self
         other = object.__new__(LayoutSet)
         other.__dict__.update(self.__dict__)
         other.profile = profile
+        other._raw_macros = macros if macros is not None else {}
         other._cache, other._enum_values = dict(self._cache), dict(self._enum_values)
         other.types, other.unsupported = dict(self.types), dict(self.unsupported)
         other._extra_tags, other.notes = dict(self._extra_tags), list(self.notes)
@@ -232,6 +234,32 @@ class LayoutSet:
             return self.types[name]
         return self._named(name)
 
+    def find(self, name: str) -> TypeLayout | None:
+        """A type of the translation unit by contract name (``struct X``, a typedef name, from the
+        input files or anything they include), None when the TU has no such type; UnsupportedError
+        for one the engine cannot lay out (a spec or ``--type`` naming it is bad input)."""
+        hit = self.types.get(name)
+        if hit is not None:
+            return hit
+        if name in self.unsupported:
+            raise UnsupportedError(f"{name!r} cannot be laid out on {self.profile.name}: "
+                                   f"{self.unsupported[name].reason}")
+        parts = name.split()
+        if len(parts) == 2 and parts[0] in ("struct", "union", "enum"):
+            td = self._tagdef(name)
+            if td is None or td.fields is None and td.kind != "enum":
+                return None
+        elif name not in self.tu.typedefs:
+            return None
+        try:
+            return self._named(name)
+        except UnsupportedError as exc:
+            raise UnsupportedError(f"{name!r} cannot be laid out on {self.profile.name}: {_reason(exc)}") from None
+
+    def all_type_names(self) -> list[str]:
+        """Every named type of the translation unit (the input files' and what they include)."""
+        return self.tu.defined_type_names(everything=True)
+
     def has_type(self, name: str) -> bool:
         return _key_of(name) in self._cache or name in self.tu.typedefs or \
             name.split(" ", 1)[0] in ("struct", "union", "enum") and name in self.tu.tags
@@ -300,6 +328,15 @@ class LayoutSet:
         if idx >= len(vals):
             raise LayoutError(f"enumerator {name!r} used in its own definition", path=where)
         return vals[idx][1]
+
+    def enumerator_type(self, name: str) -> TypeLayout | None:
+        """The integer type of a complete enum's constants (None while the enum is being defined)."""
+        key = self.tu.enum_constants[name][0]
+        td = self._tagdef(key)
+        if key in self._busy or td is None or len(self._enum_values.get(key, ())) < len(td.enumerators):
+            return None
+        t = self._tag(key, td.coord).resolved()
+        return t.element if t.kind == "enum" else None
 
     # -- type identity -------------------------------------------------------------------
     def canon(self, t: TypeLayout) -> tuple:

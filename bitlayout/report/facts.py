@@ -122,7 +122,7 @@ def facts_from_plans(spec: Spec, plans: Mapping[str, ArchPlan]
             if bp.error:
                 per_arch.append(BitmapArchFacts(arch, None, {}, reason=bp.error))
                 continue
-            t = plan.layout.types.get(tname)
+            t = plan.layout.find(tname)
             shape, word_c_type = word_kind(t)
             per_arch.append(BitmapArchFacts(
                 arch, bp.geometry, {f.name: f.nr for f in bp.flags},
@@ -152,7 +152,7 @@ def facts_from_plans(spec: Spec, plans: Mapping[str, ArchPlan]
         per: dict[str, TypeLayout | None] = {}
         reasons: dict[str, str] = {}
         for arch, plan in plans.items():
-            t = plan.layout.types.get(sname) if plan.layout is not None else None
+            t = plan.layout.find(sname) if plan.layout is not None else None
             # A typedef'd struct draws as the struct it names (a typedef has no members).
             per[arch] = t.resolved() if t is not None and t.size_bytes else None
             if per[arch] is None:
