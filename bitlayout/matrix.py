@@ -114,22 +114,36 @@ def parse_checks(text: str | Sequence[str] | None) -> list[str]:
 
 
 def run_arch(plan: ArchPlan, checks: Sequence[str], backends: Sequence[Observer]) -> list[MatrixRow]:
-    """All rows for one arch, backend by backend (the model's are the predictions)."""
-    predictions: dict[str, Any] = {}
+    """All rows for one arch, backend by backend (the model's are the predictions).
+
+    A backend that observes through one of the arch's compilers is judged against the model's
+    plan for that compiler (``Observer.compiler_abi``, ``ArchPlan.for_compiler``): where GCC and
+    clang lay a type out differently, each is compared with its own prediction.
+    """
+    predictions: dict[int, dict[str, Any]] = {}
     model_rows: dict[str, MatrixRow] = {}
+
+    def predicted(view: ArchPlan) -> dict[str, Any]:
+        if id(view) not in predictions:
+            predictions[id(view)] = {name: model_row(ALL_CHECKS[name], view)[1] for name in checks}
+        return predictions[id(view)]
+
     for name in checks:
-        model_rows[name], predictions[name] = model_row(ALL_CHECKS[name], plan)
+        model_rows[name], _ = model_row(ALL_CHECKS[name], plan)
     rows: list[MatrixRow] = []
     for backend in backends:
         why = backend.unavailable()
         if backend.observes is Observes.NOTHING:
             rows.extend(model_rows[n] for n in checks)
-        elif why:
+            continue
+        if why:
             rows.extend(_skip_all(plan, checks, backend.name, f"{backend.name} backend not available: {why}"))
-        elif isinstance(backend, ProbeObserver):
-            rows.extend(_probe_rows(plan, checks, predictions, backend))
+            continue
+        view = plan.for_compiler(backend.compiler_abi(plan.profile))
+        if isinstance(backend, ProbeObserver):
+            rows.extend(_probe_rows(view, checks, predicted(view), backend))
         elif isinstance(backend, LayoutObserver):
-            rows.extend(_layout_rows(plan, checks, predictions, backend))
+            rows.extend(_layout_rows(view, checks, predicted(view), backend))
         else:
             raise TypeError(f"backend {backend.name!r} observes {backend.observes}: no ProbeObserver or LayoutObserver")
     return rows
@@ -161,7 +175,10 @@ def _ask_checks(checks: Sequence[str], predictions: dict[str, Any],
 def _probe_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any],
                 backend: ProbeObserver) -> list[MatrixRow]:
     name = backend.name
-    ok, why = backend.available(plan.profile)
+    # The arch's own profile picks the compiler and runs the binary; ``plan`` (maybe the other
+    # compiler's view) only predicts.
+    profile = plan.reference.profile
+    ok, why = backend.available(profile)
     if not ok:
         return _skip_all(plan, checks, name, f"{name} backend cannot run {plan.arch} here: {why}")
     # Collect every check's requests, run them in one batch, hand the answers back.
@@ -174,11 +191,11 @@ def _probe_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, An
     observations: list[Observation] = []
     if flat:
         try:
-            observations = backend.observe(plan.profile, [r for _, r in flat])
+            observations = backend.observe(profile, [r for _, r in flat])
         except ObserveFailed as exc:
             # A known blocker (profile toolchain.run_blocker: no emulator for it here) is a skip
             # like a missing tool; a crash, a bad exit or a failed build is an error.
-            status = Status.SKIP if exc.status == Status.SKIP or plan.profile.toolchain.run_blocker else Status.ERROR
+            status = Status.SKIP if exc.status == Status.SKIP or profile.toolchain.run_blocker else Status.ERROR
             failure = (status, f"{name}: {exc.reason}", exc.evidence)
         except BitlayoutError as exc:
             failure = (Status.ERROR, f"{name}: {exc}", Evidence())
@@ -219,7 +236,7 @@ def _layout_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, A
     facts: dict[str, Any] = {}
     evidence = Evidence()
     if type_names:
-        ok, why = backend.available(plan.profile)
+        ok, why = backend.available(plan.reference.profile)
         if not ok:  # a missing compiler is a skip with the install hint, not an error
             return [MatrixRow(plan.arch, c, name, Status.SKIP, skipped.get(c) or f"{name}: {why}") for c in checks]
         try:
@@ -276,7 +293,7 @@ class _ArchRun:
 def _worker(args: tuple) -> _ArchRun:
     spec, profile, checks, backends, options, in_child = args
     t0 = time.perf_counter()
-    plan = plan_for(spec, profile)
+    plan = plan_for(spec, profile, alternate=_needs_other_compiler(checks, backends))
     layout = plan.layout
     types = set(layout.all_type_names()) if layout is not None else set()
     names = set(layout.enum_constants) | set(layout.macros) if layout is not None else set()
@@ -289,6 +306,14 @@ def _worker(args: tuple) -> _ArchRun:
         except Exception:  # noqa: BLE001 - the report plans this arch again instead
             sent = None
     return _ArchRun(profile.name, rows, types, names, time.perf_counter() - t0, plan.layout_error, sent, problems)
+
+
+def _needs_other_compiler(checks: Sequence[str], backends: Sequence[str]) -> bool:
+    """Whether the run plans the spec for the arch's second compiler too: the divergence check
+    compares both plans; a backend observing through another compiler is judged by its plan."""
+    from .backends import backend_class
+
+    return "divergence" in checks or any(backend_class(b).rank for b in backends)
 
 
 def _spec_problems(plan: ArchPlan) -> dict[str, str]:

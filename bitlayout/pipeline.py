@@ -1,7 +1,7 @@
 """Below the matrix: a spec laid out once per arch and run, planned once, handed to every consumer.
 
 ``plan_for(spec, profile)`` is the one place the spec's headers go through the
-layout engine; it returns the arch's ``checks.ArchPlan`` (the LayoutSet, the
+layout engine (once per arch, and once more for the arch's other compiler when asked); it returns the arch's ``checks.ArchPlan`` (the LayoutSet, the
 bitmap geometries and flags) with a failed layout kept as a
 ``checks.LayoutFailure`` object.  The matrix plans each arch in its worker and
 sends the plan back (``matrix.MatrixResult.plans``); the report takes those
@@ -29,10 +29,21 @@ def lay_out(spec: Spec, profile: Profile) -> tuple[LayoutSet | None, LayoutFailu
         return None, LayoutFailure.of(exc)
 
 
-def plan_for(spec: Spec, profile: Profile) -> ArchPlan:
-    """The arch's plan: its layout (or the failure) and everything the model derives from it."""
+def plan_for(spec: Spec, profile: Profile, *, alternate: bool = False) -> ArchPlan:
+    """The arch's plan: its layout (or the failure) and everything the model derives from it.
+
+    ``alternate``: also plan the spec for the profile's other compiler (its ``[alternate]``),
+    linked as ``plan.other`` (the compiler divergence check and the ``-alternate`` backends need
+    it): one more call of the layout engine on the arches that describe two compilers.
+    """
     layout, failure = lay_out(spec, profile)
-    return plan_arch(spec, profile, layout, failure)
+    plan = plan_arch(spec, profile, layout, failure)
+    if alternate and profile.alternate is not None:
+        alt = profile.for_compiler(profile.alternate.compiler)
+        other = plan_arch(spec, alt, *lay_out(spec, alt))
+        other.is_reference = False
+        plan.other, other.other = other, plan
+    return plan
 
 
 def plan_all(spec: Spec, profiles: Iterable[Profile],

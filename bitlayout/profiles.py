@@ -181,11 +181,18 @@ class Toolchain:
     runtime_reason: str = ""  # freestanding only: the measured reason libc cannot be used here
     freestanding_gcc_triple: str = ""  # freestanding only: a gcc other than gcc_triple's builds it
     freestanding_cflags: tuple[str, ...] = ()  # freestanding only: after the exec backend's flags
+    # The compilers that build Linux for this arch ("gcc", "clang"), in the kernel's own words:
+    # GCC everywhere (Documentation/process/changes.rst), clang where
+    # Documentation/kbuild/llvm.rst lists the arch (LLVM=1).  Required.
+    linux_compilers: tuple[str, ...] = ()
     # A build a known issue does not affect ([toolchain.workaround]); None: there is none.
     workaround: "Workaround | None" = None
 
 
 RUNTIMES = ("libc", "freestanding")
+COMPILERS = ("gcc", "clang")
+# How the compilers are named in prose (reports, matrix details).
+COMPILER_NAMES = {"gcc": "GCC", "clang": "clang"}
 
 
 @dataclass(frozen=True)
@@ -242,6 +249,11 @@ class Profile:
         """The compilers this profile describes: the reference one, then the alternate."""
         return (self.compiler,) + ((self.alternate.compiler,) if self.alternate else ())
 
+    def model_choice(self) -> str:
+        """Which compiler's ABI the model follows where GCC and clang differ, and why, in one
+        clause: "model follows GCC here, as Linux builds x86 with GCC (and with clang, LLVM=1)"."""
+        return model_choice_text(self.compiler, self.toolchain.linux_compilers, self.kernel_arch)
+
     def for_compiler(self, compiler: str) -> "Profile | None":
         """This profile as ``compiler`` ("gcc"/"clang", or a toolchain kind "zig") sees it; None
         when the profile does not describe that compiler."""
@@ -271,6 +283,19 @@ class Profile:
             return self.scalars[key]
         except KeyError:
             raise UsageError(f"profile {self.name} has no scalar {key!r}") from None
+
+
+def model_choice_text(follows: str, linux_compilers: tuple[str, ...] | list[str], where: str) -> str:
+    """``Profile.model_choice`` for one arch (``where``: its kernel arch) or a group of arches
+    with the same two facts (``where``: their names)."""
+    ref = COMPILER_NAMES[follows]
+    linux = tuple(linux_compilers)
+    if follows == "gcc" or linux == ("clang",):
+        also = " only" if len(linux) == 1 else " (and with clang, LLVM=1)"
+        return f"model follows {ref} here, as Linux builds {where} with {ref}{also}"
+    # a clang profile where Linux also builds with GCC: no GCC for the target here to measure
+    builds = " and ".join(COMPILER_NAMES[c] for c in linux) + (" (LLVM=1)" if "clang" in linux[1:] else "")
+    return f"model follows {ref} here (no GCC for this target here), while Linux builds {where} with {builds}"
 
 
 _ALTERNATES: dict[int, tuple[Profile, Profile]] = {}
@@ -509,6 +534,16 @@ def _load_toolchain(tr: _Reader) -> Toolchain:
         for key in ("runtime_reason", "freestanding_gcc_triple", "freestanding_cflags"):
             if tc_kwargs[key]:
                 raise ProfileError("only with runtime = 'freestanding'", path=tr.path, key=f"toolchain.{key}")
+    linux = tc_kwargs["linux_compilers"]
+    if not linux:
+        raise ProfileError("missing key: the compilers that build Linux for this arch (\"gcc\", \"clang\")",
+                           path=tr.path, key="toolchain.linux_compilers")
+    for name in linux:
+        if name not in COMPILERS:
+            raise ProfileError(f"must name compilers among {', '.join(COMPILERS)}, got {name!r}", path=tr.path,
+                               key="toolchain.linux_compilers")
+    if len(set(linux)) != len(linux):
+        raise ProfileError(f"names a compiler twice: {list(linux)}", path=tr.path, key="toolchain.linux_compilers")
     return Toolchain(**tc_kwargs, workaround=_load_workaround(tr))
 
 

@@ -87,13 +87,15 @@ class _State:
 
     def probe_backends(self) -> list:
         """The backends that run code (answer probes), opened once for the session, in their order
-        (the in-process host shim first)."""
+        (the in-process host shim first).  Only those observing through the arch's preferred
+        compiler: a driver the other compiler builds is for comparing the two, not a fallback."""
         from .backends import Observes, registered
 
-        for name, cls in registered().items():
-            if cls.observes is Observes.PROBES and name not in self.backends:
-                self.backends[name] = cls(self.options)
-        return [self.backends[n] for n, c in registered().items() if c.observes is Observes.PROBES]
+        wanted = [n for n, c in registered().items() if c.observes is Observes.PROBES and c.rank == 0]
+        for name in wanted:
+            if name not in self.backends:
+                self.backends[name] = registered()[name](self.options)
+        return [self.backends[n] for n in wanted]
 
 
 _STATE = pytest.StashKey[_State]()

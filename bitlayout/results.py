@@ -59,6 +59,10 @@ class Backend(StrEnum):
     HOST = "host"  # the C shim in this process through cffi
     COMPILED = "compiled"  # layout facts read back from a real compiler's DWARF
     EXEC = "exec"  # the C shim cross-compiled and run on the arch's CPU (qemu-user or native)
+    # The same two with the arch's other installed compiler (clang where the model follows GCC):
+    # their rows are judged against the model's prediction for that compiler.
+    COMPILED_ALTERNATE = "compiled-alternate"
+    EXEC_ALTERNATE = "exec-alternate"
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +77,7 @@ class Evidence(Mapping[str, Any]):
     backend: str | None = None  # the backend that observed
     toolchain: str | None = None  # compiler identity: "zig 0.13.0 -target mips-linux-musleabi", "m68k-...-gcc 12.2.0"
     compiler: str | None = None  # compiler kind: "zig" or "gcc"
+    compiler_abi: str | None = None  # whose ABI that compiler follows: "gcc" or "clang" (zig)
     compiler_version: str | None = None  # the C compiler's __VERSION__, as the shim reports it
     target: str | None = None  # the compiler's target triple
     emulator: str | None = None  # "native" or the qemu-user command line

@@ -66,6 +66,15 @@ class Compiler:
     target: str  # zig target triple or gcc triple
     cflags: tuple[str, ...]  # the profile's extra flags for this route
 
+    @property
+    def abi(self) -> str:
+        """The compiler family whose layout decisions it makes: "gcc" or "clang" (zig's)."""
+        return COMPILER_ABI[self.kind]
+
+
+# Compiler kind (route) -> the compiler family a profile's [layout] compiler / [alternate] names.
+COMPILER_ABI = {"zig": "clang", "gcc": "gcc"}
+
 
 @dataclass(frozen=True)
 class Runner:
@@ -348,6 +357,14 @@ def install_hint(profile: Profile) -> str:
     if not tc.run_blocker and tc.qemu and tc.qemu != "native" and shutil.which(tc.qemu) is None:
         commands.append("apt-get install -y qemu-user")
     return " && ".join(commands)
+
+
+def install_hint_for_route(profile: Profile, kind: str) -> str:
+    """The command that installs one route ("zig" or "gcc") for the profile."""
+    tc = profile.toolchain
+    if kind == "zig":
+        return "pip install ziglang"
+    return "apt-get install -y " + " ".join(_gcc_packages(tc.gcc_triple, tc.host_native))
 
 
 def missing_reason(profile: Profile) -> str:

@@ -34,12 +34,15 @@ def paper():
 
 
 def test_the_shipped_backends_register_themselves_in_order():
-    assert backend_names()[:4] == [Backend.MODEL, Backend.HOST, Backend.COMPILED, Backend.EXEC]
-    kinds = {name: (cls.observes, cls.on_arch) for name, cls in registered().items()}
-    assert kinds["model"] == (Observes.NOTHING, False)
-    assert kinds["host"] == (Observes.PROBES, False)
-    assert kinds["compiled"] == (Observes.LAYOUT, True)
-    assert kinds["exec"] == (Observes.PROBES, True)
+    assert backend_names()[:6] == [Backend.MODEL, Backend.HOST, Backend.COMPILED, Backend.COMPILED_ALTERNATE,
+                                   Backend.EXEC, Backend.EXEC_ALTERNATE]
+    kinds = {name: (cls.observes, cls.on_arch, cls.rank) for name, cls in registered().items()}
+    assert kinds["model"] == (Observes.NOTHING, False, 0)
+    assert kinds["host"] == (Observes.PROBES, False, 0)
+    assert kinds["compiled"] == (Observes.LAYOUT, True, 0)
+    assert kinds["compiled-alternate"] == (Observes.LAYOUT, True, 1)
+    assert kinds["exec"] == (Observes.PROBES, True, 0)
+    assert kinds["exec-alternate"] == (Observes.PROBES, True, 1)
 
 
 def test_a_registered_backend_gets_rows_in_the_matrix(paper):

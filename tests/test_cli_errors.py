@@ -60,7 +60,8 @@ def test_spec_without_bitmap_skips_the_bitmap_checks(capsys, tmp_path):
     out, err = capsys.readouterr()
     rows = json.loads(out)["results"]
     assert {(r["arch"], r["check"]) for r in rows if r["backend"] == "model"} == {
-        (a, c) for a in ("i386", "x86_64") for c in BITMAP_CHECKS | {"profile", "layout", "tag-bits", "expect"}}
+        (a, c) for a in ("i386", "x86_64")
+        for c in BITMAP_CHECKS | {"profile", "layout", "tag-bits", "expect", "divergence"}}
     statuses = {(r["arch"], r["check"]): (r["status"], r["detail"]) for r in rows}
     for arch in ("i386", "x86_64"):
         for check in BITMAP_CHECKS:

@@ -159,7 +159,8 @@ _NATIVE_PROFILE = {
     "atomicity": {"single_copy_atomic_bytes": 8, "atomic64": "native", "read_once_u64_single_access": True,
                   "source": "test"},
     "allocators": {"arch_slab_minalign": 8, "arch_kmalloc_minalign": 8, "libc_malloc_align": 16, "source": "test"},
-    "toolchain": {"gcc_triple": "x86_64-linux-gnu", "host_native": True, "qemu": "native"},
+    "toolchain": {"gcc_triple": "x86_64-linux-gnu", "host_native": True, "qemu": "native",
+                  "linux_compilers": ["gcc"]},
 }
 
 

@@ -47,7 +47,7 @@ def make_profile(name="fake64", **toolchain):
                       "read_once_u64_single_access": True, "source": "test"},
         "allocators": {"arch_slab_minalign": 8, "arch_kmalloc_minalign": 8, "libc_malloc_align": 16,
                        "source": "test"},
-        "toolchain": toolchain,
+        "toolchain": {"linux_compilers": ["gcc"], **toolchain},
     }
     return parse_profile(f"<test {name}>", data)
 

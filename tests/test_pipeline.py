@@ -24,7 +24,7 @@ def layout_calls(monkeypatch, tmp_path):
 
     def counting(headers, profile, **kw):
         with open(log, "a") as fh:
-            fh.write(profile.name + "\n")
+            fh.write(f"{profile.name}/{profile.compiler}\n")
         return real(headers, profile, **kw)
 
     monkeypatch.setattr(pipeline, "layout_headers", counting)
@@ -36,7 +36,9 @@ def test_a_report_run_lays_each_arch_out_once(layout_calls, jobs):
     from bitlayout.commands.report import build
 
     report = build(None, arch=ARCHES, backend="model", options=Options(jobs=jobs))
-    assert layout_calls() == ["i386", "mips", "x86_64"]  # the matrix planned them; the report reused that
+    # the matrix planned them, once per compiler (the divergence check compares GCC's and
+    # clang's); the report reused that
+    assert layout_calls() == ["i386/clang", "i386/gcc", "mips/clang", "mips/gcc", "x86_64/clang", "x86_64/gcc"]
     assert {g["label"] for b in report["bitmaps"] for g in b["groups"]} >= {"LE32", "BE32", "LE64"}
 
 
@@ -44,9 +46,9 @@ def test_plan_all_reuses_the_matrix_plans_and_plans_only_the_rest(layout_calls):
     spec = load_default_spec()
     profiles = spec.select_arches(ARCHES)
     result = run_matrix(spec, profiles, "model", ["bounds"], Options(jobs=1))
-    assert layout_calls() == ["i386", "mips", "x86_64"]
+    assert layout_calls() == ["i386/gcc", "mips/gcc", "x86_64/gcc"]  # no check compares compilers
     reused = pipeline.plan_all(spec, profiles, done=result.plans)
-    assert layout_calls() == ["i386", "mips", "x86_64"]
+    assert layout_calls() == ["i386/gcc", "mips/gcc", "x86_64/gcc"]
     assert all(reused[a] is result.plans[a] for a in reused)
     # The page drawn from the matrix's plans is the page drawn from fresh ones.
     fresh = {p.name: pipeline.plan_for(spec, p) for p in profiles}
@@ -55,7 +57,7 @@ def test_plan_all_reuses_the_matrix_plans_and_plans_only_the_rest(layout_calls):
     result.plans["mips"] = None  # e.g. a worker could not send it back
     before = layout_calls()
     assert pipeline.plan_all(spec, profiles, done=result.plans)["mips"].arch == "mips"
-    assert layout_calls() == sorted(before + ["mips"])
+    assert layout_calls() == sorted(before + ["mips/gcc"])
 
 
 def test_plans_come_back_from_worker_processes():

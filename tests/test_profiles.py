@@ -83,6 +83,39 @@ def test_profiles_record_the_known_abi_facts():
             assert p.atomicity.atomic64 == "native" and p.atomicity.read_once_u64_single_access, p.name
 
 
+# The kernel's own list of arches that build with clang (Documentation/kbuild/llvm.rst, 6.12).
+LLVM_ARCHES = {"arm", "arm64", "hexagon", "loongarch", "mips", "powerpc", "riscv", "s390", "x86"}
+
+
+def test_every_profile_names_the_compilers_that_build_linux_for_it():
+    """GCC everywhere but Hexagon (no GCC target), clang exactly where the kernel's llvm.rst
+    lists the arch; and the model's choice is stated in words."""
+    for p in load_profiles(PROFILE_DIR):
+        linux = p.toolchain.linux_compilers
+        assert ("gcc" in linux) == (p.kernel_arch != "hexagon"), p.name
+        assert ("clang" in linux) == (p.kernel_arch in LLVM_ARCHES), p.name
+        assert p.compiler in ("gcc", "clang")
+        assert f"model follows {'GCC' if p.compiler == 'gcc' else 'clang'} here" in p.model_choice()
+        assert p.kernel_arch in p.model_choice()
+
+
+def test_llvm_rst_lists_the_arches_the_profiles_say(kernel_llvm_rst):
+    """LLVM_ARCHES is read from the kernel tree when it is unpacked here."""
+    text = kernel_llvm_rst.read_text()
+    table = text.split("Supported Architectures", 1)[1].split("Getting Help", 1)[0]
+    listed = set(re.findall(r"^   \* - (\w+)$", table, flags=re.M)) - {"Architecture", "um"}
+    assert listed == LLVM_ARCHES
+
+
+@pytest.fixture
+def kernel_llvm_rst() -> Path:
+    path = Path.home() / ".cache/bitlayout/kernel-src/linux-source-6.12/Documentation/kbuild/llvm.rst"
+    if not path.is_file():
+        pytest.skip(f"no kernel tree at {path.parent.parent.parent}; install: apt-get install linux-source-6.12 "
+                    "and unpack it there")
+    return path
+
+
 def test_layout_classes_cover_all_four():
     classes = {p.layout_class for p in load_profiles(PROFILE_DIR)}
     assert classes == {"LE32", "BE32", "LE64", "BE64"}
@@ -154,6 +187,14 @@ BAD = {
                      r'[toolchain.workaround]\nchecks = ["bitops"]\ncflags = ["-O1"]\nlabel = "x"\nwhy = 1\n\n\g<1>'),
         "toolchain.workaround.why", "unknown key 'why'"),
     "name-vs-file": (lambda: _sub(r'^name = "x86_64"', 'name = "amd64"'), "name", "does not match the file name"),
+    "linux-compilers-missing": (lambda: _sub(r"^linux_compilers = .*?\n", ""), "toolchain.linux_compilers",
+                                "the compilers that build Linux"),
+    "linux-compilers-unknown": (lambda: _sub(r"^linux_compilers = .*?\n", 'linux_compilers = ["icc"]\n'),
+                                "toolchain.linux_compilers", "got 'icc'"),
+    "linux-compilers-twice": (lambda: _sub(r"^linux_compilers = .*?\n", 'linux_compilers = ["gcc", "gcc"]\n'),
+                              "toolchain.linux_compilers", "names a compiler twice"),
+    "layout-compiler-unknown": (lambda: _sub(r"^compiler = \"gcc\".*?\n", 'compiler = "tcc"\n'),
+                                "layout.compiler", "must be 'gcc' or 'clang'"),
     # issue 12: every field's domain
     "gnu-align-below-align": (lambda: _sub(r"(\[types\.int\]\nsize = 4\nalign = 4\ngnu_align = )4", r"\g<1>2"),
                               "types.int.gnu_align", "gnu_align 2 below align 4"),
@@ -367,6 +408,21 @@ def test_rich_table_renders_verdicts():
     render_rich(rows, Console(file=buf, force_terminal=True, width=200))
     text = buf.getvalue()
     assert "i386" in text and "m68k" in text and "8/4(8)" in text  # i386 long long: _Alignof 4, __alignof__ 8
+
+
+def test_profiles_and_doctor_show_the_linux_compilers_and_the_models_choice(capsys, monkeypatch):
+    code, out, _ = _cli(["profiles", "--no-probe", "--format", "json", "--arch", "x86_64,hexagon,sparc"], capsys,
+                        monkeypatch, PROFILE_DIR)
+    rows = {r["name"]: r["toolchain"] for r in json.loads(out)["profiles"]}
+    assert code == 0
+    assert (rows["x86_64"]["linux_compilers"], rows["x86_64"]["model_follows"]) == (["gcc", "clang"], "gcc")
+    assert (rows["hexagon"]["linux_compilers"], rows["hexagon"]["model_follows"]) == (["clang"], "clang")
+    assert "while Linux builds sparc with GCC" in rows["sparc"]["model_choice"]
+    code, out, _ = _cli(["profiles", "--no-probe", "--arch", "x86_64,sparc"], capsys, monkeypatch, PROFILE_DIR)
+    table = {ln.split()[0]: ln for ln in out.splitlines()[1:3]}
+    assert "gcc*+clang" in table["x86_64"] and "gcc (clang*)" in table["sparc"]
+    code, out, _ = _cli(["doctor", "--arch", "aarch64"], capsys, monkeypatch, PROFILE_DIR)
+    assert "linux:    built with gcc, clang; model follows GCC here, as Linux builds arm64 with GCC" in out
 
 
 def test_a_profile_that_is_not_utf8_is_one_line_naming_the_byte(tmp_path):

@@ -30,6 +30,7 @@ def make_profile(name: str, bits: int, little: bool, *, atomic: int | None = Non
                       "read_once_u64_single_access": bits == 64, "source": "fixture"},
         "allocators": {"arch_slab_minalign": slab or 8, "arch_kmalloc_minalign": 8,
                        "libc_malloc_align": 16 if bits == 64 else 8, "source": "fixture"},
+        "toolchain": {"linux_compilers": ["gcc"]},
     }
     return parse_profile(f"<fixture {name}>", data)
 

@@ -56,6 +56,11 @@ class Observer:
     on_arch: ClassVar[bool] = False
     # Place among the backends: ``--backend auto`` order, and so the order of a run's rows.
     order: ClassVar[int] = 100
+    # Which of the arch's installed compilers it observes through (``toolchains.find_compilers``
+    # order): 0 the preferred one (the profile's [layout] compiler when installed), 1 the other
+    # one (the ``-alternate`` backends: both halves of a GCC/clang divergence).  Ignored by
+    # backends that do not use the arch's compiler.
+    rank: ClassVar[int] = 0
 
     def __init__(self, options: Options | None = None):
         self.options = options or Options()
@@ -80,6 +85,12 @@ class Observer:
     def available(self, profile: Profile) -> tuple[bool, str]:
         """Whether it can observe ``profile`` here (after ``unavailable()`` said it runs at all)."""
         return True, ""
+
+    def compiler_abi(self, profile: Profile) -> str | None:
+        """The compiler family ("gcc"/"clang") whose output it observes on ``profile``, or None
+        (the model, the host): the matrix judges it against the model's plan for that compiler
+        (``ArchPlan.for_compiler``)."""
+        return None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

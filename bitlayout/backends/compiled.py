@@ -464,23 +464,52 @@ def incomplete_type_names(obj: Path, profile, type_names: Sequence[str]) -> set[
 
 @register
 class CompiledObserver(LayoutObserver):
-    """The compiled backend in the matrix: one compile per arch of every type the checks ask about."""
+    """The compiled backend in the matrix: one compile per arch of every type the checks ask about,
+    with the arch's preferred installed compiler (the profile's [layout] compiler when installed)."""
 
     name = Backend.COMPILED
     on_arch = True
     order = 20
 
+    def route(self, profile) -> toolchains.Compiler | None:
+        found = toolchains.find_compilers(profile)
+        return found[self.rank] if len(found) > self.rank else None
+
+    def compiler_abi(self, profile) -> str | None:
+        comp = self.route(profile)
+        return comp.abi if comp is not None else None
+
     def available(self, profile) -> tuple[bool, str]:
         # A missing compiler is a skip with the install hint, not an error.
-        if find_compiler(profile) is None:
-            return False, toolchains.missing_reason(profile)
+        if self.route(profile) is None:
+            return False, toolchains.missing_reason(profile) if self.rank == 0 else _no_second_compiler(profile)
         return True, ""
 
     def observe_layout(self, plan, type_names) -> tuple[dict, Evidence]:
         spec = plan.spec
-        comp = toolchains.require_compiler(plan.profile)
+        profile = plan.reference.profile  # the arch's own profile orders its compilers
+        comp = self.route(profile)
+        if comp is None:
+            raise ToolchainError(f"no compiler for {plan.arch}: {toolchains.missing_reason(profile)}")
         t0 = time.perf_counter()
-        facts = compiled_layout(list(spec.headers), plan.profile, list(type_names),
-                                include_dirs=list(spec.include_dirs), defines=dict(spec.defines))["types"]
-        return facts, Evidence(backend=self.name, toolchain=comp.identity, compiler=comp.kind, target=comp.target,
-                               seconds=round(time.perf_counter() - t0, 3))
+        facts = compiled_layout(list(spec.headers), profile, list(type_names), include_dirs=list(spec.include_dirs),
+                                defines=dict(spec.defines), kind=comp.kind)["types"]
+        return facts, Evidence(backend=self.name, toolchain=comp.identity, compiler=comp.kind, compiler_abi=comp.abi,
+                               target=comp.target, seconds=round(time.perf_counter() - t0, 3))
+
+
+@register
+class CompiledAlternateObserver(CompiledObserver):
+    """The compiled backend with the arch's other installed compiler (clang where the model follows
+    GCC): its rows are judged against the model's prediction for that compiler, so the two
+    backends together observe both halves of a compiler divergence."""
+
+    name = Backend.COMPILED_ALTERNATE
+    order = 21
+    rank = 1
+
+
+def _no_second_compiler(profile) -> str:
+    from .runtimes import other_compiler_missing
+
+    return other_compiler_missing(profile)

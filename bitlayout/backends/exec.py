@@ -129,7 +129,7 @@ class ExecBackend:
 
     def __init__(self, jobs: int | None = None, timeout: float = 60.0, *,
                  sources: Iterable[str | Path] | None = None, cache: BuildCache | None = None,
-                 cflags: Sequence[str] = ("-O2",)):
+                 cflags: Sequence[str] = ("-O2",), rank: int = 0):
         if jobs is not None and jobs < 1:
             raise ShimError(f"jobs must be at least 1, got {jobs}")
         if timeout <= 0:
@@ -139,6 +139,8 @@ class ExecBackend:
         self.sources = [Path(s) for s in sources] if sources is not None else None
         self.cache = cache or BuildCache()
         self.cflags = tuple(cflags)
+        self.rank = rank  # 0: the arch's preferred compiler builds the driver; 1: the other one installed
+        self.name = BACKEND if rank == 0 else Backend.EXEC_ALTERNATE
 
     # -- discovery ---------------------------------------------------------
 
@@ -156,9 +158,9 @@ class ExecBackend:
         when a compiler exists: the binary is built and the outcome is an error
         naming the blocker (an unrunnable arch is a finding, not a gap).
         """
-        compiler = runtimes.driver_compiler(profile)
+        compiler = runtimes.driver_compiler(profile, self.rank)
         if compiler is None:
-            return False, runtimes.missing_reason(profile)
+            return False, self._missing(profile)
         if profile.toolchain.run_blocker:
             return True, f"{compiler.identity}, compile-only: {profile.toolchain.run_blocker}"
         runner = toolchains.find_runner(profile)
@@ -174,8 +176,8 @@ class ExecBackend:
         Returns (binary or None, evidence, failure reason or "").  No compiler:
         (None, evidence, "").
         """
-        compiler = runtimes.driver_compiler(profile)
-        evidence: dict[str, Any] = {"backend": BACKEND}
+        compiler = runtimes.driver_compiler(profile, self.rank)
+        evidence: dict[str, Any] = {"backend": self.name}
         if compiler is None:
             return None, Evidence.of(evidence), ""
         # runtimes owns what the profile's runtime (libc or freestanding) compiles and links.
@@ -192,8 +194,8 @@ class ExecBackend:
         key_argv = [Path(a).name if a.endswith(".c") else a for a in key_argv]
         key = build_key(sources_sha256=source_digest(plan.inputs), compiler_identity=compiler.identity,
                         target=compiler.target, flags=key_argv[len(compiler.argv):])
-        evidence.update(toolchain=compiler.identity, compiler=compiler.kind, target=compiler.target,
-                        runtime=plan.runtime, cache_key=key)
+        evidence.update(toolchain=compiler.identity, compiler=compiler.kind, compiler_abi=compiler.abi,
+                        target=compiler.target, runtime=plan.runtime, cache_key=key)
 
         def do_build(out: Path) -> None:
             argv = argv_for(out)
@@ -231,7 +233,7 @@ class ExecBackend:
         binary, built_evidence, failure = self.build(profile)
         evidence = dict(built_evidence)
         if binary is None and not failure:
-            return ExecOutcome(arch, "skip", reason=runtimes.missing_reason(profile), evidence=evidence)
+            return ExecOutcome(arch, "skip", reason=self._missing(profile), evidence=evidence)
         if binary is None:
             if profile.toolchain.run_blocker:
                 failure += f"; and it could not run here anyway: {profile.toolchain.run_blocker}"
@@ -297,6 +299,9 @@ class ExecBackend:
             futures = _interruptible(pool, {p.name: (self.run_one, p, per_profile[p.name]) for p in profiles})
         return {name: f.result() for name, f in futures.items()}
 
+    def _missing(self, profile: Profile) -> str:
+        return runtimes.missing_reason(profile) if self.rank == 0 else runtimes.other_compiler_missing(profile)
+
     def build_all(self, profiles: Iterable[Profile]) -> dict[str, tuple[Path | None, dict[str, Any], str]]:
         """Warm the cache for many profiles at once (a session fixture calls this once)."""
         profiles = list(profiles)
@@ -324,24 +329,29 @@ def _runner_label(runner: toolchains.Runner) -> str:
 
 def _public(evidence: dict[str, Any]) -> dict[str, Any]:
     """The per-observation evidence: how it was seen, not the long stderr."""
-    keys = ("backend", "toolchain", "target", "runtime", "emulator", "compile_seconds", "startup_seconds",
-            "run_seconds")
+    keys = ("backend", "toolchain", "compiler", "compiler_abi", "target", "runtime", "emulator", "compile_seconds",
+            "startup_seconds", "run_seconds")
     return {k: evidence[k] for k in keys if k in evidence}
 
 
 @register
 class ExecObserver(ProbeObserver):
-    """The exec backend in the matrix: one driver run per arch answers every check's requests."""
+    """The exec backend in the matrix: one driver run per arch answers every check's requests,
+    the driver built by the arch's preferred installed compiler."""
 
     name = BACKEND
     on_arch = True
     order = 30
 
     def start(self) -> None:
-        self.backend = ExecBackend(jobs=1, timeout=self.options.exec_timeout)
+        self.backend = ExecBackend(jobs=1, timeout=self.options.exec_timeout, rank=self.rank)
 
     def available(self, profile: Profile) -> tuple[bool, str]:
         return self.backend.available(profile)
+
+    def compiler_abi(self, profile: Profile) -> str | None:
+        comp = runtimes.driver_compiler(profile, self.rank)
+        return comp.abi if comp is not None else None
 
     def observe(self, profile: Profile, requests) -> list[Observation]:
         # exec takes encoded request lines (bitlayout.probes owns the wire format)
@@ -349,3 +359,14 @@ class ExecObserver(ProbeObserver):
         if outcome.status != "ok":
             raise ObserveFailed(outcome.status, outcome.reason, outcome.evidence)
         return list(outcome.observations)
+
+
+@register
+class ExecAlternateObserver(ExecObserver):
+    """The exec backend with the driver built by the arch's other installed compiler (zig's clang
+    with musl, static, where Debian's GCC builds the ``exec`` driver): the same probes, so a bitop
+    result the two compilers' builds disagree on shows as two rows that differ."""
+
+    name = Backend.EXEC_ALTERNATE
+    order = 31
+    rank = 1

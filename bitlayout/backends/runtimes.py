@@ -61,12 +61,43 @@ def _freestanding_gcc_profile(profile: Profile) -> Profile:
         tc, zig_target="", zig_cflags=(), gcc_triple=tc.freestanding_gcc_triple, gcc_cflags=(), host_native=False))
 
 
-def driver_compiler(profile: Profile) -> toolchains.Compiler | None:
+def driver_compiler(profile: Profile, rank: int = 0) -> toolchains.Compiler | None:
     """The compiler that builds the exec driver: the profile's preferred route, or for a
-    freestanding build with ``freestanding_gcc_triple`` that gcc (sparc: sparc64's gcc -m32)."""
+    freestanding build with ``freestanding_gcc_triple`` that gcc (sparc: sparc64's gcc -m32).
+    ``rank`` 1: the arch's other installed compiler (``toolchains.find_compilers`` order), for
+    the ``exec-alternate`` backend; a freestanding profile has none."""
     if runtime_of(profile) == FREESTANDING and profile.toolchain.freestanding_gcc_triple:
-        return toolchains.find_compiler(_freestanding_gcc_profile(profile), "gcc")
-    return toolchains.find_compiler(profile)
+        return toolchains.find_compiler(_freestanding_gcc_profile(profile), "gcc") if rank == 0 else None
+    found = toolchains.find_compilers(profile)
+    if rank == 0 or len(found) <= rank:
+        return found[rank] if len(found) > rank else None
+    # The second driver must run here: zig links glibc only dynamically, so a glibc zig target
+    # (sparc64-linux-gnu) is a compile-only route (docs/profiles.md, zig_target).
+    return found[rank] if _links_static(found[rank]) else None
+
+
+def _links_static(compiler: toolchains.Compiler) -> bool:
+    return compiler.kind != "zig" or "musl" in compiler.target
+
+
+def other_compiler_missing(profile: Profile) -> str:
+    """Why the arch has no second compiler here (the ``-alternate`` backends' skip reason)."""
+    found = toolchains.find_compilers(profile)
+    if not found:
+        return toolchains.missing_reason(profile)
+    tc = profile.toolchain
+    routes = [r for r, on in ((f"zig {tc.zig_target}", tc.zig_target), (f"{tc.gcc_triple}-gcc", tc.gcc_triple)) if on]
+    if runtime_of(profile) == FREESTANDING:
+        return f"one driver compiler only: the {profile.name} driver is built without libc by one route"
+    if len(found) > 1 and not _links_static(found[1]):
+        return (f"{found[1].identity} is a compile-only route (zig links glibc only dynamically: its driver "
+                f"stops at start-up, qemu cannot open the dynamic loader, measured on sparc64); the driver is "
+                f"built by {found[0].identity} only")
+    if len(routes) < 2:
+        return f"one compiler only for {profile.name} ({found[0].identity}): the profile has no other route"
+    return f"one compiler only for {profile.name} here ({found[0].identity}); the other route " \
+           f"({' / '.join(r for r in routes if found[0].target not in r)}) is not installed: " \
+           f"{toolchains.install_hint_for_route(profile, 'zig' if found[0].kind == 'gcc' else 'gcc')}"
 
 
 def missing_reason(profile: Profile) -> str:

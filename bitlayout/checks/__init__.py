@@ -27,7 +27,8 @@ checks that only compare (profile, bitops, lost-update) skip with the reason.
 Modules: ``base`` (names, Check protocol, probe requests), ``plan`` (per-arch
 plan), ``rows`` (outcomes -> rows, known issues), ``layout_checks`` (profile,
 layout), ``bitmap_checks`` (bit-position, bitops, arr64, bounds),
-``concurrency`` (tear, lost-update), ``tag_bits`` (tag-bits), ``expect``.
+``concurrency`` (tear, lost-update), ``tag_bits`` (tag-bits), ``expect``, ``divergence``
+(GCC vs clang layouts of the headers' types).
 This module is the registry and re-exports the public names.
 """
 
@@ -37,6 +38,7 @@ from ..probes import GUARD_WORDS
 from .base import CHECKS, DEFECT, HAZARD, MODEL_BUG, Check, CheckOutcome, Skip, probe
 from .bitmap_checks import Arr64Check, BitopsCheck, BitPositionCheck, BoundsCheck
 from .concurrency import LostUpdateCheck, TearCheck
+from .divergence import DIVERGENCE, DivergenceCheck
 from .expect import ExpectCheck, ModelContext
 from .layout_checks import LayoutCheck, ProfileCheck
 from .plan import (ArchPlan, BitmapPlan, Flag, LayoutFailure, enumerators, flags_on_arch, plan_arch, pointee_of,
@@ -46,13 +48,13 @@ from .tag_bits import TagBitsCheck, tag_prediction
 
 ALL_CHECKS: dict[str, Check] = {c.name: c for c in (
     ProfileCheck(), LayoutCheck(), BitPositionCheck(), BitopsCheck(), Arr64Check(), BoundsCheck(),
-    TearCheck(), LostUpdateCheck(), TagBitsCheck(), ExpectCheck())}
+    TearCheck(), LostUpdateCheck(), TagBitsCheck(), ExpectCheck(), DivergenceCheck())}
 assert tuple(ALL_CHECKS) == CHECKS
 
 __all__ = [
-    "ALL_CHECKS", "CHECKS", "DEFECT", "GUARD_WORDS", "HAZARD", "MODEL_BUG",
+    "ALL_CHECKS", "CHECKS", "DEFECT", "DIVERGENCE", "GUARD_WORDS", "HAZARD", "MODEL_BUG",
     "ArchPlan", "Arr64Check", "BitPositionCheck", "BitmapPlan", "BitopsCheck", "BoundsCheck",
-    "Check", "CheckOutcome", "ExpectCheck", "Flag", "LayoutCheck", "LayoutFailure", "LostUpdateCheck", "ModelContext",
+    "Check", "CheckOutcome", "DivergenceCheck", "ExpectCheck", "Flag", "LayoutCheck", "LayoutFailure", "LostUpdateCheck", "ModelContext",
     "ProfileCheck", "Skip", "TagBitsCheck", "TearCheck", "enumerators", "flags_on_arch", "known_issues_for",
     "label_known_issue", "model_row", "outcome_row", "plan_arch", "pointee_of", "pointer_member", "probe",
     "tag_prediction",

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from .plan import ArchPlan, BitmapPlan
 
 CHECKS = ("profile", "layout", "bit-position", "bitops", "arr64", "bounds", "tear",
-          "lost-update", "tag-bits", "expect")
+          "lost-update", "tag-bits", "expect", "divergence")
 
 MODEL_BUG = "model/profile bug"
 HAZARD = "real hazard"

@@ -65,14 +65,33 @@ class BitmapPlan:
 @dataclass
 class ArchPlan:
     spec: Spec
-    profile: Profile
+    profile: Profile  # as ``compiler`` sees it (Profile.for_compiler)
     layout: LayoutSet | None = None
     layout_error: LayoutFailure | None = None  # set when layout is None
     bitmaps: list[BitmapPlan] = field(default_factory=list)
+    # Whose ABI this plan follows ("gcc" or "clang"), and the same spec planned for the arch's
+    # other compiler (the profile's [alternate]): the two plans point at each other.  None when
+    # the profile describes one compiler only, or nobody asked for the second plan.
+    compiler: str = ""
+    other: ArchPlan | None = field(default=None, repr=False, compare=False)
+    is_reference: bool = True  # the plan of the profile's own [layout] compiler
 
     @property
     def arch(self) -> str:
         return self.profile.name
+
+    def for_compiler(self, abi: str | None) -> ArchPlan:
+        """The plan whose predictions apply to observations made through a compiler of ``abi``
+        ("gcc"/"clang"): the other plan when it is that compiler's, else this one (a compiler
+        the profile does not describe is judged by the profile's own numbers, as before)."""
+        if abi and abi != self.compiler and self.other is not None and self.other.compiler == abi:
+            return self.other
+        return self
+
+    @property
+    def reference(self) -> ArchPlan:
+        """The plan of the compiler the model follows on this arch ([layout] compiler)."""
+        return self if self.is_reference or self.other is None else self.other
 
 
 def flags_on_arch(bspec: BitmapSpec, layout: LayoutSet, profile: Profile) -> list[Flag]:
@@ -111,7 +130,7 @@ def plan_arch(spec: Spec, profile: Profile, layout: LayoutSet | None,
     """Everything the model predicts for one arch (pure)."""
     from ..bitmap_types import geometry_of
 
-    plan = ArchPlan(spec, profile, layout, layout_error)
+    plan = ArchPlan(spec, profile, layout, layout_error, compiler=profile.compiler)
     if layout is None:
         return plan
     for bspec, tname in spec.bitmap_types:

@@ -51,6 +51,8 @@ def doctor_rows(profiles: list) -> list[dict]:
             "runner_note": None if runner else run_text,
             "install": toolchains.install_hint(p) or None,
             "known_issues": list(tc.known_issues),
+            "linux_compilers": list(tc.linux_compilers),
+            "model_choice": p.model_choice(),
             "workaround": (f"{', '.join(tc.workaround.checks)} also {tc.workaround.label}"
                            if tc.workaround else None),
             **_runtime(p),
@@ -109,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             comp += f" (also: {', '.join(r['other_compilers'])})"
         out.append(f"{r['name'].ljust(width)}  compiler: {comp}")
         out.append(f"{''.ljust(width)}  runner:   {r['runner'] or r['runner_note']}")
+        out.append(f"{''.ljust(width)}  linux:    built with {', '.join(r['linux_compilers'])}; {r['model_choice']}")
         if r["runtime_note"]:
             out.append(f"{''.ljust(width)}  runtime:  {r['runtime']}: {r['runtime_note']}")
         if r["install"]:

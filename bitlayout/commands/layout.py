@@ -4,7 +4,9 @@
   typedef the files define, for every arch asked for.
 - ``table``: pahole-like, per arch: offset, size, holes, tail padding, cacheline boundaries,
   bitfield positions (the bit range inside the byte-addressed storage, and MSB/LSB-first order).
-- ``compare``: one type (``--type``), one column per arch, differing rows marked ``*``.
+- ``compare``: one type (``--type``), one column per arch, differing rows marked ``*``; rows that GCC
+  and clang lay out differently on an arch that describes both (``[alternate]``) marked ``!``, with
+  each compiler's answer and the arches below (a compiler divergence, ``docs/profiles.md``).
 
 ``--type`` names any type the translation unit can see (the files, what they include through
 ``-I`` or from the libc, built-in types); ``--all-types`` lays out every type of the translation
@@ -141,7 +143,7 @@ def run(args: Any) -> int:
         sys.stdout.write("\n")
         return 0
     if args.format == "compare":
-        sys.stdout.write(render_compare(sets, args.types[0]))
+        sys.stdout.write(render_compare(sets, args.types[0], other_compiler_sets(sets, args)))
         return 0
     for arch, ls in sets.items():
         sys.stdout.write(f"== {arch} ({ls.profile.layout_class}, cacheline {ls.profile.cacheline_bytes}) ==\n")
@@ -209,29 +211,71 @@ def render_table(t, profile) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_compare(sets: dict, name: str) -> str:
+def other_compiler_sets(sets: dict, args: Any) -> dict:
+    """arch -> the same files laid out for the arch's other compiler (its profile's [alternate]),
+    for the arches that describe two; a layout that fails there is left out."""
+    from ..layout import layout_headers
+
+    out = {}
+    for arch, ls in sets.items():
+        alt = ls.profile.alternate
+        if alt is None:
+            continue
+        try:
+            out[arch] = layout_headers(args.files, ls.profile.for_compiler(alt.compiler), args.include_dirs,
+                                       parse_defines(args.defines), builtin=True if args.builtin_cpp else None)
+        except BitlayoutError:
+            continue
+    return out
+
+
+def _cells(t, names: list[str]) -> list[str]:
+    """size, align, then each member as offset_bits+size_bits ("-" where the type has none)."""
+    members = {m.name: m for m in t.flat_members()}
+    return [str(t.size_bytes), str(t.align_bytes)] + [
+        "-" if members.get(n) is None else f"{members[n].offset_bits}+{members[n].size_bits}" for n in names]
+
+
+def render_compare(sets: dict, name: str, others: dict | None = None) -> str:
+    """One column per arch, ``*`` where arches differ; with ``others`` (``other_compiler_sets``),
+    ``!`` where GCC and clang lay the row out differently on some arch, with both answers below."""
+    from ..profiles import COMPILER_NAMES
+
     arches = list(sets)
     types = {a: sets[a].type(name) for a in arches}
-    rows: list[tuple[str, list[str]]] = [
-        ("size", [str(types[a].size_bytes) for a in arches]),
-        ("align", [str(types[a].align_bytes) for a in arches]),
-    ]
     member_names: list[str] = []
     for a in arches:
         for m in types[a].flat_members():
             if m.name not in member_names:
                 member_names.append(m.name)
-    for mn in member_names:
-        cells = []
-        for a in arches:
-            m = next((x for x in types[a].flat_members() if x.name == mn), None)
-            cells.append("-" if m is None else f"{m.offset_bits}+{m.size_bits}")
-        rows.append((mn, cells))
+    labels = ["size", "align", *member_names]
+    cells = {a: _cells(types[a], member_names) for a in arches}
+    other = {}
+    for a, ls in (others or {}).items():
+        if a in types and ls.has_type(name):
+            try:
+                other[a] = (ls, _cells(ls.type(name), member_names))
+            except BitlayoutError:
+                continue
     width = max(8, *(len(a) for a in arches))
-    head = f"{'':2}{name + ' (offset_bits+size_bits)':<30}" + "".join(f"{a:>{width + 1}}" for a in arches)
+    head = f"{'':3}{name + ' (offset_bits+size_bits)':<30}" + "".join(f"{a:>{width + 1}}" for a in arches)
     out = [head]
-    for label, cells in rows:
-        mark = "*" if len(set(cells)) > 1 else " "
-        out.append(f"{mark} {label:<30}" + "".join(f"{c:>{width + 1}}" for c in cells))
+    split: list[str] = []
+    for i, label in enumerate(labels):
+        row = [cells[a][i] for a in arches]
+        mark = "*" if len(set(row)) > 1 else " "
+        differ = [a for a in other if other[a][1][i] != cells[a][i]]
+        out.append(f"{mark}{'!' if differ else ' '} {label:<30}" + "".join(f"{c:>{width + 1}}" for c in row))
+        by_answer: dict[tuple[str, str], list[str]] = {}
+        for a in differ:
+            ref, alt = sets[a].compiler, other[a][0].compiler
+            key = (f"{COMPILER_NAMES[ref]} {cells[a][i]}", f"{COMPILER_NAMES[alt]} {other[a][1][i]}")
+            by_answer.setdefault(key, []).append(a)
+        split += [f"! {label}: {x}, {y} on {', '.join(on)}" for (x, y), on in by_answer.items()]
     out.append("(* = differs between arches)")
+    if others is not None:
+        out.append("(! = GCC and clang lay it out differently: compiler divergence; the columns show the "
+                   "compiler the model follows per arch)" if split else
+                   f"(GCC and clang agree on {name} on every arch that has both: {', '.join(other) or 'none'})")
+    out += split
     return "\n".join(out) + "\n"

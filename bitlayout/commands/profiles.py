@@ -71,6 +71,9 @@ def profile_row(profile: Profile, probe: Any | None, ran: bool = True) -> dict:
             "runtime": tc.runtime,
             "runtime_reason": tc.runtime_reason or None,
             "known_issues": list(tc.known_issues),
+            "linux_compilers": list(tc.linux_compilers),
+            "model_follows": profile.compiler,
+            "model_choice": profile.model_choice(),
         },
         "verified": None,
         "executable": None,
@@ -101,7 +104,8 @@ def _yes_no(value: bool | None) -> str:
 
 
 def _table_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
-    header = ["arch", "kernel", "class", "long", "ptr", "llong", "slab", "atomic64", "verified", "exec", "toolchain"]
+    header = ["arch", "kernel", "class", "long", "ptr", "llong", "slab", "atomic64", "verified", "exec", "linux",
+              "toolchain"]
     body = []
     for r in rows:
         ll = r["long_long"]
@@ -114,9 +118,15 @@ def _table_rows(rows: list[dict]) -> tuple[list[str], list[list[str]]]:
             r["name"], r["kernel_arch"], r["layout_class"],
             f"{r['long']['size']}/{r['long']['align']}", f"{r['pointer']['size']}/{r['pointer']['align']}",
             llong, str(r["arch_slab_minalign"]), r["atomic64"],
-            _yes_no(r["verified"]), _yes_no(r["executable"]), tool,
+            _yes_no(r["verified"]), _yes_no(r["executable"]), _linux_text(tc), tool,
         ])
     return header, body
+
+
+def _linux_text(tc: dict) -> str:
+    """The compilers that build Linux for the arch, the one the model follows starred: "gcc*+clang"."""
+    return "+".join(c + ("*" if c == tc["model_follows"] else "") for c in tc["linux_compilers"]) + \
+        ("" if tc["model_follows"] in tc["linux_compilers"] else f" ({tc['model_follows']}*)")
 
 
 def render_plain(rows: list[dict]) -> str:
@@ -139,6 +149,8 @@ def _footnotes(rows: list[dict]) -> list[str]:
         if r["note"] and (r["verified"] is False or r["executable"] is False):
             notes.append(f"{r['name']}: {r['note']}")
     notes.append("long/ptr/llong = size/_Alignof (__alignof__ if different); slab = ARCH_SLAB_MINALIGN")
+    notes.append("linux = the compilers that build Linux for the arch; * = the one whose ABI the model follows "
+                 "where GCC and clang differ ([layout] compiler)")
     return notes
 
 

@@ -815,14 +815,23 @@ class LayoutSet:
                     if f.name and width:
                         members.append(Member(f.name, pos, width, True, t))
                     continue
+                if self.compiler == "clang":
+                    bitpos, pos, record_align, size_bits = self._bitfield_clang(
+                        t, bool(f.name), width, packed, user_align, mfa, bitpos, record_align, size_bits, is_union)
+                    if f.name:
+                        members.append(Member(f.name, pos, width, True, t))
+                    continue
                 if width == 0:
                     # A zero-width bit-field aligns the next field to its type's alignment; packing
                     # does not apply to it, nor does #pragma pack (stor-layout.cc: "Those are not
                     # influenced by #pragmas or packed attributes"; measured on all 26 arches).
+                    # An aligned(N) on it counts when N is larger (`int :0 __attribute__((aligned(16)))`
+                    # moves the next field to 16, measured with GCC 12 on x86_64 and arm).
+                    zero_align = max(type_align, 8 * (user_align or 0))
                     if not is_union:
-                        bitpos = _round_up(bitpos, type_align)
+                        bitpos = _round_up(bitpos, zero_align)
                     if r.unnamed_bitfield_affects_alignment:
-                        record_align = max(record_align, type_align)
+                        record_align = max(record_align, zero_align)
                     continue
                 # a bit-field's DECL_ALIGN is one bit, unless aligned()/_Alignas sets it: then even
                 # aligned(1) moves the field to the next byte (DECL_USER_ALIGN, place_field)
@@ -901,6 +910,51 @@ class LayoutSet:
         return TypeLayout(td.key, td.kind, size, align, tuple(members), c_type=td.key,
                           gnu_align_bytes=type_align, user_aligned=user_aligned, canon=("tag", td.key),
                           field_align_bytes=type_align, reverse_order=reverse)
+
+    def _bitfield_clang(self, t, named, width, packed, user_align, mfa, bitpos, record_align, size_bits, is_union):
+        """Bit-field placement as clang does it (RecordLayoutBuilder.cpp,
+        ItaniumRecordLayoutBuilder::LayoutBitField, System V targets, not ms_struct).
+
+        Where it differs from GCC's place_field (the other branch of ``_record``):
+
+        - an ``aligned(N)`` below the type's alignment: clang decides whether the field would
+          straddle a storage unit at the *unaligned* next bit, and only then rounds up to N; GCC
+          rounds up to N first and tests the straddle there.  ``struct { char :1; int n:25
+          __attribute__((aligned(1))); }``: clang puts n at bit 8 (across the first 32-bit unit),
+          GCC at bit 32;
+        - under ``#pragma pack(P)`` an ``aligned(N)`` with N > P does not move the field at all
+          (clang: "#pragma pack ... takes precedence over even the 'aligned' attribute"), where GCC
+          rounds it up to P: ``#pragma pack(2) struct { char c; int b:4 __attribute__((aligned(8))); }``
+          is 2 bytes with clang, 4 with GCC;
+        - a zero-width bit-field aligns to its type's alignment or its ``aligned(N)``, whichever is
+          larger.
+
+        The record's alignment takes the field's (its type's or its ``aligned``, capped by the
+        pack; 1 bit when packed without a pack), as GCC's does; unnamed bit-fields count only
+        where the target says so (``unnamed_bitfield_affects_alignment``, clang
+        ``useZeroLengthBitfieldAlignment``: AAPCS).
+        """
+        storage_bits = 8 * t.size_bytes  # TypeInfo.Width of the declared type (_Bool: 8)
+        type_align = 8 * t.field_align
+        explicit = 8 * (user_align or 0)  # D->getMaxAlignment(): aligned(N) on the field, in bits
+        align = 1 if packed and width else type_align
+        unpacked = type_align
+        if explicit:
+            align, unpacked = max(align, explicit), max(unpacked, explicit)
+        if mfa and width:  # #pragma pack does not apply to zero-width bit-fields
+            unpacked = min(unpacked, mfa)
+            align = unpacked if packed else min(align, mfa)
+        pos = 0 if is_union else bitpos
+        if width == 0 or not mfa and pos % align + width > storage_bits:
+            pos = _round_up(pos, align)  # "#pragma pack, with any value, suppresses the insertion of padding"
+        elif explicit and (not mfa or explicit <= mfa):
+            pos = _round_up(pos, explicit)
+        if not named and not self.rules.unnamed_bitfield_affects_alignment:
+            align = 1
+        record_align = max(record_align, align)
+        if is_union:
+            return bitpos, 0, record_align, max(size_bits, _round_up(width, 8))
+        return pos + width, pos, record_align, size_bits
 
     def _bitfield_no_pcc(self, t, width, packed, user_align, mfa, bitpos, record_align, size_bits, is_union):
         """Bit-field placement without PCC_BITFIELD_TYPE_MATTERS (m68k), stor-layout.cc:

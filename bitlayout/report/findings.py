@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..profiles import Profile
+from ..profiles import COMPILER_NAMES, Profile
 from ..ranges import format_bit_ranges
 from ..results import Backend, MatrixRow, Status
 
@@ -241,6 +241,43 @@ def matrix_findings(rows: Sequence[MatrixRow]) -> list[dict]:
     return out
 
 
+def divergence_findings(section: Mapping[str, Any]) -> list[dict]:
+    """One headline per type GCC and clang lay out differently (grouped over the arches with the
+    same two answers), with the model's choice; one per check whose two driver builds disagree."""
+    out = []
+    for g in section["divergences"]:
+        names = [COMPILER_NAMES[c] for c in g["compilers"]]
+        both = sorted(set(g["confirmed"].get(g["compilers"][0], [])) & set(g["confirmed"].get(g["compilers"][1], [])))
+        seen = (f"confirmed by both compilers on {arch_count(both)}" if both else
+                "predicted by the model; not compiled by both here")
+        choice = "; ".join(g["model_choices"])
+        out.append({"severity": "fail", "source": "divergence", "type": g["type"], "arches": g["arches"],
+                    "text": f"compiler divergence: {names[0]} and {names[1]} lay out {g['type']} differently on "
+                            f"{arch_count(g['arches'])} ({', '.join(g['arches'])}): {g['text'].split(': ', 1)[1]}; "
+                            f"{seen}; {choice}"})
+    for d in section["probe_differences"]:
+        said = "; ".join(f"{r['backend']} ({r['toolchain'] or '?'}): {r['status']}" for r in d["rows"])
+        out.append({"severity": "error", "source": "divergence", "arches": [d["arch"]],
+                    "text": f"compiler divergence in {d['check']} on {d['arch']}: the driver built by each compiler "
+                            f"answers differently ({said})"})
+    return out
+
+
+def divergence_summary(section: Mapping[str, Any]) -> str:
+    """What was compared, in one sentence (the section's lead, also when nothing diverges)."""
+    compared = section["compared"]
+    if not compared:
+        return "nothing compared: no arch in this run has a profile describing both GCC and clang"
+    both = [c["arch"] for c in compared if len(c["confirmed_by"]) >= 2]
+    observed = (f"; both compilers compiled them on {arch_count(both)} ({', '.join(both)})" if both else
+                "; model only (run with --backend compiled,compiled-alternate to compile them with both)")
+    n = len(section["divergences"])
+    verdict = (f"{n} type{'s' if n != 1 else ''} laid out differently" if n else "no divergence")
+    return (f"GCC and clang compared on every type the headers define ({section['types_compared']}) on "
+            f"{arch_count([c['arch'] for c in compared])} ({', '.join(c['arch'] for c in compared)}): "
+            f"{verdict}{observed}")
+
+
 def verification_notes(arches: Sequence[Mapping[str, Any]]) -> list[dict]:
     """What observed the arches: none, a compiler only, nothing in this run."""
     out = []
@@ -256,6 +293,11 @@ def verification_notes(arches: Sequence[Mapping[str, Any]]) -> list[dict]:
     if compiler_only:
         out.append({"severity": "note", "text": f"layouts checked by a compiler, but no CPU ran the shim: "
                                                  f"{', '.join(compiler_only)}"})
+    for a in arches:
+        if a.get("run_blocker"):
+            # The profile's measured reason (x32: the host kernel has no x32 ABI; arc: no qemu-arc).
+            out.append({"severity": "note", "arches": [a["name"]],
+                        "text": f"{a['name']} cannot run code here: {a['run_blocker']}"})
     return out
 
 
@@ -282,6 +324,7 @@ def unverified_reason(why: Sequence[str]) -> str:
     return "; ".join(why[:2]) or "no compiler or CPU for this arch observed anything"
 
 
-__all__ = ["arch_count", "bit_ranges", "inline", "bitmap_findings", "emulated_allocator_note", "expect_findings",
+__all__ = ["arch_count", "bit_ranges", "inline", "bitmap_findings", "divergence_findings", "divergence_summary",
+           "emulated_allocator_note", "expect_findings",
            "group_differences", "group_label", "matrix_findings", "model_only_reason", "short_flag_name",
            "tag_shortfall", "unverified_reason", "verification_notes", "why_no_cpu", "word_legend"]

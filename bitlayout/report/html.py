@@ -170,7 +170,8 @@ def _header(report: Mapping[str, Any]) -> str:
 
 
 def _toc(report: Mapping[str, Any]) -> str:
-    items = ['<li><a href="#findings">Findings</a></li>', '<li><a href="#overview">Overview: arch × check</a></li>']
+    items = ['<li><a href="#findings">Findings</a></li>', '<li><a href="#overview">Overview: arch × check</a></li>',
+             '<li><a href="#divergence">Compiler divergence</a></li>']
     for b in report["bitmaps"]:
         items.append(f'<li><a href="#bitmap-{_slug(b["type"])}">Bit map: {_e(b["type"])}</a></li>')
     for t in report["tagged_pointers"]:
@@ -215,7 +216,8 @@ def _overview(report: Mapping[str, Any]) -> str:
            + '<span><span class="badge unverified">unverified</span> no compiler or CPU observed this arch</span>'
            '<span><span class="badge">compiler only</span> layouts from its compiler, no CPU ran</span>'
            '<span>small letters: the backends that gave the cell its status — <b>e</b> the arch\'s CPU '
-           '(exec), <b>c</b> its compiler, <b>h</b> the host shim, <b>m</b> the model alone</span>'
+           '(exec), <b>c</b> its compiler, <b>h</b> the host shim, <b>m</b> the model alone (<b>c</b>/<b>e</b> '
+           'also for the arch\'s other compiler: compiled-alternate, exec-alternate)</span>'
            '</div>']
     if not grid["checks"]:
         out.append('<p class="missing-note">No matrix rows: the page shows model predictions only.</p>')
@@ -386,6 +388,43 @@ def _structs(report: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+def _divergence(report: Mapping[str, Any]) -> str:
+    d = report["compiler_divergence"]
+    out = [_h(2, "Compiler divergence: GCC vs clang", "divergence"),
+           f'<p class="lead">{_e(d["summary"])}. A divergence is a finding of its own (an ABI hazard '
+           'between two compilers that both build Linux), never a model error: the model predicts both '
+           'layouts and says which one it follows.</p>']
+    if d["divergences"]:
+        body = []
+        for g in d["divergences"]:
+            answers = "".join(
+                f'<td class="mono">{_e(inline(g["answers"][c], pair=" ", items="; ", seq=", "))}'
+                f'<br><small>{_e("compiled on " + ", ".join(g["confirmed"].get(c) or []) if g["confirmed"].get(c) else "model")}'
+                '</small></td>' for c in g["compilers"])
+            body.append(f'<tr><td><code>{_e(g["type"])}</code></td><td>{_e(", ".join(g["members"]) or "—")}</td>'
+                        f'{answers}<td>{_e(", ".join(g["arches"]))}</td>'
+                        f'<td>{_e("; ".join(g["model_choices"]))}</td></tr>')
+        heads = "".join(f"<th>{_e(c)}</th>" for c in d["divergences"][0]["compilers"])
+        out.append('<table class="divergence"><thead><tr><th>type</th><th>members</th>'
+                   f'{heads}<th>arches</th><th>the model</th></tr></thead><tbody>{"".join(body)}</tbody></table>')
+    for p in d["probe_differences"]:
+        items = "".join(f'<li><strong>{_e(r["backend"])}</strong> ({_e(r["toolchain"] or "?")}): '
+                        f'{_e(r["status"])} — {_e(r["detail"])}</li>' for r in p["rows"])
+        out.append(f'<p>{_e(p["check"])} on {_e(p["arch"])}: the two compilers\' drivers answer '
+                   f'differently</p><ul>{items}</ul>')
+    if d["compared"]:
+        rows = "".join(f'<tr><td>{_e(c["arch"])}</td><td>{c["types"]}</td><td>{_e(c["follows"])}</td>'
+                       f'<td>{_e(", ".join(f"{k}: {v}" for k, v in c["confirmed_by"].items()) or "model")}</td></tr>'
+                       for c in d["compared"])
+        out.append('<details><summary>what was compared</summary><table><thead><tr><th>arch</th><th>types</th>'
+                   f'<th>model follows</th><th>compiled by</th></tr></thead><tbody>{rows}</tbody></table></details>')
+    if d["not_compared"]:
+        items = "".join(f'<li>{_e(n["arch"])}: {_e(n["reason"])}</li>' for n in d["not_compared"])
+        out.append(f'<details><summary>not compared ({len(d["not_compared"])} arches)</summary>'
+                   f'<ul class="skips">{items}</ul></details>')
+    return "".join(out)
+
+
 def _evidence(report: Mapping[str, Any]) -> str:
     out = [_h(2, "Evidence", "evidence"),
            '<p class="lead">Every claim above comes from these rows: what the model predicted, what '
@@ -433,7 +472,7 @@ def _arches(report: Mapping[str, Any]) -> str:
 
 
 def render_html(report: Mapping[str, Any]) -> str:
-    body = [_header(report), "<main>", _toc(report), _findings(report), _overview(report)]
+    body = [_header(report), "<main>", _toc(report), _findings(report), _overview(report), _divergence(report)]
     body += [_bitmap(b, i) for i, b in enumerate(report["bitmaps"])]
     body += [_tagged(t, i) for i, t in enumerate(report["tagged_pointers"])]
     body += [_structs(report), _evidence(report), _arches(report)]

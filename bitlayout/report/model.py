@@ -26,8 +26,9 @@ from ..profiles import Profile
 from ..results import FAILED, RAN, STATUS_RANK, Backend, MatrixRow, Status, plain, worst_status
 from ..struct_layout import struct_layout
 from ..tagging import free_tag_bits
+from .divergence import divergence_section
 from .facts import BitmapFacts, StructFacts, TaggedFacts
-from .findings import (bitmap_findings, emulated_allocator_note, expect_findings, group_differences, group_label,
+from .findings import (bitmap_findings, divergence_findings, divergence_summary, emulated_allocator_note, expect_findings, group_differences, group_label,
                        matrix_findings, model_only_reason, short_flag_name, tag_shortfall, unverified_reason,
                        verification_notes, why_no_cpu, word_legend)
 
@@ -108,6 +109,7 @@ def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow], compil
             "toolchains": toolchains,
             "runners": runners,
             "unverified_reason": "" if level == "cpu" else unverified_reason(why_not),
+            "run_blocker": p.toolchain.run_blocker,  # measured: nothing built for it runs here
         })
     return out
 
@@ -505,6 +507,9 @@ def build_report(
     # Each false [[expect]] is a headline of its own: the matrix rows below fold
     # every fail group out of the headline, and an expect is the user's own claim.
     findings.extend(expect_findings(rows))
+    divergence = divergence_section(rows)
+    divergence["summary"] = divergence_summary(divergence)
+    findings.extend(divergence_findings(divergence))
     findings.extend(matrix_findings(rows))
     findings.extend(verification_notes(arches))
     # Headline findings open the page; the failing matrix rows behind them are
@@ -528,6 +533,7 @@ def build_report(
         "bitmaps": bitmap_entries,
         "tagged_pointers": tag_entries,
         "structs": struct_entries,
+        "compiler_divergence": divergence,
         "findings": findings,
         "evidence": _evidence(rows),
         "evidence_by_check": _evidence_by_check(rows),  # "rows" index into "evidence"

@@ -230,6 +230,35 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _divergence(report: Mapping[str, Any]) -> list[str]:
+    d = report["compiler_divergence"]
+    out = _title("Compiler divergence: GCC vs clang")
+    out += _wrap(d["summary"])
+    for g in d["divergences"]:
+        out.append("")
+        out += _wrap(f"{g['type']} on {', '.join(g['arches'])}:", "  ", "      ")
+        for c in g["compilers"]:
+            a = g["answers"][c]
+            parts = [f"{k} {a[k]}" for k in ("size", "align") if k in a]
+            parts += [f"{m} at bit {v['offset_bits']} ({v['size_bits']} bits)" for m, v in a.get("members", {}).items()]
+            seen = g["confirmed"].get(c) or []
+            out += _wrap(f"{c}: {', '.join(parts)}" + (f" [compiled on {len(seen)}]" if seen else " [model]"),
+                         "    ", "      ")
+        for choice in g["model_choices"]:
+            out += _wrap(choice, "    ", "      ")
+    for p in d["probe_differences"]:
+        out.append("")
+        out += _wrap(f"{p['check']} on {p['arch']}: the two compilers' drivers answer differently", "  ", "      ")
+        for r in p["rows"]:
+            out += _wrap(f"{r['backend']} ({r['toolchain'] or '?'}): {r['status']}: {r['detail']}", "    ", "      ")
+    if d["not_compared"]:
+        out.append("")
+        out += _wrap("not compared: " + "; ".join(f"{n['arch']} ({n['reason']})" for n in d["not_compared"][:3])
+                     + (f"; and {len(d['not_compared']) - 3} more" if len(d["not_compared"]) > 3 else ""),
+                     "  ", "    ")
+    return out
+
+
 def _evidence(report: Mapping[str, Any], limit: int) -> list[str]:
     out = _title("Evidence")
     rows = report["evidence"]
@@ -272,6 +301,7 @@ def render_text(report: Mapping[str, Any], *, evidence_limit: int = 25) -> str:
     lines: list[str] = head
     lines += _findings(report)
     lines += _overview(report)
+    lines += _divergence(report)
     lines += _bitmaps(report)
     lines += _tagged(report)
     lines += _structs(report)
