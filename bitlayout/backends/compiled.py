@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from .. import toolchains
 from ..errors import ToolchainError
@@ -38,7 +39,7 @@ def compiler_argv(profile, kind: str | None = None) -> list[str]:
     return [*comp.argv, *comp.cflags]
 
 
-def _gcc_extra(argv: Sequence[str]) -> list[str]:
+def dwarf_string_flags(argv: Sequence[str]) -> list[str]:
     # GCC: strings inline (DW_FORM_string) so no .debug_str relocations need applying, which
     # pyelftools cannot do for every machine (m68k, alpha, hppa, sh, arc...).
     if any("ziglang" in a or "clang" in a for a in argv):
@@ -46,12 +47,24 @@ def _gcc_extra(argv: Sequence[str]) -> list[str]:
     return ["-fno-merge-debug-strings"]
 
 
-def probe_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
-    lines = [f'#include "{Path(h).resolve()}"' for h in headers]
+def probe_declarations(type_names: Sequence[str]) -> str:
+    """The arrays whose DWARF bounds give ``_Alignof`` and ``sizeof`` of each named type.
+
+    They come after the headers, so each name is first freed of a macro of the same name (the
+    kernel has ``enum cc_vendor`` and ``#define cc_vendor (CC_VENDOR_NONE)``): DWARF names the
+    type, and the probe must reach that type, not the macro."""
+    words = dict.fromkeys(w for name in type_names for w in re.findall(r"[A-Za-z_]\w*", name)
+                          if w not in ("struct", "union", "enum"))
+    lines = [f"#undef {w}" for w in words]
     for i, name in enumerate(type_names):
         lines.append(f"char __bl_align_{i}[_Alignof({name})];")
         lines.append(f"char __bl_size_{i}[sizeof({name})];")
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
+
+
+def probe_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
+    includes = "".join(f'#include "{Path(h).resolve()}"\n' for h in headers)
+    return includes + probe_declarations(type_names)
 
 
 def compile_probe(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
@@ -60,7 +73,7 @@ def compile_probe(profile, headers, type_names, workdir: str | Path, include_dir
     src = Path(workdir) / f"probe_{profile.name}.c"
     obj = Path(workdir) / f"probe_{profile.name}.o"
     src.write_text(probe_source(headers, type_names))
-    cmd = [*argv, *DEBUG_FLAGS, *_gcc_extra(argv), *extra_flags]
+    cmd = [*argv, *DEBUG_FLAGS, *dwarf_string_flags(argv), *extra_flags]
     for d in include_dirs:
         cmd += ["-I", str(d)]
     cmd += toolchains.define_flags(defines)
@@ -306,12 +319,13 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
         dw.close()
 
 
-def defined_type_names(obj: Path, profile, header_files: Iterable[str], incomplete: bool = False) -> list[str]:
-    """Every struct/union/enum/typedef DWARF says the given files define (complete types only,
-    unless ``incomplete``: then typedefs of incomplete types too, as the layout/1 contract lists)."""
+def defined_type_names(obj: Path, profile, header_files: Iterable[str] | None, incomplete: bool = False) -> list[str]:
+    """Every struct/union/enum/typedef DWARF says the given files define (``None``: every file of
+    the TU; complete types only, unless ``incomplete``: then typedefs of incomplete types too, as
+    the layout/1 contract lists)."""
     dw = _Dwarf(obj, profile.little_endian)
     try:
-        wanted = {os.path.realpath(h) for h in header_files}
+        wanted = None if header_files is None else {os.path.realpath(h) for h in header_files}
         names = []
         for cu in dw.cus:
             lp = dw.dwarf.line_program_for_CU(cu)
@@ -331,7 +345,11 @@ def defined_type_names(obj: Path, profile, header_files: Iterable[str], incomple
                                    "DW_TAG_typedef") or _attr(die, "DW_AT_declaration"):
                     continue
                 cname = dw.contract_name(die)
-                if cname is None or files.get(_attr(die, "DW_AT_decl_file")) not in wanted:
+                decl_file = files.get(_attr(die, "DW_AT_decl_file"))
+                # a compiler-internal type (GCC's struct __va_list_tag: file <built-in>, line 0) is
+                # not nameable in C
+                builtin = decl_file is None or _attr(die, "DW_AT_decl_line") == 0
+                if cname is None or builtin or wanted is not None and decl_file not in wanted:
                     continue
                 if die.tag == "DW_TAG_typedef":
                     target = dw.strip(die)
@@ -353,26 +371,39 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
     Without ``type_names``, a first compile lists the types DWARF says the headers define.
     """
     with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
-        bare = None
-        if type_names is None:
-            bare = compile_probe(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
-            type_names = defined_type_names(obj=bare, profile=profile, header_files=[str(h) for h in headers],
-                                            incomplete=True)
-        try:
-            obj = compile_probe(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
-            return read_layout(obj, profile, type_names)
-        except ToolchainError:
-            # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
-            # is a compile error: ask DWARF which names are incomplete and probe only the others.
-            if bare is None:
-                bare = compile_probe(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
-            incomplete = incomplete_type_names(bare, profile, type_names)
-            if not incomplete:
-                raise
-            complete = [n for n in type_names if n not in incomplete]
-            obj = compile_probe(profile, headers, complete, tmp, include_dirs, defines, kind, extra_flags)
-            done = read_layout(obj, profile, complete)["types"]
-            return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
+        def compile_with(names: Sequence[str]) -> Path:
+            # a directory per compile: the bare object is read again after a failed probe compile
+            workdir = tempfile.mkdtemp(dir=tmp)
+            return compile_probe(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags)
+
+        return layout_from_compiles(compile_with, profile, type_names, [str(h) for h in headers])
+
+
+def layout_from_compiles(compile_with: Callable[[Sequence[str]], Path], profile,
+                         type_names: Sequence[str] | None = None,
+                         header_files: Sequence[str] | None = None) -> dict:
+    """``{"types": {...}}`` for ``type_names`` from objects ``compile_with(names)`` builds (the TU
+    plus ``probe_declarations(names)``; each call a new file).  Without ``type_names``: every type DWARF says
+    ``header_files`` define (``None``: every type of the TU), listed from a first compile."""
+    bare = None
+    if type_names is None:
+        bare = compile_with([])
+        type_names = defined_type_names(obj=bare, profile=profile, header_files=header_files, incomplete=True)
+    try:
+        obj = compile_with(type_names)
+        return read_layout(obj, profile, type_names)
+    except ToolchainError:
+        # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
+        # is a compile error: ask DWARF which names are incomplete and probe only the others.
+        if bare is None:
+            bare = compile_with([])
+        incomplete = incomplete_type_names(bare, profile, type_names)
+        if not incomplete:
+            raise
+        complete = [n for n in type_names if n not in incomplete]
+        obj = compile_with(complete)
+        done = read_layout(obj, profile, complete)["types"]
+        return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
 
 
 # The layout/1 form of a type without a size (docs/cfront.md "Incomplete types").
