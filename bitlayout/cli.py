@@ -23,6 +23,7 @@ VERBS = {
     "diff": "diff",
     "profiles": "profiles",
     "doctor": "doctor",
+    "kernel": "kernel",
 }
 
 

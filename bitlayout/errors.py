@@ -56,3 +56,12 @@ class ToolchainError(BitlayoutError):
 
 class ShimError(BitlayoutError):
     """Bad arguments for the C shim, caught in Python before any C runs."""
+
+
+class KernelTreeError(BitlayoutError):
+    """A directory that is not a kernel tree, or a kernel build (make) that failed."""
+
+
+class KernelNotPrepared(KernelTreeError):
+    """A kernel tree with no prepared build for the arch asked for: the message says how to
+    prepare it.  Inside a matrix this is a skip row, not an error."""
