@@ -30,7 +30,7 @@ DIFF_SCHEMA = "bitlayout.diff/1"
 
 @dataclass(frozen=True)
 class Design:
-    path: str  # absolute header path
+    path: str  # absolute header path, or a kernel include name (``--kernel``)
     type: str  # "vm_flags_t", "struct foo", ...
 
     @property
@@ -48,8 +48,9 @@ def _split(arg: str) -> tuple[str, str | None]:
     return arg, None
 
 
-def parse_designs(old: str, new: str | None, types: Sequence[str] | None) -> tuple[Design, Design]:
-    """The command line's designs: ``OLD NEW`` as FILE:TYPE pairs, or files + ``--type OLD_T NEW_T``."""
+def parse_designs(old: str, new: str | None, types: Sequence[str] | None, kernel: Any = None) -> tuple[Design, Design]:
+    """The command line's designs: ``OLD NEW`` as FILE:TYPE pairs, or files + ``--type OLD_T NEW_T``.
+    With ``kernel`` (a ``kernel.inputs.KernelSource``) a FILE may also be a kernel include name."""
     old_file, old_type = _split(old)
     new_file, new_type = _split(new) if new else (old_file, None)
     if types:
@@ -63,9 +64,13 @@ def parse_designs(old: str, new: str | None, types: Sequence[str] | None) -> tup
     out = []
     for f in (old_file, new_file):
         p = Path(f)
-        if not p.is_file():
+        if p.is_file():
+            out.append(str(p.resolve()))
+            continue
+        if kernel is None:
             raise UsageError("header not found", path=f)
-        out.append(str(p.resolve()))
+        kernel.check_headers([f], "header")
+        out.append(f)
     return Design(out[0], old_type), Design(out[1], new_type)
 
 
@@ -87,19 +92,19 @@ def _ranges(nrs: Sequence[int]) -> str:
 class _Layouts:
     """Per (header, arch) layout cache: the same header is read once per arch."""
 
-    def __init__(self, include_dirs: Sequence[str], defines: Mapping[str, str]):
+    def __init__(self, include_dirs: Sequence[str], defines: Mapping[str, str], kernel: Any = None):
         self.include_dirs = tuple(include_dirs)
         self.defines = dict(defines)
+        self.kernel = kernel
         self.cache: dict[tuple[str, str], Any] = {}
 
     def get(self, path: str, profile: Profile) -> Any:
         key = (path, profile.name)
         if key not in self.cache:
-            from .layout import layout_headers
+            from .kernel.inputs import layout_for
 
             try:
-                self.cache[key] = layout_headers([path], profile, include_dirs=self.include_dirs,
-                                                 defines=self.defines)
+                self.cache[key] = layout_for([path], profile, self.include_dirs, self.defines, kernel=self.kernel)
             except LayoutError as exc:
                 self.cache[key] = exc
         value = self.cache[key]
@@ -274,9 +279,11 @@ def _signature(facts: Mapping[str, Any]) -> tuple:
 
 def diff_designs(old: Design, new: Design, profiles: Sequence[Profile], *,
                  flagset: FlagSet = FlagSet("default"), container: str | None = None,
-                 include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The ``bitlayout.diff/1`` dict for two designs on every given arch."""
-    layouts = _Layouts(include_dirs, defines or {})
+                 include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None,
+                 kernel: Any = None) -> dict[str, Any]:
+    """The ``bitlayout.diff/1`` dict for two designs on every given arch (``kernel``: a
+    ``kernel.inputs.KernelSource`` the headers come from)."""
+    layouts = _Layouts(include_dirs, defines or {}, kernel)
     arches = []
     flag_count = bit_count = 0
     for p in profiles:

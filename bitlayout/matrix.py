@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .bitmap_types import geometry_of
 from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, Skip, model_row, outcome_row, plan_arch, stress_ms,
                      pointer_member)
-from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
+from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, KernelNotPrepared, SpecError, UsageError
 from .profiles import Profile
 from .results import MATRIX_SCHEMA, MatrixRow, Observation
 from .spec import Spec, check_names
@@ -217,16 +217,20 @@ def parse_checks(text: str | Sequence[str] | None) -> list[str]:
     return [c for c in CHECKS if c in parts]
 
 
-def _layout(spec: Spec, profile: Profile) -> tuple[Any, str]:
+def _layout(spec: Spec, profile: Profile) -> tuple[Any, str, bool]:
+    """(LayoutSet, '', False), or (None, why, skipped): skipped when the arch cannot be laid out
+    here at all (a kernel tree not prepared for it), which makes skip rows instead of errors."""
     try:
-        from .layout import layout_headers
+        from .kernel.inputs import KernelSource, layout_for
     except ImportError as exc:
-        return None, f"layout engine not available ({exc})"
+        return None, f"layout engine not available ({exc})", False
     try:
-        return layout_headers(list(spec.headers), profile, include_dirs=list(spec.include_dirs),
-                              defines=dict(spec.defines)), ""
+        kernel = KernelSource.open(spec.kernel) if spec.kernel else None
+        return layout_for(spec.headers, profile, spec.include_dirs, spec.defines, kernel=kernel), "", False
+    except KernelNotPrepared as exc:
+        return None, str(exc), True
     except BitlayoutError as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        return None, f"{type(exc).__name__}: {exc}", False
 
 
 def _names_of(layout: Any) -> tuple[set[str], set[str]]:
@@ -236,11 +240,11 @@ def _names_of(layout: Any) -> tuple[set[str], set[str]]:
 
 
 def run_arch(spec: Spec, profile: Profile, checks: Sequence[str], backends: Sequence[str],
-             layout: Any = None, layout_error: str = "") -> list[MatrixRow]:
+             layout: Any = None, layout_error: str = "", layout_skipped: bool = False) -> list[MatrixRow]:
     """All rows for one arch (model first, then each observing backend)."""
     if layout is None and not layout_error:
-        layout, layout_error = _layout(spec, profile)
-    plan = plan_arch(spec, profile, layout, layout_error)
+        layout, layout_error, layout_skipped = _layout(spec, profile)
+    plan = plan_arch(spec, profile, layout, layout_error, layout_skipped)
     observers = make_observers(backends)
     rows: list[MatrixRow] = []
     predictions: dict[str, Any] = {}
@@ -350,23 +354,34 @@ def _compiled_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str,
     mod, why = _import("bitlayout.backends.compiled")
     if mod is None:
         return _skip_all(plan, checks, "compiled", f"compiled backend not available: {why}")
+    if plan.layout_skipped:  # e.g. a kernel tree not prepared for this arch: nothing to compile with
+        return _skip_all(plan, checks, "compiled", plan.layout_error)
     wanted, skipped = _ask_checks(checks, predictions, lambda check, pred: check.compiled_types(plan, pred))
     names = list(dict.fromkeys(t for ts in wanted.values() for t in ts))
     facts: dict[str, Any] = {}
     evidence: dict[str, Any] = {}
     if names:
-        comp = mod.find_compiler(plan.profile)
-        if comp is None:  # a missing compiler is a skip with the install hint, not an error
+        # the kernel route compiles with Kbuild's compiler, present wherever the arch was laid out
+        comp = mod.find_compiler(plan.profile) if not plan.spec.kernel else None
+        if comp is None and not plan.spec.kernel:  # a missing compiler is a skip with the install hint
             from .toolchains import missing_reason
 
             return [MatrixRow(plan.arch, n, "compiled", "skip", skipped.get(n) or f"compiled: {missing_reason(plan.profile)}")
                     for n in checks]
         t0 = time.perf_counter()
         try:
-            facts = mod.compiled_layout(list(plan.spec.headers), plan.profile, names,
-                                        include_dirs=list(plan.spec.include_dirs), defines=dict(plan.spec.defines))["types"]
+            from .kernel.inputs import KernelSource, compiled_for
+
+            kernel = KernelSource.open(plan.spec.kernel) if plan.spec.kernel else None
+            facts = compiled_for(plan.spec.headers, plan.profile, names, plan.spec.include_dirs, plan.spec.defines,
+                                 kernel=kernel)["types"]
             evidence = {"backend": "compiled", "compiler": getattr(comp, "identity", ""),
                         "target": getattr(comp, "target", ""), "seconds": round(time.perf_counter() - t0, 3)}
+            if kernel is not None:  # Kbuild's compiler and the prepared build whose flags it used
+                from .kernel.kbuild import command_for
+
+                kc = command_for(kernel.tree, plan.profile)
+                evidence.update(compiler=kc.compiler_version, target=f"kbuild {kc.build}")
         except BitlayoutError as exc:
             return [MatrixRow(plan.arch, n, "compiled", "skip" if n in skipped else "error",
                               skipped.get(n) or f"compiled: {exc}") for n in checks]
@@ -398,6 +413,7 @@ class _ArchRun:
     seconds: float
     layout_error: str
     layout: Any = None
+    layout_skipped: bool = False
     # spec key -> reason it is unusable on this arch ('' = usable); see _spec_problems
     problems: dict[str, str] = field(default_factory=dict)
 
@@ -405,16 +421,17 @@ class _ArchRun:
 def _worker(args: tuple) -> _ArchRun:
     spec, profile, checks, backends, in_child = args
     t0 = time.perf_counter()
-    layout, layout_error = _layout(spec, profile)
+    layout, layout_error, skipped = _layout(spec, profile)
     types, names = _names_of(layout) if layout is not None else (set(), set())
-    rows = run_arch(spec, profile, checks, backends, layout=layout, layout_error=layout_error)
+    rows = run_arch(spec, profile, checks, backends, layout=layout, layout_error=layout_error, layout_skipped=skipped)
     problems = _spec_problems(spec, profile, layout) if layout is not None else {}
     if in_child and layout is not None:
         try:
             pickle.dumps(layout)
         except Exception:  # noqa: BLE001 - the report lays this arch out again instead
             layout = None
-    return _ArchRun(profile.name, rows, types, names, time.perf_counter() - t0, layout_error, layout, problems)
+    return _ArchRun(profile.name, rows, types, names, time.perf_counter() - t0, layout_error, layout, skipped,
+                    problems)
 
 
 def _spec_problems(spec: Spec, profile: Profile, layout: Any) -> dict[str, str]:
@@ -506,10 +523,13 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
     all_types = set().union(*(run.types for run in runs.values()))
     all_names = set().union(*(run.names for run in runs.values()))
     if layout_errors and all(layout_errors.values()):
-        # Headers that no arch can lay out are bad input (exit 2), not a finding per arch.
-        first = next(iter(layout_errors.values()))
-        if not first.startswith("layout engine not available"):
-            raise SpecError(f"cannot lay out the headers on any selected arch: {first}", path=spec.path,
+        # Headers that no arch can lay out are bad input (exit 2), not a finding per arch; so is a
+        # kernel tree prepared for none of the selected arches.
+        failed = [run.layout_error for run in runs.values() if not run.layout_skipped]
+        if not failed:
+            raise KernelNotPrepared(f"no selected arch can be laid out here: {next(iter(layout_errors.values()))}")
+        if not failed[0].startswith("layout engine not available"):
+            raise SpecError(f"cannot lay out the headers on any selected arch: {failed[0]}", path=spec.path,
                             key="headers")
     if all_types:
         # A name no selected arch defines is a typo in the spec (exit 2), not a finding.

@@ -228,22 +228,26 @@ class ArchLayout:
 @pytest.fixture
 def layout(arch, request: pytest.FixtureRequest) -> ArchLayout:
     """The spec's headers laid out for ``arch`` (cached per session and arch)."""
-    from .errors import BitlayoutError
+    from .errors import BitlayoutError, KernelNotPrepared
 
     st = _state(request.config)
     if arch.name not in st.layouts:
         try:
-            from .layout import layout_headers
+            from .kernel.inputs import KernelSource, layout_for
         except ImportError as exc:
             pytest.skip(f"bitlayout.layout is not available: {exc}")
         spec = st.spec
         try:
+            kernel = KernelSource.open(spec.kernel) if spec.kernel else None
             st.layouts[arch.name] = ArchLayout(
-                arch, layout_headers(list(spec.headers), arch, include_dirs=list(spec.include_dirs),
-                                     defines=dict(spec.defines)), spec)
+                arch, layout_for(spec.headers, arch, spec.include_dirs, spec.defines, kernel=kernel), spec)
+        except KernelNotPrepared as exc:  # an arch the spec's kernel tree is not prepared for
+            st.layouts[arch.name] = exc
         except BitlayoutError as exc:
             st.layouts[arch.name] = exc
     found = st.layouts[arch.name]
+    if isinstance(found, KernelNotPrepared):
+        pytest.skip(str(found))
     if isinstance(found, Exception):
         pytest.fail(f"layout of {', '.join(st.spec.headers)} on {arch.name}: {found}", pytrace=False)
     return found

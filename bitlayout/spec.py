@@ -108,7 +108,7 @@ class ExpectSpec:
 @dataclass(frozen=True)
 class Spec:
     path: str
-    headers: tuple[str, ...]  # absolute paths
+    headers: tuple[str, ...]  # absolute paths; with ``kernel``, also kernel include names
     include_dirs: tuple[str, ...]
     defines: Mapping[str, str]
     arches: tuple[str, ...] | None  # selector parts, None = all
@@ -116,6 +116,9 @@ class Spec:
     tagged_pointers: tuple[TaggedPointerSpec, ...]
     expects: tuple[ExpectSpec, ...]
     is_default: bool = False
+    # A kernel tree (absolute path): headers are taken from it per arch with Kbuild's flags, and a
+    # header that is not a file next to the spec is a kernel include name ("linux/mm_types.h").
+    kernel: str | None = None
 
     def select_arches(self, override: str | Iterable[str] | None = None,
                       profiles: Iterable[Profile] | None = None) -> list[Profile]:
@@ -131,7 +134,7 @@ class Spec:
 # ---------------------------------------------------------------------------
 
 
-_TOP_KEYS = ("headers", "include_dirs", "defines", "arches", "bitmap", "tagged_pointer", "expect")
+_TOP_KEYS = ("headers", "include_dirs", "defines", "arches", "kernel", "bitmap", "tagged_pointer", "expect")
 _FIELD_RE = re.compile(r"^(struct|union)\s+([A-Za-z_]\w*)\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)$")
 _RANGE_RE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
 _IDENT_RE = re.compile(r"^[A-Za-z_]\w*$")
@@ -306,19 +309,46 @@ def _parse_expect(path: str, data: Any, index: int) -> ExpectSpec:
     return ExpectSpec(expr, on, key)
 
 
-def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = False) -> Spec:
-    """Validate a spec's TOML data (step 1: everything that needs no C)."""
+def _kernel_tree(path: str, base: Path, t: _Table, override: str | Path | None) -> Any:
+    """The spec's ``kernel`` (relative to the spec file) or the command line's ``--kernel``."""
+    from .errors import KernelTreeError
+    from .kernel.tree import find_tree
+
+    if override is not None:
+        return find_tree(override)
+    if "kernel" not in t.data:
+        return None
+    raw = t.get("kernel", str)
+    try:
+        return find_tree((base / raw).expanduser())
+    except KernelTreeError as exc:
+        raise SpecError(str(exc), path=path, key="kernel") from None
+
+
+def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = False,
+               kernel: str | Path | None = None) -> Spec:
+    """Validate a spec's TOML data (step 1: everything that needs no C).  ``kernel``: a kernel
+    tree from the command line (``--kernel DIR``), replacing the spec's own ``kernel`` key."""
     path = Path(path)
     spath = str(path)
     base = path.parent
     t = _Table(spath, data, "")
     t.reject_unknown(_TOP_KEYS)
+    tree = _kernel_tree(spath, base, t, kernel)
     headers = []
     for i, h in enumerate(t.strings("headers")):
         hp = (base / h).resolve()
-        if not hp.is_file():
+        if hp.is_file():
+            headers.append(str(hp))
+            continue
+        if tree is None:
             raise SpecError(f"header not found: {h!r} (looked in {base})", path=spath, key=f"headers[{i}]")
-        headers.append(str(hp))
+        from .kernel.inputs import header_problem
+
+        why = header_problem(tree, h)
+        if why:
+            raise SpecError(f"header {h!r}: not next to the spec, and {why}", path=spath, key=f"headers[{i}]")
+        headers.append(h)
     if not headers:
         t.fail("headers", "at least one header is needed")
     include_dirs = []
@@ -349,12 +379,16 @@ def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = 
         raise SpecError("nothing to verify: give at least one [[bitmap]], [[tagged_pointer]] or [[expect]]",
                         path=spath)
     return Spec(spath, tuple(headers), tuple(include_dirs), defines, arches, bitmaps, tagged, expects,
-                is_default=is_default)
+                is_default=is_default, kernel=str(tree.given.resolve()) if tree is not None else None)
 
 
-def load_spec(path: str | Path | None = None) -> Spec:
-    """Load and validate a spec file; ``None`` loads the embedded default."""
+def load_spec(path: str | Path | None = None, *, kernel: str | Path | None = None) -> Spec:
+    """Load and validate a spec file; ``None`` loads the embedded default.  ``kernel``: take the
+    headers from this kernel tree (``--kernel DIR``), whatever the spec says."""
     if path is None:
+        if kernel is not None:
+            raise UsageError("--kernel needs a spec naming kernel headers (the embedded default is a "
+                             "standalone header); see docs/spec.md 'kernel'")
         return load_default_spec()
     path = Path(path)
     try:
@@ -367,7 +401,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"malformed TOML: {exc}", path=str(path)) from None
-    return parse_spec(path, data)
+    return parse_spec(path, data, kernel=kernel)
 
 
 def default_spec_path() -> Path:

@@ -48,6 +48,9 @@ class ArchPlan:
     profile: Profile
     layout: Any = None  # layout.LayoutSet
     layout_error: str = ""
+    # no layout because this arch cannot be laid out here (a kernel tree not prepared for it, a
+    # profile without a kernel build): the rows are skips with the reason, not errors
+    layout_skipped: bool = False
     bitmaps: list[BitmapPlan] = field(default_factory=list)
 
     @property
@@ -98,11 +101,12 @@ def enumerators(layout: Any, enum_name: str) -> dict[str, int]:
     raise LayoutError(f"the layout engine does not list the enumerators of {enum_name!r}")
 
 
-def plan_arch(spec: Spec, profile: Profile, layout: Any, layout_error: str = "") -> ArchPlan:
+def plan_arch(spec: Spec, profile: Profile, layout: Any, layout_error: str = "",
+              layout_skipped: bool = False) -> ArchPlan:
     """Everything the model predicts for one arch (pure)."""
     from ..bitmap_types import geometry_of
 
-    plan = ArchPlan(spec, profile, layout, layout_error)
+    plan = ArchPlan(spec, profile, layout, layout_error, layout_skipped=layout_skipped)
     if layout is None:
         return plan
     for bspec, tname in spec.bitmap_types:

@@ -15,6 +15,8 @@ from .plan import ArchPlan
 def model_row(check: Check, plan: ArchPlan) -> tuple[MatrixRow, Any]:
     """The model backend's row for one check on one arch, and the prediction (for other backends)."""
     if plan.layout is None and check.name != "profile":
+        if plan.layout_skipped:
+            return MatrixRow(plan.arch, check.name, "model", "skip", plan.layout_error), Skip(plan.layout_error)
         why = f"no layout for this arch: {plan.layout_error}"
         return MatrixRow(plan.arch, check.name, "model", "error", why), Skip(why)
     try:

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from . import add_arch_option, parse_defines
+from . import add_arch_option, add_kernel_option, kernel_profiles, parse_defines
 
 
 def add_parser(subparsers: Any) -> None:
@@ -33,6 +33,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VAL")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    add_kernel_option(p)
     p.set_defaults(run=run)
 
 
@@ -52,10 +53,15 @@ def run(args: Any) -> int:
     from ..profiles import select_profiles
     from ..report.text import render_diff_text
 
-    old, new = parse_designs(args.old, args.new, args.types)
-    profiles = select_profiles(args.arch)
+    kernel = None
+    if args.kernel:
+        from ..kernel.inputs import KernelSource
+
+        kernel = KernelSource.open(args.kernel)
+    old, new = parse_designs(args.old, args.new, args.types, kernel=kernel)
+    profiles = kernel_profiles(kernel, args.arch) if kernel else select_profiles(args.arch)
     result = diff_designs(old, new, profiles, flagset=_flagset(args.flags), container=args.container,
-                          include_dirs=args.include_dirs, defines=parse_defines(args.defines))
+                          include_dirs=args.include_dirs, defines=parse_defines(args.defines), kernel=kernel)
     text = json.dumps(result, indent=1) + "\n" if args.format == "json" else render_diff_text(result)
     if args.output:
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BitlayoutError, UsageError
-from . import add_arch_option, parse_defines
+from . import add_arch_option, add_kernel_option, kernel_profiles, parse_defines
 
 
 def add_parser(subparsers: Any) -> None:
@@ -32,6 +32,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--format", choices=("json", "table", "compare"), default="table")
     p.add_argument("--builtin-cpp", action="store_true",
                    help="preprocess with the built-in preprocessor even when a compiler is installed")
+    add_kernel_option(p)
     p.set_defaults(run=run)
 
 
@@ -48,20 +49,35 @@ def _check_paths(files: list[str], include_dirs: list[str]) -> None:
             raise UsageError(f"{f}: no such file")
 
 
+def _kernel_source(args: Any) -> Any:
+    """``--kernel DIR`` opened and the FILE arguments checked against it (None without it)."""
+    if not getattr(args, "kernel", None):
+        return None
+    from ..kernel.inputs import KernelSource
+
+    if args.builtin_cpp:
+        raise UsageError("--builtin-cpp and --kernel exclude each other (a kernel TU is preprocessed by Kbuild's "
+                         "own compiler command)")
+    source = KernelSource.open(args.kernel)
+    source.check_headers(args.files, "FILE")
+    return source
+
+
 def compute(args: Any) -> dict:
-    from ..layout import layout_headers
+    from ..kernel.inputs import layout_for
     from ..profiles import select_profiles
 
-    profiles = select_profiles(args.arch or "all")
+    kernel = _kernel_source(args)
+    profiles = kernel_profiles(kernel, args.arch) if kernel else select_profiles(args.arch or "all")
     defines = parse_defines(args.defines)
-    _check_paths(args.files, args.include_dirs)
+    _check_paths([] if kernel else args.files, args.include_dirs)
     sets = {}
     failed: dict[str, list[str]] = {}  # message -> arches, in arch order
     first: dict[str, BitlayoutError] = {}
     for p in profiles:
         try:
-            sets[p.name] = layout_headers(args.files, p, args.include_dirs, defines,
-                                          builtin=True if args.builtin_cpp else None)
+            sets[p.name] = layout_for(args.files, p, args.include_dirs, defines, kernel=kernel,
+                                      builtin=True if args.builtin_cpp else None)
         except BitlayoutError as exc:
             failed.setdefault(str(exc), []).append(p.name)
             first.setdefault(str(exc), exc)

@@ -21,7 +21,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ..errors import UsageError
 from ..matrix import BACKENDS, MatrixResult, run_matrix
 from ..checks import CHECKS
-from . import add_arch_option
+from . import add_arch_option, add_kernel_option
 
 SYMBOL = {"pass": "ok", "fail": "FAIL", "error": "ERR", "skip": "-"}
 STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "skip": "dim"}
@@ -42,6 +42,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.add_argument("--stress-ms", type=int, default=None, metavar="MS",
                    help="time budget per stress probe (tear, lost update), default 60; same as $BITLAYOUT_STRESS_MS")
+    add_kernel_option(p)
     p.set_defaults(run=run)
 
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output and not Path(args.output).resolve().parent.is_dir():
         # Before the matrix runs (it can take minutes), not after: one line, exit 2.
         raise UsageError("cannot write the result: no such directory", path=args.output)
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, kernel=args.kernel)
     tty = sys.stderr.isatty()
     progress, finish = _progress(tty, args.quiet)
     try:

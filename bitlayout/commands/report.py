@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from . import add_arch_option
+from . import add_arch_option, add_kernel_option
 
 DEFAULT_HTML = "bitlayout-report.html"
 
@@ -40,12 +40,13 @@ def add_parser(subparsers: Any) -> None:
                    help="time budget per stress probe (tear, lost update), default 60; same as $BITLAYOUT_STRESS_MS")
     p.add_argument("-j", "--jobs", type=int, default=None, help="parallel arches (default: CPU count)")
     p.add_argument("--title", default=None, help="page title")
+    add_kernel_option(p)
     p.set_defaults(run=run)
 
 
 def build(spec_path: str | None, *, arch: Any = None, backend: str = "auto",
           check: Any = None, jobs: int | None = None, title: str | None = None,
-          progress: Any = None) -> dict:
+          progress: Any = None, kernel: str | None = None) -> dict:
     """Spec -> matrix run + model facts -> the report dict (``bitlayout.report/1``)."""
     from .. import __version__
     from ..matrix import run_matrix
@@ -53,7 +54,7 @@ def build(spec_path: str | None, *, arch: Any = None, backend: str = "auto",
     from ..spec import load_spec
 
     t0 = time.perf_counter()
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, kernel=kernel)
     profiles = spec.select_arches(arch)
     if not profiles:
         raise UsageError(f"arch selector {arch!r} selects no profile")
@@ -95,7 +96,7 @@ def run(args: Any) -> int:
         # Before the matrix runs (it can take a minute), not after.
         raise UsageError("cannot write report: no such directory", path=args.output)
     report = build(args.spec, arch=args.arch, backend=args.backend, check=args.check, jobs=args.jobs,
-                   title=args.title, progress=None if args.quiet else _progress)
+                   title=args.title, progress=None if args.quiet else _progress, kernel=args.kernel)
     text = render(report, args.format)
     out = args.output
     if out is None and args.format == "html":

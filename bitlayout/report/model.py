@@ -876,14 +876,14 @@ def layout_all(spec: Any, profiles: Sequence[Profile], result: Any = None) -> tu
             todo.append(p)
     if not todo:
         return layouts, errors
-    from ..layout import layout_headers
+    from ..kernel.inputs import KernelSource, layout_for
 
+    kernel = KernelSource.open(spec.kernel) if getattr(spec, "kernel", None) else None
     # Serial on purpose: the C parser (pycparser + pycparserext) keeps shared
     # lexer/parser state and gives garbage when threads share it (measured).
     for p in todo:
         try:
-            layouts[p.name] = layout_headers(list(spec.headers), p, include_dirs=tuple(spec.include_dirs),
-                                             defines=dict(spec.defines))
+            layouts[p.name] = layout_for(spec.headers, p, spec.include_dirs, spec.defines, kernel=kernel)
         except BitlayoutError as exc:
             errors[p.name] = str(exc)
     return layouts, errors

@@ -1,0 +1,148 @@
+"""A kernel tree as the source of the headers to lay out (``--kernel DIR``, the spec's ``kernel``).
+
+With a kernel tree, a header is either an existing file (a patched copy, included by its path)
+or a kernel include name (``linux/mm_types.h``, found through Kbuild's ``-I`` directories).
+Per arch, ``kernel_text`` gives what the layout engine consumes: the TU preprocessed exactly as
+Kbuild would (``-E -dD``), the files that count as "the input" (the named headers as resolved for
+that arch: their types are the default listing) and the object-like macros those files define.
+``layout_for`` / ``compiled_for`` are the one place that picks the kernel route or the plain one,
+for the layout command, diff, the matrix and the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..errors import KernelNotPrepared, UsageError
+from ..profiles import Profile
+from ..toolchains import define_flags
+from .kbuild import command_for, kernel_preprocess
+from .prepare import prepared_build
+from .tree import KernelTree, find_tree
+
+# Where a kernel include name can live in a source tree (any arch; the arch's own -I list decides
+# per arch).  asm/ names may also be generated wrappers of asm-generic/.
+_SOURCE_INCLUDE_DIRS = ("include", "include/uapi")
+
+
+def header_problem(tree: KernelTree, header: str) -> str:
+    """'' if ``header`` is an existing file or an include name the tree can resolve on some arch,
+    else why not."""
+    if Path(header).is_file():
+        return ""
+    if Path(header).is_absolute() or header.startswith("."):
+        return "no such file"
+    src = tree.source
+    dirs = [src / d for d in _SOURCE_INCLUDE_DIRS]
+    arch_root = src / "arch"
+    dirs += [d / "include" for d in arch_root.iterdir() if d.is_dir()] if arch_root.is_dir() else []
+    dirs += [d / "include" / "uapi" for d in arch_root.iterdir() if d.is_dir()] if arch_root.is_dir() else []
+    if tree.build is not None:
+        dirs += [tree.build / "include", tree.build / "include" / "generated" / "uapi"]
+    if any((d / header).is_file() for d in dirs):
+        return ""
+    if header.startswith("asm/") and (src / "include" / "asm-generic" / header[4:]).is_file():
+        return ""
+    return f"neither a file nor a header of {tree.label} (give an include name such as linux/mm_types.h, or a path)"
+
+
+@dataclass(frozen=True)
+class KernelSource:
+    """``--kernel DIR``: the tree, and the .config the builds were prepared with (None: the
+    profiles' own configurations)."""
+
+    tree: KernelTree
+    config_file: Path | None = None
+
+    @classmethod
+    def open(cls, directory: str | Path, config_file: str | Path | None = None) -> "KernelSource":
+        return cls(find_tree(directory), Path(config_file) if config_file else None)
+
+    def check_headers(self, headers: Sequence[str], what: str = "header") -> None:
+        """UsageError for the first header the tree cannot provide (before any arch runs)."""
+        if not headers:
+            raise UsageError(f"--kernel {self.tree.given}: name at least one header (e.g. linux/mm_types.h)")
+        for h in headers:
+            why = header_problem(self.tree, str(h))
+            if why:
+                raise UsageError(f"{what} {h}: {why}")
+
+
+    def ready_profiles(self, profiles: Sequence[Profile]) -> tuple[list[Profile], list[str]]:
+        """The profiles this tree has a prepared build for, and the names of the others (for a
+        command run without ``--arch``: lay out what is prepared, say what is not).  None at all
+        is KernelNotPrepared with the command that prepares them."""
+        ready, left = [], []
+        for p in profiles:
+            try:
+                prepared_build(self.tree, p, self.config_file)
+                ready.append(p)
+            except KernelNotPrepared:
+                left.append(p.name)
+        if not ready:
+            raise KernelNotPrepared(f"not prepared for any selected arch: run `bitlayout kernel prepare "
+                                    f"{self.tree.given} --arch ARCHES` (e.g. x86_64,i386,arm,aarch64)",
+                                    path=str(self.tree.given))
+        return ready, left
+
+
+@dataclass(frozen=True)
+class KernelText:
+    """One arch's preprocessed kernel TU, as ``layout.layout_text`` takes it."""
+
+    text: str
+    filename: str
+    input_files: tuple[str, ...]
+    macros: Mapping[str, str]
+
+
+def kernel_text(source: KernelSource, headers: Sequence[str], profile: Profile,
+                include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None) -> KernelText:
+    """The TU including ``headers``, preprocessed with Kbuild's command for ``profile``
+    (KernelNotPrepared when the tree has no prepared build for it)."""
+    from ..cfront import collect_macros
+
+    command = command_for(source.tree, profile, source.config_file)
+    extra = [f"-I{Path(d).resolve()}" for d in include_dirs] + define_flags(defines)
+    text = kernel_preprocess(source.tree, profile, headers, config_file=source.config_file, extra_flags=extra)
+    inputs = []
+    for h in headers:
+        path = Path(h).resolve() if Path(h).is_file() else command.resolve_include(str(h))
+        if path is not None:
+            inputs.append(str(path))
+    return KernelText(text, inputs[0] if inputs else str(headers[0]), tuple(inputs),
+                      collect_macros(text, set(inputs)))
+
+
+def layout_for(headers: Sequence[str], profile: Profile, include_dirs: Sequence[str] = (),
+               defines: Mapping[str, str] | None = None, *, kernel: KernelSource | None = None,
+               builtin: bool | None = None) -> Any:
+    """``layout.layout_headers``, or with ``kernel`` the same headers taken from the kernel tree."""
+    if kernel is None:
+        from ..layout import layout_headers
+
+        return layout_headers(list(headers), profile, include_dirs=tuple(include_dirs), defines=dict(defines or {}),
+                              builtin=builtin)
+    from ..layout import layout_text
+
+    kt = kernel_text(kernel, headers, profile, include_dirs, defines)
+    return layout_text(kt.text, profile, kt.filename, kt.input_files, kt.macros)
+
+
+def compiled_for(headers: Sequence[str], profile: Profile, type_names: Sequence[str] | None,
+                 include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None, *,
+                 kernel: KernelSource | None = None) -> dict:
+    """The compiled backend's ``{"types": ...}``: the profile's compiler on the headers, or with
+    ``kernel`` the kernel TU compiled with Kbuild's flags."""
+    if kernel is None:
+        from ..backends.compiled import compiled_layout
+
+        return compiled_layout(list(headers), profile, type_names, include_dirs=list(include_dirs),
+                               defines=dict(defines or {}))
+    from .facts import kernel_compiled_layout
+
+    extra = [f"-I{Path(d).resolve()}" for d in include_dirs] + define_flags(defines)
+    return kernel_compiled_layout(kernel.tree, profile, headers, type_names=type_names,
+                                  config_file=kernel.config_file, extra_flags=extra)
