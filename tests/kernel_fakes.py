@@ -12,9 +12,15 @@ appended to ``$FAKE_MAKE_LOG``.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import textwrap
 from pathlib import Path
+
+import pytest
+
+# The fake make prints a command for this compiler: the real host gcc answers -dM -E and -c.
+HOST_CC = "x86_64-linux-gnu-gcc"
 
 FAKE_MAKE = textwrap.dedent('''\
     #!/usr/bin/env python3
@@ -116,3 +122,16 @@ def install_fake_make(bindir: Path) -> Path:
 
 def path_with(bindir: Path) -> str:
     return f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def use_fake_make(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fake make first on PATH (behaving: no FAKE_MAKE_MODE); returns the log of its calls.
+    Skips without the host gcc the fake command names."""
+    if shutil.which(HOST_CC) is None:
+        pytest.skip(f"{HOST_CC} not found: apt-get install -y gcc")
+    install_fake_make(tmp_path / "bin")
+    monkeypatch.setenv("PATH", path_with(tmp_path / "bin"))
+    log = tmp_path / "make.log"
+    monkeypatch.setenv("FAKE_MAKE_LOG", str(log))
+    monkeypatch.delenv("FAKE_MAKE_MODE", raising=False)
+    return log

@@ -8,7 +8,6 @@ are plain C, so today's front end lays them out and the whole route (Kbuild's ca
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -18,9 +17,7 @@ from bitlayout.profiles import profile_by_name
 from bitlayout.spec import load_spec
 
 from conftest import run_cli
-from kernel_fakes import install_fake_make, make_source_tree, path_with
-
-HOST_CC = "x86_64-linux-gnu-gcc"
+from kernel_fakes import make_source_tree, use_fake_make
 MINE = """
 struct anon_vma { long refcount; void *root; };
 struct vm_area_struct { unsigned long vm_start; struct anon_vma *anon_vma; };
@@ -30,11 +27,7 @@ struct vm_area_struct { unsigned long vm_start; struct anon_vma *anon_vma; };
 @pytest.fixture
 def tree(tmp_path, monkeypatch, private_cache):
     """A fake kernel tree prepared for x86_64 only (fake make, real host gcc)."""
-    if shutil.which(HOST_CC) is None:
-        pytest.skip(f"{HOST_CC} not found: apt-get install -y gcc")
-    install_fake_make(tmp_path / "bin")
-    monkeypatch.setenv("PATH", path_with(tmp_path / "bin"))
-    monkeypatch.delenv("FAKE_MAKE_MODE", raising=False)
+    use_fake_make(tmp_path, monkeypatch)
     src = make_source_tree(tmp_path / "linux")
     [out] = prepare_arches(find_tree(src), [profile_by_name("x86_64")])
     assert out.status == "prepared", out.message

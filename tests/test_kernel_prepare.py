@@ -17,21 +17,13 @@ from bitlayout.kernel.prepare import STAMP, make_error
 from bitlayout.profiles import profile_by_name
 
 from conftest import run_cli
-from kernel_fakes import install_fake_make, make_headers_pair, make_source_tree, path_with
-
-HOST_CC = "x86_64-linux-gnu-gcc"
+from kernel_fakes import HOST_CC, make_headers_pair, make_source_tree, use_fake_make
 
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch, private_cache):
     """A fake source tree, the fake make first on PATH, a private cache; returns (tree dir, make log)."""
-    if shutil.which(HOST_CC) is None:
-        pytest.skip(f"{HOST_CC} not found: apt-get install -y gcc")
-    install_fake_make(tmp_path / "bin")
-    monkeypatch.setenv("PATH", path_with(tmp_path / "bin"))
-    log = tmp_path / "make.log"
-    monkeypatch.setenv("FAKE_MAKE_LOG", str(log))
-    monkeypatch.delenv("FAKE_MAKE_MODE", raising=False)
+    log = use_fake_make(tmp_path, monkeypatch)
     return make_source_tree(tmp_path / "linux"), log
 
 
