@@ -19,6 +19,7 @@ version.  ``check_abi`` asks the compiler, with those flags, for ``sizeof(long)`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -79,7 +80,9 @@ def _as_tree(tree: KernelTree | str | Path) -> KernelTree:
     return tree if isinstance(tree, KernelTree) else find_tree(tree)
 
 
+@functools.cache
 def _compiler_version(cc: str) -> str:
+    """First line of ``cc --version`` (part of the command cache key; asked once per process)."""
     try:
         out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
