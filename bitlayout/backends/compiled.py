@@ -311,9 +311,18 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
         types = {}
         for i, name in enumerate(type_names):
             die = defs.get(name)
+            size = probes.get(f"__bl_size_{i}")
+            target = dw.strip(die) if die is not None else None
+            record = name.startswith(("struct ", "union ")) or target is not None and target.tag in (
+                "DW_TAG_structure_type", "DW_TAG_union_type")
+            if record and size and (target is None or _attr(target, "DW_AT_declaration")):
+                # The compiler knows the size but DWARF only declares the type: members would read
+                # as none, silently (GCC -femit-struct-debug-baseonly, which Kbuild adds with
+                # CONFIG_DEBUG_INFO_REDUCED, does this).
+                raise ToolchainError(f"DWARF for {profile.name} has no definition of {name} although the "
+                                     f"compiler gives it size {size} (reduced debug info?)")
             members = dw.members(die) if die is not None else []
-            types[name] = {"size": probes.get(f"__bl_size_{i}"), "align": probes.get(f"__bl_align_{i}"),
-                           "members": members}
+            types[name] = {"size": size, "align": probes.get(f"__bl_align_{i}"), "members": members}
         return {"types": types}
     finally:
         dw.close()
@@ -391,7 +400,6 @@ def layout_from_compiles(compile_with: Callable[[Sequence[str]], Path], profile,
         type_names = defined_type_names(obj=bare, profile=profile, header_files=header_files, incomplete=True)
     try:
         obj = compile_with(type_names)
-        return read_layout(obj, profile, type_names)
     except ToolchainError:
         # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
         # is a compile error: ask DWARF which names are incomplete and probe only the others.
@@ -404,6 +412,7 @@ def layout_from_compiles(compile_with: Callable[[Sequence[str]], Path], profile,
         obj = compile_with(complete)
         done = read_layout(obj, profile, complete)["types"]
         return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
+    return read_layout(obj, profile, type_names)  # its errors are about the DWARF, not the compile
 
 
 # The layout/1 form of a type without a size (docs/cfront.md "Incomplete types").

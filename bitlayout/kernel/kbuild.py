@@ -43,6 +43,11 @@ COMMAND_FILE = "kbuild-command.json"
 _PATH_OPTIONS = ("-I", "-include", "-isystem", "-iquote", "-imacros", "-idirafter")
 # DWARF for every declared type: -g alone drops the types nothing uses (most of a header).
 DEBUG_FLAGS = ("-g", "-fno-eliminate-unused-debug-types")
+# Kbuild's own debug-info options that would hide or move what we read (scripts/Makefile.debug):
+# CONFIG_DEBUG_INFO_REDUCED's -femit-struct-debug-baseonly keeps only declarations of structs
+# defined in headers (arm64 and mips defconfigs), SPLIT writes .dwo files, COMPRESSED compresses
+# the sections.  They change no layout; they are left out of the debug compile only.
+_DEBUG_OUTPUT_FLAGS = ("-femit-struct-debug-", "-gsplit-dwarf", "-gz", "-fdebug-types-section", "-g0")
 
 
 @dataclass(frozen=True)
@@ -272,7 +277,8 @@ def kernel_compile_debug(tree: KernelTree | str | Path, profile: Profile, output
     with tempfile.TemporaryDirectory(prefix="bitlayout-ktu-") as tmp:
         src = Path(tmp) / f"{TU_NAME}.c"
         src.write_text(text)
-        argv = [*command.argv, *extra_flags, *DEBUG_FLAGS, *dwarf_string_flags(command.argv), "-c", str(src),
+        flags = [a for a in command.argv if not a.startswith(_DEBUG_OUTPUT_FLAGS)]
+        argv = [*flags, *extra_flags, *DEBUG_FLAGS, *dwarf_string_flags(command.argv), "-c", str(src),
                 "-o", str(output)]
         _run(argv, f"-c -g for {profile.name}", timeout)
     return output

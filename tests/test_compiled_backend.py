@@ -1,0 +1,43 @@
+"""The compiled backend's DWARF reading on what kernel TUs brought up: reduced debug info, a
+compiler-internal type, a macro named like a type (host gcc; skipped without it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bitlayout.backends.compiled import compiled_layout
+from bitlayout.errors import ToolchainError
+from bitlayout.profiles import profile_by_name
+from bitlayout.toolchains import find_compiler
+
+
+@pytest.fixture
+def x86_64_gcc():
+    profile = profile_by_name("x86_64")
+    if find_compiler(profile, "gcc") is None:
+        pytest.skip("no gcc for x86_64: apt-get install -y gcc")
+    return profile
+
+
+def test_reduced_debug_info_is_an_error_not_a_struct_without_members(x86_64_gcc, tmp_path):
+    header = tmp_path / "s.h"
+    header.write_text("struct s { int a; long b; };\n")
+    assert compiled_layout([header], x86_64_gcc, ["struct s"], kind="gcc")["types"]["struct s"]["members"] != []
+    # GCC keeps only a declaration of a struct defined in a header: Kbuild's CONFIG_DEBUG_INFO_REDUCED
+    with pytest.raises(ToolchainError, match="no definition of struct s although the compiler gives it size 16"):
+        compiled_layout([header], x86_64_gcc, ["struct s"], kind="gcc", extra_flags=["-femit-struct-debug-baseonly"])
+
+
+def test_every_type_of_a_tu_leaves_out_compiler_internal_ones(x86_64_gcc, tmp_path):
+    header = tmp_path / "v.h"
+    header.write_text("typedef __builtin_va_list va_list;\nstruct uses { va_list ap; };\n")
+    types = compiled_layout([header], x86_64_gcc, kind="gcc")["types"]
+    assert "struct __va_list_tag" not in types  # GCC's, at <built-in>:0; C cannot name it
+    assert types["struct uses"]["size"] == 24
+
+
+def test_a_type_named_like_a_macro_is_still_probed(x86_64_gcc, tmp_path):
+    header = tmp_path / "m.h"
+    header.write_text("enum cc_vendor { CC_VENDOR_NONE };\n#define cc_vendor (CC_VENDOR_NONE)\n")
+    types = compiled_layout([header], x86_64_gcc, kind="gcc")["types"]
+    assert types["enum cc_vendor"]["size"] == 4
