@@ -9,7 +9,9 @@ including <linux/mm_types.h>, <linux/sched.h>, <linux/fs.h> and <linux/skbuff.h>
 - ``-E``:  preprocessed with Kbuild's own command (``-E -dD``), seconds and size;
 - ``dwarf``: compiled with the same command plus ``-g`` and probes, DWARF read back with
   ``bitlayout.backends.compiled`` -> ``{"types": ...}`` of every struct, union, enum and typedef
-  of the TU (bitlayout.layout/1 shape), seconds and counts;
+  of the TU (bitlayout.layout/1 shape), seconds and counts; then verified: the TU compiles with a
+  ``_Static_assert`` per size, alignment and (non-bit-field) member offset of those facts
+  (``verify_facts``);
 - ``--model``: the layout engine on the preprocessed text (``layout.layout_text``), seconds, and
   agreement with DWARF type by type (the ratio compiler/model is the issue's 10x target); until
   the front end parses kernel C this prints the engine's first error per arch.
@@ -24,7 +26,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,11 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bitlayout import profiles as profiles_mod  # noqa: E402
-from bitlayout.errors import BitlayoutError, KernelNotPrepared  # noqa: E402
+from bitlayout.backends.compiled import contract_assertions  # noqa: E402
+from bitlayout.errors import BitlayoutError, KernelNotPrepared, ToolchainError  # noqa: E402
 from bitlayout.kernel import find_tree, kernel_preprocess, prepared_build, tu_source  # noqa: E402
 from bitlayout.kernel.facts import kernel_compiled_layout  # noqa: E402
 from bitlayout.kernel.kbuild import command_for  # noqa: E402
 from bitlayout.kernel.prepare import STAMP  # noqa: E402
+from bitlayout.toolchains import first_error  # noqa: E402
 
 HEADERS = ["linux/mm_types.h", "linux/sched.h", "linux/fs.h", "linux/skbuff.h"]
 LAYOUT_SCHEMA = "bitlayout.layout/1"
@@ -52,6 +59,32 @@ def counts(types: dict) -> dict:
         head = name.split(" ", 1)[0]
         kinds[head if head in kinds else "typedef"] += 1
     return {"types": len(types), **kinds, "members": sum(len(t["members"]) for t in types.values())}
+
+
+_BITFIELD_ADDRESS = re.compile(r"^.*bitlayout_verify\.c:(\d+):\d+: error: attempt to take address of bit-field")
+
+
+def verify_facts(command, dwarf: dict) -> int:
+    """The facts are the compiler's: the TU with one _Static_assert per size, alignment and member
+    offset compiles with Kbuild's flags (-fsyntax-only).  The layout/1 facts do not say which
+    members are bit-fields; offsetof of a whole-byte one is refused ("attempt to take address of
+    bit-field"): those lines, and only those, are dropped and the rest compiled again.  Returns the
+    number of facts asserted."""
+    assertions, _ = contract_assertions(dwarf)
+    lines = (tu_source(HEADERS) + assertions).splitlines()
+    with tempfile.TemporaryDirectory(prefix="bitlayout-verify-") as tmp:
+        src = Path(tmp) / "bitlayout_verify.c"
+        for attempt in range(2):
+            src.write_text("\n".join(lines) + "\n")
+            proc = subprocess.run([*command.argv, "-fsyntax-only", "-fmax-errors=0", str(src)], capture_output=True,
+                                  text=True, errors="replace")
+            if proc.returncode == 0:
+                return sum(1 for ln in lines if ln.startswith("_Static_assert"))
+            bad = {int(m.group(1)) for m in map(_BITFIELD_ADDRESS.match, proc.stderr.splitlines()) if m}
+            if attempt or not bad:
+                raise ToolchainError(f"facts not confirmed by the compiler: {first_error(proc.stderr)}")
+            lines = [ln for i, ln in enumerate(lines, 1) if i not in bad]
+    raise AssertionError("unreachable")
 
 
 def model_side(text: str, profile, inputs: list[str], dwarf: dict) -> dict:
@@ -83,9 +116,13 @@ def run_arch(tree, profile, out_dir: Path | None, with_model: bool) -> dict:
     t0 = time.perf_counter()
     dwarf = kernel_compiled_layout(tree, profile, HEADERS)["types"]
     dwarf_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    verified = verify_facts(command, dwarf)
+    verify_seconds = time.perf_counter() - t0
     row = {"arch": profile.name, "prepare_seconds": prepare_seconds, "E_seconds": round(e_seconds, 3),
            "E_bytes": len(text), "E_lines": text.count("\n"), "dwarf_seconds": round(dwarf_seconds, 3),
-           **counts(dwarf), "compiler": command.compiler_version}
+           **counts(dwarf), "facts_verified": verified, "verify_seconds": round(verify_seconds, 3),
+           "compiler": command.compiler_version}
     if with_model:
         inputs = [str(p) for p in (command.resolve_include(h) for h in HEADERS) if p is not None]
         row["model"] = model_side(text, profile, inputs, dwarf)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from bitlayout.backends.compiled import contract_assertions
 from bitlayout.cachedir import user_cache_dir
 from bitlayout.errors import KernelNotPrepared, ToolchainError
 from bitlayout.kernel import find_tree, kernel_command, kernel_compile_debug, kernel_preprocess, prepare_arches
@@ -97,24 +98,6 @@ def _assert_kbuild_command(argv, tree, build):
     assert "-m64" in argv and "-mcmodel=kernel" in argv  # arch/x86/Makefile's ABI flags
 
 
-def _member_assertions(facts: dict, names) -> tuple[str, int]:
-    """C that holds iff the compiler agrees with the DWARF facts (sizeof, _Alignof, and offsetof of
-    every member that is not a bit-field), and how many facts it asserts."""
-    lines, n = [], 0
-    for name in names:
-        t = facts[name]
-        lines.append(f"_Static_assert(sizeof({name}) == {t['size']}, \"size {name}\");")
-        lines.append(f"_Static_assert(_Alignof({name}) == {t['align']}, \"align {name}\");")
-        n += 2
-        for m in t["members"]:
-            if m["offset_bits"] % 8 or m["size_bits"] % 8:
-                continue  # a bit-field: offsetof cannot name it
-            lines.append(f"_Static_assert(__builtin_offsetof({name}, {m['name']}) == {m['offset_bits'] // 8}, "
-                         f"\"{name}.{m['name']}\");")
-            n += 1
-    return "\n".join(lines) + "\n", n
-
-
 def test_the_captured_command_is_kbuilds(x86_64_source):
     tree, profile = x86_64_source
     argv = kernel_command(tree, profile)
@@ -139,13 +122,13 @@ def test_dwarf_of_the_kernel_tu_is_what_the_compiler_computes(x86_64_source):
     assert set(STRUCTS) <= set(facts)
     anon_vma = next(m for m in facts["struct vm_area_struct"]["members"] if m["name"] == "anon_vma")
     assert anon_vma["size_bits"] == 64
-    checks, count = _member_assertions(facts, STRUCTS)
+    checks, count = contract_assertions(facts, STRUCTS)
     assert count > 400
     includes = "".join(f"#include <{h}>\n" for h in TU_HEADERS)
     kernel_compile_debug(tree, profile, Path(os.devnull), source=includes + checks)
     size = facts["struct vm_area_struct"]["size"]
     wrong = checks.replace(f"sizeof(struct vm_area_struct) == {size},", f"sizeof(struct vm_area_struct) == {size + 8},")
-    with pytest.raises(ToolchainError, match="size struct vm_area_struct"):  # the check can fail
+    with pytest.raises(ToolchainError, match="sizeof struct vm_area_struct"):  # the check can fail
         kernel_compile_debug(tree, profile, Path(os.devnull), source=includes + wrong)
 
 

@@ -47,19 +47,45 @@ def dwarf_string_flags(argv: Sequence[str]) -> list[str]:
     return ["-fno-merge-debug-strings"]
 
 
-def probe_declarations(type_names: Sequence[str]) -> str:
-    """The arrays whose DWARF bounds give ``_Alignof`` and ``sizeof`` of each named type.
-
-    They come after the headers, so each name is first freed of a macro of the same name (the
-    kernel has ``enum cc_vendor`` and ``#define cc_vendor (CC_VENDOR_NONE)``): DWARF names the
-    type, and the probe must reach that type, not the macro."""
-    words = dict.fromkeys(w for name in type_names for w in re.findall(r"[A-Za-z_]\w*", name)
+def _undefine(names: Iterable[str]) -> list[str]:
+    """``#undef`` of every identifier in ``names``: text after the headers must reach the types and
+    members DWARF names, not a macro of the same name (the kernel has ``enum cc_vendor`` and
+    ``#define cc_vendor (CC_VENDOR_NONE)``)."""
+    words = dict.fromkeys(w for name in names for w in re.findall(r"[A-Za-z_]\w*", name)
                           if w not in ("struct", "union", "enum"))
-    lines = [f"#undef {w}" for w in words]
+    return [f"#undef {w}" for w in words]
+
+
+def probe_declarations(type_names: Sequence[str]) -> str:
+    """The arrays whose DWARF bounds give ``_Alignof`` and ``sizeof`` of each named type (after
+    the headers; names freed of same-named macros)."""
+    lines = _undefine(type_names)
     for i, name in enumerate(type_names):
         lines.append(f"char __bl_align_{i}[_Alignof({name})];")
         lines.append(f"char __bl_size_{i}[sizeof({name})];")
     return "".join(line + "\n" for line in lines)
+
+
+def contract_assertions(types: Mapping[str, Mapping], names: Iterable[str] | None = None) -> tuple[str, int]:
+    """C (after the headers) that compiles iff the compiler agrees with layout/1 facts: one
+    ``_Static_assert`` per ``sizeof``, ``_Alignof`` and ``offsetof`` of every member that is not a
+    bit-field (``offsetof`` cannot name one), for ``names`` (default: every complete type).
+    Returns the text and the number of facts asserted."""
+    names = [n for n in (types if names is None else names) if types[n].get("size") is not None]
+    idents = list(names) + [m["name"] for n in names for m in types[n]["members"] if m.get("name")]
+    lines, count = _undefine(idents), 0
+    for name in names:
+        t = types[name]
+        lines.append(f'_Static_assert(sizeof({name}) == {t["size"]}, "sizeof {name}");')
+        lines.append(f'_Static_assert(_Alignof({name}) == {t["align"]}, "_Alignof {name}");')
+        count += 2
+        for m in t["members"]:
+            if not m.get("name") or m["offset_bits"] % 8 or m["size_bits"] % 8:
+                continue
+            lines.append(f'_Static_assert(__builtin_offsetof({name}, {m["name"]}) == {m["offset_bits"] // 8}, '
+                         f'"offsetof {name}.{m["name"]}");')
+            count += 1
+    return "".join(line + "\n" for line in lines), count
 
 
 def probe_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
