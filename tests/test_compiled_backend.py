@@ -41,3 +41,24 @@ def test_a_type_named_like_a_macro_is_still_probed(x86_64_gcc, tmp_path):
     header.write_text("enum cc_vendor { CC_VENDOR_NONE };\n#define cc_vendor (CC_VENDOR_NONE)\n")
     types = compiled_layout([header], x86_64_gcc, kind="gcc")["types"]
     assert types["enum cc_vendor"]["size"] == 4
+
+
+def test_contract_assertions_hold_for_dwarf_facts_and_catch_a_wrong_one(x86_64_gcc, tmp_path):
+    import subprocess
+
+    from bitlayout.backends.compiled import contract_assertions
+
+    header = tmp_path / "c.h"
+    header.write_text("struct c { char a; int b : 3; long d; union { short e; int f; }; };\n#define d oops\n")
+    facts = compiled_layout([header], x86_64_gcc, ["struct c"], kind="gcc")["types"]
+    text, count = contract_assertions(facts)
+    assert count == 2 + 4  # sizeof, _Alignof, offsetof a, d, e, f (not the bit-field b)
+    gcc = find_compiler(x86_64_gcc, "gcc").argv[0]
+
+    def compiles(body: str) -> bool:
+        src = tmp_path / "check.c"
+        src.write_text(f'#include "{header}"\n{body}')
+        return subprocess.run([gcc, "-fsyntax-only", str(src)], capture_output=True).returncode == 0
+
+    assert compiles(text)
+    assert not compiles(text.replace("== 8,", "== 16,", 1))
