@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from ..cachedir import user_cache_dir
 from ..errors import KernelTreeError, ToolchainError
 from ..profiles import Profile
 from ..toolchains import dumped_macros, first_error
@@ -255,12 +256,23 @@ def kernel_preprocess(tree: KernelTree | str | Path, profile: Profile, headers: 
     with ``-dD`` so that macro definitions stay in the output (``extra_flags``, e.g. the user's
     ``-I``/``-D``, come after Kbuild's)."""
     command = command_for(tree, profile, config_file)
-    text = source if source is not None else tu_source(headers)
-    with tempfile.TemporaryDirectory(prefix="bitlayout-ktu-") as tmp:
-        src = Path(tmp) / f"{TU_NAME}.c"
-        src.write_text(text)
-        argv = [*command.argv, *extra_flags, "-E", "-dD", str(src)]
-        return _run(argv, f"-E for {profile.name}", timeout).stdout
+    src = _tu_file(source if source is not None else tu_source(headers))
+    argv = [*command.argv, *extra_flags, "-E", "-dD", str(src)]
+    return _run(argv, f"-E for {profile.name}", timeout).stdout
+
+
+def _tu_file(text: str) -> Path:
+    """The TU as a file whose path depends only on its text: the preprocessed output names it in
+    its line markers, and a random temporary path would make equal inputs unequal texts (and
+    defeat any cache keyed on the text)."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    path = user_cache_dir() / "kernel" / "tu" / f"{TU_NAME}_{digest}.c"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return path
 
 
 def kernel_compile_debug(tree: KernelTree | str | Path, profile: Profile, output: str | Path,
