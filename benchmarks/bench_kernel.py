@@ -94,7 +94,7 @@ def model_side(text: str, profile, inputs: list[str], dwarf: dict) -> dict:
     t0 = time.perf_counter()
     try:
         ls = layout_text(text, profile, inputs[0] if inputs else "<kernel tu>", tuple(inputs),
-                         collect_macros(text, set(inputs)))
+                         collect_macros(text))
         model = ls.to_contract()["types"]
     except BitlayoutError as exc:
         return {"error": str(exc)[:300], "seconds": round(time.perf_counter() - t0, 3)}

@@ -22,12 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bitlayout.matrix import run_matrix  # noqa: E402
+from bitlayout.options import Options  # noqa: E402
 from bitlayout.spec import load_default_spec  # noqa: E402
 
 
 def timed(spec, backends: str, jobs: int):
     t0 = time.perf_counter()
-    result = run_matrix(spec, None, backends, None, jobs=jobs)
+    result = run_matrix(spec, None, backends, None, Options(jobs=jobs))
     return time.perf_counter() - t0, result
 
 

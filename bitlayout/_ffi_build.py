@@ -33,10 +33,8 @@ import importlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -92,12 +90,15 @@ def source_hash(src: Path | None = None) -> str:
 
 
 def _compiler_identity() -> str:
+    from .errors import ToolchainError
+    from .toolchains import run_compiler
+
     cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
     try:
-        out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
+        out = run_compiler([cc, "--version"], timeout=30, what=f"{cc} --version")
         return f"{cc}: {out.stdout.splitlines()[0] if out.stdout else out.returncode}"
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"{cc}: {exc.__class__.__name__}"
+    except ToolchainError as exc:
+        return f"{cc}: {exc}"
 
 
 def build_key(src: Path | None = None) -> str:
@@ -179,6 +180,7 @@ def _find_module(directory: Path, name: str) -> Path | None:
 def build(src: Path | None = None, root: Path | None = None) -> Path:
     """Return the path of the cache-built module, building it if needed."""
     from .errors import ToolchainError
+    from .publish import publish_dir
 
     src = src or csrc_dir()
     key = build_key(src)
@@ -190,8 +192,8 @@ def build(src: Path | None = None, root: Path | None = None) -> Path:
     if final.is_dir():  # a broken leftover (no module in it): rebuild
         shutil.rmtree(final, ignore_errors=True)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".ffi-{key}-", dir=final.parent))
-    try:
+
+    def compile_into(tmp: Path) -> None:
         ffi = make_ffi(name, src)
         try:
             ffi.compile(tmpdir=str(tmp), verbose=False)
@@ -204,14 +206,9 @@ def build(src: Path | None = None, root: Path | None = None) -> Path:
         for junk in tmp.iterdir():
             if junk.is_dir():
                 shutil.rmtree(junk, ignore_errors=True)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            # Another process won the race; use its module.
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    # Another process may win the race: its module is then used.
+    publish_dir(final, compile_into)
     found = _find_module(final, name)
     if not found:
         raise ToolchainError("cffi build produced no module", path=str(final))

@@ -15,8 +15,8 @@ scalar ``u64`` the whole value is the word (``flags & (1ULL << nr)``).
 
 The single-copy-atomic unit is the smaller of the word and the largest plain
 access the CPU does in one go (profile ``atomicity.single_copy_atomic_bytes``):
-a ``u64`` on a 32-bit CPU is read as two 32-bit loads (DESIGN.md, "64-bit
-READ_ONCE on 32-bit is two loads").  Pure: no I/O.
+a ``u64`` on a 32-bit CPU is read as two 32-bit loads (docs/profiles.md,
+``single_copy_atomic_bytes``: 4 on 32-bit CPUs).  Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .profiles import Profile
 _INT_SIZES = (1, 2, 4, 8, 16)
 
 
-def _strip_typedefs(t: Any) -> Any:
+def strip_typedefs(t: Any) -> Any:
     seen = 0
     while getattr(t, "kind", None) == "typedef" and getattr(t, "element", None) is not None and seen < 64:
         t = t.element
@@ -38,7 +38,7 @@ def _strip_typedefs(t: Any) -> Any:
 
 
 def _is_integer(t: Any) -> bool:
-    t = _strip_typedefs(t)
+    t = strip_typedefs(t)
     if t.kind == "enum":
         return True
     if t.kind != "scalar":
@@ -50,13 +50,13 @@ def _is_integer(t: Any) -> bool:
 def word_shape(type_layout: Any, name: str = "") -> tuple[int, int]:
     """(word_bytes, nwords) of a bitmap-ish type; LayoutError for anything else."""
     label = name or getattr(type_layout, "name", "?")
-    t = _strip_typedefs(type_layout)
+    t = strip_typedefs(type_layout)
     if t.kind in ("scalar", "enum"):
         if not _is_integer(t):
             raise LayoutError(f"{label!r} is a {t.c_type or t.kind}, not an integer bitmap type")
         return t.size_bytes, 1
     if t.kind == "array":
-        elem = _strip_typedefs(t.element)
+        elem = strip_typedefs(t.element)
         if elem is None or not _is_integer(elem):
             raise LayoutError(f"{label!r} is an array of non-integers, not a bitmap type")
         if not t.count:
@@ -80,14 +80,6 @@ def geometry_of(type_layout: Any, profile: Profile, name: str = ""):
                           atomic_bytes=atomic)
 
 
-def describe_geometry(geom: Any) -> dict[str, Any]:
-    """Plain data for rows and reports."""
-    return {"word_bytes": geom.word_bytes, "nwords": geom.nwords,
-            "nbits": geom.word_bytes * 8 * geom.nwords,
-            "endianness": "little" if geom.little_endian else "big",
-            "atomic_bytes": geom.atomic_bytes}
-
-
 def word_kind(t: Any) -> tuple[str, str]:
     """("scalar" | "array", C type of one word) of a bitmap-ish type: a u32/u64 flags word,
     or an array of words (``unsigned long[N]``, ``DECLARE_BITMAP``) that bitops index."""
@@ -95,17 +87,17 @@ def word_kind(t: Any) -> tuple[str, str]:
         # The first typedef name below the type itself ("u32"), else the base type.
         return getattr(x, "c_type", "") or getattr(x, "name", "") or "?"
 
-    u = _strip_typedefs(t)
+    u = strip_typedefs(t)
     while u is not None and getattr(u, "kind", "") in ("struct", "union"):
         members = [m for m in u.members if not getattr(m, "bitfield", False)]
         if len(members) != 1:
             break
-        u = _strip_typedefs(members[0].type)
+        u = strip_typedefs(members[0].type)
     if u is None:
         return "array", "unsigned long"
     if getattr(u, "kind", "") == "array":
-        return "array", name(_strip_typedefs(u.element))
-    if getattr(u, "kind", "") in ("scalar", "enum") and u is not _strip_typedefs(t):
+        return "array", name(strip_typedefs(u.element))
+    if getattr(u, "kind", "") in ("scalar", "enum") and u is not strip_typedefs(t):
         return "scalar", name(u)  # a struct wrapping one scalar
     if getattr(u, "kind", "") in ("scalar", "enum"):
         return "scalar", _typedef_name(t) or name(u)

@@ -37,14 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bitlayout {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show Python tracebacks on errors")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for verb, module_name in VERBS.items():
-        try:
-            module = importlib.import_module(f".commands.{module_name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.commands.{module_name}":
-                raise
-            continue  # verb not built yet
-        module.add_parser(sub)
+    for module_name in VERBS.values():
+        importlib.import_module(f".commands.{module_name}", __package__).add_parser(sub)
     return parser
 
 

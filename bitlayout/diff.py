@@ -156,7 +156,7 @@ def _type_names(t: Any) -> set[str]:
 
 
 def _container_facts(ls: Any, container: str, design: Design, profile: Profile) -> dict[str, Any]:
-    from .report.model import struct_layout
+    from .struct_layout import struct_layout
 
     t = ls.types.get(container)
     if t is None or not t.size_bytes:

@@ -1,7 +1,7 @@
 """One error hierarchy for everything a user can get wrong.
 
-Each class carries the process exit status the CLI uses (DESIGN.md: 0 all
-pass, 1 a check failed, 2 bad input or usage).  Messages are one line and
+Each class carries the process exit status the CLI uses (docs/internals.md,
+"JSON contracts": 0 all pass, 1 a check failed, 2 bad input or usage).  Messages are one line and
 name the file and the offending value; the CLI prints them without a
 traceback unless ``--traceback`` is given.
 """
@@ -17,6 +17,9 @@ class BitlayoutError(Exception):
     """Base class: a problem the user can fix, reported as one line."""
 
     exit_code = EXIT_BAD_INPUT
+    # True: the error says an arch cannot be worked on here at all (a kernel tree not prepared for
+    # it), not that the input is wrong; a matrix makes skip rows of it, not error rows.
+    skips_arch = False
 
     def __init__(self, message: str, *, path: str | None = None, key: str | None = None):
         self.path = path
@@ -50,6 +53,11 @@ class LayoutError(BitlayoutError):
     """C that parses but has no layout: unknown or incomplete types, bad bitfields, ..."""
 
 
+class UnsupportedError(LayoutError):
+    """C the compiler accepts but bitlayout does not model (yet): the types that need it are
+    reported unsupported, one by one; an error only where a user names such a type."""
+
+
 class ToolchainError(BitlayoutError):
     """A compiler or emulator that is missing, crashed or timed out where one was required."""
 
@@ -65,3 +73,5 @@ class KernelTreeError(BitlayoutError):
 class KernelNotPrepared(KernelTreeError):
     """A kernel tree with no prepared build for the arch asked for: the message says how to
     prepare it.  Inside a matrix this is a skip row, not an error."""
+
+    skips_arch = True

@@ -1,41 +1,44 @@
 """Run a spec's checks over arch x check x backend; the library behind ``bitlayout matrix``.
 
-``run_matrix(spec, arches, backends, checks, jobs, progress=None) -> MatrixResult``
+``run_matrix(spec, arches, backends, checks, options, progress=None) -> MatrixResult``
 
 For each selected arch (in parallel, one worker per arch):
 
-1. the layout engine reads the spec's headers for that arch (``layout_headers``);
-2. ``checks.plan_arch`` derives the bitmap geometries and flags, and each
-   check predicts (the ``model`` backend's rows come from here);
-3. every observing backend gets all the probes of all checks in one batch
-   (one emulator run per arch for ``exec``) and each check judges its answers.
+1. ``pipeline.plan_for`` lays the spec's headers out for that arch and derives
+   the bitmap geometries and flags; each check predicts (the ``model``
+   backend's rows come from here);
+2. every observing backend gets all the probes (or type names) of all checks
+   in one batch (one emulator run per arch for ``exec``) and each check judges
+   its answers.  How a backend is asked depends only on what it observes
+   (``backends.Observes``), never on its name.
 
 Every arch x check x backend asked for gets exactly one row; a backend that
-cannot run (module not built yet, tool missing, arch incompatible) yields skip
-rows whose detail says why and how to get it — nothing is dropped silently.
+cannot run (tool missing, arch incompatible) yields skip rows whose detail
+says why and how to get it — nothing is dropped silently.  The plans come
+back with the rows (``MatrixResult.plans``) for the report to reuse.
 Rendering lives in ``commands/matrix.py`` and ``bitlayout.report``.
 """
 
 from __future__ import annotations
 
-import importlib
-import os
 import pickle
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from .backends import LayoutObserver, ObserveFailed, Observer, Observes, ProbeObserver, backend_names, open_backends
 from .bitmap_types import geometry_of
-from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, Skip, model_row, outcome_row, plan_arch, stress_ms,
+from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, LayoutFailure, Skip, model_row, outcome_row,
                      pointer_member)
+from .checks.workaround import workaround_rows
 from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, KernelNotPrepared, SpecError, UsageError
+from .options import Options
+from .pipeline import plan_for
 from .profiles import Profile
-from .results import MATRIX_SCHEMA, MatrixRow, Observation
+from .results import (FAILED, MATRIX_SCHEMA, RAN, STATUS_RANK, Backend, Evidence, MatrixRow, Observation, Status,
+                      worst_status)
 from .spec import Spec, check_names
-
-BACKENDS = ("model", "host", "compiled", "exec")
-STATUS_ORDER = {"error": 3, "fail": 2, "pass": 1, "skip": 0}
 
 # progress(done, total, label): called after each arch finishes.
 Progress = Callable[[int, int, str], None]
@@ -50,225 +53,88 @@ class MatrixResult:
     backend_notes: dict[str, str]  # backend -> "ran on N arches" / why it was skipped
     rows: list[MatrixRow]
     seconds: float = 0.0
-    evidence: dict[str, Any] = field(default_factory=dict)
-    # What the run already computed per arch, for the report to reuse instead of laying the
-    # headers out again: arch -> LayoutSet (None when it failed or could not be sent back from a
-    # worker process) and arch -> layout error.  Not part of the matrix/1 JSON.
-    layouts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    layout_errors: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    evidence: dict[str, Any] = field(default_factory=dict)  # per-arch seconds and jobs of the run
+    # Each arch's plan (its LayoutSet, geometries and flags), for the report to reuse instead of
+    # laying the headers out again; None when a worker could not send it back.  Not in the JSON.
+    plans: dict[str, ArchPlan | None] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly the ``bitlayout.matrix/1`` contract (DESIGN.md)."""
+        """Exactly the ``bitlayout.matrix/1`` contract (docs/internals.md)."""
         return {"schema": MATRIX_SCHEMA, "results": [r.to_json() for r in self.rows]}
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CHECK_FAILED if any(r.status in ("fail", "error") for r in self.rows) else EXIT_OK
+        return EXIT_CHECK_FAILED if any(r.status in FAILED for r in self.rows) else EXIT_OK
 
-    def cell(self, arch: str, check: str) -> str:
+    def cell(self, arch: str, check: str) -> Status:
         """The worst status over backends for one arch x check (the grid's cell)."""
-        statuses = [r.status for r in self.rows if r.arch == arch and r.check == check]
-        return max(statuses, key=STATUS_ORDER.__getitem__) if statuses else "skip"
+        return worst_status(r.status for r in self.rows if r.arch == arch and r.check == check) or Status.SKIP
 
-    def counts(self) -> dict[str, dict[str, int]]:
+    def counts(self) -> dict[str, dict[Status, int]]:
         """check -> status -> number of rows."""
-        out: dict[str, dict[str, int]] = {c: {s: 0 for s in STATUS_ORDER} for c in self.checks}
+        out: dict[str, dict[Status, int]] = {c: {s: 0 for s in STATUS_RANK} for c in self.checks}
         for r in self.rows:
             out[r.check][r.status] += 1
         return out
 
 
-# ---------------------------------------------------------------------------
-# Observers: one adapter per backend module, all answering probe requests.
-
-
-class Observer:
-    name = ""
-
-    def unavailable(self) -> str:
-        """'' if the backend can run at all here, else the reason (and the install hint)."""
-        return ""
-
-    def available(self, profile: Profile) -> tuple[bool, str]:
-        return True, ""
-
-    def observe(self, profile: Profile, requests: Sequence[dict[str, Any]]) -> list[Observation]:
-        raise NotImplementedError
-
-
-def _import(module: str) -> tuple[Any, str]:
-    try:
-        return importlib.import_module(module), ""
-    except ImportError as exc:
-        return None, f"{module} not importable ({exc})"
-
-
-EXEC_TIMEOUT_ENV = "BITLAYOUT_EXEC_TIMEOUT"
-
-
-def exec_timeout() -> float:
-    """Seconds per exec driver run: ``$BITLAYOUT_EXEC_TIMEOUT``, default 60 (ExecBackend's).
-
-    A tiny value makes every exec run time out: the way to see the timeout path (error
-    rows naming the timeout, never a crash) without a hanging emulator.
-    """
-    raw = os.environ.get(EXEC_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return 60.0
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise UsageError(f"{EXEC_TIMEOUT_ENV} must be a positive number of seconds, got {raw!r}")
-    return value
-
-
-class ProbeObserver(Observer):
-    """host and exec: the C shim answers ``bitlayout.probes`` requests."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self._mod = None
-        self._backend = None
-        self._why: str | None = None
-        probes, why = _import("bitlayout.probes")
-        self.probes = probes
-        if probes is None:
-            self._why = why
-            return
-        self._mod, why = _import(f"bitlayout.backends.{name}")
-        if self._mod is None:
-            self._why = why
-
-    def unavailable(self) -> str:
-        if self._why is None:
-            try:
-                if self.name == "exec":
-                    self._backend = self._mod.ExecBackend(jobs=1, timeout=exec_timeout())
-                else:
-                    self._mod.host_info()  # builds/loads the cffi module once
-                self._why = ""
-            except (BitlayoutError, ImportError, OSError) as exc:
-                # A missing compiler, cffi or cache directory is a skip reason; a
-                # programming error (NameError, TypeError, ...) must not hide as a skip.
-                self._why = f"{type(exc).__name__}: {exc}"
-        return self._why
-
-    def available(self, profile: Profile) -> tuple[bool, str]:
-        if self.unavailable():
-            return False, self._why
-        if self.name == "exec":
-            return self._backend.available(profile)
-        # The host shim emulates any word width, but not another byte order.
-        import sys
-
-        if profile.little_endian != (sys.byteorder == "little"):
-            return False, (f"the host is {sys.byteorder}-endian and {profile.name} is {profile.endianness}-endian "
-                           "(use --backend exec)")
-        return True, ""
-
-    def observe(self, profile: Profile, requests: Sequence[dict[str, Any]]) -> list[Observation]:
-        encoded = [self.probes.make_request(r["probe"], **r["args"]) for r in requests]
-        if self.name == "exec":
-            # exec takes encoded request lines (bitlayout.probes owns the wire format)
-            outcome = self._backend.run_one(profile, [r.to_line() for r in encoded])
-            if outcome.status != "ok":
-                raise ObserveFailed(outcome.status, outcome.reason, dict(outcome.evidence))
-            return list(outcome.observations)
-        return list(self._mod.run_many(encoded))
-
-
-class ObserveFailed(Exception):
-    def __init__(self, status: str, reason: str, evidence: dict[str, Any]):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.evidence = evidence
-
-
-def make_observers(backends: Sequence[str]) -> dict[str, Observer]:
-    return {b: ProbeObserver(b) for b in backends if b in ("host", "exec")}
-
-
-# ---------------------------------------------------------------------------
+def _split(text: str | Sequence[str]) -> list[str]:
+    return [p.strip() for item in ([text] if isinstance(text, str) else text) for p in item.split(",") if p.strip()]
 
 
 def parse_backends(text: str | Sequence[str] | None) -> tuple[list[str], bool]:
     """'model,host' / 'auto' -> (backend names, auto?)."""
     if text is None:
-        return ["model"], False
-    parts = [p.strip() for item in ([text] if isinstance(text, str) else text) for p in item.split(",") if p.strip()]
+        return [Backend.MODEL], False
+    known = backend_names()
+    parts = _split(text)
     if parts == ["auto"]:
-        return list(BACKENDS), True
+        return known, True
     for p in parts:
-        if p not in BACKENDS:
-            raise UsageError(f"unknown backend {p!r} (known: {', '.join(BACKENDS)}, auto)")
+        if p not in known:
+            raise UsageError(f"unknown backend {p!r} (known: {', '.join(known)}, auto)")
     return list(dict.fromkeys(parts)), False
 
 
 def parse_checks(text: str | Sequence[str] | None) -> list[str]:
     if not text:
         return list(CHECKS)
-    parts = [p.strip() for item in ([text] if isinstance(text, str) else text) for p in item.split(",") if p.strip()]
+    parts = _split(text)
     for p in parts:
         if p not in CHECKS:
             raise UsageError(f"unknown check {p!r} (known: {', '.join(CHECKS)})")
     return [c for c in CHECKS if c in parts]
 
 
-def _layout(spec: Spec, profile: Profile) -> tuple[Any, str, bool]:
-    """(LayoutSet, '', False), or (None, why, skipped): skipped when the arch cannot be laid out
-    here at all (a kernel tree not prepared for it), which makes skip rows instead of errors."""
-    try:
-        from .kernel.inputs import KernelSource, layout_for
-    except ImportError as exc:
-        return None, f"layout engine not available ({exc})", False
-    try:
-        kernel = KernelSource.open(spec.kernel) if spec.kernel else None
-        return layout_for(spec.headers, profile, spec.include_dirs, spec.defines, kernel=kernel), "", False
-    except KernelNotPrepared as exc:
-        return None, str(exc), True
-    except BitlayoutError as exc:
-        return None, f"{type(exc).__name__}: {exc}", False
+# ---------------------------------------------------------------------------
+# One arch: the model's rows, then each backend's, built from what it observes.
 
 
-def _names_of(layout: Any) -> tuple[set[str], set[str]]:
-    types = set(getattr(layout, "types", {}))
-    names = set(getattr(layout, "enum_constants", {})) | set(getattr(layout, "macros", {}))
-    return types, names
-
-
-def run_arch(spec: Spec, profile: Profile, checks: Sequence[str], backends: Sequence[str],
-             layout: Any = None, layout_error: str = "", layout_skipped: bool = False) -> list[MatrixRow]:
-    """All rows for one arch (model first, then each observing backend)."""
-    if layout is None and not layout_error:
-        layout, layout_error, layout_skipped = _layout(spec, profile)
-    plan = plan_arch(spec, profile, layout, layout_error, layout_skipped)
-    observers = make_observers(backends)
-    rows: list[MatrixRow] = []
+def run_arch(plan: ArchPlan, checks: Sequence[str], backends: Sequence[Observer]) -> list[MatrixRow]:
+    """All rows for one arch, backend by backend (the model's are the predictions)."""
     predictions: dict[str, Any] = {}
     model_rows: dict[str, MatrixRow] = {}
     for name in checks:
-        check = ALL_CHECKS[name]
-        row, predicted = model_row(check, plan)
-        model_rows[name] = row
-        predictions[name] = predicted
-    if "model" in backends:
-        rows.extend(model_rows[n] for n in checks)
+        model_rows[name], predictions[name] = model_row(ALL_CHECKS[name], plan)
+    rows: list[MatrixRow] = []
     for backend in backends:
-        if backend == "model":
-            continue
-        if backend == "compiled":
-            rows.extend(_compiled_rows(plan, checks, predictions))
-            continue
-        rows.extend(_observed_rows(plan, checks, predictions, backend, observers[backend]))
+        why = backend.unavailable()
+        if backend.observes is Observes.NOTHING:
+            rows.extend(model_rows[n] for n in checks)
+        elif why:
+            rows.extend(_skip_all(plan, checks, backend.name, f"{backend.name} backend not available: {why}"))
+        elif isinstance(backend, ProbeObserver):
+            rows.extend(_probe_rows(plan, checks, predictions, backend))
+        elif isinstance(backend, LayoutObserver):
+            rows.extend(_layout_rows(plan, checks, predictions, backend))
+        else:
+            raise TypeError(f"backend {backend.name!r} observes {backend.observes}: no ProbeObserver or LayoutObserver")
     return rows
 
 
-def _skip_all(plan: ArchPlan, checks: Sequence[str], backend: str, reason: str, status: str = "skip",
-              evidence: dict[str, Any] | None = None) -> list[MatrixRow]:
-    return [MatrixRow(plan.arch, c, backend, status, reason, evidence=evidence or {}) for c in checks]
+def _skip_all(plan: ArchPlan, checks: Sequence[str], backend: str, reason: str, status: Status = Status.SKIP,
+              evidence: Evidence | None = None) -> list[MatrixRow]:
+    return [MatrixRow(plan.arch, c, backend, status, reason, evidence=evidence or Evidence()) for c in checks]
 
 
 def _ask_checks(checks: Sequence[str], predictions: dict[str, Any],
@@ -289,158 +155,147 @@ def _ask_checks(checks: Sequence[str], predictions: dict[str, Any],
     return wanted, skipped
 
 
-def _observed_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any], backend: str,
-                   observer: Observer) -> list[MatrixRow]:
-    why = observer.unavailable()
-    if why:
-        return _skip_all(plan, checks, backend, f"{backend} backend not available: {why}")
-    ok, why = observer.available(plan.profile)
+def _probe_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any],
+                backend: ProbeObserver) -> list[MatrixRow]:
+    name = backend.name
+    ok, why = backend.available(plan.profile)
     if not ok:
-        return _skip_all(plan, checks, backend, f"{backend} backend cannot run {plan.arch} here: {why}")
+        return _skip_all(plan, checks, name, f"{name} backend cannot run {plan.arch} here: {why}")
     # Collect every check's requests, run them in one batch, hand the answers back.
     wanted, skipped = _ask_checks(checks, predictions, lambda check, pred: check.requests(plan, pred, backend))
-    for name, reqs in wanted.items():
+    for check, reqs in wanted.items():
         if not reqs:
-            skipped[name] = f"{backend} backend has no probe for {name}" + (
-                "" if ALL_CHECKS[name].model_verdict else " (see the model row)")
-    flat = [(name, r) for name, reqs in wanted.items() for r in reqs]
+            skipped[check] = f"{name} backend has no probe for {check}" + (
+                "" if ALL_CHECKS[check].model_verdict else " (see the model row)")
+    flat = [(check, r) for check, reqs in wanted.items() for r in reqs]
     observations: list[Observation] = []
     if flat:
         try:
-            observations = observer.observe(plan.profile, [r for _, r in flat])
+            observations = backend.observe(plan.profile, [r for _, r in flat])
         except ObserveFailed as exc:
             # A known blocker (profile toolchain.run_blocker: no emulator for it here) is a skip
             # like a missing tool; a crash, a bad exit or a failed build is an error.
-            status = "skip" if exc.status == "skip" or plan.profile.toolchain.run_blocker else "error"
-            failure = (status, f"{backend}: {exc.reason}", exc.evidence)
+            status = Status.SKIP if exc.status == Status.SKIP or plan.profile.toolchain.run_blocker else Status.ERROR
+            failure = (status, f"{name}: {exc.reason}", exc.evidence)
         except BitlayoutError as exc:
-            failure = ("error", f"{backend}: {exc}", {})
+            failure = (Status.ERROR, f"{name}: {exc}", Evidence())
         except Exception as exc:  # noqa: BLE001 - a backend bug is an error row, not a traceback
-            failure = ("error", f"{backend} backend failed: {type(exc).__name__}: {exc}", {})
+            failure = (Status.ERROR, f"{name} backend failed: {type(exc).__name__}: {exc}", Evidence())
         else:
             failure = None
         if failure is not None:
             status, reason, ev = failure
-            return [MatrixRow(plan.arch, n, backend, "skip", skipped[n]) if n in skipped
-                    else MatrixRow(plan.arch, n, backend, status, reason, evidence=ev) for n in checks]
+            return [MatrixRow(plan.arch, c, name, Status.SKIP, skipped[c]) if c in skipped
+                    else MatrixRow(plan.arch, c, name, status, reason, evidence=ev) for c in checks]
         if len(observations) != len(flat):
-            return _skip_all(plan, checks, backend, f"{backend} answered {len(observations)} of {len(flat)} probes",
-                             "error")
+            return _skip_all(plan, checks, name, f"{name} answered {len(observations)} of {len(flat)} probes",
+                             Status.ERROR)
     by_check: dict[str, list[tuple[dict[str, Any], Observation]]] = {}
-    for (name, req), obs in zip(flat, observations):
-        by_check.setdefault(name, []).append((req, obs))
-    rows = []
-    for name in checks:
-        if name in skipped:
-            rows.append(MatrixRow(plan.arch, name, backend, "skip", skipped[name]))
-            continue
-        check = ALL_CHECKS[name]
-        try:
-            out = check.judge(plan, predictions[name], backend, by_check.get(name, []))
-        except Skip as exc:
-            out = CheckOutcome("skip", str(exc))
-        except Exception as exc:  # noqa: BLE001 - an unexpected answer is an error row, not a traceback
-            out = CheckOutcome("error", f"{backend} answer could not be judged: {type(exc).__name__}: {exc}")
-        if by_check.get(name):
-            ev = getattr(by_check[name][0][1], "evidence", {}) or {}
-            out.evidence = {"backend": backend, **{k: v for k, v in ev.items() if not isinstance(v, (dict, list))},
-                            **out.evidence}
-        rows.append(outcome_row(check, plan, backend, out))
+    for (check, req), obs in zip(flat, observations):
+        by_check.setdefault(check, []).append((req, obs))
+
+    def seen(check: str) -> Evidence:
+        answers = by_check.get(check)
+        return Evidence(backend=name).merged(answers[0][1].evidence.scalars()) if answers else Evidence()
+
+    def judge(check: str) -> CheckOutcome:
+        return ALL_CHECKS[check].judge(plan, predictions[check], backend, by_check.get(check, []))
+
+    rows = _judged_rows(plan, checks, skipped, backend, seen, judge)
+    # A profile's [toolchain.workaround] build observes its checks once more, in rows of their own.
+    rows.extend(workaround_rows(plan, [c for c in checks if c not in skipped], predictions, backend))
     return rows
 
 
-def _compiled_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any]) -> list[MatrixRow]:
-    """The compiled backend: one compile per arch of every type the checks ask about."""
-    mod, why = _import("bitlayout.backends.compiled")
-    if mod is None:
-        return _skip_all(plan, checks, "compiled", f"compiled backend not available: {why}")
-    if plan.layout_skipped:  # e.g. a kernel tree not prepared for this arch: nothing to compile with
-        return _skip_all(plan, checks, "compiled", plan.layout_error)
-    wanted, skipped = _ask_checks(checks, predictions, lambda check, pred: check.compiled_types(plan, pred))
-    names = list(dict.fromkeys(t for ts in wanted.values() for t in ts))
+def _layout_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, Any],
+                 backend: LayoutObserver) -> list[MatrixRow]:
+    """One observation per arch of every type the checks ask about (one compile for ``compiled``)."""
+    name = backend.name
+    wanted, skipped = _ask_checks(checks, predictions, lambda check, pred: check.layout_types(plan, pred, backend))
+    type_names = list(dict.fromkeys(t for ts in wanted.values() for t in ts))
     facts: dict[str, Any] = {}
-    evidence: dict[str, Any] = {}
-    if names:
-        # the kernel route compiles with Kbuild's compiler, present wherever the arch was laid out
-        comp = mod.find_compiler(plan.profile) if not plan.spec.kernel else None
-        if comp is None and not plan.spec.kernel:  # a missing compiler is a skip with the install hint
-            from .toolchains import missing_reason
-
-            return [MatrixRow(plan.arch, n, "compiled", "skip", skipped.get(n) or f"compiled: {missing_reason(plan.profile)}")
-                    for n in checks]
-        t0 = time.perf_counter()
+    evidence = Evidence()
+    if type_names:
+        ok, why = backend.available(plan.profile)
+        if not ok:  # a missing compiler is a skip with the install hint, not an error
+            return [MatrixRow(plan.arch, c, name, Status.SKIP, skipped.get(c) or f"{name}: {why}") for c in checks]
         try:
-            from .kernel.inputs import KernelSource, compiled_for
-
-            kernel = KernelSource.open(plan.spec.kernel) if plan.spec.kernel else None
-            facts = compiled_for(plan.spec.headers, plan.profile, names, plan.spec.include_dirs, plan.spec.defines,
-                                 kernel=kernel)["types"]
-            evidence = {"backend": "compiled", "compiler": getattr(comp, "identity", ""),
-                        "target": getattr(comp, "target", ""), "seconds": round(time.perf_counter() - t0, 3)}
-            if kernel is not None:  # Kbuild's compiler and the prepared build whose flags it used
-                from .kernel.kbuild import command_for
-
-                kc = command_for(kernel.tree, plan.profile)
-                evidence.update(compiler=kc.compiler_version, target=f"kbuild {kc.build}")
-        except BitlayoutError as exc:
-            return [MatrixRow(plan.arch, n, "compiled", "skip" if n in skipped else "error",
-                              skipped.get(n) or f"compiled: {exc}") for n in checks]
+            facts, evidence = backend.observe_layout(plan, type_names)
+        except BitlayoutError as exc:  # skips_arch: a kernel tree not prepared for this arch
+            return [MatrixRow(plan.arch, c, name, Status.SKIP if c in skipped or exc.skips_arch else Status.ERROR,
+                              skipped.get(c) or f"{name}: {exc}") for c in checks]
         except Exception as exc:  # noqa: BLE001 - a backend bug is an error row
-            return _skip_all(plan, checks, "compiled", f"compiled backend failed: {type(exc).__name__}: {exc}",
-                             "error")
+            return _skip_all(plan, checks, name, f"{name} backend failed: {type(exc).__name__}: {exc}",
+                             Status.ERROR)
+    return _judged_rows(plan, checks, skipped, backend, lambda check: evidence,
+                        lambda check: ALL_CHECKS[check].judge_layout(plan, predictions[check], backend, facts))
+
+
+def _judged_rows(plan: ArchPlan, checks: Sequence[str], skipped: dict[str, str], backend: Observer,
+                 evidence_of: Callable[[str], Evidence], judge: Callable[[str], CheckOutcome]) -> list[MatrixRow]:
+    """One row per check: its skip reason, or its judgement of the backend's answers with the
+    evidence of how they were seen."""
     rows = []
     for name in checks:
         if name in skipped:
-            rows.append(MatrixRow(plan.arch, name, "compiled", "skip", skipped[name]))
+            rows.append(MatrixRow(plan.arch, name, backend.name, Status.SKIP, skipped[name]))
             continue
         try:
-            out = ALL_CHECKS[name].judge_compiled(plan, predictions[name], facts)
+            out = judge(name)
         except Skip as exc:
-            out = CheckOutcome("skip", str(exc))
-        out.evidence = {**evidence, **out.evidence}
-        rows.append(outcome_row(ALL_CHECKS[name], plan, "compiled", out))
+            out = CheckOutcome(Status.SKIP, str(exc))
+        except Exception as exc:  # noqa: BLE001 - an unexpected answer is an error row, not a traceback
+            out = CheckOutcome(Status.ERROR, f"{backend.name} answer could not be judged: {type(exc).__name__}: {exc}")
+        out.evidence = evidence_of(name).merged(out.evidence)
+        rows.append(outcome_row(ALL_CHECKS[name], plan, backend, out))
     return rows
+
+
+# ---------------------------------------------------------------------------
+# Workers: one arch each; the plan comes back with the rows.
 
 
 @dataclass
 class _ArchRun:
-    """What one worker sends back for one arch (picklable: plain data and the LayoutSet)."""
+    """What one worker sends back for one arch (picklable: plain data and the plan)."""
 
     arch: str
     rows: list[MatrixRow]
     types: set[str]
     names: set[str]
     seconds: float
-    layout_error: str
-    layout: Any = None
-    layout_skipped: bool = False
+    layout_error: LayoutFailure | None
+    plan: ArchPlan | None = None
     # spec key -> reason it is unusable on this arch ('' = usable); see _spec_problems
     problems: dict[str, str] = field(default_factory=dict)
 
 
 def _worker(args: tuple) -> _ArchRun:
-    spec, profile, checks, backends, in_child = args
+    spec, profile, checks, backends, options, in_child = args
     t0 = time.perf_counter()
-    layout, layout_error, skipped = _layout(spec, profile)
-    types, names = _names_of(layout) if layout is not None else (set(), set())
-    rows = run_arch(spec, profile, checks, backends, layout=layout, layout_error=layout_error, layout_skipped=skipped)
-    problems = _spec_problems(spec, profile, layout) if layout is not None else {}
-    if in_child and layout is not None:
+    plan = plan_for(spec, profile)
+    layout = plan.layout
+    types = set(layout.types) if layout is not None else set()
+    names = set(layout.enum_constants) | set(layout.macros) if layout is not None else set()
+    rows = run_arch(plan, checks, open_backends(backends, options))
+    problems = _spec_problems(plan) if layout is not None else {}
+    sent: ArchPlan | None = plan
+    if in_child:
         try:
-            pickle.dumps(layout)
-        except Exception:  # noqa: BLE001 - the report lays this arch out again instead
-            layout = None
-    return _ArchRun(profile.name, rows, types, names, time.perf_counter() - t0, layout_error, layout, skipped,
-                    problems)
+            pickle.dumps(plan)
+        except Exception:  # noqa: BLE001 - the report plans this arch again instead
+            sent = None
+    return _ArchRun(profile.name, rows, types, names, time.perf_counter() - t0, plan.layout_error, sent, problems)
 
 
-def _spec_problems(spec: Spec, profile: Profile, layout: Any) -> dict[str, str]:
+def _spec_problems(plan: ArchPlan) -> dict[str, str]:
     """Per spec key, why the spec's name is unusable on this arch ('' when it is usable).
 
     ``tagged_pointer[i].field``: the member is missing or not a pointer; ``bitmap[i].type(s)``:
     the type is declared but not bitmap-like (an integer, an array of integers or a struct
     wrapping one).  A type (or container) merely undeclared here is an arch difference, not listed.
     """
+    spec, layout = plan.spec, plan.layout
     out: dict[str, str] = {}
     for tp in spec.tagged_pointers:
         if tp.container not in layout.types:
@@ -457,7 +312,7 @@ def _spec_problems(spec: Spec, profile: Profile, layout: Any) -> dict[str, str]:
             if t is None:
                 continue
             try:
-                geometry_of(t, profile, tname)
+                geometry_of(t, plan.profile, tname)
                 reason = ""
             except BitlayoutError as exc:
                 reason = str(exc)
@@ -477,12 +332,11 @@ def _raise_unusable_everywhere(spec: Spec, runs: Sequence[_ArchRun]) -> None:
 
 
 def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | None = None,
-               backends: str | Sequence[str] | None = ("model",), checks: str | Sequence[str] | None = None,
-               jobs: int | None = None, progress: Progress | None = None) -> MatrixResult:
+               backends: str | Sequence[str] | None = (Backend.MODEL,), checks: str | Sequence[str] | None = None,
+               options: Options | None = None, progress: Progress | None = None) -> MatrixResult:
     """Run the matrix; return every row (the caller renders and picks the exit status)."""
     t0 = time.perf_counter()
-    exec_timeout()  # a bad $BITLAYOUT_EXEC_TIMEOUT is bad input (exit 2), not a skip reason per arch
-    stress_ms()  # likewise $BITLAYOUT_STRESS_MS
+    options = options or Options()
     if arches and not isinstance(arches, str) and all(isinstance(a, Profile) for a in arches):
         profiles = list(arches)
     else:
@@ -491,16 +345,16 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
     check_list = parse_checks(checks)
     notes: dict[str, str] = {}
     if auto:
-        kept = ["model"]
-        for b in backend_list[1:]:
-            why = _backend_unavailable(b)
+        kept = []
+        for backend in open_backends(backend_list, options):
+            why = backend.unavailable()
             if why:
-                notes[b] = f"skipped: {why}"
+                notes[backend.name] = f"skipped: {why}"
             else:
-                kept.append(b)
+                kept.append(backend.name)
         backend_list = kept
-    jobs = max(1, jobs or os.cpu_count() or 1)
-    work = [(spec, p, check_list, backend_list, False) for p in profiles]
+    jobs = options.workers
+    work = [(spec, p, check_list, backend_list, options, False) for p in profiles]
     runs: dict[str, _ArchRun] = {}
 
     def collect(run: _ArchRun) -> None:
@@ -519,18 +373,17 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
             futures = [pool.submit(_worker, (*w[:-1], True)) for w in work[1:]]
             for fut in as_completed(futures):
                 collect(fut.result())
-    layout_errors = {name: run.layout_error for name, run in runs.items()}
+    failures = [run.layout_error for run in runs.values()]
     all_types = set().union(*(run.types for run in runs.values()))
     all_names = set().union(*(run.names for run in runs.values()))
-    if layout_errors and all(layout_errors.values()):
+    if failures and all(failures):
         # Headers that no arch can lay out are bad input (exit 2), not a finding per arch; so is a
         # kernel tree prepared for none of the selected arches.
-        failed = [run.layout_error for run in runs.values() if not run.layout_skipped]
+        failed = [f for f in failures if not f.skip]
         if not failed:
-            raise KernelNotPrepared(f"no selected arch can be laid out here: {next(iter(layout_errors.values()))}")
-        if not failed[0].startswith("layout engine not available"):
-            raise SpecError(f"cannot lay out the headers on any selected arch: {failed[0]}", path=spec.path,
-                            key="headers")
+            raise KernelNotPrepared(f"no selected arch can be laid out here: {failures[0].message}")
+        raise SpecError(f"cannot lay out the headers on any selected arch: {failed[0]}", path=spec.path,
+                        key="headers")
     if all_types:
         # A name no selected arch defines is a typo in the spec (exit 2), not a finding.
         check_names(spec, all_types, all_names)
@@ -538,34 +391,25 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
     rows = [r for p in profiles for r in runs[p.name].rows]
     for b in backend_list:
         if b not in notes:
-            ran = {r.arch for r in rows if r.backend == b and r.status in ("pass", "fail")}
-            errored = any(r.backend == b and r.status == "error" for r in rows)
+            ran = {r.arch for r in rows if r.backend == b and r.status in RAN}
+            errored = any(r.backend == b and r.status == Status.ERROR for r in rows)
             if ran:
                 notes[b] = f"ran on {len(ran)}/{len(profiles)} arches"
             elif errored:
-                notes[b] = "failed on every arch: " + _first_reason(rows, b, "error")
+                notes[b] = "failed on every arch: " + _first_reason(rows, b, Status.ERROR)
             else:
                 notes[b] = "skipped: " + _first_reason(rows, b)
     timings = {p.name: round(runs[p.name].seconds, 3) for p in profiles}
     return MatrixResult(spec.path, [p.name for p in profiles], check_list, backend_list, notes, rows,
                         round(time.perf_counter() - t0, 3), {"arch_seconds": timings, "jobs": jobs},
-                        layouts={p.name: runs[p.name].layout for p in profiles},
-                        layout_errors={p.name: runs[p.name].layout_error for p in profiles})
+                        plans={p.name: runs[p.name].plan for p in profiles})
 
 
-def _first_reason(rows: Sequence[MatrixRow], backend: str, status: str | None = None) -> str:
+def _first_reason(rows: Sequence[MatrixRow], backend: str, status: Status | None = None) -> str:
     for r in rows:
         if r.backend == backend and status in (None, r.status):
             return r.detail
     return "no rows"
-
-
-def _backend_unavailable(backend: str) -> str:
-    if backend == "compiled":
-        mod, why = _import("bitlayout.backends.compiled")
-        return why
-    obs = ProbeObserver(backend)
-    return obs.unavailable()
 
 
 def _mp_context():

@@ -44,7 +44,11 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from .errors import ShimError
-from .results import Observation
+from .results import Evidence, Observation
+
+# The shim's evidence keys (csrc/probes.c) that results.Evidence names differently: the
+# C compiler's __VERSION__ is not the toolchain identity nor the compiler kind.
+SHIM_EVIDENCE_KEYS = {"compiler": "compiler_version"}
 
 WORD_BITS = (8, 16, 32, 64)
 GUARD_WORDS = 8  # csrc/bitops.h BL_GUARD_WORDS
@@ -296,7 +300,7 @@ def parse_response_line(line: str, evidence: Mapping[str, Any] | None = None) ->
     ``params`` is the echoed request (parsed back, so host and exec give
     equal params for equal requests); ``values`` the observation; ``evidence``
     the shim's evidence plus ``word_bits`` and anything the caller adds
-    (backend, arch, toolchain).  A response with ``ok: false`` or a line that
+    (backend, toolchain, ...), as a ``results.Evidence``.  A response with ``ok: false`` or a line that
     is not a response raises ShimError with the shim's message.
     """
     try:
@@ -309,8 +313,9 @@ def parse_response_line(line: str, evidence: Mapping[str, Any] | None = None) ->
         raise ShimError(f"probe {data['probe']} failed in the shim: {data.get('error', '?')} "
                         f"(request: {data.get('request', '')!r})")
     req = parse_request_line(data.get("request", data["probe"]))
-    ev = dict(data.get("evidence", {}))
-    ev["word_bits"] = data.get("word_bits")
-    if evidence:
-        ev.update(evidence)
+    shim = {SHIM_EVIDENCE_KEYS.get(k, k): v for k, v in dict(data.get("evidence", {})).items()}
+    try:
+        ev = Evidence.of(shim).merged({"word_bits": data.get("word_bits")}, evidence)
+    except TypeError as exc:  # an evidence key the shim added without telling results.Evidence
+        raise ShimError(f"probe {data['probe']}: unknown evidence in {line[:200]!r} ({exc})") from None
     return Observation(probe=data["probe"], params=req.plain_params(), values=data["values"], evidence=ev)

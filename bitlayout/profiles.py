@@ -26,14 +26,21 @@ SCALAR_KEYS = (
     "_Bool", "char", "short", "int", "long", "long_long",
     "pointer", "float", "double", "long_double",
 )
-OPTIONAL_SCALAR_KEYS = ("int128",)
+# The others exist where the profile's compiler has them (GCC 12 has no __bf16 on x86, clang no
+# _Decimal*): ``__int128``, ``_Float16``, ``__fp16``, ``__bf16``, ``_Float128``, ``__float128``,
+# ``_Float64x``, ``__float80``, ``__ibm128``, ``_Decimal32/64/128``, ``__builtin_va_list``.
+OPTIONAL_SCALAR_KEYS = ("int128", "float16", "fp16", "bf16", "float128", "gnu_float128", "float64x", "float80",
+                        "ibm128", "decimal32", "decimal64", "decimal128", "va_list")
 
 # Spelling of each scalar key in C, for probes and reports.
 C_SPELLING = {
     "_Bool": "_Bool", "char": "char", "short": "short", "int": "int",
     "long": "long", "long_long": "long long", "pointer": "void *",
     "float": "float", "double": "double", "long_double": "long double",
-    "int128": "__int128",
+    "int128": "__int128", "float16": "_Float16", "fp16": "__fp16", "bf16": "__bf16", "float128": "_Float128",
+    "gnu_float128": "__float128", "float64x": "_Float64x", "float80": "__float80", "ibm128": "__ibm128",
+    "decimal32": "_Decimal32", "decimal64": "_Decimal64", "decimal128": "_Decimal128",
+    "va_list": "__builtin_va_list",
 }
 
 ATOMIC64_KINDS = (
@@ -92,7 +99,33 @@ class LayoutRules:
     # GCC __BIGGEST_ALIGNMENT__: what a bare __attribute__((aligned)) means (GCC manual, "Common
     # Type Attributes"); measured per arch with the compiler's -dM -E.
     biggest_alignment_bytes: int = 16
+    # The compiler whose ABI decisions the model follows where GCC and clang differ ("gcc" or
+    # "clang"): _Atomic rounding, the _Alignof cap, vector member alignment.
+    compiler: str = "gcc"
+    # GCC __BIGGEST_ALIGNMENT__ where it differs from what a bare `aligned` means above (clang
+    # profiles); 0: the same.  It caps GCC's _Alignof and its _Atomic alignment.
+    gcc_biggest_alignment_bytes: int = 0
+    # Largest alignment a vector type gets (GCC/clang TARGET_VECTOR_ALIGNMENT: AAPCS 8, AAPCS64
+    # 16, s390x 8; elsewhere the vector's size).
+    vector_align_max_bytes: int = 1 << 28
+    # i386 x86_field_alignment: members whose mode is an integer mode (and double) are aligned to
+    # at most this inside a struct (0: no such cap).  Applies here to small vectors; scalars
+    # carry it in their [types] numbers.
+    int_mode_field_align_cap_bytes: int = 0
+    # GCC word_mode size for mode(word)/mode(unwind_word) (0: sizeof(long); x32: 8).
+    word_mode_bytes: int = 0
+    # clang: _Atomic types up to this size are rounded to a power of two and aligned to it
+    # (TargetInfo::MaxAtomicPromoteWidth / 8).
+    max_atomic_promote_bytes: int = 0
+    # _BitInt: the compiler's BITINT_MAXWIDTH (0: no _BitInt, as in GCC 12), and the alignment of
+    # a wider-than-64-bit _BitInt's limbs (0: long long's).
+    bitint_max_width: int = 0
+    bitint_limb_align_bytes: int = 0
     source: str = ""
+
+    @property
+    def gcc_biggest_alignment(self) -> int:
+        return self.gcc_biggest_alignment_bytes or self.biggest_alignment_bytes
 
 
 @dataclass(frozen=True)
@@ -139,6 +172,44 @@ class Toolchain:
     # Measured toolchain/emulator defects, "<check>: <reason>" (or just "<reason>": every
     # check): a model-vs-backend disagreement there is labelled a defect, not a model bug.
     known_issues: tuple[str, ...] = ()
+    # What the exec driver links against: "libc" (csrc/*.c with the C library and pthreads)
+    # or "freestanding" (csrc/freestanding: raw system calls, no libc; sh4, sparc).
+    runtime: str = "libc"
+    runtime_reason: str = ""  # freestanding only: the measured reason libc cannot be used here
+    freestanding_gcc_triple: str = ""  # freestanding only: a gcc other than gcc_triple's builds it
+    freestanding_cflags: tuple[str, ...] = ()  # freestanding only: after the exec backend's flags
+    # A build a known issue does not affect ([toolchain.workaround]); None: there is none.
+    workaround: "Workaround | None" = None
+
+
+RUNTIMES = ("libc", "freestanding")
+
+
+@dataclass(frozen=True)
+class Workaround:
+    """A second exec build that avoids a known toolchain defect, for some checks only.
+
+    The exec backend runs those checks' probes with the route's flags plus ``cflags``
+    and reports them in a row of their own, labelled ``label``; the default build's
+    row (the defect) stays.
+    """
+
+    checks: tuple[str, ...]
+    cflags: tuple[str, ...]
+    label: str  # "built with -mcpu=hexagonv55 to avoid llvm#205489"
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """What the profile's other compiler gives where it differs from the reference one
+    (``[alternate]``): the model predicts both, so a GCC/clang difference is a finding of its own,
+    not a model error."""
+
+    compiler: str  # "gcc" or "clang"
+    scalars: Mapping[str, Scalar]  # scalars this compiler lays out differently or has in addition
+    absent: tuple[str, ...]  # optional scalars the reference compiler has and this one lacks
+    layout: Mapping[str, Any]  # [layout] fields that differ
+    source: str
 
 
 # The top-level kernel Makefile maps these ARCH= values to another arch/ directory (SRCARCH);
@@ -193,6 +264,27 @@ class Profile:
     predefined_macros: Mapping[str, str]  # arch macros for the built-in preprocessor fallback
     kernel: KernelConfig = KernelConfig(unsupported="the profile has no [kernel] table")
     path: str = field(default="", compare=False)
+    alternate: Alternate | None = field(default=None, compare=False)
+
+    @property
+    def compiler(self) -> str:
+        """The compiler whose ABI the model follows here ("gcc" or "clang")."""
+        return self.layout.compiler
+
+    def compilers(self) -> tuple[str, ...]:
+        """The compilers this profile describes: the reference one, then the alternate."""
+        return (self.compiler,) + ((self.alternate.compiler,) if self.alternate else ())
+
+    def for_compiler(self, compiler: str) -> "Profile | None":
+        """This profile as ``compiler`` ("gcc"/"clang", or a toolchain kind "zig") sees it; None
+        when the profile does not describe that compiler."""
+        compiler = {"zig": "clang"}.get(compiler, compiler)
+        if compiler == self.compiler:
+            return self
+        alt = self.alternate
+        if alt is None or alt.compiler != compiler:
+            return None
+        return _alternate_profile(self)
 
     @property
     def endianness(self) -> str:
@@ -212,6 +304,24 @@ class Profile:
             return self.scalars[key]
         except KeyError:
             raise UsageError(f"profile {self.name} has no scalar {key!r}") from None
+
+
+_ALTERNATES: dict[int, tuple[Profile, Profile]] = {}
+
+
+def _alternate_profile(profile: Profile) -> Profile:
+    import dataclasses
+
+    hit = _ALTERNATES.get(id(profile))
+    if hit is not None and hit[0] is profile:
+        return hit[1]
+    alt = profile.alternate
+    scalars = {k: v for k, v in profile.scalars.items() if k not in alt.absent}
+    scalars.update(alt.scalars)
+    layout = dataclasses.replace(profile.layout, compiler=alt.compiler, **alt.layout)
+    out = dataclasses.replace(profile, scalars=scalars, layout=layout, alternate=None)
+    _ALTERNATES[id(profile)] = (profile, out)
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -281,14 +391,58 @@ def _load_scalar(reader: _Reader, key: str) -> Scalar:
     size = r.positive("size")
     align = r.power_of_two("align")
     gnu_align = r.power_of_two("gnu_align")
-    if align > size or gnu_align > max(size, 16):
+    if align > max(size, gnu_align) or gnu_align > max(size, 16):
         raise ProfileError(f"alignment {align} larger than size {size}", path=r.path, key=f"{r.prefix}align")
     return Scalar(size, align, gnu_align, r.get("source", str))
 
 
+def _load_workaround(tr: _Reader) -> Workaround | None:
+    if "workaround" not in tr.table:
+        return None
+    wr = tr.sub("workaround")
+    wr.reject_unknown(("checks", "cflags", "label"))
+    for key in ("checks", "cflags"):
+        if not wr.strings(key):
+            raise ProfileError("must be a non-empty list of strings", path=wr.path, key=f"{wr.prefix}{key}")
+    label = wr.get("label", str)
+    if not label.strip():
+        raise ProfileError("must say what the build avoids", path=wr.path, key=f"{wr.prefix}label")
+    return Workaround(wr.strings("checks"), wr.strings("cflags"), label)
+
+
+def _load_toolchain(tr: _Reader) -> Toolchain:
+    tc_fields = {k: f for k, f in Toolchain.__dataclass_fields__.items() if k != "workaround"}
+    tr.reject_unknown((*tc_fields, "workaround"))
+    tc_kwargs: dict[str, Any] = {}
+    for fname, f in tc_fields.items():
+        if isinstance(f.default, tuple):  # the *_cflags lists, known_issues
+            tc_kwargs[fname] = tr.strings(fname)
+        else:
+            tc_kwargs[fname] = tr.get(fname, type(f.default), f.default)
+    if tc_kwargs["gcc_link"] not in ("static", "dynamic"):
+        raise ProfileError(f"must be 'static' or 'dynamic', got {tc_kwargs['gcc_link']!r}",
+                           path=tr.path, key="toolchain.gcc_link")
+    runtime = tc_kwargs["runtime"]
+    if runtime not in RUNTIMES:
+        raise ProfileError(f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}", path=tr.path,
+                           key="toolchain.runtime")
+    if runtime == "freestanding":
+        if not tc_kwargs["runtime_reason"].strip():
+            raise ProfileError("runtime = 'freestanding' needs the measured reason libc cannot be used",
+                               path=tr.path, key="toolchain.runtime_reason")
+        if tc_kwargs["run_blocker"]:
+            raise ProfileError("runtime = 'freestanding' runs the driver: a run_blocker contradicts it",
+                               path=tr.path, key="toolchain.run_blocker")
+    else:
+        for key in ("runtime_reason", "freestanding_gcc_triple", "freestanding_cflags"):
+            if tc_kwargs[key]:
+                raise ProfileError("only with runtime = 'freestanding'", path=tr.path, key=f"toolchain.{key}")
+    return Toolchain(**tc_kwargs, workaround=_load_workaround(tr))
+
+
 _TOP_KEYS = (
     "name", "kernel_arch", "description", "bits_per_long", "endianness", "char_signed",
-    "cacheline_bytes", "types", "layout", "atomicity", "allocators", "toolchain", "macros", "kernel",
+    "cacheline_bytes", "types", "layout", "atomicity", "allocators", "toolchain", "macros", "alternate", "kernel",
 )
 
 
@@ -332,6 +486,29 @@ def _load_kernel(r: _Reader, kernel_arch: str) -> KernelConfig:
     return kernel
 
 
+def _load_alternate(r: _Reader, reference: LayoutRules) -> Alternate | None:
+    if "alternate" not in r.table:
+        return None
+    ar = r.sub("alternate")
+    ar.reject_unknown(("compiler", "types", "absent", "layout", "source"))
+    compiler = ar.get("compiler", str)
+    if compiler not in ("gcc", "clang") or compiler == reference.compiler:
+        raise ProfileError(f"must be the other compiler than [layout] compiler ({reference.compiler!r}), "
+                           f"got {compiler!r}", path=r.path, key="alternate.compiler")
+    tr = ar.sub("types", required=False)
+    tr.reject_unknown(SCALAR_KEYS + OPTIONAL_SCALAR_KEYS)
+    scalars = {key: _load_scalar(tr, key) for key in tr.table}
+    absent = ar.strings("absent")
+    for key in absent:
+        if key not in OPTIONAL_SCALAR_KEYS:
+            raise ProfileError(f"{key!r} is not an optional scalar", path=r.path, key="alternate.absent")
+    lr = ar.sub("layout", required=False)
+    known = [f for f in LayoutRules.__dataclass_fields__ if f not in ("compiler", "source")]
+    lr.reject_unknown(known)
+    layout = {k: lr.get(k, type(getattr(reference, k))) for k in lr.table}
+    return Alternate(compiler, scalars, tuple(absent), layout, ar.get("source", str, ""))
+
+
 def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
     """Validate one profile's TOML data; raise ProfileError naming file and key."""
     path = str(path)
@@ -369,6 +546,8 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
         default = getattr(defaults, fname)
         layout_kwargs[fname] = lr.get(fname, type(default), default)
     layout = LayoutRules(**layout_kwargs)
+    if layout.compiler not in ("gcc", "clang"):
+        raise ProfileError(f"must be 'gcc' or 'clang', got {layout.compiler!r}", path=path, key="layout.compiler")
 
     ar = r.sub("atomicity")
     ar.reject_unknown(("single_copy_atomic_bytes", "atomic64", "read_once_u64_single_access", "source"))
@@ -388,19 +567,7 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
         al.power_of_two("libc_malloc_align"), al.get("source", str),
     )
 
-    tr = r.sub("toolchain", required=False)
-    tc_fields = Toolchain.__dataclass_fields__
-    tr.reject_unknown(tc_fields)
-    tc_kwargs: dict[str, Any] = {}
-    for fname, f in tc_fields.items():
-        if isinstance(f.default, tuple):  # the *_cflags lists, known_issues
-            tc_kwargs[fname] = tr.strings(fname)
-        else:
-            tc_kwargs[fname] = tr.get(fname, type(f.default), f.default)
-    if tc_kwargs["gcc_link"] not in ("static", "dynamic"):
-        raise ProfileError(f"must be 'static' or 'dynamic', got {tc_kwargs['gcc_link']!r}",
-                           path=path, key="toolchain.gcc_link")
-    toolchain = Toolchain(**tc_kwargs)
+    toolchain = _load_toolchain(r.sub("toolchain", required=False))
 
     macros = r.get("macros", dict, {})
     for k, v in macros.items():
@@ -424,6 +591,7 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
         predefined_macros=dict(macros),
         kernel=_load_kernel(r, kernel_arch),
         path=path,
+        alternate=_load_alternate(r, layout),
     )
 
 

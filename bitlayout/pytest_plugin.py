@@ -1,29 +1,38 @@
 """pytest plugin: one test per architecture (registered via the ``pytest11`` entry point).
 
-A test that asks for ``arch`` (or ``layout``, or ``bitlayout_backend``, which
-depend on it) runs once per selected arch, with ids like ``[mips]``::
+A test that asks for ``bitlayout_arch`` (or ``bitlayout_layout``, or
+``bitlayout_backend``, which depend on it) runs once per selected arch, with
+ids like ``[mips]``::
 
-    def test_anon_vma_tag_bits(arch, layout):
-        assert layout.tag_bits("struct vm_area_struct.anon_vma", "slab") >= 2
+    def test_anon_vma_tag_bits(bitlayout_arch, bitlayout_layout):
+        assert bitlayout_layout.tag_bits("struct vm_area_struct.anon_vma", "slab") >= 2
+
+``arch`` and ``layout`` are aliases of ``bitlayout_arch`` and
+``bitlayout_layout`` (the names of the first releases): a project fixture or
+a ``parametrize`` of the same name takes precedence over them, as pytest
+resolves fixture names, and then nothing of this plugin runs for that test.
 
 Options (group ``bitlayout``): ``--bitlayout-arch SEL`` (repeatable, arch
 selectors as in ``bitlayout matrix --arch``; default all) and
-``--bitlayout-spec FILE`` (whose headers ``layout`` reads; default the
-embedded VMA-flags example).  ``@pytest.mark.bitlayout_arch("32bit")``
-narrows one test.  Parametrisation happens in ``pytest_generate_tests`` and
+``--bitlayout-spec FILE`` (whose headers ``bitlayout_layout`` reads; default
+the embedded VMA-flags example).  ``@pytest.mark.bitlayout_arch("32bit")``
+narrows one test.  ``$BITLAYOUT_EXEC_TIMEOUT`` sets the exec backend's timeout
+(README, "Knobs").  Parametrisation happens in ``pytest_generate_tests`` and
 depends only on the options, so every pytest-xdist worker collects the same
-tests.  Nothing is imported or computed unless a test asks for ``arch``: the
-plugin is loaded into every pytest run of an environment with bitlayout
-installed.
+tests.  Nothing is imported or computed unless a test asks for
+``bitlayout_arch``: the plugin is loaded into every pytest run of an
+environment with bitlayout installed.  Per-session state lives in
+``config.stash``; each arch is laid out once per session (``bitlayout.pipeline``).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
 
-_STATE = "_bitlayout_state"
+ARCH = "bitlayout_arch"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,15 +41,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="arch selector (all, 32bit, 64bit, big-endian, little-endian, profile or kernel arch "
                          "names, comma lists); repeatable; default: all")
     group.addoption("--bitlayout-spec", default=None, metavar="FILE",
-                    help="spec TOML whose headers the `layout` fixture reads (default: the embedded example)")
+                    help="spec TOML whose headers the `bitlayout_layout` fixture reads (default: the embedded "
+                         "example)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "bitlayout_arch(selector, ...): run this test only on the arches the selectors pick "
                    "(intersected with --bitlayout-arch)")
+    st = _State(config)
+    config.stash[_STATE] = st
     # Bad option values are usage errors up front (exit 4), not collection errors.
-    st = _state(config)
     if config.getoption("--bitlayout-arch"):
         st.profiles
     if config.getoption("--bitlayout-spec"):
@@ -48,81 +59,65 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class _State:
-    """Per-session choices and caches (layouts are computed once per arch)."""
+    """Per-session choices and caches: each arch is planned once, each backend opened once."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
-        self._profiles = None
-        self._spec = None
-        self.layouts: dict[str, Any] = {}
-        self.exec_ready: dict[str, str] = {}  # arch -> why exec cannot run it here ('' = it can)
-        self.observers: dict[str, Any] = {}  # backend name -> one ProbeObserver for the session
+        self.layouts: dict[str, Any] = {}  # arch -> ArchLayout, or the LayoutFailure
+        self.cannot_execute: dict[str, str] = {}  # "backend:arch" -> why it cannot run code ('' = it can)
+        self.backends: dict[str, Any] = {}  # backend name -> the opened backend
 
-    def observer(self, name: str):
-        """One observer per backend for the whole session (not one per test): the host
-        module and the exec build cache are opened once."""
-        if name not in self.observers:
-            from .matrix import ProbeObserver
-
-            self.observers[name] = ProbeObserver(name)
-        return self.observers[name]
-
-    @property
+    @functools.cached_property
     def profiles(self):
-        if self._profiles is None:
-            from .errors import BitlayoutError
-            from .profiles import select_profiles
+        from .profiles import select_profiles
 
-            selectors = self.config.getoption("--bitlayout-arch") or None
-            try:
-                self._profiles = select_profiles(selectors)
-            except BitlayoutError as exc:
-                raise pytest.UsageError(f"--bitlayout-arch: {exc}") from None
-        return self._profiles
+        return _usage("--bitlayout-arch", lambda: select_profiles(self.config.getoption("--bitlayout-arch") or None))
 
-    @property
+    @functools.cached_property
     def spec(self):
-        if self._spec is None:
-            from .errors import BitlayoutError
-            from .spec import load_spec
+        from .spec import load_spec
 
-            try:
-                self._spec = load_spec(self.config.getoption("--bitlayout-spec"))
-            except BitlayoutError as exc:
-                raise pytest.UsageError(f"--bitlayout-spec: {exc}") from None
-        return self._spec
+        return _usage("--bitlayout-spec", lambda: load_spec(self.config.getoption("--bitlayout-spec")))
+
+    @functools.cached_property
+    def options(self):
+        from .options import Options
+
+        return _usage("bitlayout", Options.from_environ)
+
+    def probe_backends(self) -> list:
+        """The backends that run code (answer probes), opened once for the session, in their order
+        (the in-process host shim first)."""
+        from .backends import Observes, registered
+
+        for name, cls in registered().items():
+            if cls.observes is Observes.PROBES and name not in self.backends:
+                self.backends[name] = cls(self.options)
+        return [self.backends[n] for n, c in registered().items() if c.observes is Observes.PROBES]
 
 
-def _state(config: pytest.Config) -> _State:
-    st = getattr(config, _STATE, None)
-    if st is None:
-        st = _State(config)
-        setattr(config, _STATE, st)
-    return st
+_STATE = pytest.StashKey[_State]()
 
 
-def _ours(metafunc: pytest.Metafunc) -> bool:
-    """True if ``arch`` resolves to this plugin's fixture (not a user's fixture or parametrize)."""
-    for mark in metafunc.definition.iter_markers("parametrize"):
-        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
-        if isinstance(names, str):
-            names = [n.strip() for n in names.split(",")]
-        if "arch" in names:
-            return False
-    defs = getattr(metafunc, "_arg2fixturedefs", {}).get("arch")
-    if not defs:
-        return False
-    return getattr(defs[-1].func, "__module__", "") == __name__
+def _usage(what: str, make):
+    """``make()``, with a bad value the user gave as a usage error (exit 4) naming where it came from."""
+    from .errors import BitlayoutError
+
+    try:
+        return make()
+    except BitlayoutError as exc:
+        raise pytest.UsageError(f"{what}: {exc}") from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "arch" not in metafunc.fixturenames or not _ours(metafunc):
+    # Only a test whose fixture closure holds this plugin's fixture: a project fixture named
+    # ``arch`` (or a parametrize of it) replaces the alias and keeps ``bitlayout_arch`` out.
+    if ARCH not in metafunc.fixturenames:
         return
     from .errors import BitlayoutError
     from .profiles import select_profiles
 
-    st = _state(metafunc.config)
-    profiles = st.profiles
+    profiles = metafunc.config.stash[_STATE].profiles
     for mark in metafunc.definition.iter_markers("bitlayout_arch"):
         if not mark.args:
             raise pytest.UsageError(f"{metafunc.definition.nodeid}: bitlayout_arch needs a selector")
@@ -131,13 +126,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         except BitlayoutError as exc:
             raise pytest.UsageError(f"{metafunc.definition.nodeid}: bitlayout_arch: {exc}") from None
         profiles = [p for p in profiles if p.name in narrowed]
-    metafunc.parametrize("arch", profiles, ids=[p.name for p in profiles], indirect=True)
+    metafunc.parametrize(ARCH, profiles, ids=[p.name for p in profiles], indirect=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
     try:
-        st = _state(config)
-        profiles = st.profiles
+        profiles = config.stash[_STATE].profiles
     except Exception as exc:  # a header must never break collection
         return [f"bitlayout: {exc}"]
     names = [p.name for p in profiles]
@@ -165,24 +159,33 @@ def _toolchain_label(profile) -> str:
 
 
 @pytest.fixture
-def arch(request: pytest.FixtureRequest):
+def bitlayout_arch(request: pytest.FixtureRequest):
     """The arch's ``bitlayout.profiles.Profile`` (parametrised: one test per selected arch)."""
     if not hasattr(request, "param"):
-        pytest.fail("the `arch` fixture is parametrised by the bitlayout plugin; was it disabled (-p no:bitlayout)?")
+        pytest.fail("the `bitlayout_arch` fixture is parametrised by the bitlayout plugin; "
+                    "was it disabled (-p no:bitlayout)?")
     return request.param
 
 
+@pytest.fixture
+def arch(bitlayout_arch):
+    """Alias of ``bitlayout_arch``."""
+    return bitlayout_arch
+
+
 class ArchLayout:
-    """The spec's headers laid out for one arch, with helpers in the spec's expression vocabulary."""
+    """The spec's headers laid out for one arch (its ``pipeline`` plan), with helpers in the
+    spec's expression vocabulary."""
 
-    def __init__(self, profile, layout_set, spec):
-        from .checks import ModelContext, plan_arch
+    def __init__(self, plan):
+        from .checks import ModelContext
 
-        self.profile = profile
-        self.arch = profile.name
-        self.layout_set = layout_set
-        self.spec = spec
-        self._ctx = ModelContext(plan_arch(spec, profile, layout_set))
+        self.plan = plan
+        self.profile = plan.profile
+        self.arch = plan.arch
+        self.layout_set = plan.layout
+        self.spec = plan.spec
+        self._ctx = ModelContext(plan)
 
     def __getattr__(self, name: str):
         # types, enum_constants, macros, eval, to_contract ... from the LayoutSet
@@ -204,7 +207,7 @@ class ArchLayout:
         return self._ctx.tag_bits(fld, allocator)
 
     def geometry(self, ctype: str):
-        return self._ctx._geometry(ctype)
+        return self._ctx.geometry(ctype)
 
     def bit_position(self, ctype: str, nr: int):
         from .bitmap import bit_position
@@ -226,90 +229,86 @@ class ArchLayout:
 
 
 @pytest.fixture
-def layout(arch, request: pytest.FixtureRequest) -> ArchLayout:
-    """The spec's headers laid out for ``arch`` (cached per session and arch)."""
-    from .errors import BitlayoutError, KernelNotPrepared
+def bitlayout_layout(bitlayout_arch, request: pytest.FixtureRequest) -> ArchLayout:
+    """The spec's headers laid out for ``bitlayout_arch`` (once per session and arch)."""
+    st = request.config.stash[_STATE]
+    if bitlayout_arch.name not in st.layouts:
+        from .pipeline import plan_for
 
-    st = _state(request.config)
-    if arch.name not in st.layouts:
-        try:
-            from .kernel.inputs import KernelSource, layout_for
-        except ImportError as exc:
-            pytest.skip(f"bitlayout.layout is not available: {exc}")
-        spec = st.spec
-        try:
-            kernel = KernelSource.open(spec.kernel) if spec.kernel else None
-            st.layouts[arch.name] = ArchLayout(
-                arch, layout_for(spec.headers, arch, spec.include_dirs, spec.defines, kernel=kernel), spec)
-        except KernelNotPrepared as exc:  # an arch the spec's kernel tree is not prepared for
-            st.layouts[arch.name] = exc
-        except BitlayoutError as exc:
-            st.layouts[arch.name] = exc
-    found = st.layouts[arch.name]
-    if isinstance(found, KernelNotPrepared):
-        pytest.skip(str(found))
-    if isinstance(found, Exception):
-        pytest.fail(f"layout of {', '.join(st.spec.headers)} on {arch.name}: {found}", pytrace=False)
+        plan = plan_for(st.spec, bitlayout_arch)
+        st.layouts[bitlayout_arch.name] = ArchLayout(plan) if plan.layout is not None else plan.layout_error
+    found = st.layouts[bitlayout_arch.name]
+    if not isinstance(found, ArchLayout):
+        if found.skip:  # an arch the spec's kernel tree is not prepared for
+            pytest.skip(found.message)
+        pytest.fail(f"layout of {', '.join(st.spec.headers)} on {bitlayout_arch.name}: {found.message}",
+                    pytrace=False)
     return found
+
+
+@pytest.fixture
+def layout(bitlayout_layout) -> ArchLayout:
+    """Alias of ``bitlayout_layout``."""
+    return bitlayout_layout
 
 
 class BackendRunner:
     """Runs probe requests on one arch: the host backend when it is compatible, else exec."""
 
-    def __init__(self, profile, observer):
+    def __init__(self, profile, backend):
         self.profile = profile
         self.arch = profile.name
-        self.name = observer.name
-        self._observer = observer
+        self.name = backend.name
+        self._backend = backend
 
     def observe(self, requests):
         """Check-style probe requests (plain dicts) -> Observations, in order."""
-        return self._observer.observe(self.profile, list(requests))
+        return self._backend.observe(self.profile, list(requests))
 
     def __repr__(self) -> str:
         return f"<BackendRunner {self.name} for {self.arch}>"
 
 
-def _exec_cannot_run(profile, observer, config: pytest.Config) -> str:
-    """Why the exec backend cannot execute code for ``profile`` here ('' if it can).
+def _cannot_execute(profile, backend, st: _State) -> str:
+    """Why a backend that runs code on the arch's own CPU cannot do it for ``profile`` here ('' if it can).
 
-    ``ExecBackend.available`` is True for a profile with a known ``run_blocker``
-    whenever a compiler exists (the matrix wants its compile-only error row), but a
-    user test cannot observe anything there.  So: no runner (the run blocker, or a
-    missing emulator) is a reason, and so is a driver that fails the one ``info``
-    probe run once per session and arch (a crash or a refused binary at start-up).
+    Its ``available`` is True for a profile with a known ``run_blocker`` whenever a
+    compiler exists (the matrix wants its compile-only error row), but a user test
+    cannot observe anything there.  So: no runner (the run blocker, or a missing
+    emulator) is a reason, and so is a driver that fails the one ``info`` probe run once
+    per session and arch (a crash or a refused binary at start-up).
     """
     from . import toolchains
-    from .matrix import ObserveFailed
+    from .backends import ObserveFailed
 
     if toolchains.find_runner(profile) is None:
         return f"cannot execute {profile.name} binaries here: {toolchains.missing_reason(profile)}"
-    st = _state(config)
-    if profile.name not in st.exec_ready:
+    key = f"{backend.name}:{profile.name}"
+    if key not in st.cannot_execute:
         try:
-            observer.observe(profile, [{"probe": "info", "args": {}}])
-            st.exec_ready[profile.name] = ""
+            backend.observe(profile, [{"probe": "info", "args": {}}])
+            st.cannot_execute[key] = ""
         except ObserveFailed as exc:
             hint = toolchains.install_hint(profile)
-            st.exec_ready[profile.name] = (f"the {profile.name} driver does not run here ({exc.status}): {exc.reason}"
-                                           + (f"; install: {hint}" if hint else ""))
-    return st.exec_ready[profile.name]
+            st.cannot_execute[key] = (f"the {profile.name} driver does not run here ({exc.status}): {exc.reason}"
+                                      + (f"; install: {hint}" if hint else ""))
+    return st.cannot_execute[key]
 
 
 @pytest.fixture
-def bitlayout_backend(arch, request: pytest.FixtureRequest) -> BackendRunner:
-    """A backend that runs code for ``arch``: host when compatible, else exec; skips with the
-    reason (and the install hint) when none can execute code for it here."""
+def bitlayout_backend(bitlayout_arch, request: pytest.FixtureRequest) -> BackendRunner:
+    """A backend that runs code for ``bitlayout_arch``: host when compatible, else exec; skips with
+    the reason (and the install hint) when none can execute code for it here."""
+    st = request.config.stash[_STATE]
     reasons = []
-    for name in ("host", "exec"):
-        obs = _state(request.config).observer(name)
-        why = obs.unavailable()
+    for backend in st.probe_backends():
+        why = backend.unavailable()
         if not why:
-            ok, why = obs.available(arch)
-            if ok and name == "exec":
-                why = _exec_cannot_run(arch, obs, request.config)
+            ok, why = backend.available(bitlayout_arch)
+            if ok and backend.on_arch:
+                why = _cannot_execute(bitlayout_arch, backend, st)
                 ok = not why
             if ok:
-                return BackendRunner(arch, obs)
-        reasons.append(f"{name}: {why}")
-    pytest.skip(f"no backend runs {arch.name} here ({'; '.join(reasons)})")
+                return BackendRunner(bitlayout_arch, backend)
+        reasons.append(f"{backend.name}: {why}")
+    pytest.skip(f"no backend runs {bitlayout_arch.name} here ({'; '.join(reasons)})")

@@ -116,7 +116,7 @@ def free_tag_bits(profile: Any, pointee_align_bytes: int, pointee_size_bytes: in
     if allocator not in ALLOCATORS:
         raise UsageError(f"allocator {allocator!r} is not one of {', '.join(ALLOCATORS)}")
     al = profile.allocators
-    ptr = profile.scalar("pointer").size_bytes if hasattr(profile, "scalar") else profile.word_bytes
+    ptr = profile.scalar("pointer").size_bytes
     why: list[str] = []
     if allocator == "static":
         got = align

@@ -33,13 +33,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from .errors import ToolchainError
 from .profiles import Profile, Toolchain
+from .publish import publish
 
 # Debian's libc6-dev-<arch>-cross name for each cross triple we know (for install hints).
 _DEBIAN_LIBC_ARCH = {
@@ -134,40 +134,55 @@ def _overrides() -> tuple[bool, bool]:
     return _env_flag("BITLAYOUT_NO_ZIG"), _env_flag("BITLAYOUT_NO_GCC")
 
 
-_ZIG_CACHE_OWNER = "BITLAYOUT_ZIG_CACHE_PID"
+_zig_local_cache: str | None = None
 
 
-def isolate_zig_object_cache() -> None:
-    """Give this process its own zig object cache (``ZIG_LOCAL_CACHE_DIR``).
+def _compiler_env(argv: Sequence[str]) -> dict[str, str] | None:
+    """The environment of one compiler command: this process's own zig object cache for zig.
 
     Two processes compiling identical inputs at the same moment race in zig's
     shared object cache ("failed to rename 'tmp/...-probe.o' into
     '~/.cache/zig/o/<hash>/probe.o': FileNotFound", seen with pytest-xdist
     workers and two test runs at once).  musl and compiler-rt, the slow part,
     stay in the shared global cache; our own build caches sit above this.  A
-    ``ZIG_LOCAL_CACHE_DIR`` the user set is respected; one inherited from
-    another bitlayout process is replaced (forked workers keep their parent's).
+    ``ZIG_LOCAL_CACHE_DIR`` the user set is respected; forked workers keep
+    their parent's directory.  The child gets it, this process's environment
+    is left alone.
     """
-    owner = os.environ.get(_ZIG_CACHE_OWNER)
-    if os.environ.get("ZIG_LOCAL_CACHE_DIR") and owner is None:
-        return  # the user's choice
-    if owner == str(os.getpid()):
-        return
-    directory = tempfile.mkdtemp(prefix="bitlayout-zig-")
-    os.environ["ZIG_LOCAL_CACHE_DIR"] = directory
-    os.environ[_ZIG_CACHE_OWNER] = str(os.getpid())
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    global _zig_local_cache
+    if "ziglang" not in argv[1:3] or os.environ.get("ZIG_LOCAL_CACHE_DIR"):
+        return None
+    if _zig_local_cache is None:
+        _zig_local_cache = tempfile.mkdtemp(prefix="bitlayout-zig-")
+        atexit.register(shutil.rmtree, _zig_local_cache, ignore_errors=True)
+    return {**os.environ, "ZIG_LOCAL_CACHE_DIR": _zig_local_cache}
+
+
+def run_compiler(argv: Sequence[str], *, timeout: float, what: str,
+                 stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run one compiler command and return its result: the one way bitlayout starts a compiler.
+
+    Output is text, decoded with replacement (a compiler may print any bytes).  A
+    compiler that cannot be started or runs past ``timeout`` raises ToolchainError
+    ("cannot run gcc: No such file or directory", "<what> timed out after 60 s"); a
+    non-zero exit is returned for the caller to word (``first_error(result.stderr)``).
+    """
+    try:
+        return subprocess.run(list(argv), input=stdin, capture_output=True, text=True, errors="replace",
+                              timeout=timeout, env=_compiler_env(argv))
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{what} timed out after {timeout:g} s") from None
+    except OSError as exc:
+        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
 
 
 @functools.cache
 def _zig_version() -> str | None:
     if importlib.util.find_spec("ziglang") is None:
         return None
-    isolate_zig_object_cache()
     try:
-        out = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True,
-                             text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_compiler([sys.executable, "-m", "ziglang", "version"], timeout=60, what="zig version")
+    except ToolchainError:
         return None
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
 
@@ -175,8 +190,8 @@ def _zig_version() -> str | None:
 @functools.cache
 def _gcc_version(gcc: str) -> str | None:
     try:
-        out = subprocess.run([gcc, "-dumpfullversion"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_compiler([gcc, "-dumpfullversion"], timeout=30, what=f"{gcc} -dumpfullversion")
+    except ToolchainError:
         return None
     return out.stdout.strip() if out.returncode == 0 else None
 
@@ -209,18 +224,18 @@ def _gcc_compiler(tc: Toolchain) -> Compiler | None:
 
 
 @functools.cache
-def _find_compilers(tc: Toolchain, no_zig: bool, no_gcc: bool) -> tuple[Compiler, ...]:
+def _find_compilers(tc: Toolchain, reference: str, no_zig: bool, no_gcc: bool) -> tuple[Compiler, ...]:
     zig = None if no_zig else _zig_compiler(tc)
     gcc = None if no_gcc else _gcc_compiler(tc)
-    # zig links glibc targets only dynamically (no sysroot here to run them): prefer gcc then.
-    zig_static = bool(tc.zig_target) and "musl" in tc.zig_target
-    order = (zig, gcc) if zig_static else (gcc, zig)
+    # The compiler whose ABI the profile follows comes first ([layout] compiler): Debian's cross
+    # gcc with its prebuilt glibc where it exists (no per-target libc build), zig's clang else.
+    order = (gcc, zig) if reference == "gcc" else (zig, gcc)
     return tuple(c for c in order if c is not None)
 
 
 def find_compilers(profile: Profile) -> tuple[Compiler, ...]:
     """Every installed compiler route for the profile, preferred first."""
-    return _find_compilers(profile.toolchain, *_overrides())
+    return _find_compilers(profile.toolchain, profile.layout.compiler, *_overrides())
 
 
 def find_compiler(profile: Profile, kind: str | None = None) -> Compiler | None:
@@ -367,28 +382,26 @@ def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Pat
     """Compile (and link, unless compile_only) C sources for the profile into ``output``.
 
     Safe to call from several processes at once for the same output: the
-    compiler writes a unique temporary file next to ``output`` which is then
-    renamed over it atomically.
+    compiler writes a temporary file next to ``output`` which is then renamed
+    over it atomically (``bitlayout.publish``).
     """
     compiler = require_compiler(profile)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{output.suffix}")
-    argv = compile_argv(profile, compiler, sources, tmp, compile_only=compile_only, debug=debug,
-                        extra_flags=extra_flags)
+
+    def build(tmp: Path) -> None:
+        argv = compile_argv(profile, compiler, sources, tmp, compile_only=compile_only, debug=debug,
+                            extra_flags=extra_flags)
+        proc = run_compiler(argv, timeout=timeout, what=f"{compiler.identity} compiling for {profile.name}")
+        if proc.returncode != 0:
+            names = ", ".join(Path(s).name for s in sources)
+            raise ToolchainError(f"{compiler.identity} failed on {names} for {profile.name}: "
+                                 f"{first_error(proc.stderr)}")
+
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        tmp.unlink(missing_ok=True)
-        raise ToolchainError(f"{compiler.identity} timed out after {timeout:g} s compiling for {profile.name}") from None
-    except OSError as exc:
-        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
-    if proc.returncode != 0 or not tmp.exists():
-        tmp.unlink(missing_ok=True)
-        names = ", ".join(Path(s).name for s in sources)
-        raise ToolchainError(f"{compiler.identity} failed on {names} for {profile.name}: {first_error(proc.stderr)}")
-    os.replace(tmp, output)
-    return output
+        return publish(output, build)
+    except OSError as exc:  # the output directory vanished, or the compiler wrote nothing
+        raise ToolchainError(f"{compiler.identity} compiling for {profile.name}: {exc}") from None
 
 
 def define_flags(defines: Mapping[str, str | None] | None) -> list[str]:
@@ -404,10 +417,7 @@ def preprocess(profile: Profile, source_path: str | Path, include_dirs: Iterable
     argv += [f"-I{d}" for d in include_dirs]
     argv += define_flags(defines)
     argv.append(str(source_path))
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{compiler.identity} -E timed out on {source_path}") from None
+    proc = run_compiler(argv, timeout=timeout, what=f"{compiler.identity} -E on {source_path}")
     if proc.returncode != 0:
         raise ToolchainError(f"{compiler.identity} -E failed on {source_path}: {first_error(proc.stderr)}")
     return proc.stdout
@@ -417,7 +427,7 @@ def predefined_macros(profile: Profile, compiler: Compiler | None = None) -> dic
     """The compiler's predefined macros (``-dM -E`` on an empty file): name -> replacement text."""
     compiler = compiler or require_compiler(profile)
     argv = [*compiler.argv, *compiler.cflags, "-dM", "-E", "-x", "c", os.devnull]
-    proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=60)
+    proc = run_compiler(argv, timeout=60, what=f"{compiler.identity} -dM -E")
     if proc.returncode != 0:
         raise ToolchainError(f"{compiler.identity} -dM -E failed: {first_error(proc.stderr)}")
     return dumped_macros(proc.stdout)

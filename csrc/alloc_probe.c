@@ -104,6 +104,14 @@ int bl_alloc_probe(size_t size, size_t align, unsigned count, size_t slab_minali
         page_size < 1024 || page_size > 65536 ||
         (unsigned long long)count * BL_ALIGN(size, align) > BL_ALLOC_MAX_TOTAL)
         return -1;
+#ifdef BL_FREESTANDING
+    /* No C library in this build (csrc/freestanding): malloc and aligned_alloc
+     * are the runtime's mmap-per-object stand-ins, whose alignment says nothing
+     * about this arch's libc.  Not observed, rather than observed wrongly. */
+    (void)ptrs;
+    (void)bl_live_alloc_bits;
+    out->malloc_bits = out->aligned_alloc_bits = BL_ALLOC_NOT_OBSERVABLE;
+#else
     ptrs = calloc(count, sizeof *ptrs);
     if (!ptrs)
         return -1;
@@ -111,6 +119,7 @@ int bl_alloc_probe(size_t size, size_t align, unsigned count, size_t slab_minali
     out->malloc_bits = bl_live_alloc_bits(ptrs, count, size, 0);
     out->aligned_alloc_bits = bl_live_alloc_bits(ptrs, count, size, align);
     free(ptrs);
+#endif
 
     /* kmem_cache_create(name, size, align, 0, NULL): mm/slub.c
      * calculate_sizes() rounds the object to sizeof(void *) then to s->align. */
@@ -135,7 +144,7 @@ int bl_alloc_probe(size_t size, size_t align, unsigned count, size_t slab_minali
     out->kmalloc_align = kalign;
     out->kmalloc_bits = bl_carve(BL_ALIGN(ksize, kalign), kalign > page_size ? kalign : page_size,
                                  page_size, count);
-    if (out->malloc_bits < 0 || out->aligned_alloc_bits < 0 || out->slab_bits < 0 ||
+    if (out->malloc_bits == -1 || out->aligned_alloc_bits == -1 || out->slab_bits < 0 ||
         out->kmalloc_bits < 0)
         return -1;
     return 0;

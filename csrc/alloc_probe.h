@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+/* malloc_bits / aligned_alloc_bits in the driver built without libc
+ * (BL_FREESTANDING): its allocator is a stand-in, not the C library's. */
+#define BL_ALLOC_NOT_OBSERVABLE (-2)
+
 struct bl_alloc_result {
     int malloc_bits;         /* min trailing zeros over `count` malloc(size) results */
     int aligned_alloc_bits;  /* ... over aligned_alloc(align, ALIGN(size, align)) */

@@ -3,14 +3,12 @@
  */
 #include "bitops.h"
 
-#include <pthread.h>
+#include "workers.h"
+
 #include <string.h>
 
-/* Fallback for widths without lock-free atomics: one mutex for all of them
- * (lib/atomic64.c does the same with hashed spinlocks). */
-static pthread_mutex_t bl_fallback_mutex = PTHREAD_MUTEX_INITIALIZER;
-__attribute__((unused)) static inline void bl_fallback_lock(void) { pthread_mutex_lock(&bl_fallback_mutex); }
-__attribute__((unused)) static inline void bl_fallback_unlock(void) { pthread_mutex_unlock(&bl_fallback_mutex); }
+/* Widths without lock-free atomics take bl_fallback_lock() (workers.h): one
+ * lock for all of them, held across threads or worker processes. */
 
 #if defined(__GCC_ATOMIC_CHAR_LOCK_FREE) && __GCC_ATOMIC_CHAR_LOCK_FREE == 2
 #define BL_LOCKFREE_8 1

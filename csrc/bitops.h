@@ -24,8 +24,8 @@
  * Atomic read-modify-writes use word-sized __atomic builtins where the
  * compiler says they are always lock-free; otherwise (a 64-bit word on most
  * 32-bit CPUs, bytes on CPUs without sub-word atomics) they fall back to one
- * process-wide mutex, the way lib/atomic64.c (GENERIC_ATOMIC64) falls back to
- * hashed spinlocks.  bl_atomic_is_lockfree(bits) says which one was built.
+ * lock shared by every stress worker (workers.h), the way lib/atomic64.c
+ * (GENERIC_ATOMIC64) falls back to hashed spinlocks.  bl_atomic_is_lockfree(bits) says which one was built.
  */
 #ifndef BL_BITOPS_H
 #define BL_BITOPS_H

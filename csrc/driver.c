@@ -4,6 +4,10 @@
  * Build every .c file in csrc/ together (no Python headers), e.g. from csrc/:
  *     python -m ziglang cc -target mips-linux-musleabi -static -O2 *.c -lpthread -o d
  *     m68k-linux-gnu-gcc -static -O2 *.c -lpthread -o d
+ * or without any libc (csrc/freestanding: sh4, sparc): the same files except
+ * workers_pthread.c, plus every .c file in freestanding/, with
+ *     -static -ffreestanding -nostdlib -DBL_FREESTANDING -Ifreestanding/include -I. ... -lgcc
+ * (bitlayout/backends/runtimes.py builds it; sh4 at -O0: docs/known-issues.md).
  * Run: feed request lines on stdin; one JSON response line per request on
  * stdout, in order; exit 0 at EOF.  Blank lines and lines starting with '#'
  * are skipped (no response).  One binary serves every word width: all four
@@ -61,7 +65,10 @@
  *   tear:  reads, torn, first_us (-1: none), writes
  *   lost_update: ops, lost, first_us;  lost_tag: ops, lost, corrupt, first_us
  *   alloc: malloc, aligned_alloc, slab, kmalloc (min trailing zero bits over
- *          all objects), slab_align, slab_object_size, kmalloc_size, kmalloc_align
+ *          all objects), slab_align, slab_object_size, kmalloc_size, kmalloc_align;
+ *          malloc and aligned_alloc are null in the build without libc (evidence
+ *          "malloc" says why): there is no C library allocator to observe
+ * Every ok response's evidence also says "runtime": "libc" or "freestanding".
  */
 #include "probes.h"
 

@@ -20,6 +20,13 @@
 #include <string.h>
 
 #define BL_MAX_LIST 256
+
+/* Which runtime the shim was linked against (evidence only). */
+#ifdef BL_FREESTANDING
+#define BL_RUNTIME "freestanding"
+#else
+#define BL_RUNTIME "libc"
+#endif
 #define BL_REGION_WORDS (2 * BL_GUARD_WORDS + BL_MAX_WORDS)
 
 /* ---- output ------------------------------------------------------------- */
@@ -436,6 +443,15 @@ static int bl_probe_lost(struct bl_req *r, struct bl_out *o, int tag)
     return 0;
 }
 
+/* A bit count, or null when this build cannot observe that allocator. */
+static void bl_put_alloc_bits(struct bl_out *o, int bits)
+{
+    if (bits == BL_ALLOC_NOT_OBSERVABLE)
+        bl_put(o, "null");
+    else
+        bl_put(o, "%d", bits);
+}
+
 static int bl_probe_alloc(struct bl_req *r, struct bl_out *o)
 {
     struct bl_alloc_result a;
@@ -448,12 +464,18 @@ static int bl_probe_alloc(struct bl_req *r, struct bl_out *o)
         return bl_fail(r, "bad alloc arguments or out of memory: size=%lu align=%lu count=%lu "
                           "slab_minalign=%lu kmalloc_minalign=%lu page=%lu",
                        r->size, r->align, count, r->slab_minalign, r->kmalloc_minalign, page);
-    bl_put(o, "\"values\":{\"malloc\":%d,\"aligned_alloc\":%d,\"slab\":%d,\"kmalloc\":%d,"
+    bl_put(o, "\"values\":{\"malloc\":");
+    bl_put_alloc_bits(o, a.malloc_bits);
+    bl_put(o, ",\"aligned_alloc\":");
+    bl_put_alloc_bits(o, a.aligned_alloc_bits);
+    bl_put(o, ",\"slab\":%d,\"kmalloc\":%d,"
               "\"slab_align\":%lu,\"slab_object_size\":%lu,\"kmalloc_size\":%lu,"
               "\"kmalloc_align\":%lu}",
-           a.malloc_bits, a.aligned_alloc_bits, a.slab_bits, a.kmalloc_bits, a.slab_align,
-           a.slab_object_size, a.kmalloc_size, a.kmalloc_align);
+           a.slab_bits, a.kmalloc_bits, a.slab_align, a.slab_object_size, a.kmalloc_size,
+           a.kmalloc_align);
     bl_put(o, ",\"evidence\":{\"count\":%lu,\"page\":%lu", count, page);
+    if (a.malloc_bits == BL_ALLOC_NOT_OBSERVABLE)
+        bl_put(o, ",\"malloc\":\"not observable: no C library in this build\"");
     return 0;
 }
 
@@ -542,8 +564,9 @@ int bl_probe_run(const char *line, char *out, size_t outlen)
            rc == 0 ? "true" : "false");
     bl_put_json_string(&o, line);
     if (rc == 0) {
-        bl_put(&o, ",\"word_bits\":%d,%s,\"sizeof_long\":%u,\"lockfree\":%s}}", r->w, body.buf,
-               (unsigned)sizeof(long), bl_atomic_is_lockfree(r->w) ? "true" : "false");
+        bl_put(&o, ",\"word_bits\":%d,%s,\"sizeof_long\":%u,\"lockfree\":%s,\"runtime\":\"%s\"}}",
+               r->w, body.buf, (unsigned)sizeof(long), bl_atomic_is_lockfree(r->w) ? "true" : "false",
+               BL_RUNTIME);
     } else {
         bl_put(&o, ",\"error\":");
         bl_put_json_string(&o, r->err);

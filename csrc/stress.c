@@ -1,14 +1,15 @@
 /*
- * stress.c - see stress.h.  Threads start together on a spin flag, check the
- * clock every 256 iterations, and keep private counters merged after join.
+ * stress.c - see stress.h.  Workers (threads, or processes in the driver
+ * built without libc: workers.h) start together on a spin flag, check the
+ * clock every 256 iterations, and keep their own counters, merged after join.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "stress.h"
 
 #include "bitops.h"
 #include "tagging.h"
+#include "workers.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,7 +35,7 @@ struct bl_shared {
 };
 
 struct bl_thread {
-    pthread_t tid;
+    struct bl_worker worker;
     struct bl_shared *sh;
     unsigned index;
     unsigned long long ops, events, corrupt;
@@ -257,21 +258,30 @@ static void *bl_lost_tag_thread(void *arg)
 
 /* ---- running ------------------------------------------------------------ */
 
-/* Start nthreads threads; thread 0 runs first_fn (when given), the rest fn.
- * The writer (first_fn) is stopped once every other thread has finished. */
-static int bl_run(struct bl_shared *sh, unsigned nthreads, unsigned ms, void *(*first_fn)(void *),
-                  void *(*fn)(void *), struct bl_stress_result *out)
-{
+/* Everything the workers touch besides the memory under test, in one
+ * bl_shared_alloc block: workers may be processes (workers.h), so nothing
+ * they share can live on this stack. */
+struct bl_stress_ctl {
+    struct bl_shared sh;
     struct bl_thread th[BL_MAX_THREADS + 1];
+    uintptr_t word;         /* lost_tag: the tagged pointer word */
+};
+
+/* Start nthreads workers; worker 0 runs first_fn (when given), the rest fn.
+ * The writer (first_fn) is stopped once every other worker has finished. */
+static int bl_run(struct bl_stress_ctl *ctl, unsigned nthreads, unsigned ms,
+                  void *(*first_fn)(void *), void *(*fn)(void *), struct bl_stress_result *out)
+{
+    struct bl_shared *sh = &ctl->sh;
+    struct bl_thread *th = ctl->th;
     unsigned i, started = 0;
     int rc = 0;
-    memset(th, 0, sizeof th);
     memset(out, 0, sizeof *out);
     for (i = 0; i < nthreads; i++) {
         th[i].sh = sh;
         th[i].index = first_fn ? i - 1 : i;
         th[i].first_us = -1;
-        if (pthread_create(&th[i].tid, NULL, (first_fn && i == 0) ? first_fn : fn, &th[i])) {
+        if (bl_worker_start(&th[i].worker, (first_fn && i == 0) ? first_fn : fn, &th[i])) {
             rc = -1;
             break;
         }
@@ -281,10 +291,11 @@ static int bl_run(struct bl_shared *sh, unsigned nthreads, unsigned ms, void *(*
     sh->deadline_us = sh->start_us + (unsigned long long)ms * 1000ull;
     __atomic_store_n(&sh->go, 1, __ATOMIC_RELEASE);
     for (i = first_fn ? 1 : 0; i < started; i++)
-        pthread_join(th[i].tid, NULL);
+        if (bl_worker_join(&th[i].worker))
+            rc = -1;
     __atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
-    if (first_fn && started > 0)
-        pthread_join(th[0].tid, NULL);
+    if (first_fn && started > 0 && bl_worker_join(&th[0].worker))
+        rc = -1;
     out->elapsed_us = bl_now_us() - sh->start_us;
     out->first_us = -1;
     out->threads = started;
@@ -304,76 +315,94 @@ static int bl_run(struct bl_shared *sh, unsigned nthreads, unsigned ms, void *(*
 
 static int bl_word_bits_ok(int w) { return w == 8 || w == 16 || w == 32 || w == 64; }
 
+/* The memory under test (allocated: no declared type, so any word type may
+ * live there; 64-byte aligned, so a whole-value u64 is naturally aligned)
+ * and the control block, both shared with the workers; -1 when out of memory. */
+static int bl_stress_alloc(void **mem, struct bl_stress_ctl **ctl)
+{
+    *mem = bl_shared_alloc(BL_MAX_WORDS * 8);
+    *ctl = bl_shared_alloc(sizeof **ctl);
+    if (*mem && *ctl)
+        return 0;
+    if (*mem)
+        bl_shared_free(*mem, BL_MAX_WORDS * 8);
+    if (*ctl)
+        bl_shared_free(*ctl, sizeof **ctl);
+    return -1;
+}
+
+static void bl_stress_release(void *mem, struct bl_stress_ctl *ctl)
+{
+    bl_shared_free(mem, BL_MAX_WORDS * 8);
+    bl_shared_free(ctl, sizeof *ctl);
+}
+
 int bl_stress_tear(int word_bits, unsigned nwords, int mode, unsigned readers, unsigned ms,
                    unsigned long long max_reads, struct bl_stress_result *out)
 {
-    /* Allocated (no declared type, so any word type may live there) and
-     * 64-byte aligned, so the whole-value mode is a naturally aligned u64. */
-    uint64_t *mem;
-    struct bl_shared sh;
+    void *mem;
+    struct bl_stress_ctl *ctl;
     int rc;
     if (!bl_word_bits_ok(word_bits) || readers < 1 || readers > BL_MAX_THREADS - 1 ||
         nwords < 1 || nwords > BL_MAX_WORDS || (mode != 0 && mode != 1) || max_reads < 1)
         return -1;
-    mem = aligned_alloc(64, BL_MAX_WORDS * 8);
-    if (!mem)
+    if (bl_stress_alloc(&mem, &ctl))
         return -1;
-    memset(mem, 0, BL_MAX_WORDS * 8);
-    memset(&sh, 0, sizeof sh);
-    sh.word_bits = word_bits;
-    sh.nwords = nwords;
-    sh.mode = mode;
-    sh.max = max_reads;
-    sh.mem = mem;
-    rc = bl_run(&sh, readers + 1, ms, bl_tear_writer, bl_tear_reader, out);
-    free(mem);
+    ctl->sh.word_bits = word_bits;
+    ctl->sh.nwords = nwords;
+    ctl->sh.mode = mode;
+    ctl->sh.max = max_reads;
+    ctl->sh.mem = mem;
+    rc = bl_run(ctl, readers + 1, ms, bl_tear_writer, bl_tear_reader, out);
+    bl_stress_release(mem, ctl);
     return rc;
 }
 
 int bl_stress_lost_update(int word_bits, unsigned threads, int atomic, unsigned ms,
                           unsigned long long max_iters, struct bl_stress_result *out)
 {
-    uint64_t *mem;
-    struct bl_shared sh;
+    void *mem;
+    struct bl_stress_ctl *ctl;
     int rc;
     if (!bl_word_bits_ok(word_bits) || threads < 1 || threads > BL_MAX_THREADS ||
         threads > (unsigned)word_bits || max_iters < 1)
         return -1;
-    mem = aligned_alloc(64, 64);
-    if (!mem)
+    if (bl_stress_alloc(&mem, &ctl))
         return -1;
-    memset(mem, 0, 64);
-    memset(&sh, 0, sizeof sh);
-    sh.word_bits = word_bits;
-    sh.atomic = atomic;
-    sh.max = max_iters;
-    sh.mem = mem;
-    rc = bl_run(&sh, threads, ms, NULL, bl_lost_update_thread, out);
-    free(mem);
+    ctl->sh.word_bits = word_bits;
+    ctl->sh.atomic = atomic;
+    ctl->sh.max = max_iters;
+    ctl->sh.mem = mem;
+    rc = bl_run(ctl, threads, ms, NULL, bl_lost_update_thread, out);
+    bl_stress_release(mem, ctl);
     return rc;
 }
 
 int bl_stress_lost_tag(unsigned threads, int atomic, unsigned long align_bytes, unsigned ms,
                        unsigned long long max_iters, struct bl_stress_result *out)
 {
-    uintptr_t word;
-    void *obj;
-    struct bl_shared sh;
+    void *obj, *mem;
+    struct bl_stress_ctl *ctl;
     int rc;
     if (threads < 1 || threads > BL_MAX_THREADS || align_bytes < 2 || align_bytes > 4096 ||
         (align_bytes & (align_bytes - 1)) || (1ul << threads) > align_bytes || max_iters < 1)
         return -1;
+    /* Only its address is used (tagged, never dereferenced): private memory will do. */
     obj = aligned_alloc(align_bytes, align_bytes);
     if (!obj)
         return -1;
-    memset(&sh, 0, sizeof sh);
-    word = (uintptr_t)obj;
-    sh.ptr = word;
-    sh.mask = bl_tag_mask(align_bytes);
-    sh.atomic = atomic;
-    sh.max = max_iters;
-    sh.mem = &word;
-    rc = bl_run(&sh, threads, ms, NULL, bl_lost_tag_thread, out);
+    if (bl_stress_alloc(&mem, &ctl)) {
+        free(obj);
+        return -1;
+    }
+    ctl->word = (uintptr_t)obj;
+    ctl->sh.ptr = ctl->word;
+    ctl->sh.mask = bl_tag_mask(align_bytes);
+    ctl->sh.atomic = atomic;
+    ctl->sh.max = max_iters;
+    ctl->sh.mem = &ctl->word;
+    rc = bl_run(ctl, threads, ms, NULL, bl_lost_tag_thread, out);
+    bl_stress_release(mem, ctl);
     free(obj);
     return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * stress.h - pthread writers and readers that make tearing, lost updates and
+ * stress.h - concurrent writers and readers (workers.h) that make tearing, lost updates and
  * lost tags observable.  Every run is bounded both in time (ms) and in count
  * (max iterations per thread); results are plain counts.
  */

@@ -12,6 +12,8 @@ import functools
 
 import pytest
 
+from bitlayout.backends import open_backends
+from bitlayout.results import Evidence
 from bitlayout.checks import (ALL_CHECKS, CHECKS, DEFECT, HAZARD, MODEL_BUG, ModelContext, enumerators,
                               known_issues_for, model_row, outcome_row, plan_arch, pointee_of)
 from bitlayout.errors import LayoutError
@@ -19,9 +21,10 @@ from bitlayout.profiles import profile_by_name
 from bitlayout.results import Observation
 from bitlayout.spec import load_default_spec, load_spec
 
-layout_mod = pytest.importorskip("bitlayout.layout", reason="the layout engine (bitlayout.layout) is not built yet")
+import bitlayout.layout as layout_mod
 
 SPEC = load_default_spec()
+HOST, EXEC = open_backends(["host", "exec"])  # checks read their name, on_arch and options
 HIGH_IN_USE = [32, 33, 34, 35, 36, 37, 38, 41, 43]
 
 
@@ -118,7 +121,7 @@ def test_expect_rows():
 def test_model_context_answers():
     ctx = ModelContext(plan("i386"))
     assert ctx.sizeof("vma_flags_t") == 4 and ctx.sizeof("vm_flags_u64_t") == 8
-    assert ctx.alignof("long long") == 4 and ctx.gnu_alignof("long long") == 8  # i386, DESIGN.md
+    assert ctx.alignof("long long") == 4 and ctx.gnu_alignof("long long") == 8  # i386 (docs/profiles.md)
     assert ctx.name("BITS_PER_LONG") == 32
     assert ctx.fits(31, "vma_flags_t") and not ctx.fits(32, "vma_flags_t")
     assert ctx.bit_word(41, "vm_flags_t") == 1 and ctx.byte_offset(41, "vm_flags_t") == 5
@@ -181,29 +184,29 @@ def test_bounds_judge_flags_a_disagreement_as_model_bug():
                 hits.setdefault(p.word - g.nwords, []).append(p.bit_in_word)
         return {"bytes": "", "guards": [{"side": "after", "index": i, "bits": b} for i, b in sorted(hits.items())]}
 
-    c, pred, pairs = _pairs("bounds", "i386", "exec", truthful)
-    out = c.judge(plan("i386"), pred, "exec", pairs)
+    c, pred, pairs = _pairs("bounds", "i386", EXEC, truthful)
+    out = c.judge(plan("i386"), pred, EXEC, pairs)
     assert out.status == "fail" and "confirmed by exec" in out.detail
 
     def no_guard_change(r):
         return {"bytes": "", "guards": [], "reads": [], "guard_reads": []}
 
-    c, pred, pairs = _pairs("bounds", "i386", "exec", no_guard_change)
-    out = c.judge(plan("i386"), pred, "exec", pairs)
+    c, pred, pairs = _pairs("bounds", "i386", EXEC, no_guard_change)
+    out = c.judge(plan("i386"), pred, EXEC, pairs)
     assert out.status == "error" and out.detail.startswith(MODEL_BUG)
 
 
 def test_bit_position_and_tear_judges_catch_wrong_observations():
-    c, pred, pairs = _pairs("bit-position", "x86_64", "host", lambda r: {"bytes": "00" * 8, "guards": []})
-    out = c.judge(plan("x86_64"), pred, "host", pairs)
+    c, pred, pairs = _pairs("bit-position", "x86_64", HOST, lambda r: {"bytes": "00" * 8, "guards": []})
+    out = c.judge(plan("x86_64"), pred, HOST, pairs)
     assert out.status == "error" and MODEL_BUG in out.detail
     # a 64-bit arch: the model rules tearing out, so an observed tear is a model/profile bug
-    c, pred, pairs = _pairs("tear", "x86_64", "host", lambda r: {"reads": 100, "torn": 3, "first_us": 5})
-    out = c.judge(plan("x86_64"), pred, "host", pairs)
+    c, pred, pairs = _pairs("tear", "x86_64", HOST, lambda r: {"reads": 100, "torn": 3, "first_us": 5})
+    out = c.judge(plan("x86_64"), pred, HOST, pairs)
     assert out.status == "error" and "tearing the model rules out" in out.detail
-    c, pred, pairs = _pairs("lost-update", "x86_64", "host",
+    c, pred, pairs = _pairs("lost-update", "x86_64", HOST,
                             lambda r: {"ops": 10, "lost": 1 if r["meta"]["mode"] == "atomic" else 0})
-    out = c.judge(plan("x86_64"), pred, "host", pairs)
+    out = c.judge(plan("x86_64"), pred, HOST, pairs)
     assert out.status == "error" and "atomic set_bit lost updates" in out.detail
 
 
@@ -213,9 +216,7 @@ def test_bit_position_and_tear_judges_catch_wrong_observations():
 
 @pytest.fixture(scope="module")
 def host_observer():
-    from bitlayout.matrix import ProbeObserver
-
-    obs = ProbeObserver("host")
+    obs = HOST
     why = obs.unavailable()
     if why:
         pytest.skip(f"host backend unavailable: {why} (install a C compiler and cffi: pip install cffi)")
@@ -227,10 +228,10 @@ def host_observer():
 def test_host_agrees_with_the_model(host_observer, arch, check):
     c = ALL_CHECKS[check]
     _, pred = model_row(c, plan(arch))
-    reqs = c.requests(plan(arch), pred, "host")
+    reqs = c.requests(plan(arch), pred, HOST)
     assert reqs
     obs = host_observer.observe(profile_by_name(arch), reqs)
-    out = c.judge(plan(arch), pred, "host", list(zip(reqs, obs)))
+    out = c.judge(plan(arch), pred, HOST, list(zip(reqs, obs)))
     assert out.status in ("pass", "fail"), out.detail
     assert MODEL_BUG not in out.detail
     if check == "bounds":
@@ -261,30 +262,30 @@ def test_hexagon_profile_carries_the_measured_bitops_issue():
 
 
 def test_a_known_issue_relabels_the_disagreement_but_keeps_it_an_error():
-    c, out = _disagreeing("bitops", "hexagon", "exec")
-    row = outcome_row(c, plan("hexagon"), "exec", out)
+    c, out = _disagreeing("bitops", "hexagon", EXEC)
+    row = outcome_row(c, plan("hexagon"), EXEC, out)
     assert row.status == "error"
     assert row.detail.startswith(f"{DEFECT}: zig 0.17.1") and MODEL_BUG not in row.detail
     assert "(observed: " in row.detail and " ops the model has " in row.detail  # the comparison is kept
-    assert row.evidence["known_issues"] == list(known_issues_for(plan("hexagon").profile, "bitops"))
+    assert row.evidence["known_issues"] == tuple(known_issues_for(plan("hexagon").profile, "bitops"))
 
 
 def test_a_known_issue_does_not_excuse_other_checks_backends_or_arches():
     # scoped to bitops: a bit-position disagreement on hexagon stays a model/profile bug
-    c, out = _disagreeing("bit-position", "hexagon", "exec")
-    assert outcome_row(c, plan("hexagon"), "exec", out).detail.startswith(MODEL_BUG)
+    c, out = _disagreeing("bit-position", "hexagon", EXEC)
+    assert outcome_row(c, plan("hexagon"), EXEC, out).detail.startswith(MODEL_BUG)
     # the host backend does not use the profile's toolchain
-    c, out = _disagreeing("bitops", "hexagon", "host")
-    assert outcome_row(c, plan("hexagon"), "host", out).detail.startswith(MODEL_BUG)
+    c, out = _disagreeing("bitops", "hexagon", HOST)
+    assert outcome_row(c, plan("hexagon"), HOST, out).detail.startswith(MODEL_BUG)
     # no known issue on i386
-    c, out = _disagreeing("bitops", "i386", "exec")
-    assert outcome_row(c, plan("i386"), "exec", out).detail.startswith(MODEL_BUG)
+    c, out = _disagreeing("bitops", "i386", EXEC)
+    assert outcome_row(c, plan("i386"), EXEC, out).detail.startswith(MODEL_BUG)
     # an agreement is never touched
-    c, pred, pairs = _pairs("bitops", "hexagon", "exec",
+    c, pred, pairs = _pairs("bitops", "hexagon", EXEC,
                             lambda r: {"bytes": predicted("bitops", "hexagon")[1][r["meta"]["type"]]["image_hex"],
                                        "guards": []})
-    out = c.judge(plan("hexagon"), pred, "exec", pairs)
-    row = outcome_row(c, plan("hexagon"), "exec", out)
+    out = c.judge(plan("hexagon"), pred, EXEC, pairs)
+    row = outcome_row(c, plan("hexagon"), EXEC, out)
     assert row.status == "pass" and DEFECT not in row.detail
 
 
@@ -295,26 +296,56 @@ def test_an_unscoped_known_issue_applies_to_every_check():
     tc = dataclasses.replace(prof.toolchain, known_issues=("qemu-i386 x.y drops stores (test)",))
     p = dataclasses.replace(plan("i386"), profile=dataclasses.replace(prof, toolchain=tc))
     for check in ("bitops", "bit-position"):
-        c, out = _disagreeing(check, "i386", "exec")
-        row = outcome_row(c, p, "exec", out)
+        c, out = _disagreeing(check, "i386", EXEC)
+        row = outcome_row(c, p, EXEC, out)
         assert row.status == "error" and row.detail.startswith(f"{DEFECT}: qemu-i386 x.y drops stores (test)")
 
 
 def test_hexagon_bitops_defect_is_still_there_under_exec():
     """The entry is data about the real toolchain: when zig ships the LLVM fix this fails,
     saying the known_issues entry (and docs/known-issues.md) should go."""
-    from bitlayout.matrix import ProbeObserver
-
-    obs = ProbeObserver("exec")
+    obs = EXEC
     why = obs.unavailable()
     ok, reason = (False, why) if why else obs.available(profile_by_name("hexagon"))
     if not ok or "compile-only" in reason:
         pytest.skip(f"exec backend cannot run hexagon here: {reason} "
                     "(pip install ziglang==0.17.1; apt-get install qemu-user)")
-    c, pred, _ = _pairs("bitops", "hexagon", "exec", lambda r: {})
-    reqs = c.requests(plan("hexagon"), pred, "exec")
-    out = c.judge(plan("hexagon"), pred, "exec", list(zip(reqs, obs.observe(profile_by_name("hexagon"), reqs))))
+    c, pred, _ = _pairs("bitops", "hexagon", EXEC, lambda r: {})
+    reqs = c.requests(plan("hexagon"), pred, EXEC)
+    out = c.judge(plan("hexagon"), pred, EXEC, list(zip(reqs, obs.observe(profile_by_name("hexagon"), reqs))))
     assert out.status == "error", ("hexagon bitops now agree with the model: the toolchain is fixed, remove "
                                    "[toolchain] known_issues from arch_profiles/hexagon.toml and docs/known-issues.md")
-    row = outcome_row(c, plan("hexagon"), "exec", out)
+    row = outcome_row(c, plan("hexagon"), EXEC, out)
     assert row.detail.startswith(DEFECT), row.detail
+
+
+def _malloc_spec(tmp_path) -> str:
+    from pathlib import Path
+
+    examples = Path(SPEC.path).parent
+    (tmp_path / "vma_flags.h").write_text((examples / "vma_flags.h").read_text())
+    spec = tmp_path / "malloc.toml"
+    spec.write_text((examples / "vma_flags.toml").read_text().replace('allocator = "slab"', 'allocator = "malloc"'))
+    return str(spec)
+
+
+def test_tag_bits_never_asks_a_driver_without_libc_for_malloc(tmp_path):
+    spec_path = _malloc_spec(tmp_path)
+    check = ALL_CHECKS["tag-bits"]
+    for arch, runtime, asked in (("mips", "libc", 1), ("sh4", "freestanding", 0)):
+        p = plan(arch, spec_path)
+        assert p.profile.toolchain.runtime == runtime
+        _, pred = model_row(check, p)
+        assert len(check.requests(p, pred, EXEC)) == asked, arch
+
+
+def test_tag_bits_an_unobservable_malloc_is_an_error_never_a_pass(tmp_path):
+    p = plan("mips", _malloc_spec(tmp_path))
+    check = ALL_CHECKS["tag-bits"]
+    _, pred = model_row(check, p)
+    (req,) = check.requests(p, pred, EXEC)
+    obs = Observation("alloc", {}, {"malloc": None, "aligned_alloc": None, "slab": 3, "kmalloc": 5},
+                      Evidence(malloc="not observable: no C library in this build"))
+    out = check.judge(p, pred, EXEC, [(req, obs)])
+    assert out.status == "error" and not out.detail.startswith(MODEL_BUG)
+    assert "not observable: no C library" in out.detail

@@ -12,7 +12,6 @@ import pytest
 
 from bitlayout.cli import main
 
-pytest.importorskip("bitlayout.layout", reason="the layout engine (bitlayout.layout) is not built yet")
 
 FAST = ["--backend", "model", "--arch", "i386,x86_64", "-j", "1", "-q"]
 BITMAP_CHECKS = {"bit-position", "bitops", "arr64", "bounds", "tear", "lost-update"}
@@ -32,7 +31,11 @@ def _spec(tmp_path, body: str):
     return spec
 
 
-def _one_error_line(err: str) -> str:
+def _bad_input(capsys, argv: list[str]) -> str:
+    """``bitlayout ARGV`` must exit 2 with nothing on stdout and one line on stderr: that line."""
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == "", (rc, out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert "Traceback" not in err
@@ -41,18 +44,12 @@ def _one_error_line(err: str) -> str:
 
 def test_matrix_output_into_a_missing_directory_is_one_line_exit_2(capsys, tmp_path):
     target = tmp_path / "no" / "such" / "dir" / "m.json"
-    rc = main(["matrix", *FAST, "--format", "json", "-o", str(target)])
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == ""
-    line = _one_error_line(err)
+    line = _bad_input(capsys, ["matrix", *FAST, "--format", "json", "-o", str(target)])
     assert line.startswith(f"bitlayout: error: {target}") and "no such directory" in line
 
 
 def test_matrix_output_onto_a_directory_is_one_line_exit_2(capsys, tmp_path):
-    rc = main(["matrix", *FAST, "--check", "bounds", "-o", str(tmp_path)])
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == ""
-    line = _one_error_line(err)
+    line = _bad_input(capsys, ["matrix", *FAST, "--check", "bounds", "-o", str(tmp_path)])
     assert line.startswith(f"bitlayout: error: {tmp_path}") and "cannot write the result" in line
 
 
@@ -74,10 +71,7 @@ def test_spec_without_bitmap_skips_the_bitmap_checks(capsys, tmp_path):
 
 def test_bits_prefix_matching_nothing_is_a_spec_error(capsys, tmp_path):
     spec = _spec(tmp_path, '[[bitmap]]\ntype = "my_u64"\nbits = { prefix = "ZZZ_" }\n')
-    rc = main(["matrix", str(spec), *FAST])
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == ""
-    line = _one_error_line(err)
+    line = _bad_input(capsys, ["matrix", str(spec), *FAST])
     assert line.startswith(f"bitlayout: error: {spec} [bitmap[0].bits]:") and "ZZZ_" in line
 
 
@@ -95,10 +89,7 @@ def test_a_tagged_field_that_is_no_pointer_anywhere_is_a_spec_error(capsys, tmp_
     Bad on only some arches gives error rows in words: tests/test_matrix.py
     test_spec_names_bad_on_some_arches_only_are_error_rows_for_those."""
     spec = _spec(tmp_path, '[[tagged_pointer]]\nfield = "struct holder.a"\ntag_bits = 2\nallocator = "slab"\n')
-    rc = main(["matrix", str(spec), *FAST, "--check", "tag-bits", "--format", "json"])
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == ""
-    line = _one_error_line(err)
+    line = _bad_input(capsys, ["matrix", str(spec), *FAST, "--check", "tag-bits", "--format", "json"])
     assert line.startswith(f"bitlayout: error: {spec} [tagged_pointer[0].field]:")
     assert "not a pointer" in line and "{" not in line
 
@@ -106,10 +97,7 @@ def test_a_tagged_field_that_is_no_pointer_anywhere_is_a_spec_error(capsys, tmp_
 @pytest.mark.parametrize("value", ["abc", "-1", "0", "inf"])
 def test_bad_exec_timeout_env_is_one_line_exit_2(capsys, monkeypatch, value):
     monkeypatch.setenv("BITLAYOUT_EXEC_TIMEOUT", value)
-    rc = main(["matrix", *FAST])
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == ""
-    assert "BITLAYOUT_EXEC_TIMEOUT must be a positive number of seconds" in _one_error_line(err)
+    assert "BITLAYOUT_EXEC_TIMEOUT must be a positive number of seconds" in _bad_input(capsys, ["matrix", *FAST])
 
 
 def test_tiny_exec_timeout_gives_error_rows_not_a_crash(capsys, monkeypatch):
@@ -134,27 +122,52 @@ def test_tiny_exec_timeout_gives_error_rows_not_a_crash(capsys, monkeypatch):
 
 def test_empty_bitmap_types_is_a_spec_error(capsys, tmp_path):
     spec = _spec(tmp_path, '[[bitmap]]\ntypes = []\nbits = "enum my_bits"\n')
-    rc = main(["matrix", str(spec), *FAST])
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == ""
-    line = _one_error_line(err)
+    line = _bad_input(capsys, ["matrix", str(spec), *FAST])
     assert line.startswith(f"bitlayout: error: {spec} [bitmap[0].types]:") and "at least one" in line
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "60001"])
-def test_bad_stress_budget_is_one_line_exit_2(capsys, monkeypatch, value):
-    # setenv (not delenv) so that what --stress-ms writes into os.environ is undone afterwards
-    monkeypatch.setenv("BITLAYOUT_STRESS_MS", "60")
-    rc = main(["matrix", *FAST, "--stress-ms", value])
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == ""
-    assert "BITLAYOUT_STRESS_MS must be a whole number of milliseconds in 1..60000" in _one_error_line(err)
+def test_bad_stress_budget_is_one_line_exit_2(capsys, value):
+    line = _bad_input(capsys, ["matrix", *FAST, "--stress-ms", value])
+    assert f"--stress-ms must be a whole number of milliseconds in 1..60000, got {value}" in line
+
+
+@pytest.mark.parametrize("value", ["x", "0", "60001"])
+def test_bad_stress_budget_env_is_one_line_exit_2(capsys, monkeypatch, value):
+    monkeypatch.setenv("BITLAYOUT_STRESS_MS", value)
+    assert f"BITLAYOUT_STRESS_MS must be a whole number of milliseconds in 1..60000, got '{value}'" \
+        in _bad_input(capsys, ["matrix", *FAST])
 
 
 def test_stress_budget_scales_the_probe_requests(monkeypatch):
-    from bitlayout.checks import STRESS_MAX, STRESS_MS, stress_max, stress_ms
+    from bitlayout.options import STRESS_MAX, STRESS_MS, Options
 
     monkeypatch.delenv("BITLAYOUT_STRESS_MS", raising=False)
-    assert (stress_ms(), stress_max()) == (STRESS_MS, STRESS_MAX)
+    default = Options.from_environ()
+    assert (default.stress_ms, default.stress_max) == (STRESS_MS, STRESS_MAX)
     monkeypatch.setenv("BITLAYOUT_STRESS_MS", str(STRESS_MS * 10))
-    assert (stress_ms(), stress_max()) == (STRESS_MS * 10, STRESS_MAX * 10)
+    longer = Options.from_environ()
+    assert (longer.stress_ms, longer.stress_max) == (STRESS_MS * 10, STRESS_MAX * 10)
+    assert Options.from_environ(stress_ms=STRESS_MS * 2).stress_ms == STRESS_MS * 2  # the command line wins
+
+
+def test_the_cli_passes_its_options_down_without_touching_the_environment(monkeypatch):
+    """--stress-ms reaches the probe requests of every arch, worker processes included, and
+    os.environ is left as it was."""
+    import os
+
+    from bitlayout.commands import matrix as matrix_verb
+
+    seen = []
+    real = matrix_verb.run_matrix
+
+    def spy(spec, arches, backends, checks, options, progress=None):
+        seen.append(options)
+        return real(spec, arches, "model", ["bounds"], options, progress)
+
+    monkeypatch.delenv("BITLAYOUT_STRESS_MS", raising=False)
+    monkeypatch.setattr(matrix_verb, "run_matrix", spy)
+    before = dict(os.environ)
+    assert main(["matrix", "--arch", "x86_64", "-q", "--stress-ms", "250", "-j", "1", "--format", "json"]) == 0
+    assert [(o.stress_ms, o.jobs) for o in seen] == [(250, 1)]
+    assert dict(os.environ) == before

@@ -39,8 +39,11 @@ def require_compiler(p, kind: str | None = None):
 
 @functools.cache
 def model_contract(arch: str, headers: tuple[str, ...], include_dirs: tuple[str, ...] = (),
-                   builtin: bool | None = None) -> dict:
-    return layout.layout_headers(list(headers), profile(arch), include_dirs, builtin=builtin).to_contract()
+                   builtin: bool | None = None, kind: str | None = None) -> dict:
+    """The model's layout/1 types; ``kind``: as that compiler route sees the profile ("gcc",
+    "zig": the profile's ``[alternate]`` numbers when it is not the reference compiler)."""
+    p = profile(arch) if kind is None else profile(arch).for_compiler(kind)
+    return layout.layout_headers(list(headers), p, include_dirs, builtin=builtin).to_contract()
 
 
 @functools.cache

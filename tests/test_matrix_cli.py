@@ -12,7 +12,6 @@ import pytest
 from bitlayout.checks import CHECKS
 from bitlayout.cli import main
 
-pytest.importorskip("bitlayout.layout", reason="the layout engine (bitlayout.layout) is not built yet")
 
 FAST = ["--backend", "model", "--arch", "i386,x86_64", "-j", "1"]
 

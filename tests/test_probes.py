@@ -75,10 +75,10 @@ def test_parse_response_line():
     line = json.dumps({"probe": "image", "ok": True, "request": "image w=32 n=1 bits=41", "word_bits": 32,
                        "values": {"bytes": "00000000", "guards": [{"side": "after", "index": 0, "bits": [9]}]},
                        "evidence": {"guard_words": 8}})
-    obs = probes.parse_response_line(line, {"arch": "mips"})
+    obs = probes.parse_response_line(line, {"backend": "exec"})
     assert obs == Observation("image", {"w": 32, "n": 1, "bits": [41]},
                               {"bytes": "00000000", "guards": [{"side": "after", "index": 0, "bits": [9]}]})
-    assert obs.evidence == {"guard_words": 8, "word_bits": 32, "arch": "mips"}
+    assert obs.evidence == {"guard_words": 8, "word_bits": 32, "backend": "exec"}
 
 
 @pytest.mark.parametrize("line, text", [

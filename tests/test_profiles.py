@@ -68,7 +68,12 @@ def test_profiles_record_the_known_abi_facts():
     assert by["parisc"].allocators.arch_kmalloc_minalign == 16
     assert by["parisc"].toolchain.qemu == "qemu-hppa"
     assert (by["alpha"].toolchain.gcc_link, by["alpha"].toolchain.qemu_sysroot) == ("dynamic", "/usr/alpha-linux-gnu")
-    assert by["sh4"].toolchain.run_blocker
+    assert by["arc"].toolchain.run_blocker and by["x32"].toolchain.run_blocker
+    for name in ("sh4", "sparc"):  # their libc cannot run here: the exec driver is built without one
+        tc = by[name].toolchain
+        assert (tc.runtime, tc.run_blocker) == ("freestanding", "") and tc.runtime_reason, name
+    assert by["sparc"].toolchain.freestanding_gcc_triple == "sparc64-linux-gnu"
+    assert by["hexagon"].toolchain.workaround.checks == ("bitops",)
     assert by["arm"].atomicity.atomic64 == "ldrexd" and not by["arm"].atomicity.read_once_u64_single_access
     assert by["i386"].atomicity.atomic64 == "cmpxchg8b"
     for p in by.values():
@@ -131,6 +136,23 @@ BAD = {
                               "toolchain.known_issues", "expected list, got str 'x'"),
     "known-issues-not-strings": (lambda: _sub(r"(\[toolchain\]\n)", r'\g<1>known_issues = [1]\n'),
                                  "toolchain.known_issues", "expected a list of strings, got 1"),
+    "bad-runtime": (lambda: _sub(r"(\[toolchain\]\n)", r'\g<1>runtime = "bare"\n'), "toolchain.runtime",
+                    "must be one of libc, freestanding, got 'bare'"),
+    "freestanding-without-reason": (lambda: _sub(r"(\[toolchain\]\n)", r'\g<1>runtime = "freestanding"\n'),
+                                    "toolchain.runtime_reason", "needs the measured reason"),
+    "freestanding-and-run-blocker": (
+        lambda: _sub(r"(\[toolchain\]\n)",
+                     r'\g<1>runtime = "freestanding"\nruntime_reason = "r"\nrun_blocker = "b"\n'),
+        "toolchain.run_blocker", "contradicts"),
+    "freestanding-key-with-libc": (lambda: _sub(r"(\[toolchain\]\n)", r'\g<1>freestanding_cflags = ["-O0"]\n'),
+                                   "toolchain.freestanding_cflags", "only with runtime = 'freestanding'"),
+    "workaround-without-cflags": (
+        lambda: _sub(r"(\[macros\])", r'[toolchain.workaround]\nchecks = ["bitops"]\nlabel = "x"\n\n\g<1>'),
+        "toolchain.workaround.cflags", "non-empty list"),
+    "workaround-unknown-key": (
+        lambda: _sub(r"(\[macros\])",
+                     r'[toolchain.workaround]\nchecks = ["bitops"]\ncflags = ["-O1"]\nlabel = "x"\nwhy = 1\n\n\g<1>'),
+        "toolchain.workaround.why", "unknown key 'why'"),
     "name-vs-file": (lambda: _sub(r'^name = "x86_64"', 'name = "amd64"'), "name", "does not match the file name"),
 }
 

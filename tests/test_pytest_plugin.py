@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 
+import bitlayout.pipeline  # noqa: F401 - see below
 from bitlayout.profiles import load_profiles, select_profiles
 
+# runpytest_inprocess restores sys.modules after each run: a module first imported inside a
+# run (the layout engine, pycparser's c_ast) would be imported afresh by the next run while
+# the parser caches of the modules that stay keep nodes of the old classes.  Importing the
+# pipeline here keeps the whole layout stack loaded across the runs of this module.
 pytest_plugins = ["pytester"]
-pytest.importorskip("bitlayout.layout", reason="the layout engine (bitlayout.layout) is not built yet")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 PLUGIN = ["-p", "no:bitlayout", "-p", "bitlayout.pytest_plugin", "-p", "no:cacheprovider"]
@@ -26,10 +30,24 @@ def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest_inprocess(*PLUGIN, *args)
 
 
+def replace_backend(monkeypatch: pytest.MonkeyPatch, cls) -> None:
+    """Register ``cls`` in place of the shipped backend of its name for this test only."""
+    from bitlayout.backends import base
+
+    base.registered()  # the shipped ones first
+    monkeypatch.setitem(base._REGISTRY, cls.name, cls)
+
+
+def host_backend():
+    from bitlayout.backends import open_backends
+
+    return open_backends(["host"])[0]
+
+
 def test_one_test_per_arch_with_readable_ids(pytester):
     pytester.makepyfile(test_a="""
-        def test_tag_bits(arch, layout):
-            assert layout.tag_bits("struct vm_area_struct.anon_vma", "slab") >= 2
+        def test_tag_bits(bitlayout_arch, bitlayout_layout):
+            assert bitlayout_layout.tag_bits("struct vm_area_struct.anon_vma", "slab") >= 2
 
         def test_plain():
             pass
@@ -44,15 +62,15 @@ def test_arch_option_and_marker_narrow(pytester):
     pytester.makepyfile(test_b="""
         import pytest
 
-        def test_all(arch):
-            assert arch.name
+        def test_all(bitlayout_arch):
+            assert bitlayout_arch.name
 
         @pytest.mark.bitlayout_arch("big-endian")
-        def test_be(arch):
-            assert not arch.little_endian
+        def test_be(bitlayout_arch):
+            assert not bitlayout_arch.little_endian
 
         @pytest.mark.bitlayout_arch("x86_64")
-        def test_none_left(arch):
+        def test_none_left(bitlayout_arch):
             pass
     """)
     result = run(pytester, "--bitlayout-arch", "32bit", "--bitlayout-arch", "x86_64", "-v")
@@ -69,7 +87,7 @@ def test_empty_selection_skips(pytester):
         import pytest
 
         @pytest.mark.bitlayout_arch("64bit")
-        def test_x(arch):
+        def test_x(bitlayout_arch):
             pass
     """)
     result = run(pytester, "--bitlayout-arch", "i386")
@@ -78,10 +96,10 @@ def test_empty_selection_skips(pytester):
 
 def test_layout_helpers_and_failures_per_arch(pytester):
     pytester.makepyfile(test_d="""
-        def test_fits(arch, layout):
-            assert layout.fits(layout.value("VMA_UFFD_MINOR_BIT"), "vma_flags_t")
+        def test_fits(bitlayout_layout):
+            assert bitlayout_layout.fits(bitlayout_layout.value("VMA_UFFD_MINOR_BIT"), "vma_flags_t")
 
-        def test_helpers(arch, layout):
+        def test_helpers(arch, layout):  # the aliases
             assert layout.sizeof("vm_flags_t") == 8
             assert layout.bit_position("vm_flags_t", 41).word == (0 if arch.bits_per_long == 64 else 1)
             assert layout.check("sizeof(vma_flags_t) * 8 == BITS_PER_LONG")
@@ -143,9 +161,7 @@ def test_the_example_file_runs_one_test_per_arch(pytester):
     # 3 unmarked tests x 4 arches, sealed on the two 64-bit ones, big-endian on mips and aarch64_be,
     # the observed __set_bit(41) on the little-endian i386 and x86_64 (host backend);
     # the fits test fails on the two 32-bit arches and the observation on i386 (the findings).
-    from bitlayout.matrix import ProbeObserver
-
-    host_ok = not ProbeObserver("host").unavailable()
+    host_ok = not host_backend().unavailable()
     result.assert_outcomes(passed=12 + 2 + 2 - 2 + (1 if host_ok else 0), failed=2 + (1 if host_ok else 0),
                            skipped=0 if host_ok else 2)
     result.stdout.fnmatch_lines(["*test_uffd_minor_fits_vma_flags?i386? FAILED*",
@@ -157,17 +173,20 @@ def test_the_example_file_runs_one_test_per_arch(pytester):
 
 
 def test_backend_fixture_skips_with_the_reason(pytester, monkeypatch):
-    import bitlayout.matrix as matrix
+    from bitlayout.backends.exec import ExecObserver
+    from bitlayout.backends.host import HostObserver
 
-    class Broken(matrix.ProbeObserver):
-        def unavailable(self):
-            return "no C compiler here (apt install gcc)"
+    class NoCompiler:
+        def start(self):
+            raise OSError("no C compiler here (apt install gcc)")
 
-    monkeypatch.setattr(matrix, "ProbeObserver", Broken)
-    pytester.makepyfile(test_k="def test_x(arch, bitlayout_backend): pass\n")
+    replace_backend(monkeypatch, type("BrokenHost", (NoCompiler, HostObserver), {}))
+    replace_backend(monkeypatch, type("BrokenExec", (NoCompiler, ExecObserver), {}))
+    pytester.makepyfile(test_k="def test_x(bitlayout_arch, bitlayout_backend): pass\n")
     result = run(pytester, "--bitlayout-arch", "i386", "-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*no backend runs i386 here (host: no C compiler here*; exec: no C compiler*"])
+    result.stdout.fnmatch_lines(["*no backend runs i386 here (host: OSError: no C compiler here*; "
+                                 "exec: OSError: no C compiler*"])
 
 
 def test_works_with_xdist(pytester, monkeypatch):
@@ -200,62 +219,63 @@ def _exec_compiles(arch: str) -> bool:
     return toolchains.find_compiler(profile_by_name(arch)) is not None
 
 
-def test_backend_fixture_skips_a_compile_only_arch_with_the_run_blocker(pytester, monkeypatch):
+def test_backend_fixture_runs_a_big_endian_arch_through_the_freestanding_driver(pytester, monkeypatch):
     _real_caches(monkeypatch)
-    # sparc: big-endian (the host shim cannot stand in) and a known run_blocker; exec's
-    # available() is True when a compiler exists (the matrix wants the compile-only row),
-    # but a user test must be skipped with the blocker, not fail inside observe().
+    # sparc: big-endian (the host shim cannot stand in) and no 32-bit libc here; exec builds
+    # its driver without libc (runtime = "freestanding") and the user's test runs on it.
+    from bitlayout.backends import exec as exec_backend
     from bitlayout.profiles import profile_by_name
 
+    ok, why = exec_backend.ExecBackend().available(profile_by_name("sparc"))
+    if not ok:
+        pytest.skip(f"exec cannot run sparc here: {why}")
     pytester.makepyfile(test_l="""
         def test_x(arch, bitlayout_backend):
-            bitlayout_backend.observe([{"probe": "info", "args": {}}])
+            assert bitlayout_backend.name == "exec"
+            (obs,) = bitlayout_backend.observe([{"probe": "info", "args": {}}])
+            assert obs.values["little_endian"] is False
+            assert obs.evidence["runtime"] == "freestanding"
     """)
-    result = run(pytester, "--bitlayout-arch", "sparc", "-rs")
-    result.assert_outcomes(skipped=1)
-    out = result.stdout.str()
-    assert "no backend runs sparc here (host: the host is little-endian and sparc is big-endian" in out
-    if _exec_compiles("sparc"):
-        blocker = profile_by_name("sparc").toolchain.run_blocker
-        assert "exec: cannot execute sparc binaries here: cannot run: " in out
-        assert blocker[:40] in " ".join(out.split())
+    result = run(pytester, "--bitlayout-arch", "sparc", "-v")
+    result.assert_outcomes(passed=1)
 
 
 def test_backend_fixture_skips_run_blocked_arches_when_host_is_unavailable(pytester, monkeypatch):
     _real_caches(monkeypatch)
-    import bitlayout.matrix as matrix
+    from bitlayout.backends.host import HostObserver
 
-    class NoHost(matrix.ProbeObserver):
-        def unavailable(self):
-            return "no C compiler here (apt install gcc)" if self.name == "host" else super().unavailable()
+    class NoHost(HostObserver):
+        def start(self):
+            raise OSError("no C compiler here (apt install gcc)")
 
-    monkeypatch.setattr(matrix, "ProbeObserver", NoHost)
+    replace_backend(monkeypatch, NoHost)
     pytester.makepyfile(test_m="def test_x(arch, bitlayout_backend): pass\n")
-    result = run(pytester, "--bitlayout-arch", "sh4,x32,arc", "-rs")
-    result.assert_outcomes(skipped=3)
-    for arch in ("sh4", "x32", "arc"):
+    result = run(pytester, "--bitlayout-arch", "x32,arc", "-rs")
+    result.assert_outcomes(skipped=2)
+    for arch in ("x32", "arc"):
         line = next(ln for ln in result.outlines if f"no backend runs {arch} here" in ln)
-        assert "host: no C compiler here" in line
+        assert "host: OSError: no C compiler here" in line
         if _exec_compiles(arch):
             assert f"exec: cannot execute {arch} binaries here: cannot run: " in line
 
 
 def test_backend_fixture_skips_when_the_driver_cannot_start(pytester, monkeypatch):
     _real_caches(monkeypatch)
-    import bitlayout.matrix as matrix
     from bitlayout import toolchains
+    from bitlayout.backends import ObserveFailed
+    from bitlayout.backends.exec import ExecObserver
 
     calls = []
 
-    class Crashing(matrix.ProbeObserver):
+    class Crashing(ExecObserver):
         def available(self, profile):
-            return (True, "test") if self.name == "exec" else super().available(profile)
+            return True, "test"
 
         def observe(self, profile, requests):
             calls.append([r["probe"] for r in requests])
-            raise matrix.ObserveFailed("error", "driver start-up killed by SIGSEGV under qemu-mips (test)", {})
+            raise ObserveFailed("error", "driver start-up killed by SIGSEGV under qemu-mips (test)")
 
-    monkeypatch.setattr(matrix, "ProbeObserver", Crashing)
+    replace_backend(monkeypatch, Crashing)
     monkeypatch.setattr(toolchains, "find_runner", lambda p: toolchains.Runner("qemu", ("qemu-mips",)))
     pytester.makepyfile(test_n="""
         def test_x(arch, bitlayout_backend):
@@ -287,3 +307,46 @@ def test_backend_fixture_runs_exec_where_it_can(pytester, monkeypatch):
     _real_caches(monkeypatch)
     result = run(pytester, "--bitlayout-arch", "mips", "-v")
     result.assert_outcomes(passed=1)
+
+
+def test_each_arch_is_laid_out_once_per_session(pytester, monkeypatch):
+    from bitlayout import pipeline
+
+    calls = []
+    real = pipeline.layout_headers
+
+    def counting(headers, profile, **kw):
+        calls.append(profile.name)
+        return real(headers, profile, **kw)
+
+    monkeypatch.setattr(pipeline, "layout_headers", counting)
+    pytester.makepyfile(test_p="""
+        def test_one(bitlayout_layout):
+            assert bitlayout_layout.sizeof("vm_flags_t") == 8
+
+        def test_two(layout):
+            assert layout.plan.arch == layout.arch
+    """)
+    result = run(pytester, "--bitlayout-arch", "i386,mips")
+    result.assert_outcomes(passed=4)
+    assert sorted(calls) == ["i386", "mips"]
+
+
+def test_a_project_fixture_named_arch_wins_over_the_alias(pytester):
+    pytester.makeconftest("""
+        import pytest
+
+        @pytest.fixture
+        def arch():
+            return "mine"
+    """)
+    pytester.makepyfile(test_q="""
+        def test_mine(arch):
+            assert arch == "mine"
+
+        def test_ours(bitlayout_arch):
+            assert bitlayout_arch.name == "x86_64"
+    """)
+    result = run(pytester, "--bitlayout-arch", "x86_64", "-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_q.py::test_mine PASSED*", "*test_q.py::test_ours?x86_64? PASSED*"])

@@ -136,28 +136,28 @@ def test_grid_letters_name_the_backend_that_gave_the_cell_its_status():
 
 
 def test_tag_bits_caption_says_emulated_for_slab():
-    from bitlayout.report import model
+    from bitlayout.report import facts, model
     from bitlayout.results import MatrixRow
     from test_report_fixtures import fixture_profiles
 
     ps = fixture_profiles()
-    facts = model.TaggedFacts("struct a.p", "struct b", 2, "slab", [model.TaggedArchFacts(p.name, 8, 24) for p in ps])
+    given = facts.TaggedFacts("struct a.p", "struct b", 2, "slab", [facts.TaggedArchFacts(p.name, 8, 24) for p in ps])
     rows = [MatrixRow(p.name, "tag-bits", "exec", "pass", "") for p in ps]
-    html = render(model.build_report(profiles=ps, rows=rows, tagged=[facts]), "html")
+    html = render(model.build_report(profiles=ps, rows=rows, tagged=[given]), "html")
     assert "Emulated by <span" in html and "Observed by <span" not in html
 
 
 def test_bitmap_legend_names_the_word_by_the_type_kind():
     """A u32 flags word is not "one unsigned long word"."""
     from bitlayout.bitmap import BitmapGeometry
-    from bitlayout.report import model
+    from bitlayout.report import facts, model
     from test_report_fixtures import fixture_profiles
 
     ps = fixture_profiles()
-    facts = model.BitmapFacts("foo_flags_t", [
-        model.BitmapArchFacts(p.name, BitmapGeometry(4, 1, p.little_endian, 4), {"A": 0, "B": 40},
+    given = facts.BitmapFacts("foo_flags_t", [
+        facts.BitmapArchFacts(p.name, BitmapGeometry(4, 1, p.little_endian, 4), {"A": 0, "B": 40},
                               shape="scalar", word_c_type="u32") for p in ps])
-    html = render(model.build_report(profiles=ps, bitmaps=[facts]), "html")
+    html = render(model.build_report(profiles=ps, bitmaps=[given]), "html")
     legend = re.search(r'<span class="sw word"></span>(.*?)</span>', html).group(1)
     assert legend == "the whole u32 value (one word)"
     assert "one <code>unsigned long</code> word" in render(fixture_report(), "html")

@@ -18,4 +18,4 @@ def test_json_round_trips_to_the_report_dict():
     ev = [r for r in data["evidence"] if r["arch"] == "i386" and r["check"] == "tear"]
     assert ev == [{"arch": "i386", "check": "tear", "backend": "exec", "status": "fail",
                    "detail": "torn 870 of 1000 reads", "predicted": None, "observed": None,
-                   "evidence": {"reads": 1000, "torn": 870, "rate": 0.87}}]
+                   "evidence": {"elapsed_us": 60000, "threads": 2}}]

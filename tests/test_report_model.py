@@ -16,7 +16,8 @@ from bitlayout.bitmap_types import is_unsigned_long, word_kind
 
 from test_report_fixtures import VMA_FLAGS, fixture_profiles, fixture_rows
 
-from bitlayout.report import model
+from bitlayout.report import facts, findings, model
+from bitlayout.struct_layout import struct_layout
 
 
 def expected_position(nr: int, word_bytes: int, little_endian: bool) -> tuple[int, int]:
@@ -43,7 +44,7 @@ def fixture_report():
     ps = fixture_profiles()
     gated = frozenset({"VMA_SEALED_BIT"})
     bitmaps = [
-        model.BitmapFacts(name, [model.BitmapArchFacts(p.name, geometry(p, kind), VMA_FLAGS,
+        facts.BitmapFacts(name, [facts.BitmapArchFacts(p.name, geometry(p, kind), VMA_FLAGS,
                                                        unused=gated if p.bits_per_long == 32 else frozenset())
                                  for p in ps],
                           read_together=[["VMA_READ_BIT", "VMA_SEALED_BIT"], ["VMA_READ_BIT", "VMA_UFFD_MINOR_BIT"],
@@ -153,9 +154,9 @@ def test_memory_image_matches_the_positions():
 
 def test_missing_geometry_is_reported_not_dropped():
     ps = fixture_profiles()[:2]
-    facts = model.BitmapFacts("t", [model.BitmapArchFacts("i386", None, {}, reason="type not declared"),
-                                    model.BitmapArchFacts("mips", geometry(ps[1], "u64"), {"A": 3})])
-    r = model.build_report(profiles=ps, bitmaps=[facts])
+    given = facts.BitmapFacts("t", [facts.BitmapArchFacts("i386", None, {}, reason="type not declared"),
+                                    facts.BitmapArchFacts("mips", geometry(ps[1], "u64"), {"A": 3})])
+    r = model.build_report(profiles=ps, bitmaps=[given])
     entry = r["bitmaps"][0]
     assert entry["missing"] == [{"arch": "i386", "reason": "type not declared"}]
     assert [g["arches"] for g in entry["groups"]] == [["mips"]]
@@ -172,14 +173,14 @@ def test_struct_holes_padding_and_cachelines():
     # struct { char c; long l; char tail; } on a 64-bit arch: 7-byte hole, 7-byte tail padding.
     tl = NS(size_bytes=24, align_bytes=8, kind="struct",
             members=(_member("c", 0, 1, "char", 1), _member("l", 8, 8, "long", 8), _member("tail", 16, 1, "char", 1)))
-    lay = model.struct_layout(tl, cacheline_bytes=16)
+    lay = struct_layout(tl, cacheline_bytes=16)
     kinds = [(s["kind"], s["name"], s["offset_bits"] // 8, s["size_bits"] // 8) for s in lay["segments"]]
     assert kinds == [("member", "c", 0, 1), ("hole", "", 1, 7), ("member", "l", 8, 8),
                      ("member", "tail", 16, 1), ("padding", "", 17, 7)]
     assert (lay["hole_bits"], lay["padding_bits"], lay["cachelines"]) == (56, 56, 2)
     # A member straddling a cacheline boundary is flagged.
     tl2 = NS(size_bytes=24, align_bytes=4, kind="struct", members=(_member("a", 0, 12), _member("b", 12, 8)))
-    segs = model.struct_layout(tl2, cacheline_bytes=16)["segments"]
+    segs = struct_layout(tl2, cacheline_bytes=16)["segments"]
     assert [s["crosses_cacheline"] for s in segs if s["kind"] == "member"] == [False, True]
 
 
@@ -188,9 +189,9 @@ def test_struct_entry_groups_identical_layouts():
     def tl(w):
         return NS(size_bytes=2 * w, align_bytes=w, kind="struct",
                   members=(_member("a", 0, w, "long", w), _member("b", w, w, "long", w)))
-    facts = model.StructFacts("struct s", {p.name: tl(p.word_bytes) for p in ps if p.name != "x32"} | {"x32": None},
+    given = facts.StructFacts("struct s", {p.name: tl(p.word_bytes) for p in ps if p.name != "x32"} | {"x32": None},
                               {"x32": "not declared"})
-    r = model.build_report(profiles=ps, structs=[facts])
+    r = model.build_report(profiles=ps, structs=[given])
     groups = r["structs"][0]["groups"]
     assert [g["arches"] for g in groups] == [["i386", "mips"], ["s390x", "x86_64"]]
     assert [g["size_bytes"] for g in groups] == [8, 16]
@@ -203,9 +204,9 @@ def test_struct_entry_groups_identical_layouts():
 def test_tag_bits_follow_the_tagging_model():
     from bitlayout import tagging
     ps = fixture_profiles()
-    facts = model.TaggedFacts("struct vm_area_struct.anon_vma", "struct anon_vma", 3, "slab",
-                              [model.TaggedArchFacts(p.name, p.word_bytes, 10 * p.word_bytes) for p in ps])
-    r = model.build_report(profiles=ps, tagged=[facts])
+    given = facts.TaggedFacts("struct vm_area_struct.anon_vma", "struct anon_vma", 3, "slab",
+                              [facts.TaggedArchFacts(p.name, p.word_bytes, 10 * p.word_bytes) for p in ps])
+    r = model.build_report(profiles=ps, tagged=[given])
     rows = {row["arch"]: row for row in r["tagged_pointers"][0]["per_arch"]}
     for p in ps:
         tb = tagging.free_tag_bits(p, p.word_bytes, 10 * p.word_bytes, "slab")
@@ -217,9 +218,9 @@ def test_tag_bits_follow_the_tagging_model():
 
 
 def test_short_flag_names():
-    assert model.short_flag_name("VMA_UFFD_MINOR_BIT") == "UFFD_MINOR"
-    assert model.short_flag_name("PG_locked") == "locked"
-    assert model.short_flag_name("FLAG") == "FLAG"
+    assert findings.short_flag_name("VMA_UFFD_MINOR_BIT") == "UFFD_MINOR"
+    assert findings.short_flag_name("PG_locked") == "locked"
+    assert findings.short_flag_name("FLAG") == "FLAG"
 
 
 def test_each_picture_says_who_observed_its_claims():
@@ -293,40 +294,6 @@ def test_each_false_expect_is_a_headline_finding_with_its_arches():
         "findings"] if f.get("source") == "expect"]
 
 
-def test_layout_all_reuses_the_matrix_layouts_and_lays_out_only_the_rest(monkeypatch):
-    """The report must not lay the headers out a second time for arches the matrix already did."""
-    pytest.importorskip("bitlayout.layout", reason="the layout engine (bitlayout.layout) is not built yet")
-    import bitlayout.layout as layout_mod
-    from bitlayout.matrix import run_matrix
-    from bitlayout.spec import load_default_spec
-
-    spec = load_default_spec()
-    profiles = spec.select_arches("i386,x86_64,mips")
-    result = run_matrix(spec, profiles, "model", ["bounds"], jobs=1)
-    fresh, fresh_errors = model.layout_all(spec, profiles)
-    real = layout_mod.layout_headers
-    calls = []
-
-    def counting(headers, profile, **kw):
-        calls.append(profile.name)
-        return real(headers, profile, **kw)
-
-    monkeypatch.setattr(layout_mod, "layout_headers", counting)
-    reused, errors = model.layout_all(spec, profiles, result)
-    assert calls == [] and errors == fresh_errors == {}
-    assert {a: ls is result.layouts[a] for a, ls in reused.items()} == {p.name: True for p in profiles}
-    # The page drawn from the reused layouts is the page drawn from fresh ones.
-    assert model.gather(spec, profiles, reused, errors) == model.gather(spec, profiles, fresh, fresh_errors)
-
-    result.layouts["mips"] = None  # e.g. a worker could not send it back
-    reused, _ = model.layout_all(spec, profiles, result)
-    assert calls == ["mips"] and reused["mips"].profile.name == "mips"
-    calls.clear()
-    result.spec_path = "/elsewhere/other.toml"  # another spec's run is never reused
-    model.layout_all(spec, profiles, result)
-    assert sorted(calls) == sorted(p.name for p in profiles)
-
-
 def test_grid_cell_names_the_backend_behind_its_worst_status():
     """host passed, exec raised an error: the cell is an error *by exec*, not "!h"."""
     from bitlayout.results import MatrixRow
@@ -351,10 +318,10 @@ def test_tag_bits_of_kernel_allocators_are_emulated_not_observed(allocator, verb
     from bitlayout.results import MatrixRow
 
     ps = fixture_profiles()
-    facts = model.TaggedFacts("struct a.p", "struct b", 2, allocator,
-                              [model.TaggedArchFacts(p.name, 8, 24) for p in ps])
+    given = facts.TaggedFacts("struct a.p", "struct b", 2, allocator,
+                              [facts.TaggedArchFacts(p.name, 8, 24) for p in ps])
     rows = [MatrixRow(p.name, "tag-bits", b, "pass", "") for p in ps[:3] for b in ("exec", "compiled", "model")]
-    obs = model.build_report(profiles=ps, rows=rows, tagged=[facts])["tagged_pointers"][0]["observers"]
+    obs = model.build_report(profiles=ps, rows=rows, tagged=[given])["tagged_pointers"][0]["observers"]
     assert {o["backend"]: o["verb"] for o in obs["by"]} == {"exec": verb, "compiled": "observed"}
     assert ("alloc_probe.c" in obs["note"]) == (verb == "emulated")
 
@@ -366,13 +333,13 @@ def test_a_scalar_flags_word_is_worded_as_a_scalar_not_as_set_bit_past_the_end()
 
     ps = fixture_profiles()
     flags = {"FOO_BIT0": 0, "FOO_BIT40": 40}
-    facts = model.BitmapFacts("foo_flags_t", [
-        model.BitmapArchFacts(p.name, BitmapGeometry(4, 1, p.little_endian, 4), flags,
+    given = facts.BitmapFacts("foo_flags_t", [
+        facts.BitmapArchFacts(p.name, BitmapGeometry(4, 1, p.little_endian, 4), flags,
                               shape="scalar", word_c_type="u32") for p in ps])
-    array = model.BitmapFacts("vma_flags_t", [
-        model.BitmapArchFacts(p.name, BitmapGeometry(p.word_bytes, 1, p.little_endian, p.word_bytes), flags)
+    array = facts.BitmapFacts("vma_flags_t", [
+        facts.BitmapArchFacts(p.name, BitmapGeometry(p.word_bytes, 1, p.little_endian, p.word_bytes), flags)
         for p in ps])
-    r = model.build_report(profiles=ps, bitmaps=[facts, array])
+    r = model.build_report(profiles=ps, bitmaps=[given, array])
     scalar, arr = r["bitmaps"]
     texts = [f["text"] for f in scalar["findings"]]
     assert texts[0].startswith("foo_flags_t: 1 flag bit(s) do not fit the 32-bit u32 on LE32 (bits 40; "

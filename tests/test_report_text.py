@@ -43,7 +43,7 @@ def test_overview_marks_unverified_arches():
 from hypothesis import HealthCheck, example, given, settings, strategies as st  # noqa: E402
 
 from bitlayout.bitmap import BitmapGeometry  # noqa: E402
-from bitlayout.report import model  # noqa: E402
+from bitlayout.report import facts, model  # noqa: E402
 from test_report_fixtures import fixture_profiles  # noqa: E402
 
 NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789", min_size=1, max_size=70).filter(
@@ -56,11 +56,11 @@ NAMES = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789", min_size=1, ma
 @example(flags={"F" * 70: 199, "G" * 70: 0}, type_name="T" * 70, nwords=1)  # the longest names, far past the end
 def test_text_stays_within_80_columns_for_any_names(flags, type_name, nwords):
     ps = fixture_profiles()
-    facts = model.BitmapFacts(type_name, [
-        model.BitmapArchFacts(p.name, BitmapGeometry(word_bytes=p.word_bytes, nwords=nwords,
+    given = facts.BitmapFacts(type_name, [
+        facts.BitmapArchFacts(p.name, BitmapGeometry(word_bytes=p.word_bytes, nwords=nwords,
                                                      little_endian=p.little_endian, atomic_bytes=p.word_bytes),
                               flags) for p in ps], read_together=[list(flags)[:3]])
-    text = render_text(model.build_report(profiles=ps, bitmaps=[facts], title=type_name * 3))
+    text = render_text(model.build_report(profiles=ps, bitmaps=[given], title=type_name * 3))
     assert [line for line in text.splitlines() if len(line) > 80] == []
     assert text.isascii()
 

@@ -10,23 +10,23 @@ Where: ``$BITLAYOUT_CACHE_DIR/exec/`` if that variable is set, else
 
 Concurrency: several processes (pytest -n 2, two CLI runs) may build the same
 key at once.  Each writes its own temporary file in the cache directory and
-publishes it with ``os.replace`` (atomic on POSIX within one file system), so a
-reader sees either no entry or a complete binary, never a half-written one.
-Two racing builders both succeed; the last rename wins and the bytes are equal.
+publishes it with ``bitlayout.publish`` (a rename, atomic within one file
+system), so a reader sees either no entry or a complete binary, never a
+half-written one.  Two racing builders both succeed; the last rename wins and
+the bytes are equal.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 from ..cachedir import user_cache_dir
+from ..publish import publish
 
 # Bump when the meaning of a cached entry changes (layout of the key, driver ABI).
 CACHE_FORMAT = 1
@@ -86,23 +86,13 @@ class BuildCache:
         """Return the cached binary, or run ``build`` into a temp file and publish it atomically.
 
         ``build`` receives the path it must write; any exception it raises
-        propagates and nothing is published (the temp file is removed).
+        propagates and nothing is published (the temp file is removed); a build that
+        writes nothing is an OSError.
         """
         final = self.path_for(key, stem)
         if final.is_file():
             return CachedBuild(final, True, 0.0)
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".tmp", dir=self.root)
-        os.close(fd)
-        tmp = Path(tmp_name)
         start = time.perf_counter()
-        try:
-            build(tmp)
-            if not tmp.is_file() or tmp.stat().st_size == 0:
-                raise OSError(f"build produced no output at {tmp}")
-            tmp.chmod(0o755)
-            os.replace(tmp, final)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        publish(final, build, mode=0o755)
         return CachedBuild(final, False, time.perf_counter() - start)

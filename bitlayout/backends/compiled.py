@@ -1,4 +1,4 @@
-"""Layout facts read back from objects a real compiler built (DWARF + ``_Alignof`` probes).
+"""Layout facts read back from objects a real compiler built (DWARF + ``_Alignof`` markers).
 
 For a header and a profile: compile one TU that includes the header, with ``-g -c`` (compile only:
 no libc or linker needed) and ``-fno-eliminate-unused-debug-types`` so every type is described,
@@ -8,7 +8,7 @@ then read the DWARF with pyelftools:
 - bitfields from ``DW_AT_data_bit_offset`` (DWARF 4+) or ``DW_AT_bit_offset`` + ``DW_AT_byte_size``
   (DWARF 2/3, counted from the storage unit's most significant bit);
 - alignment is not in DWARF (``DW_AT_alignment`` only appears for explicit alignment), so each
-  type T gets a probe ``char __bl_align_<i>[_Alignof(T)]`` and ``char __bl_size_<i>[sizeof(T)]``
+  type T gets marker arrays ``char __bl_align_<i>[_Alignof(T)]`` and ``char __bl_size_<i>[sizeof(T)]``
   whose array bounds DWARF does give.
 
 The result has the same shape as ``LayoutSet.to_contract()`` so tests compare plain dicts.
@@ -19,13 +19,15 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from .. import toolchains
 from ..errors import ToolchainError
+from ..results import Backend, Evidence
+from .base import LayoutObserver, register
 
 DEBUG_FLAGS = ("-g", "-c", "-std=gnu11", "-fno-eliminate-unused-debug-types", "-w")
 
@@ -56,9 +58,9 @@ def _undefine(names: Iterable[str]) -> list[str]:
     return [f"#undef {w}" for w in words]
 
 
-def probe_declarations(type_names: Sequence[str]) -> str:
-    """The arrays whose DWARF bounds give ``_Alignof`` and ``sizeof`` of each named type (after
-    the headers; names freed of same-named macros)."""
+def marker_declarations(type_names: Sequence[str]) -> str:
+    """The marker arrays whose DWARF bounds give ``_Alignof`` and ``sizeof`` of each named type
+    (text after the headers; the names freed of same-named macros)."""
     lines = _undefine(type_names)
     for i, name in enumerate(type_names):
         lines.append(f"char __bl_align_{i}[_Alignof({name})];")
@@ -88,30 +90,26 @@ def contract_assertions(types: Mapping[str, Mapping], names: Iterable[str] | Non
     return "".join(line + "\n" for line in lines), count
 
 
-def probe_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
+def layout_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
     includes = "".join(f'#include "{Path(h).resolve()}"\n' for h in headers)
-    return includes + probe_declarations(type_names)
+    return includes + marker_declarations(type_names)
 
 
-def compile_probe(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
+def compile_layout_object(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
                   kind: str | None = None, extra_flags: Sequence[str] = (), timeout: float = 300.0) -> Path:
     argv = compiler_argv(profile, kind)
-    src = Path(workdir) / f"probe_{profile.name}.c"
-    obj = Path(workdir) / f"probe_{profile.name}.o"
-    src.write_text(probe_source(headers, type_names))
+    src = Path(workdir) / f"layout_{profile.name}.c"
+    obj = Path(workdir) / f"layout_{profile.name}.o"
+    src.write_text(layout_source(headers, type_names))
     cmd = [*argv, *DEBUG_FLAGS, *dwarf_string_flags(argv), *extra_flags]
     for d in include_dirs:
         cmd += ["-I", str(d)]
     cmd += toolchains.define_flags(defines)
     cmd += [str(src), "-o", str(obj)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{argv[0]} timed out compiling the layout probe for {profile.name}") from None
-    except OSError as exc:
-        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    proc = toolchains.run_compiler(cmd, timeout=timeout,
+                                   what=f"{argv[0]} compiling the layout object for {profile.name}")
     if proc.returncode != 0:
-        raise ToolchainError(f"compiling the layout probe for {profile.name} failed: "
+        raise ToolchainError(f"compiling the layout object for {profile.name} failed: "
                              f"{toolchains.first_error(proc.stderr)}")
     return obj
 
@@ -317,17 +315,17 @@ class _Dwarf:
 
 
 def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
-    """Contract dict {"types": {...}} for type_names from a probe object."""
+    """Contract dict {"types": {...}} for type_names from a layout object."""
     dw = _Dwarf(obj, profile.little_endian)
     try:
-        probes: dict[str, int] = {}
+        markers: dict[str, int] = {}
         defs: dict[str, object] = {}
         for die in dw.dies:
             if die.tag == "DW_TAG_variable":
                 name = _attr(die, "DW_AT_name")
                 name = name.decode() if isinstance(name, bytes) else name
                 if name and name.startswith("__bl_"):
-                    probes[name] = dw.array_len(die)
+                    markers[name] = dw.array_len(die)
                 continue
             if _attr(die, "DW_AT_declaration"):
                 continue
@@ -337,7 +335,7 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
         types = {}
         for i, name in enumerate(type_names):
             die = defs.get(name)
-            size = probes.get(f"__bl_size_{i}")
+            size = markers.get(f"__bl_size_{i}")
             target = dw.strip(die) if die is not None else None
             record = name.startswith(("struct ", "union ")) or target is not None and target.tag in (
                 "DW_TAG_structure_type", "DW_TAG_union_type")
@@ -348,7 +346,7 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
                 raise ToolchainError(f"DWARF for {profile.name} has no definition of {name} although the "
                                      f"compiler gives it size {size} (reduced debug info?)")
             members = dw.members(die) if die is not None else []
-            types[name] = {"size": size, "align": probes.get(f"__bl_align_{i}"), "members": members}
+            types[name] = {"size": size, "align": markers.get(f"__bl_align_{i}"), "members": members}
         return {"types": types}
     finally:
         dw.close()
@@ -407,9 +405,9 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
     """
     with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
         def compile_with(names: Sequence[str]) -> Path:
-            # a directory per compile: the bare object is read again after a failed probe compile
+            # a directory per compile: the bare object is read again after a failed marker compile
             workdir = tempfile.mkdtemp(dir=tmp)
-            return compile_probe(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags)
+            return compile_layout_object(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags)
 
         return layout_from_compiles(compile_with, profile, type_names, [str(h) for h in headers])
 
@@ -418,8 +416,10 @@ def layout_from_compiles(compile_with: Callable[[Sequence[str]], Path], profile,
                          type_names: Sequence[str] | None = None,
                          header_files: Sequence[str] | None = None) -> dict:
     """``{"types": {...}}`` for ``type_names`` from objects ``compile_with(names)`` builds (the TU
-    plus ``probe_declarations(names)``; each call a new file).  Without ``type_names``: every type DWARF says
-    ``header_files`` define (``None``: every type of the TU), listed from a first compile."""
+    plus ``marker_declarations(names)``; each call a new file), with any compile command: the
+    profile's compiler here, Kbuild's in ``bitlayout.kernel.facts``.  Without ``type_names``: every
+    type DWARF says ``header_files`` define (``None``: every type of the TU), listed from a first
+    compile."""
     bare = None
     if type_names is None:
         bare = compile_with([])
@@ -428,7 +428,7 @@ def layout_from_compiles(compile_with: Callable[[Sequence[str]], Path], profile,
         obj = compile_with(type_names)
     except ToolchainError:
         # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
-        # is a compile error: ask DWARF which names are incomplete and probe only the others.
+        # is a compile error: ask DWARF which names are incomplete and mark only the others.
         if bare is None:
             bare = compile_with([])
         incomplete = incomplete_type_names(bare, profile, type_names)
@@ -438,7 +438,12 @@ def layout_from_compiles(compile_with: Callable[[Sequence[str]], Path], profile,
         obj = compile_with(complete)
         done = read_layout(obj, profile, complete)["types"]
         return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
-    return read_layout(obj, profile, type_names)  # its errors are about the DWARF, not the compile
+    # read_layout's errors are about the DWARF, not the compile: they do not fall into the retry
+    done = read_layout(obj, profile, type_names)["types"]
+    # GCC answers sizeof(void) and sizeof of a function type with 1 (a GNU extension): DWARF
+    # still says which names have no size
+    incomplete = incomplete_type_names(obj, profile, type_names)
+    return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
 
 
 # The layout/1 form of a type without a size (docs/cfront.md "Incomplete types").
@@ -469,3 +474,46 @@ def incomplete_type_names(obj: Path, profile, type_names: Sequence[str]) -> set[
         return out
     finally:
         dw.close()
+
+
+@register
+class CompiledObserver(LayoutObserver):
+    """The compiled backend in the matrix: one compile per arch of every type the checks ask about."""
+
+    name = Backend.COMPILED
+    on_arch = True
+    order = 20
+
+    def available(self, profile) -> tuple[bool, str]:
+        # A missing compiler is a skip with the install hint, not an error.  (A spec's kernel tree
+        # compiles with Kbuild's compiler, which its prepared build for the arch already checked.)
+        if find_compiler(profile) is None:
+            return False, toolchains.missing_reason(profile)
+        return True, ""
+
+    def observe_layout(self, plan, type_names) -> tuple[dict, Evidence]:
+        spec = plan.spec
+        if spec.kernel:
+            return self._observe_kernel(plan, type_names)
+        comp = toolchains.require_compiler(plan.profile)
+        t0 = time.perf_counter()
+        facts = compiled_layout(list(spec.headers), plan.profile, list(type_names),
+                                include_dirs=list(spec.include_dirs), defines=dict(spec.defines))["types"]
+        return facts, Evidence(backend=self.name, toolchain=comp.identity, compiler=comp.kind, target=comp.target,
+                               seconds=round(time.perf_counter() - t0, 3))
+
+    def _observe_kernel(self, plan, type_names) -> tuple[dict, Evidence]:
+        """The spec's kernel TU compiled with Kbuild's command for the arch (its prepared build)."""
+        from ..kernel.facts import kernel_compiled_layout
+        from ..kernel.inputs import KernelSource
+
+        spec = plan.spec
+        source = KernelSource.open(spec.kernel)
+        t0 = time.perf_counter()
+        facts = kernel_compiled_layout(source.tree, plan.profile, spec.headers, type_names=list(type_names),
+                                       config_file=source.config_file,
+                                       extra_flags=source.extra_flags(spec.include_dirs, spec.defines))["types"]
+        command = source.command(plan.profile)
+        return facts, Evidence(backend=self.name, toolchain=command.compiler_version, compiler="gcc" if not
+                               plan.profile.kernel.llvm else "clang", target=f"kbuild {command.build}",
+                               seconds=round(time.perf_counter() - t0, 3))

@@ -36,7 +36,6 @@ is in subprocesses), so a session builds every arch in one parallel batch.
 from __future__ import annotations
 
 import os
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,10 +44,12 @@ from typing import Any, Callable, Iterable, Sequence
 from .. import probes, toolchains
 from ..errors import ShimError, ToolchainError
 from ..profiles import Profile
-from ..results import Observation
+from ..results import Backend, Evidence, Observation
+from . import runtimes
+from .base import ObserveFailed, ProbeObserver, encode_requests, register
 from .buildcache import BuildCache, build_key, source_digest
 
-BACKEND = "exec"
+BACKEND = Backend.EXEC
 STDERR_TAIL_CHARS = 2000
 # Emulator start-up is measured with an empty request stream; a healthy driver exits at
 # once, so this only needs to cover qemu loading a static binary on a busy CI box.
@@ -72,7 +73,10 @@ class ExecOutcome:
     status: str  # "ok" | "skip" | "error"
     observations: tuple[Observation, ...] = ()
     reason: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict, compare=False)
+    evidence: Evidence = field(default_factory=Evidence, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evidence", Evidence.of(self.evidence))
 
     @property
     def ok(self) -> bool:
@@ -148,53 +152,49 @@ class ExecBackend:
         when a compiler exists: the binary is built and the outcome is an error
         naming the blocker (an unrunnable arch is a finding, not a gap).
         """
-        compiler = toolchains.find_compiler(profile)
+        compiler = runtimes.driver_compiler(profile)
         if compiler is None:
-            return False, toolchains.missing_reason(profile)
+            return False, runtimes.missing_reason(profile)
         if profile.toolchain.run_blocker:
             return True, f"{compiler.identity}, compile-only: {profile.toolchain.run_blocker}"
         runner = toolchains.find_runner(profile)
         if runner is None:
-            return False, toolchains.missing_reason(profile)
-        return True, f"{compiler.identity} + {_runner_label(runner)}"
+            return False, runtimes.missing_reason(profile)
+        return True, f"{compiler.identity} ({profile.toolchain.runtime}) + {_runner_label(runner)}"
 
     # -- building ------------------------------------------------------------
 
-    def build(self, profile: Profile) -> tuple[Path | None, dict[str, Any], str]:
+    def build(self, profile: Profile) -> tuple[Path | None, Evidence, str]:
         """Build (or fetch from the cache) the driver for one profile.
 
         Returns (binary or None, evidence, failure reason or "").  No compiler:
         (None, evidence, "").
         """
-        compiler = toolchains.find_compiler(profile)
+        compiler = runtimes.driver_compiler(profile)
         evidence: dict[str, Any] = {"backend": BACKEND}
         if compiler is None:
-            return None, evidence, ""
-        sources = self._sources()
-        c_files = [s for s in sources if s.suffix == ".c"]
-        include_dirs = sorted({str(s.parent) for s in sources})
-        extra = (*self.cflags, "-std=gnu11", *(f"-I{d}" for d in include_dirs))
+            return None, Evidence.of(evidence), ""
+        # runtimes owns what the profile's runtime (libc or freestanding) compiles and links.
+        plan = runtimes.plan_build(profile, compiler, self._sources(), self.cflags)
 
         def argv_for(out: str | Path) -> list[str]:
             # toolchains owns the route's flags (-static unless gcc_link = "dynamic", ...).
-            return [*toolchains.compile_argv(profile, compiler, c_files, out, extra_flags=extra), "-lpthread"]
+            return [*toolchains.compile_argv(profile, compiler, plan.c_files, out, extra_flags=plan.flags),
+                    *plan.libs]
 
         # The key sees the command line with paths reduced to names: the same tree checked
         # out elsewhere, or a different temp file name, reuses the entry.
         key_argv = [a for a in argv_for("OUT") if not any(a.startswith(p) for p in ("-I/",))]
         key_argv = [Path(a).name if a.endswith(".c") else a for a in key_argv]
-        key = build_key(sources_sha256=source_digest(sources), compiler_identity=compiler.identity,
+        key = build_key(sources_sha256=source_digest(plan.inputs), compiler_identity=compiler.identity,
                         target=compiler.target, flags=key_argv[len(compiler.argv):])
         evidence.update(toolchain=compiler.identity, compiler=compiler.kind, target=compiler.target,
-                        cache_key=key)
+                        runtime=plan.runtime, cache_key=key)
 
         def do_build(out: Path) -> None:
             argv = argv_for(out)
             evidence["compile_argv"] = argv
-            try:
-                res = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=600)
-            except subprocess.TimeoutExpired:
-                raise ToolchainError(f"compiler timed out after 600 s: {compiler.identity}") from None
+            res = toolchains.run_compiler(argv, timeout=600, what=f"compiling the driver with {compiler.identity}")
             if res.returncode != 0:
                 evidence["stderr_tail"] = _tail(res.stderr)
                 raise ToolchainError(f"compile failed ({compiler.identity}, exit {res.returncode}): "
@@ -203,10 +203,10 @@ class ExecBackend:
         try:
             built = self.cache.get_or_build(key, profile.name, do_build)
         except (ToolchainError, OSError) as exc:
-            return None, evidence, str(exc)
+            return None, Evidence.of(evidence), str(exc)
         evidence.update(binary=str(built.path), cache_hit=built.hit,
                         compile_seconds=round(built.compile_seconds, 3))
-        return built.path, evidence, ""
+        return built.path, Evidence.of(evidence), ""
 
     # -- running -------------------------------------------------------------
 
@@ -216,9 +216,10 @@ class ExecBackend:
             stdin = _encode_requests(requests)
         except (ValueError, TypeError) as exc:  # ShimError (bad request) propagates as is
             raise ShimError(f"cannot encode exec requests: {exc}") from None
-        binary, evidence, failure = self.build(profile)
+        binary, built_evidence, failure = self.build(profile)
+        evidence = dict(built_evidence)
         if binary is None and not failure:
-            return ExecOutcome(arch, "skip", reason=toolchains.missing_reason(profile), evidence=evidence)
+            return ExecOutcome(arch, "skip", reason=runtimes.missing_reason(profile), evidence=evidence)
         if binary is None:
             if profile.toolchain.run_blocker:
                 failure += f"; and it could not run here anyway: {profile.toolchain.run_blocker}"
@@ -229,7 +230,7 @@ class ExecBackend:
                                reason=f"built but cannot run: {profile.toolchain.run_blocker}")
         runner = toolchains.find_runner(profile)
         if runner is None:
-            return ExecOutcome(arch, "skip", evidence=evidence, reason=toolchains.missing_reason(profile))
+            return ExecOutcome(arch, "skip", evidence=evidence, reason=runtimes.missing_reason(profile))
         evidence["emulator"] = _runner_label(runner)
 
         # Start-up: an empty request stream; the driver must exit 0 at once.  This splits
@@ -298,5 +299,28 @@ def _runner_label(runner: toolchains.Runner) -> str:
 
 def _public(evidence: dict[str, Any]) -> dict[str, Any]:
     """The per-observation evidence: how it was seen, not the long stderr."""
-    keys = ("backend", "toolchain", "target", "emulator", "compile_seconds", "startup_seconds", "run_seconds")
+    keys = ("backend", "toolchain", "target", "runtime", "emulator", "compile_seconds", "startup_seconds",
+            "run_seconds")
     return {k: evidence[k] for k in keys if k in evidence}
+
+
+@register
+class ExecObserver(ProbeObserver):
+    """The exec backend in the matrix: one driver run per arch answers every check's requests."""
+
+    name = BACKEND
+    on_arch = True
+    order = 30
+
+    def start(self) -> None:
+        self.backend = ExecBackend(jobs=1, timeout=self.options.exec_timeout)
+
+    def available(self, profile: Profile) -> tuple[bool, str]:
+        return self.backend.available(profile)
+
+    def observe(self, profile: Profile, requests) -> list[Observation]:
+        # exec takes encoded request lines (bitlayout.probes owns the wire format)
+        outcome = self.backend.run_one(profile, [r.to_line() for r in encode_requests(requests)])
+        if outcome.status != "ok":
+            raise ObserveFailed(outcome.status, outcome.reason, outcome.evidence)
+        return list(outcome.observations)

@@ -21,9 +21,11 @@ from typing import Any, Iterable
 
 from .. import probes
 from ..errors import ShimError
-from ..results import Observation
+from ..profiles import Profile
+from ..results import Backend, Evidence, Observation
+from .base import ProbeObserver, encode_requests, register
 
-NAME = "host"
+NAME = Backend.HOST
 
 
 @functools.cache
@@ -64,9 +66,8 @@ def shim_origin() -> dict[str, Any]:
     return {"built": loaded.built, "path": str(loaded.path), "reason": loaded.reason or ""}
 
 
-def evidence() -> dict[str, Any]:
-    return {"backend": NAME, "machine": platform.machine(), "byteorder": sys.byteorder,
-            "built": _loaded().built}
+def evidence() -> Evidence:
+    return Evidence(backend=NAME, machine=platform.machine(), byteorder=sys.byteorder, built=_loaded().built)
 
 
 def run(request: probes.ProbeRequest | str, **params: Any) -> Observation:
@@ -91,3 +92,23 @@ def run_raw_line(line: str) -> str:
     if not line.isascii() or "\0" in line:
         raise ShimError(f"raw request must be ASCII without NUL: {line[:80]!r}")
     return _run_line(line)
+
+
+@register
+class HostObserver(ProbeObserver):
+    """The host backend in the matrix: any word width, but this machine's byte order and ABI."""
+
+    name = NAME
+    order = 10
+
+    def start(self) -> None:
+        host_info()  # builds/loads the cffi module once
+
+    def available(self, profile: Profile) -> tuple[bool, str]:
+        if profile.little_endian != (sys.byteorder == "little"):
+            return False, (f"the host is {sys.byteorder}-endian and {profile.name} is {profile.endianness}-endian "
+                           "(use --backend exec)")
+        return True, ""
+
+    def observe(self, profile: Profile, requests) -> list[Observation]:
+        return run_many(encode_requests(requests))

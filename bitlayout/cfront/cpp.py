@@ -284,6 +284,9 @@ class Preprocessor:
         raise CParseError(f"{where}: fatal error: {name}: No such file or directory")
 
     # -- expansion --------------------------------------------------------------------
+    def expand_text(self, text: str) -> str:
+        return self.expand_line(text)
+
     def expand_line(self, line: str) -> str:
         toks = _tokens(line)
         macros, queried = self.macros, self.queried

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..ranges import format_bit_ranges
 from ..probes import GUARD_WORDS
-from .base import (HAZARD, MODEL_BUG, Check, CheckOutcome, _bitmap_errors, _bitmaps_ok,
-                   _errors_text, _plain, _wn, probe)
+from ..ranges import format_bit_ranges
+from ..results import Status, plain
+from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, _bitmap_errors, _bitmaps_ok, _errors_text, _wn, probe
 
 
 def _bit_ranges(nrs) -> str:
@@ -35,13 +35,14 @@ class BitPositionCheck(Check):
 
     def model_outcome(self, plan, predicted):
         if not predicted:
-            return CheckOutcome("error", f"no bitmap type could be placed: {_errors_text(_bitmap_errors(plan))}", predicted)
+            return CheckOutcome(Status.ERROR, f"no bitmap type could be placed: {_errors_text(_bitmap_errors(plan))}",
+                                predicted)
         parts = []
         for tname, d in predicted.items():
             hi = max(d["positions"].values(), key=lambda p: p["nr"], default=None)
             if hi:
                 parts.append(f"{tname}: bit {hi['nr']} at byte {hi['byte']} bit {hi['bit_in_byte']}")
-        return CheckOutcome("pass", "predicted only: " + "; ".join(parts), predicted)
+        return CheckOutcome(Status.PASS, "predicted only: " + "; ".join(parts), predicted)
 
     def requests(self, plan, predicted, backend):
         reqs = []
@@ -61,11 +62,11 @@ class BitPositionCheck(Check):
                                    "guards": obs.values.get("guards")})
         if mismatches:
             m = mismatches[0]
-            return CheckOutcome("error", f"{MODEL_BUG}: {len(mismatches)}/{len(pairs)} bit images differ, e.g. "
-                                f"{m['type']} bit {m['nr']}: model {m['predicted']} vs {backend} {m['observed']}",
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: {len(mismatches)}/{len(pairs)} bit images differ, e.g. "
+                                f"{m['type']} bit {m['nr']}: model {m['predicted']} vs {backend.name} {m['observed']}",
                                 predicted, mismatches)
-        return CheckOutcome("pass", f"{backend}: __set_bit put all {len(pairs)} flag bits at the predicted byte "
-                            "and bit", predicted, {"images_compared": len(pairs)})
+        return CheckOutcome(Status.PASS, f"{backend.name}: __set_bit put all {len(pairs)} flag bits at the "
+                            "predicted byte and bit", predicted, {"images_compared": len(pairs)})
 
 
 class BoundsCheck(Check):
@@ -95,12 +96,12 @@ class BoundsCheck(Check):
         return out
 
     def model_outcome(self, plan, predicted):
-        return self._verdict(plan, predicted, "model", None)
+        return self._verdict(plan, predicted, None)
 
-    def _verdict(self, plan, predicted, backend, confirmed):
+    def _verdict(self, plan, predicted, confirmed, by: str = ""):
         bad = {t: d for t, d in predicted.items() if not t.startswith("_") and d["oob_in_use"]}
         gated = {t: d for t, d in predicted.items() if not t.startswith("_") and d["oob_gated"]}
-        how = f", confirmed by {backend}: {confirmed}" if confirmed else ""
+        how = f", confirmed by {by}: {confirmed}" if confirmed else ""
         if bad:
             parts = []
             for t, d in bad.items():
@@ -117,14 +118,14 @@ class BoundsCheck(Check):
             if gated:
                 note = "; gated off here (fine): " + "; ".join(
                     f"{t}: {_bit_ranges([x['nr'] for x in d['oob_gated']])}" for t, d in gated.items())
-            return CheckOutcome("fail", f"{HAZARD}: " + "; ".join(parts) + note + how, predicted)
+            return CheckOutcome(Status.FAIL, f"{HAZARD}: " + "; ".join(parts) + note + how, predicted)
         if "_errors" in predicted:
-            return CheckOutcome("error", f"cannot place: {_errors_text(predicted['_errors'])}", predicted)
+            return CheckOutcome(Status.ERROR, f"cannot place: {_errors_text(predicted['_errors'])}", predicted)
         note = ""
         if gated:
             note = " (out of range but not in use here: " + "; ".join(
                 f"{t}: {_bit_ranges([x['nr'] for x in d['oob_gated']])}" for t, d in gated.items()) + ")"
-        return CheckOutcome("pass", "every flag in use fits its type" + note + how, predicted)
+        return CheckOutcome(Status.PASS, "every flag in use fits its type" + note + how, predicted)
 
     def requests(self, plan, predicted, backend):
         reqs = []
@@ -160,7 +161,7 @@ class BoundsCheck(Check):
                 want = sorted(bits)
                 got = sorted(obs.values.get("guard_reads", []))
                 if want != got:
-                    disagree.append(f"test_bit({bits}) on {tname}: model reads guards for {want}, {backend} {got}")
+                    disagree.append(f"test_bit({bits}) on {tname}: model reads guards for {want}, {backend.name} {got}")
                 else:
                     seen.append(f"test_bit({bits[-1]}) on {tname} read a guard word")
                 continue
@@ -172,15 +173,15 @@ class BoundsCheck(Check):
             got_set = {(x["side"], x["index"], bit) for x in obs.values.get("guards", []) for bit in x["bits"]}
             if want_set != got_set:
                 disagree.append(f"__set_bit({bits}) on {tname}: model guard changes {sorted(want_set)}, "
-                                f"{backend} {sorted(got_set)}")
+                                f"{backend.name} {sorted(got_set)}")
             elif got_set:
                 side, idx, bit = max(got_set, key=lambda t: (t[1], t[2]))
                 seen.append(f"__set_bit({bits[-1]}) on {tname} flipped bit {bit} of guard word {idx} after it")
         if disagree:
-            return CheckOutcome("error", f"{MODEL_BUG}: " + "; ".join(disagree), predicted,
-                                [_plain(o.values) for _, o in pairs])
-        out = self._verdict(plan, predicted, backend, "; ".join(seen))
-        out.observed = [{**req["meta"], **_plain(obs.values)} for req, obs in pairs]
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: " + "; ".join(disagree), predicted,
+                                [plain(o.values) for _, o in pairs])
+        out = self._verdict(plan, predicted, "; ".join(seen), backend.name)
+        out.observed = [{**req["meta"], **plain(obs.values)} for req, obs in pairs]
         return out
 
 
@@ -206,7 +207,7 @@ class Arr64Check(Check):
         wrong = [t for t, d in predicted.items() if d["naive_is_wrong"]]
         note = (f"; a naive (u64 *) cast of {', '.join(wrong)} reads the words swapped here: use bitmap_to_arr64()"
                 if wrong else "")
-        return CheckOutcome("pass", f"predicted only: arr64 of {len(predicted)} types{note}", predicted)
+        return CheckOutcome(Status.PASS, f"predicted only: arr64 of {len(predicted)} types{note}", predicted)
 
     def requests(self, plan, predicted, backend):
         return [probe("arr64", {"type": b.type}, **_wn(b.geometry), nbits=b.nbits, bits=predicted[b.type]["bits"])
@@ -225,11 +226,11 @@ class Arr64Check(Check):
                 bad.append(t)
         if bad:
             t = bad[0]
-            return CheckOutcome("error", f"{MODEL_BUG}: {t}: model arr64 {predicted[t]['arr64']} naive "
-                                f"{predicted[t]['naive_u64']}, {backend} {observed[t]}", predicted, observed)
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: {t}: model arr64 {predicted[t]['arr64']} naive "
+                                f"{predicted[t]['naive_u64']}, {backend.name} {observed[t]}", predicted, observed)
         wrong = [t for t, d in predicted.items() if d["naive_is_wrong"]]
         note = f"; a naive (u64 *) cast of {', '.join(wrong)} is wrong here (observed)" if wrong else ""
-        return CheckOutcome("pass", f"{backend}: bitmap_to_arr64 and the naive view match the model for "
+        return CheckOutcome(Status.PASS, f"{backend.name}: bitmap_to_arr64 and the naive view match the model for "
                             f"{len(pairs)} types{note}", predicted, observed)
 
 class BitopsCheck(Check):
@@ -259,7 +260,7 @@ class BitopsCheck(Check):
         return out
 
     def model_outcome(self, plan, predicted):
-        return CheckOutcome("skip", "model only: bitops semantics are checked by running them "
+        return CheckOutcome(Status.SKIP, "model only: bitops semantics are checked by running them "
                             "(use --backend host or exec)", predicted)
 
     def requests(self, plan, predicted, backend):
@@ -273,7 +274,8 @@ class BitopsCheck(Check):
         if bad:
             req, obs = bad[0]
             t = req["meta"]["type"]
-            return CheckOutcome("error", f"{MODEL_BUG}: {t}: after {len(predicted[t]['ops'])} ops the model has "
-                                f"{predicted[t]['image_hex']}, {backend} {obs.values.get('bytes')}", predicted, observed)
-        return CheckOutcome("pass", f"{backend} ran set/clear/change on {len(pairs)} types; memory matches "
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: {t}: after {len(predicted[t]['ops'])} ops the model has "
+                                f"{predicted[t]['image_hex']}, {backend.name} {obs.values.get('bytes')}",
+                                predicted, observed)
+        return CheckOutcome(Status.PASS, f"{backend.name} ran set/clear/change on {len(pairs)} types; memory matches "
                             "the model", predicted, observed)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, _bitmaps_ok, probe, stress_max, stress_ms
+from ..results import Status
+from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, _bitmaps_ok, probe
+
+
+def _budget(backend) -> dict[str, int]:
+    """A stress probe's bounds: the run's time budget and the operation cap that goes with it."""
+    return {"ms": backend.options.stress_ms, "max": backend.options.stress_max}
 
 
 class TearCheck(Check):
@@ -54,8 +60,8 @@ class TearCheck(Check):
                 text += "; masks spanning loads: " + ", ".join("|".join(m["mask"]) for m in torn)
             parts.append(text)
         if parts:
-            return CheckOutcome("fail", f"{HAZARD}: can tear: " + "; ".join(parts) + how, predicted)
-        return CheckOutcome("pass", "no mask or full read spans more than one atomic access" + how, predicted)
+            return CheckOutcome(Status.FAIL, f"{HAZARD}: can tear: " + "; ".join(parts) + how, predicted)
+        return CheckOutcome(Status.PASS, "no mask or full read spans more than one atomic access" + how, predicted)
 
     def requests(self, plan, predicted, backend):
         reqs = []
@@ -66,17 +72,17 @@ class TearCheck(Check):
                 # word by word, as the C code for an array reads it
                 reqs.append(probe("tear", {"type": b.type, "how": f"{g.nwords} loads of {g.word_bytes}"},
                                   w=g.word_bytes * 8, n=g.nwords, mode="words", readers=1,
-                                  ms=stress_ms(), max=stress_max()))
-            elif backend == "exec" or g.word_bytes <= g.atomic_bytes:
+                                  **_budget(backend)))
+            elif backend.on_arch or g.word_bytes <= g.atomic_bytes:
                 # one C load of the whole value: the real compiler and CPU decide how many accesses
                 reqs.append(probe("tear", {"type": b.type, "how": f"one {size}-byte C load"},
-                                  w=g.word_bytes * 8, mode="whole", readers=1, ms=stress_ms(), max=stress_max()))
+                                  w=g.word_bytes * 8, mode="whole", readers=1, **_budget(backend)))
             else:
                 # host: this CPU loads 8 bytes at once; emulate the arch's atomic_bytes-wide loads
                 k = size // g.atomic_bytes
                 reqs.append(probe("tear", {"type": b.type, "how": f"emulated: {k} loads of {g.atomic_bytes}"},
                                   w=g.atomic_bytes * 8, n=k, mode="words", readers=1,
-                                  ms=stress_ms(), max=stress_max()))
+                                  **_budget(backend)))
         return reqs
 
     def judge(self, plan, predicted, backend, pairs):
@@ -91,13 +97,13 @@ class TearCheck(Check):
             if torn and not predicted.get(t, {}).get("full_read_tears"):
                 disagree.append(f"{t} ({req['meta']['how']}): {torn} torn reads")
         if disagree:
-            return CheckOutcome("error", f"{MODEL_BUG}: {backend} saw tearing the model rules out: "
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: {backend.name} saw tearing the model rules out: "
                                 + "; ".join(disagree), predicted, seen)
         confirmed = [f"{s['type']} torn in {s['torn']}/{s['reads']} reads ({s['how']})" for s in seen if s["torn"]]
         if confirmed:
-            how = f" (observed by {backend}: {'; '.join(confirmed)})"
+            how = f" (observed by {backend.name}: {'; '.join(confirmed)})"
         else:
-            how = f" ({backend}: no tear in {sum(s['reads'] for s in seen)} reads)"
+            how = f" ({backend.name}: no tear in {sum(s['reads'] for s in seen)} reads)"
         out = self._verdict(predicted, how)
         out.observed = seen
         return out
@@ -118,7 +124,7 @@ class LostUpdateCheck(Check):
         return out
 
     def model_outcome(self, plan, predicted):
-        return CheckOutcome("skip", "model only: lost updates are observed by a two-thread stress run "
+        return CheckOutcome(Status.SKIP, "model only: lost updates are observed by a two-thread stress run "
                             "(use --backend host or exec)", predicted)
 
     def requests(self, plan, predicted, backend):
@@ -128,18 +134,18 @@ class LostUpdateCheck(Check):
                 continue
             for mode in ("atomic", "nonatomic"):
                 reqs.append(probe("lost_update", {"type": b.type, "mode": mode}, w=b.geometry.word_bytes * 8,
-                                  threads=2, mode=mode, ms=stress_ms(), max=stress_max()))
+                                  threads=2, mode=mode, **_budget(backend)))
         return reqs
 
     def judge(self, plan, predicted, backend, pairs):
         seen = [{**req["meta"], "ops": obs.values.get("ops"), "lost": obs.values.get("lost")} for req, obs in pairs]
         bad = [s for s in seen if s["mode"] == "atomic" and int(s["lost"] or 0)]
         if bad:
-            return CheckOutcome("error", f"{MODEL_BUG}: atomic set_bit lost updates on {backend}: {bad[0]}",
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: atomic set_bit lost updates on {backend.name}: {bad[0]}",
                                 predicted, seen)
         lost = [s for s in seen if s["mode"] == "nonatomic" and int(s["lost"] or 0)]
         note = (f"; plain __set_bit lost {sum(int(s['lost']) for s in lost)} updates on "
                 f"{', '.join(s['type'] for s in lost)} (non-atomic RMW races, as expected)" if lost else "")
         n_atomic = sum(int(s["ops"] or 0) for s in seen if s["mode"] == "atomic")
-        return CheckOutcome("pass", f"atomic set_bit lost none of {n_atomic} updates on "
+        return CheckOutcome(Status.PASS, f"atomic set_bit lost none of {n_atomic} updates on "
                             f"{len(predicted)} types{note}", predicted, seen)

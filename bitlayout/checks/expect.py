@@ -7,9 +7,10 @@ from typing import Any
 from ..errors import BitlayoutError
 from ..expressions import ExprEvalError, UndefinedName
 from ..profiles import select_profiles
+from ..results import Status
 from .base import HAZARD, MODEL_BUG, Check, CheckOutcome, Skip, _require
 from .plan import ArchPlan
-from .tagging import tag_prediction
+from .tag_bits import tag_prediction
 
 
 # ---------------------------------------------------------------------------
@@ -31,7 +32,7 @@ class ModelContext:
             raise ExprEvalError(str(exc)) from None
 
     def name(self, ident: str) -> int:
-        for table in (getattr(self.layout, "enum_constants", {}), getattr(self.layout, "macros", {})):
+        for table in (self.layout.enum_constants, self.layout.macros):
             if ident in table:
                 return int(table[ident])
         try:
@@ -57,23 +58,22 @@ class ModelContext:
         except BitlayoutError:
             pass
         # Walk the laid-out members (anonymous struct/union members are flattened).
-        from ..bitmap_types import _strip_typedefs
+        from ..bitmap_types import strip_typedefs
 
         try:
-            t = _strip_typedefs(self.layout.type(ctype))
+            t = strip_typedefs(self.layout.type(ctype))
         except BitlayoutError as exc:
             raise ExprEvalError(str(exc)) from None
         offset_bits = 0
         for part in member.split("."):
-            members = t.flat_members() if hasattr(t, "flat_members") else t.members
-            hit = next((m for m in members if m.name == part), None)
+            hit = next((m for m in t.flat_members() if m.name == part), None)
             if hit is None:
                 raise ExprEvalError(f"{ctype!r} has no member {part!r}")
             offset_bits += hit.offset_bits
-            t = _strip_typedefs(hit.type)
+            t = strip_typedefs(hit.type)
         return offset_bits // 8
 
-    def _geometry(self, ctype: str):
+    def geometry(self, ctype: str):
         from ..bitmap_types import geometry_of
 
         t = self.layout.types.get(ctype)
@@ -84,17 +84,17 @@ class ModelContext:
     def fits(self, nr: int, ctype: str) -> bool:
         from ..bitmap import bit_position
 
-        return bool(bit_position(self._geometry(ctype), nr).in_bounds)
+        return bool(bit_position(self.geometry(ctype), nr).in_bounds)
 
     def bit_word(self, nr: int, ctype: str) -> int:
         from ..bitmap import bit_position
 
-        return bit_position(self._geometry(ctype), nr).word
+        return bit_position(self.geometry(ctype), nr).word
 
     def byte_offset(self, nr: int, ctype: str) -> int:
         from ..bitmap import bit_position
 
-        return bit_position(self._geometry(ctype), nr).byte_offset
+        return bit_position(self.geometry(ctype), nr).byte_offset
 
     def tag_bits(self, fld: str, allocator: str) -> int:
         return tag_prediction(self.plan, fld, allocator)["free_bits"]
@@ -130,18 +130,18 @@ class ExpectCheck(Check):
         false = [e for e in predicted if e.get("result") is False]
         ran = [e for e in predicted if "result" in e]
         if errors:
-            return CheckOutcome("error", f"cannot evaluate {errors[0]['that']!r}: {errors[0]['error']}", predicted)
+            return CheckOutcome(Status.ERROR, f"cannot evaluate {errors[0]['that']!r}: {errors[0]['error']}", predicted)
         if false:
-            return CheckOutcome("fail", f"{HAZARD}: false here: " + "; ".join(
+            return CheckOutcome(Status.FAIL, f"{HAZARD}: false here: " + "; ".join(
                 f"{e['that']} ({', '.join(f'{k}={v}' for k, v in e['terms'].items())})" for e in false), predicted)
         if not ran:
-            return CheckOutcome("skip", "no expectation applies to this arch: " +
+            return CheckOutcome(Status.SKIP, "no expectation applies to this arch: " +
                                 "; ".join(e.get("skipped", "") for e in predicted), predicted)
-        return CheckOutcome("pass", f"{len(ran)}/{len(predicted)} expectations hold"
+        return CheckOutcome(Status.PASS, f"{len(ran)}/{len(predicted)} expectations hold"
                             + (f" ({len(predicted) - len(ran)} not for this arch)" if len(ran) < len(predicted) else ""),
                             predicted)
 
-    def compiled_types(self, plan, predicted):
+    def layout_types(self, plan, predicted, backend):
         names = []
         for e in plan.spec.expects:
             for fname, pos, arg in e.that.type_args:
@@ -151,8 +151,8 @@ class ExpectCheck(Check):
             raise Skip("no sizeof/alignof/offsetof in the expectations: nothing for a compiler to confirm")
         return names
 
-    def judge_compiled(self, plan, predicted, facts):
-        ctx = _CompiledContext(plan, facts)
+    def judge_layout(self, plan, predicted, backend, facts):
+        ctx = _ObservedLayoutContext(plan, facts)
         disagree = []
         confirmed = 0
         for e, pred in zip(plan.spec.expects, predicted):
@@ -170,14 +170,14 @@ class ExpectCheck(Check):
                 confirmed += ctx.used
             ctx.used = 0
         if disagree:
-            return CheckOutcome("error", f"{MODEL_BUG}: " + "; ".join(disagree), predicted)
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: " + "; ".join(disagree), predicted)
         out = self.model_outcome(plan, predicted)
         out.detail += f" (compiler confirms the {confirmed} sizeof/alignof/offsetof terms)"
         out.observed = {"terms_confirmed": confirmed}
         return out
 
 
-class _CompiledContext(ModelContext):
+class _ObservedLayoutContext(ModelContext):
     """sizeof/alignof/offsetof from the compiler's DWARF; everything else from the model."""
 
     def __init__(self, plan: ArchPlan, facts: dict[str, Any]):

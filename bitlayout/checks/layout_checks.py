@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import BitlayoutError
+from ..results import Status
 from .base import MODEL_BUG, Check, CheckOutcome, Skip, _require, probe
 from .plan import ArchPlan, pointee_of
 
@@ -25,18 +24,12 @@ class ProfileCheck(Check):
         }
 
     def model_outcome(self, plan, predicted):
-        return CheckOutcome("skip", "model only: a profile is checked against a compiler or CPU "
+        return CheckOutcome(Status.SKIP, "model only: a profile is checked against a compiler or CPU "
                             "(use --backend compiled,exec)", predicted)
 
-    def compiled_types(self, plan, predicted):
-        return _profile_compiled_types(plan)
-
-    def judge_compiled(self, plan, predicted, facts):
-        return _judge_profile_compiled(plan, predicted, facts)
-
     def requests(self, plan, predicted, backend):
-        if backend == "host" and not plan.profile.toolchain.host_native:
-            raise Skip("the host backend runs on this machine's ABI; it checks the host's own profile only "
+        if not backend.on_arch and not plan.profile.toolchain.host_native:
+            raise Skip(f"the {backend.name} backend runs on this machine's ABI; it checks the host's own profile only "
                        "(use --backend exec)")
         return [probe("info")]
 
@@ -50,36 +43,36 @@ class ProfileCheck(Check):
         got = {k: v.get(k) for k in want}
         if want != got:
             diff = {k: (want[k], got[k]) for k in want if want[k] != got[k]}
-            return CheckOutcome("error", f"{MODEL_BUG}: profile vs {backend} (profile, observed): {diff}",
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: profile vs {backend.name} (profile, observed): {diff}",
                                 want, got)
-        return CheckOutcome("pass", f"{backend} confirms sizeof long/pointer/long long "
+        return CheckOutcome(Status.PASS, f"{backend.name} confirms sizeof long/pointer/long long "
                             f"{got['sizeof_long']}/{got['sizeof_pointer']}/{got['sizeof_long_long']}, "
                             f"{predicted['endianness']}-endian", want, got)
 
+    def layout_types(self, plan, predicted, backend):
+        from ..profiles import C_SPELLING
 
-def _profile_compiled_types(plan: ArchPlan) -> list[str]:
-    from ..profiles import C_SPELLING
+        return [C_SPELLING[k] for k in plan.profile.scalars]
 
-    return [C_SPELLING[k] for k in plan.profile.scalars]
+    def judge_layout(self, plan, predicted, backend, facts):
+        from ..profiles import C_SPELLING
 
-
-def _judge_profile_compiled(plan: ArchPlan, predicted: Any, facts: dict[str, Any]) -> CheckOutcome:
-    from ..profiles import C_SPELLING
-
-    diffs = {}
-    seen = {}
-    for key, want in predicted["scalars"].items():
-        got = facts.get(C_SPELLING[key])
-        if got is None:
-            continue
-        seen[key] = {"size": got["size"], "align": got["align"]}
-        if (got["size"], got["align"]) != (want["size"], want["align"]):
-            diffs[key] = {"profile": [want["size"], want["align"]], "compiler": [got["size"], got["align"]]}
-    if diffs:
-        return CheckOutcome("error", f"{MODEL_BUG}: profile scalars differ from the compiler (size, _Alignof): "
-                            + "; ".join(f"{k} {v['profile']} vs {v['compiler']}" for k, v in diffs.items()),
+        diffs = {}
+        seen = {}
+        for key, want in predicted["scalars"].items():
+            got = facts.get(C_SPELLING[key])
+            if got is None:
+                continue
+            seen[key] = {"size": got["size"], "align": got["align"]}
+            if (got["size"], got["align"]) != (want["size"], want["align"]):
+                diffs[key] = {"profile": [want["size"], want["align"]], "compiler": [got["size"], got["align"]]}
+        if diffs:
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: profile scalars differ from the compiler "
+                                "(size, _Alignof): "
+                                + "; ".join(f"{k} {v['profile']} vs {v['compiler']}" for k, v in diffs.items()),
+                                predicted, seen)
+        return CheckOutcome(Status.PASS, f"compiler agrees on size and _Alignof of {len(seen)} scalars",
                             predicted, seen)
-    return CheckOutcome("pass", f"compiler agrees on size and _Alignof of {len(seen)} scalars", predicted, seen)
 
 
 class LayoutCheck(Check):
@@ -118,12 +111,12 @@ class LayoutCheck(Check):
 
     def model_outcome(self, plan, predicted):
         sizes = ", ".join(f"{k} {v['size']}B/{v['align']}" for k, v in predicted.items())
-        return CheckOutcome("pass", f"layout engine (nothing observed): {sizes}", predicted)
+        return CheckOutcome(Status.PASS, f"layout engine (nothing observed): {sizes}", predicted)
 
-    def compiled_types(self, plan, predicted):
+    def layout_types(self, plan, predicted, backend):
         return list(predicted)
 
-    def judge_compiled(self, plan, predicted, facts):
+    def judge_layout(self, plan, predicted, backend, facts):
         diffs = []
         for name, want in predicted.items():
             got = facts.get(name)
@@ -139,7 +132,7 @@ class LayoutCheck(Check):
                 diffs.append(f"{name}: member (name, offset_bits, size_bits) {first[0]} vs compiler {first[1]}")
         observed = {k: facts.get(k) for k in predicted}
         if diffs:
-            return CheckOutcome("error", f"{MODEL_BUG}: layout engine vs compiler: " + "; ".join(diffs),
+            return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: layout engine vs compiler: " + "; ".join(diffs),
                                 predicted, observed)
-        return CheckOutcome("pass", f"compiler agrees on size, alignment and every member offset of "
+        return CheckOutcome(Status.PASS, f"compiler agrees on size, alignment and every member offset of "
                             f"{len(predicted)} types", predicted, observed)

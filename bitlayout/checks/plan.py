@@ -1,18 +1,41 @@
 """The per-arch plan: what the model predicts before any backend runs (pure).
 
-The layout engine's LayoutSet, each bitmap type's geometry and the flag numbers
-defined on the arch (with ``only_on`` gates), and pointer-member navigation.
+The layout engine's LayoutSet (or why there is none, as a ``LayoutFailure``),
+each bitmap type's geometry and the flag numbers defined on the arch (with
+``only_on`` gates), and pointer-member navigation.  ``bitlayout.pipeline``
+builds one plan per arch and run and hands it to every consumer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BitlayoutError, LayoutError
 from ..profiles import Profile, select_profiles
 from ..spec import BitmapSpec, Spec
 
+if TYPE_CHECKING:
+    from ..bitmap import BitmapGeometry
+    from ..layout import LayoutSet
+
+
+@dataclass(frozen=True)
+class LayoutFailure:
+    """Why an arch has no layout: the error's class and message, kept apart (not one string)."""
+
+    error: str  # the BitlayoutError subclass: "LayoutError", "CParseError", "ToolchainError", ...
+    message: str
+    # True: the arch cannot be laid out here at all (a kernel tree not prepared for it, a profile
+    # without a kernel build): its rows are skips with the reason, not errors
+    skip: bool = False
+
+    @classmethod
+    def of(cls, exc: BaseException) -> LayoutFailure:
+        return cls(type(exc).__name__, str(exc), skip=getattr(exc, "skips_arch", False))
+
+    def __str__(self) -> str:
+        return f"{self.error}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -27,7 +50,7 @@ class Flag:
 class BitmapPlan:
     spec: BitmapSpec
     type: str
-    geometry: Any = None  # bitmap.BitmapGeometry
+    geometry: BitmapGeometry | None = None
     error: str = ""
     flags: list[Flag] = field(default_factory=list)  # flags defined on this arch
 
@@ -46,11 +69,8 @@ class BitmapPlan:
 class ArchPlan:
     spec: Spec
     profile: Profile
-    layout: Any = None  # layout.LayoutSet
-    layout_error: str = ""
-    # no layout because this arch cannot be laid out here (a kernel tree not prepared for it, a
-    # profile without a kernel build): the rows are skips with the reason, not errors
-    layout_skipped: bool = False
+    layout: LayoutSet | None = None
+    layout_error: LayoutFailure | None = None  # set when layout is None
     bitmaps: list[BitmapPlan] = field(default_factory=list)
 
     @property
@@ -58,7 +78,7 @@ class ArchPlan:
         return self.profile.name
 
 
-def flags_on_arch(bspec: BitmapSpec, layout: Any, profile: Profile) -> list[Flag]:
+def flags_on_arch(bspec: BitmapSpec, layout: LayoutSet, profile: Profile) -> list[Flag]:
     """Flag numbers of a bitmap spec as defined on one arch, with per-flag validity."""
     names: dict[str, int] = {}
     if bspec.bits.kind == "table":
@@ -66,7 +86,7 @@ def flags_on_arch(bspec: BitmapSpec, layout: Any, profile: Profile) -> list[Flag
     elif bspec.bits.kind == "enum":
         names = enumerators(layout, bspec.bits.enum)
     else:
-        pool = {**getattr(layout, "macros", {}), **getattr(layout, "enum_constants", {})}
+        pool = {**layout.macros, **layout.enum_constants}
         names = {k: v for k, v in pool.items()
                  if k.startswith(bspec.bits.prefix) and k.endswith(bspec.bits.suffix) and isinstance(v, int)}
     flags = []
@@ -82,31 +102,19 @@ def flags_on_arch(bspec: BitmapSpec, layout: Any, profile: Profile) -> list[Flag
     return flags
 
 
-def enumerators(layout: Any, enum_name: str) -> dict[str, int]:
+def enumerators(layout: LayoutSet, enum_name: str) -> dict[str, int]:
     """name -> value of one enum's enumerators, as the layout engine read them on this arch."""
-    t = layout.types.get(enum_name)
-    if t is None:
+    if enum_name not in layout.types:
         raise LayoutError(f"{enum_name!r} is not declared on this arch")
-    fn = getattr(layout, "enumerators", None)
-    if callable(fn):
-        return dict(fn(enum_name))
-    found = getattr(t, "enumerators", None)
-    if found:
-        return dict(found)
-    tu = getattr(layout, "tu", None)
-    if tu is not None and hasattr(tu, "enum_constants"):
-        # cfront records name -> (enum key, index); the values are the LayoutSet's, per arch.
-        values = layout.enum_constants
-        return {n: values[n] for n, (key, _) in tu.enum_constants.items() if key == enum_name}
-    raise LayoutError(f"the layout engine does not list the enumerators of {enum_name!r}")
+    return dict(layout.enumerators(enum_name))
 
 
-def plan_arch(spec: Spec, profile: Profile, layout: Any, layout_error: str = "",
-              layout_skipped: bool = False) -> ArchPlan:
+def plan_arch(spec: Spec, profile: Profile, layout: LayoutSet | None,
+              layout_error: LayoutFailure | None = None) -> ArchPlan:
     """Everything the model predicts for one arch (pure)."""
     from ..bitmap_types import geometry_of
 
-    plan = ArchPlan(spec, profile, layout, layout_error, layout_skipped=layout_skipped)
+    plan = ArchPlan(spec, profile, layout, layout_error)
     if layout is None:
         return plan
     for bspec, tname in spec.bitmap_types:
@@ -137,24 +145,24 @@ def _member(t: Any, path: str) -> Any:
     return last
 
 
-def pointer_member(layout: Any, fld: str) -> tuple[Any, Any]:
+def pointer_member(layout: LayoutSet, fld: str) -> tuple[Any, Any]:
     """(member, pointer TypeLayout) for 'struct X.member'; LayoutError if missing or not a pointer."""
-    from ..bitmap_types import _strip_typedefs
+    from ..bitmap_types import strip_typedefs
 
     container, _, path = fld.partition(".")
     t = layout.types.get(container)
     if t is None:
         raise LayoutError(f"unknown type {container!r}")
     m = _member(t, path)
-    ptr = _strip_typedefs(m.type)
+    ptr = strip_typedefs(m.type)
     if ptr.kind != "pointer":
         raise LayoutError(f"{fld!r} is a {ptr.kind}, not a pointer")
     return m, ptr
 
 
-def pointee_of(layout: Any, fld: str) -> tuple[Any, Any]:
+def pointee_of(layout: LayoutSet, fld: str) -> tuple[Any, Any]:
     """(member, pointee TypeLayout) for 'struct X.member' whose member is a pointer."""
-    from ..bitmap_types import _strip_typedefs
+    from ..bitmap_types import strip_typedefs
 
     container, _, path = fld.partition(".")
     m, ptr = pointer_member(layout, fld)
@@ -164,9 +172,9 @@ def pointee_of(layout: Any, fld: str) -> tuple[Any, Any]:
         # type from the translation unit (cfront) and lay that out.
         name = _declared_pointee(layout, container, path.split("."))
         if name:
-            pointee = layout.type(name) if hasattr(layout, "type") else layout.types.get(name)
+            pointee = layout.type(name)
     if pointee is not None:
-        pointee = _strip_typedefs(pointee)
+        pointee = strip_typedefs(pointee)
         full = layout.types.get(getattr(pointee, "name", ""))
         if (pointee.size_bytes or 0) == 0 and full is not None:
             pointee = full
@@ -175,11 +183,9 @@ def pointee_of(layout: Any, fld: str) -> tuple[Any, Any]:
     return m, pointee
 
 
-def _declared_pointee(layout: Any, container: str, path: list[str]) -> str:
+def _declared_pointee(layout: LayoutSet, container: str, path: list[str]) -> str:
     """The pointee's type name of member ``path`` of ``container``, from cfront's declarations."""
-    tu = getattr(layout, "tu", None)
-    if tu is None or not hasattr(tu, "tags"):
-        return ""
+    tu = layout.tu
 
     def resolve(ct):
         seen = 0

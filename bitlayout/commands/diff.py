@@ -13,28 +13,25 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from . import add_arch_option, add_kernel_option, kernel_profiles, parse_defines
+from . import add_verb, kernel_profiles, kernel_source, parse_defines, write_output
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "diff", help="compare two designs of a type across arches (size, bits, bounds, tears, offsets)",
-        description="Compare two designs of a C type on every arch: size, alignment, bitmap shape, "
-                    "out-of-bounds flag bits, tear exposure, offsets inside a containing struct.")
+    p = add_verb(subparsers, "diff", help="compare two designs of a type across arches (size, bits, bounds, tears, "
+                                          "offsets)",
+                 description="Compare two designs of a C type on every arch: size, alignment, bitmap shape, "
+                             "out-of-bounds flag bits, tear exposure, offsets inside a containing struct.",
+                 formats=("text", "json"), run=run, kernel=True)
     p.add_argument("old", metavar="OLD", help="FILE:TYPE, or a header with --type")
     p.add_argument("new", metavar="NEW", nargs="?", help="FILE:TYPE, or a header with --type (default: OLD's file)")
     p.add_argument("--type", nargs=2, metavar=("OLD_T", "NEW_T"), dest="types", help="the two type names")
-    add_arch_option(p)
     p.add_argument("--flags", default="default", metavar="SOURCE",
                    help="flag numbers: 'default' (the embedded spec's VMA flags), 'enum NAME' from OLD's "
                         "header, or 'none'")
     p.add_argument("--container", metavar="TYPE", help='containing struct, e.g. "struct vm_area_struct"')
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VAL")
-    p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
-    add_kernel_option(p)
-    p.set_defaults(run=run)
 
 
 def _flagset(text: str):
@@ -53,22 +50,14 @@ def run(args: Any) -> int:
     from ..profiles import select_profiles
     from ..report.text import render_diff_text
 
-    kernel = None
-    if args.kernel:
-        from ..kernel.inputs import KernelSource
-
-        kernel = KernelSource.open(args.kernel)
+    kernel = kernel_source(args)
     old, new = parse_designs(args.old, args.new, args.types, kernel=kernel)
     profiles = kernel_profiles(kernel, args.arch) if kernel else select_profiles(args.arch)
     result = diff_designs(old, new, profiles, flagset=_flagset(args.flags), container=args.container,
                           include_dirs=args.include_dirs, defines=parse_defines(args.defines), kernel=kernel)
     text = json.dumps(result, indent=1) + "\n" if args.format == "json" else render_diff_text(result)
     if args.output:
-        try:
-            with open(args.output, "w") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise UsageError(f"cannot write: {exc.strerror}", path=args.output) from None
+        write_output(args.output, text, "cannot write")
     else:
         sys.stdout.write(text)
     return 0

@@ -15,17 +15,14 @@ from typing import Any
 from ..errors import EXIT_OK
 from ..profiles import select_profiles
 from .. import toolchains
-from . import add_arch_option
+from . import add_verb
 
 SCHEMA = "bitlayout.doctor/1"
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("doctor", help="show compilers/runners found per arch and install commands",
-                              description=__doc__.splitlines()[0])
-    add_arch_option(p)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(run=run)
+    add_verb(subparsers, "doctor", help="show compilers/runners found per arch and install commands",
+             description=__doc__.splitlines()[0], formats=("text", "json"), run=run)
 
 
 def doctor_rows(profiles: list) -> list[dict]:
@@ -50,8 +47,24 @@ def doctor_rows(profiles: list) -> list[dict]:
             "runner_note": None if runner else run_text,
             "install": toolchains.install_hint(p) or None,
             "known_issues": list(tc.known_issues),
+            "workaround": (f"{', '.join(tc.workaround.checks)} also {tc.workaround.label}"
+                           if tc.workaround else None),
+            **_runtime(p),
         })
     return rows
+
+
+def _runtime(profile) -> dict:
+    """How the exec driver is built: libc, or freestanding (with why, and by which compiler)."""
+    from ..backends import runtimes
+
+    tc = profile.toolchain
+    if tc.runtime == "libc":
+        return {"runtime": "libc", "runtime_note": None}
+    driver = runtimes.driver_compiler(profile)
+    by = driver.identity if driver else f"MISSING: {runtimes.missing_reason(profile)}"
+    flags = f" {' '.join(tc.freestanding_cflags)}" if tc.freestanding_cflags else ""
+    return {"runtime": tc.runtime, "runtime_note": f"driver built by {by}{flags}, no libc: {tc.runtime_reason}"}
 
 
 def host_shim() -> dict:
@@ -90,10 +103,14 @@ def run(args: argparse.Namespace) -> int:
             comp += f" (also: {', '.join(r['other_compilers'])})"
         out.append(f"{r['name'].ljust(width)}  compiler: {comp}")
         out.append(f"{''.ljust(width)}  runner:   {r['runner'] or r['runner_note']}")
+        if r["runtime_note"]:
+            out.append(f"{''.ljust(width)}  runtime:  {r['runtime']}: {r['runtime_note']}")
         if r["install"]:
             out.append(f"{''.ljust(width)}  install:  {r['install']}")
         for issue in r["known_issues"]:
             out.append(f"{''.ljust(width)}  known:    {issue}")
+        if r["workaround"]:
+            out.append(f"{''.ljust(width)}  workaround: {r['workaround']}")
     n_comp = sum(1 for r in rows if r["compiler"])
     n_run = sum(1 for r in rows if r["runner"])
     out.append(f"{len(rows)} arches: {n_comp} with a compiler, {n_run} with a runner")

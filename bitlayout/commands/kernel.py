@@ -12,6 +12,7 @@ Exit status: 0 done, 2 bad input or a failed prepare (one line each saying what 
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 import sys
@@ -19,29 +20,27 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import KernelTreeError, UsageError
-from . import add_arch_option
+from . import add_verb
 
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("kernel", help="kernel trees: prepare a build per arch, show Kbuild's command",
                               description="Work with a Linux kernel tree (source tree or linux-headers-*).")
     verbs = p.add_subparsers(dest="kernel_verb", metavar="VERB")
-    prep = verbs.add_parser("prepare", help="make a prepared build directory per arch (once, cached)",
-                            description="make ARCH=.. O=<cache> <config> prepare, per arch, in parallel.")
+    prep = add_verb(verbs, "prepare", help="make a prepared build directory per arch (once, cached)",
+                    description="make ARCH=.. O=<cache> <config> prepare, per arch, in parallel.",
+                    formats=("table", "json"), run=run_prepare)
     prep.add_argument("tree", metavar="SRC", help="kernel source tree (or a linux-headers-* directory)")
-    add_arch_option(prep)
     prep.add_argument("--config", metavar="FILE|defconfig", default="defconfig",
                       help="a .config to start from, or 'defconfig': the profile's [kernel] config (default)")
     prep.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                       help="parallel jobs in total (arches at once x make -j), default: CPU count")
     prep.add_argument("--force", action="store_true", help="run make again even if the directory is prepared")
-    prep.set_defaults(run=run_prepare)
-    cmd = verbs.add_parser("command", help="print the compiler command Kbuild uses for a file, per arch",
-                           description="The CC + c_flags Kbuild uses for a module file (add -E or -c FILE).")
+    cmd = add_verb(verbs, "command", help="print the compiler command Kbuild uses for a file, per arch",
+                   description="The CC + c_flags Kbuild uses for a module file (add -E or -c FILE).",
+                   formats=("text", "json"), run=run_command)
     cmd.add_argument("tree", metavar="SRC", help="kernel source tree (or a linux-headers-* directory)")
-    add_arch_option(cmd)
     cmd.add_argument("--config", metavar="FILE|defconfig", default="defconfig")
-    cmd.set_defaults(run=run_command)
     p.set_defaults(run=lambda args: _usage(p))
 
 
@@ -101,7 +100,11 @@ def run_prepare(args: Any) -> int:
         progress(note)
     outcomes = prepare_arches(tree, profiles, config, jobs=args.jobs, progress=progress, force=args.force)
     failed = [o for o in outcomes if o.status == "failed"]
-    for o in outcomes:
+    if args.format == "json":
+        rows = [{"arch": o.arch, "status": o.status, "seconds": round(o.seconds, 1),
+                 "build": str(o.build) if o.build else None, "message": o.message} for o in outcomes]
+        sys.stdout.write(json.dumps({"schema": "bitlayout.kernel-prepare/1", "arches": rows}, indent=1) + "\n")
+    for o in outcomes if args.format == "table" else ():
         where = str(o.build) if o.build else "-"
         sys.stdout.write(f"{o.arch:12} {o.status:9} {o.seconds:6.1f}s  {where}\n")
     if failed:
@@ -120,14 +123,21 @@ def run_command(args: Any) -> int:
     tree = find_tree(args.tree)
     config = config_option(args.config)
     errors: list[BitlayoutError] = []
+    commands = {}
     for p in select_profiles(args.arch or "all"):
         try:
-            command = command_for(tree, p, config)
+            commands[p.name] = command_for(tree, p, config)
         except KernelTreeError as exc:
             if args.arch:
                 errors.append(exc)
-            continue
-        sys.stdout.write(f"# {p.name} (build: {command.build})\n{shlex.join(command.argv)}\n")
     if errors:
         raise errors[0]
+    if args.format == "json":
+        doc = {"schema": "bitlayout.kernel-command/1",
+               "arches": {a: {"argv": list(c.argv), "build": c.build, "compiler": c.compiler_version}
+                          for a, c in commands.items()}}
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+        return 0
+    for arch, command in commands.items():
+        sys.stdout.write(f"# {arch} (build: {command.build})\n{shlex.join(command.argv)}\n")
     return 0

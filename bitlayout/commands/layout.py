@@ -1,6 +1,6 @@
 """``bitlayout layout FILE... [--arch SEL] [-I DIR] [-D NAME[=VAL]] [--type NAME] --format json|table|compare``.
 
-- ``json``: exactly the ``bitlayout.layout/1`` contract (DESIGN.md): every struct, union, enum and
+- ``json``: exactly the ``bitlayout.layout/1`` contract (docs/internals.md): every struct, union, enum and
   typedef the files define, for every arch asked for.
 - ``table``: pahole-like, per arch: offset, size, holes, tail padding, cacheline boundaries,
   bitfield positions (the bit range inside the byte-addressed storage, and MSB/LSB-first order).
@@ -17,23 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BitlayoutError, UsageError
-from . import add_arch_option, add_kernel_option, kernel_profiles, parse_defines
+from . import add_verb, kernel_profiles, kernel_source, parse_defines
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("layout", help="C type layouts per arch (json contract, pahole-like table, compare)",
-                              description="Lay out every struct/union/enum/typedef of C headers for each arch.")
+    p = add_verb(subparsers, "layout", help="C type layouts per arch (json contract, pahole-like table, compare)",
+                 description="Lay out every struct/union/enum/typedef of C headers for each arch.",
+                 formats=("json", "table", "compare"), default_format="table", run=run, kernel=True)
     p.add_argument("files", nargs="+", metavar="FILE")
-    add_arch_option(p)
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VAL]")
     p.add_argument("--type", dest="types", action="append", default=[], metavar="NAME",
                    help='only this type ("struct X", "union X", "enum X" or a typedef name); repeatable')
-    p.add_argument("--format", choices=("json", "table", "compare"), default="table")
     p.add_argument("--builtin-cpp", action="store_true",
                    help="preprocess with the built-in preprocessor even when a compiler is installed")
-    add_kernel_option(p)
-    p.set_defaults(run=run)
 
 
 def _check_paths(files: list[str], include_dirs: list[str]) -> None:
@@ -51,15 +48,12 @@ def _check_paths(files: list[str], include_dirs: list[str]) -> None:
 
 def _kernel_source(args: Any) -> Any:
     """``--kernel DIR`` opened and the FILE arguments checked against it (None without it)."""
-    if not getattr(args, "kernel", None):
-        return None
-    from ..kernel.inputs import KernelSource
-
-    if args.builtin_cpp:
+    if getattr(args, "kernel", None) and args.builtin_cpp:
         raise UsageError("--builtin-cpp and --kernel exclude each other (a kernel TU is preprocessed by Kbuild's "
                          "own compiler command)")
-    source = KernelSource.open(args.kernel)
-    source.check_headers(args.files, "FILE")
+    source = kernel_source(args)
+    if source is not None:
+        source.check_headers(args.files, "FILE")
     return source
 
 

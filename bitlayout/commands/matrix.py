@@ -10,80 +10,55 @@ allowed), 1 a check failed or errored, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any, TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from ..errors import UsageError
-from ..matrix import BACKENDS, MatrixResult, run_matrix
-from ..checks import CHECKS
-from . import add_arch_option, add_kernel_option
+from ..matrix import MatrixResult, run_matrix
+from ..results import FAILED, SHOWN, Status
+from . import add_run_options, add_verb, check_output_dir, run_options, write_output
 
-SYMBOL = {"pass": "ok", "fail": "FAIL", "error": "ERR", "skip": "-"}
-STYLE = {"pass": "green", "fail": "bold red", "error": "bold magenta", "skip": "dim"}
+SYMBOL = {Status.PASS: "ok", Status.FAIL: "FAIL", Status.ERROR: "ERR", Status.SKIP: "-"}
+STYLE = {Status.PASS: "green", Status.FAIL: "bold red", Status.ERROR: "bold magenta", Status.SKIP: "dim"}
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("matrix", help="run every check on every arch (arch x check x backend)",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("spec", nargs="?", help="spec TOML (default: the embedded kernel VMA-flags example)")
-    add_arch_option(p)
-    p.add_argument("--backend", default="auto", metavar="LIST",
-                   help=f"comma list of {','.join(BACKENDS)}, or auto (every backend whose tools exist); "
-                        "default: auto")
-    p.add_argument("--check", action="append", metavar="LIST", help=f"checks to run (default all: {','.join(CHECKS)})")
-    p.add_argument("--format", choices=("table", "json", "junit"), default="table")
-    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="parallel arches (default: cores)")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the result here instead of stdout")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    p.add_argument("--stress-ms", type=int, default=None, metavar="MS",
-                   help="time budget per stress probe (tear, lost update), default 60; same as $BITLAYOUT_STRESS_MS")
-    add_kernel_option(p)
-    p.set_defaults(run=run)
+    p = add_verb(subparsers, "matrix", help="run every check on every arch (arch x check x backend)",
+                 description=__doc__.splitlines()[0], formats=("table", "json", "junit"), run=run, kernel=True)
+    add_run_options(p, "write the result here instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.stress_ms is not None:
-        # Through the environment so the worker processes of the matrix see it too.
-        os.environ["BITLAYOUT_STRESS_MS"] = str(args.stress_ms)
     from ..spec import load_spec
 
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError(f"-j must be at least 1, got {args.jobs}")
-    if args.output and not Path(args.output).resolve().parent.is_dir():
-        # Before the matrix runs (it can take minutes), not after: one line, exit 2.
-        raise UsageError("cannot write the result: no such directory", path=args.output)
+    options = run_options(args)
+    # Before the matrix runs (it can take minutes), not after: one line, exit 2.
+    check_output_dir(args.output, "cannot write the result")
     spec = load_spec(args.spec, kernel=args.kernel)
     tty = sys.stderr.isatty()
     progress, finish = _progress(tty, args.quiet)
     try:
-        result = run_matrix(spec, args.arch, args.backend, args.check, args.jobs, progress=progress)
+        result = run_matrix(spec, args.arch, args.backend, args.check, options, progress=progress)
     finally:
         finish()
-    out_tty = args.output is None and sys.stdout.isatty()
     if args.format == "json":
         text = json.dumps(result.to_json(), indent=1) + "\n"
     elif args.format == "junit":
         text = render_junit(result)
+    elif args.output:
+        buf = io.StringIO()
+        render_table(result, buf, rich_tty=False)
+        text = buf.getvalue()
     else:
-        text = None
+        render_table(result, sys.stdout, rich_tty=sys.stdout.isatty())
+        return result.exit_code
     if args.output:
-        try:
-            with open(args.output, "w") as fh:
-                if text is not None:
-                    fh.write(text)
-                else:
-                    render_table(result, fh, rich_tty=False)
-        except OSError as exc:  # a directory, no permission, disk full: still one line
-            raise UsageError(f"cannot write the result: {exc.strerror}", path=args.output) from None
-    elif text is not None:
-        sys.stdout.write(text)
+        write_output(args.output, text, "cannot write the result")
     else:
-        render_table(result, sys.stdout, rich_tty=out_tty)
+        sys.stdout.write(text)
     return result.exit_code
 
 
@@ -127,13 +102,13 @@ def _header(result: MatrixResult) -> list[str]:
 def _findings(result: MatrixResult) -> list[str]:
     out = []
     for r in result.rows:
-        if r.status in ("fail", "error"):
+        if r.status in FAILED:
             out.append(f"{SYMBOL[r.status]:4} {r.arch:12} {r.check:12} [{r.backend}] {r.detail}")
     return out
 
 
 def _totals(result: MatrixResult) -> str:
-    counts = {s: 0 for s in ("pass", "fail", "error", "skip")}
+    counts = {s: 0 for s in SHOWN}
     for r in result.rows:
         counts[r.status] += 1
     return "total: " + "  ".join(f"{k} {v}" for k, v in counts.items())
@@ -182,20 +157,20 @@ def render_table(result: MatrixResult, out: TextIO, rich_tty: bool = False) -> N
 def render_junit(result: MatrixResult) -> str:
     """One testsuite per arch, one testcase per check x backend."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>']
-    n_fail = sum(r.status == "fail" for r in result.rows)
-    n_err = sum(r.status == "error" for r in result.rows)
-    n_skip = sum(r.status == "skip" for r in result.rows)
+    n_fail = sum(r.status == Status.FAIL for r in result.rows)
+    n_err = sum(r.status == Status.ERROR for r in result.rows)
+    n_skip = sum(r.status == Status.SKIP for r in result.rows)
     lines.append(f'<testsuites name="bitlayout matrix" tests="{len(result.rows)}" failures="{n_fail}" '
                  f'errors="{n_err}" skipped="{n_skip}" time="{result.seconds}">')
     for a in result.arches:
         rows = [r for r in result.rows if r.arch == a]
         lines.append(f'  <testsuite name={quoteattr(a)} tests="{len(rows)}" '
-                     f'failures="{sum(r.status == "fail" for r in rows)}" '
-                     f'errors="{sum(r.status == "error" for r in rows)}" '
-                     f'skipped="{sum(r.status == "skip" for r in rows)}">')
+                     f'failures="{sum(r.status == Status.FAIL for r in rows)}" '
+                     f'errors="{sum(r.status == Status.ERROR for r in rows)}" '
+                     f'skipped="{sum(r.status == Status.SKIP for r in rows)}">')
         for r in rows:
             name = quoteattr(f"{r.check}[{r.backend}]")
-            tag = {"fail": "failure", "error": "error", "skip": "skipped"}.get(r.status)
+            tag = {Status.FAIL: "failure", Status.ERROR: "error", Status.SKIP: "skipped"}.get(r.status)
             if tag is None:
                 lines.append(f"    <testcase classname={quoteattr(a)} name={name}/>")
             else:

@@ -5,7 +5,7 @@ long long size and alignment, layout class, slab minalign, atomic64) and two
 verdicts measured on this machine: ``verified`` (the probe was compiled by a
 real compiler here and every number matched) and ``executable`` (a runner
 exists and the probe ran).  Probes run in parallel and are cached
-(``bitlayout.probe_profile``).  Exit status 0, or 1 if a profile disagrees with
+(``bitlayout.profile_truth``).  Exit status 0, or 1 if a profile disagrees with
 its compiler; ``--no-probe`` lists the profiles without compiling anything.
 """
 
@@ -19,20 +19,17 @@ from typing import Any
 from ..errors import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from ..profiles import Profile, select_profiles
 from .. import toolchains
-from . import add_arch_option
+from . import add_verb
 
 SCHEMA = "bitlayout.profiles/1"
 
 
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("profiles", help="list architecture profiles and whether they are verified here",
-                              description=__doc__.splitlines()[0])
-    add_arch_option(p)
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p = add_verb(subparsers, "profiles", help="list architecture profiles and whether they are verified here",
+                 description=__doc__.splitlines()[0], formats=("table", "json"), run=run)
     p.add_argument("--no-probe", action="store_true", help="do not compile or run probes (verified = unknown)")
     p.add_argument("--no-run", action="store_true", help="compile-only probes (no qemu)")
     p.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="parallel probes (default: cores)")
-    p.set_defaults(run=run)
 
 
 def profile_row(profile: Profile, probe: Any | None, ran: bool = True) -> dict:
@@ -64,6 +61,8 @@ def profile_row(profile: Profile, probe: Any | None, ran: bool = True) -> dict:
             "compilers": [c.identity for c in compilers],
             "runner": _runner_text(runner),
             "run_blocker": tc.run_blocker or None,
+            "runtime": tc.runtime,
+            "runtime_reason": tc.runtime_reason or None,
             "known_issues": list(tc.known_issues),
         },
         "verified": None,
@@ -160,9 +159,9 @@ def run(args: argparse.Namespace) -> int:
     profiles = select_profiles(args.arch)
     probes: list[Any] = [None] * len(profiles)
     if not args.no_probe:
-        from ..probe_profile import probe_profiles
+        from ..profile_truth import verify_profiles
 
-        probes = probe_profiles(profiles, run=not args.no_run, jobs=args.jobs)
+        probes = verify_profiles(profiles, run=not args.no_run, jobs=args.jobs)
     rows = [profile_row(p, r, ran=not args.no_run) for p, r in zip(profiles, probes)]
     if args.format == "json":
         json.dump({"schema": SCHEMA, "profiles": rows}, sys.stdout, indent=1)

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from ..backends.compiled import layout_from_compiles, probe_declarations
+from ..backends.compiled import layout_from_compiles, marker_declarations
 from ..profiles import Profile
 from .kbuild import kernel_compile_debug, tu_source
 from .tree import KernelTree
@@ -29,7 +29,7 @@ def kernel_compiled_layout(tree: KernelTree | str | Path, profile: Profile, head
 
         def compile_with(names: Sequence[str]) -> Path:
             out = Path(tmp) / f"tu{next(count)}.o"
-            return kernel_compile_debug(tree, profile, out, source=text + probe_declarations(names),
+            return kernel_compile_debug(tree, profile, out, source=text + marker_declarations(names),
                                         config_file=config_file, extra_flags=extra_flags)
 
         return layout_from_compiles(compile_with, profile, type_names, None)

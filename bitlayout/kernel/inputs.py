@@ -5,8 +5,8 @@ or a kernel include name (``linux/mm_types.h``, found through Kbuild's ``-I`` di
 Per arch, ``kernel_text`` gives what the layout engine consumes: the TU preprocessed exactly as
 Kbuild would (``-E -dD``), the files that count as "the input" (the named headers as resolved for
 that arch: their types are the default listing) and the object-like macros those files define.
-``layout_for`` / ``compiled_for`` are the one place that picks the kernel route or the plain one,
-for the layout command, diff, the matrix and the report.
+``kernel_layout`` is the kernel route (``pipeline`` takes it for a spec's ``kernel``); ``layout_for``
+picks the kernel route or the plain one for the layout command and diff.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import KernelNotPrepared, UsageError
 from ..profiles import Profile
 from ..toolchains import define_flags
-from .kbuild import command_for, kernel_preprocess
+from .kbuild import KbuildCommand, command_for, kernel_preprocess
 from .prepare import prepared_build
 from .tree import KernelTree, find_tree
 
@@ -60,6 +60,15 @@ class KernelSource:
     def open(cls, directory: str | Path, config_file: str | Path | None = None) -> "KernelSource":
         return cls(find_tree(directory), Path(config_file) if config_file else None)
 
+    def command(self, profile: Profile) -> KbuildCommand:
+        """Kbuild's command for ``profile`` (KernelNotPrepared when no prepared build serves it)."""
+        return command_for(self.tree, profile, self.config_file)
+
+    @staticmethod
+    def extra_flags(include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None) -> list[str]:
+        """The user's ``-I``/``-D`` (a spec's or the command line's), after Kbuild's own flags."""
+        return [f"-I{Path(d).resolve()}" for d in include_dirs] + define_flags(defines or {})
+
     def check_headers(self, headers: Sequence[str], what: str = "header") -> None:
         """UsageError for the first header the tree cannot provide (before any arch runs)."""
         if not headers:
@@ -68,7 +77,6 @@ class KernelSource:
             why = header_problem(self.tree, str(h))
             if why:
                 raise UsageError(f"{what} {h}: {why}")
-
 
     def ready_profiles(self, profiles: Sequence[Profile]) -> tuple[list[Profile], list[str]]:
         """The profiles this tree has a prepared build for, and the names of the others (for a
@@ -104,45 +112,35 @@ def kernel_text(source: KernelSource, headers: Sequence[str], profile: Profile,
     (KernelNotPrepared when the tree has no prepared build for it)."""
     from ..cfront import collect_macros
 
-    command = command_for(source.tree, profile, source.config_file)
-    extra = [f"-I{Path(d).resolve()}" for d in include_dirs] + define_flags(defines)
-    text = kernel_preprocess(source.tree, profile, headers, config_file=source.config_file, extra_flags=extra)
+    command = source.command(profile)
+    text = kernel_preprocess(source.tree, profile, headers, config_file=source.config_file,
+                             extra_flags=source.extra_flags(include_dirs, defines))
     inputs = []
     for h in headers:
         path = Path(h).resolve() if Path(h).is_file() else command.resolve_include(str(h))
         if path is not None:
             inputs.append(str(path))
-    return KernelText(text, inputs[0] if inputs else str(headers[0]), tuple(inputs),
-                      collect_macros(text, set(inputs)))
+    return KernelText(text, inputs[0] if inputs else str(headers[0]), tuple(inputs), collect_macros(text))
+
+
+def kernel_layout(source: KernelSource, headers: Sequence[str], profile: Profile, include_dirs: Sequence[str] = (),
+                  defines: Mapping[str, str] | None = None) -> Any:
+    """The LayoutSet of ``headers`` taken from the kernel tree for ``profile``: Kbuild's
+    preprocessed TU, laid out."""
+    from ..layout import layout_text
+
+    kt = kernel_text(source, headers, profile, include_dirs, defines)
+    return layout_text(kt.text, profile, kt.filename, kt.input_files, kt.macros)
 
 
 def layout_for(headers: Sequence[str], profile: Profile, include_dirs: Sequence[str] = (),
                defines: Mapping[str, str] | None = None, *, kernel: KernelSource | None = None,
                builtin: bool | None = None) -> Any:
-    """``layout.layout_headers``, or with ``kernel`` the same headers taken from the kernel tree."""
+    """``layout.layout_headers``, or with ``kernel`` the same headers taken from the kernel tree
+    (``kernel_layout``): the one choice for the layout command and diff."""
     if kernel is None:
         from ..layout import layout_headers
 
         return layout_headers(list(headers), profile, include_dirs=tuple(include_dirs), defines=dict(defines or {}),
                               builtin=builtin)
-    from ..layout import layout_text
-
-    kt = kernel_text(kernel, headers, profile, include_dirs, defines)
-    return layout_text(kt.text, profile, kt.filename, kt.input_files, kt.macros)
-
-
-def compiled_for(headers: Sequence[str], profile: Profile, type_names: Sequence[str] | None,
-                 include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None, *,
-                 kernel: KernelSource | None = None) -> dict:
-    """The compiled backend's ``{"types": ...}``: the profile's compiler on the headers, or with
-    ``kernel`` the kernel TU compiled with Kbuild's flags."""
-    if kernel is None:
-        from ..backends.compiled import compiled_layout
-
-        return compiled_layout(list(headers), profile, type_names, include_dirs=list(include_dirs),
-                               defines=dict(defines or {}))
-    from .facts import kernel_compiled_layout
-
-    extra = [f"-I{Path(d).resolve()}" for d in include_dirs] + define_flags(defines)
-    return kernel_compiled_layout(kernel.tree, profile, headers, type_names=type_names,
-                                  config_file=kernel.config_file, extra_flags=extra)
+    return kernel_layout(kernel, headers, profile, include_dirs, defines)

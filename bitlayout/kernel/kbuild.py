@@ -33,7 +33,8 @@ from typing import Sequence
 from ..cachedir import user_cache_dir
 from ..errors import KernelTreeError, ToolchainError
 from ..profiles import Profile
-from ..toolchains import dumped_macros, first_error
+from ..publish import publish_text
+from ..toolchains import dumped_macros, first_error, run_compiler
 from .prepare import kernel_table, cache_root, make_argv, make_env, make_error, prepared_build, require_tools
 from .tree import KernelTree, find_tree
 
@@ -90,8 +91,8 @@ def _as_tree(tree: KernelTree | str | Path) -> KernelTree:
 def _compiler_version(cc: str) -> str:
     """First line of ``cc --version`` (part of the command cache key; asked once per process)."""
     try:
-        out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+        out = run_compiler([cc, "--version"], timeout=30, what=f"{cc} --version")
+    except ToolchainError:
         return ""
     return out.stdout.splitlines()[0].strip() if out.returncode == 0 and out.stdout else ""
 
@@ -182,9 +183,7 @@ def capture(tree: KernelTree, profile: Profile, build: Path, *, use_cache: bool 
         command = KbuildCommand(tuple(normalize(shlex.split(line), build, module)), line, str(build), key["compiler"])
     check_abi(command, profile)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp_path.write_text(json.dumps(command.to_json(key), indent=1) + "\n")
-    os.replace(tmp_path, path)
+    publish_text(path, json.dumps(command.to_json(key), indent=1) + "\n")
     return command
 
 
@@ -238,12 +237,7 @@ def tu_source(headers: Sequence[str | Path]) -> str:
 
 
 def _run(argv: Sequence[str], what: str, timeout: float) -> subprocess.CompletedProcess:
-    try:
-        proc = subprocess.run(list(argv), capture_output=True, text=True, errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{argv[0]} {what} timed out after {timeout:g} s") from None
-    except OSError as exc:
-        raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    proc = run_compiler(argv, timeout=timeout, what=f"{argv[0]} {what}")
     if proc.returncode != 0:
         raise ToolchainError(f"{argv[0]} {what} failed: {first_error(proc.stderr)}")
     return proc
@@ -269,9 +263,7 @@ def _tu_file(text: str) -> Path:
     path = user_cache_dir() / "kernel" / "tu" / f"{TU_NAME}_{digest}.c"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        publish_text(path, text)
     return path
 
 

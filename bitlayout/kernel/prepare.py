@@ -35,6 +35,7 @@ from typing import Callable, Iterator, Sequence
 from ..cachedir import user_cache_dir
 from ..errors import BitlayoutError, KernelNotPrepared, KernelTreeError, ToolchainError
 from ..profiles import Profile
+from ..publish import publish_text
 from ..toolchains import gcc_packages
 from .tree import KernelTree, config_abi, prepared_problems, prepared_srcarch, read_dotconfig
 
@@ -330,9 +331,7 @@ def prepare_one(tree: KernelTree, profile: Profile, config_file: str | Path | No
             seconds = time.monotonic() - t0
             stamp = {**wanted, "compiler": command.compiler_version, "seconds": round(seconds, 1),
                      "prepared_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-            tmp = build / f"{STAMP}.{os.getpid()}"
-            tmp.write_text(json.dumps(stamp, indent=1) + "\n")
-            os.replace(tmp, build / STAMP)
+            publish_text(build / STAMP, json.dumps(stamp, indent=1) + "\n")
             return PrepareOutcome(profile.name, "prepared", build, seconds,
                                   f"{profile.name}: prepared in {seconds:.1f} s ({build})")
     except BitlayoutError as exc:

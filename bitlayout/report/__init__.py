@@ -1,4 +1,5 @@
-"""The layout report: ``model`` computes the data, the others render it.
+"""The layout report: ``facts`` gathers the inputs, ``model`` computes the data, ``findings``
+words it, the others render it.
 
 ``build_report`` (in ``model``) returns the ``bitlayout.report/1`` dict;
 ``render(report, fmt)`` turns it into HTML (inline SVG and CSS), 80-column

@@ -9,10 +9,12 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Mapping
 
+from ..results import SHOWN, Status
 from . import svg
+from .findings import inline
+from .model import NO_ROWS
 
-BACKEND_LETTER = {"compiled": "c", "exec": "e", "host": "h", "model": "m"}
-STATUS_SYMBOL = {"pass": "✓", "fail": "✗", "error": "!", "skip": "–", "missing": "·"}
+STATUS_SYMBOL = {Status.PASS: "✓", Status.FAIL: "✗", Status.ERROR: "!", Status.SKIP: "–", NO_ROWS: "·"}
 
 CSS = """
 :root { --ink:#1a202c; --muted:#718096; --line:#e2e8f0; --bg:#ffffff; --panel:#f7fafc;
@@ -147,10 +149,7 @@ def _header(report: Mapping[str, Any]) -> str:
     spec = report.get("spec") or {}
     run = report.get("run") or {}
     chips = [
-        f'<span class="chip pass">{s["pass"]} pass</span>',
-        f'<span class="chip fail">{s["fail"]} fail</span>',
-        f'<span class="chip error">{s["error"]} error</span>',
-        f'<span class="chip skip">{s["skip"]} skip</span>',
+        *(f'<span class="chip {st}">{s[st]} {st}</span>' for st in SHOWN),
         f'<span class="chip note">{s["verified_arches"]}/{s["arches"]} arches verified</span>',
     ]
     lines = []
@@ -212,7 +211,7 @@ def _overview(report: Mapping[str, Any]) -> str:
            '(error &gt; fail &gt; pass &gt; skip); hover for the backends and details.</p>',
            '<div class="legend">'
            + "".join(f'<span><span class="chip {s}">{STATUS_SYMBOL[s]} {s}</span></span>'
-                     for s in ("pass", "fail", "error", "skip"))
+                     for s in SHOWN)
            + '<span><span class="badge unverified">unverified</span> no compiler or CPU observed this arch</span>'
            '<span><span class="badge">compiler only</span> layouts from its compiler, no CPU ran</span>'
            '<span>small letters: the backends that gave the cell its status — <b>e</b> the arch\'s CPU '
@@ -227,13 +226,13 @@ def _overview(report: Mapping[str, Any]) -> str:
         tr_cls = "" if a["verified"] else ' class="unverified"'
         row = [f'<tr{tr_cls}><td><a href="#arch-{_e(a["name"])}">{_e(a["name"])}</a>{_arch_badges(a)}</td>']
         for c in grid["checks"]:
-            cell = cells.get(c, {"status": "missing", "backends": {}, "detail": ""})
+            cell = cells.get(c, {"status": NO_ROWS, "backends": {}, "detail": ""})
             tip = ", ".join(f"{b}: {s}" for b, s in cell["backends"].items())
             if cell["detail"]:
                 detail = cell["detail"]
                 tip += " — " + (detail if len(detail) <= 240 else detail[:239] + "…")
             # The letters name the backends that produced the cell's status (see model._status_by).
-            seen = "".join(sorted(BACKEND_LETTER.get(b, "?") for b in cell.get("status_by", ())))
+            seen = "".join(sorted(b[:1] or "?" for b in cell.get("status_by", ())))  # the backend's initial
             row.append(f'<td class="cell {cell["status"]}" title="{_e(tip)}" '
                        f'data-arch="{_e(a["name"])}" data-check="{_e(c)}" data-status="{cell["status"]}">'
                        f'{STATUS_SYMBOL.get(cell["status"], "?")}<sub>{seen}</sub></td>')
@@ -387,14 +386,6 @@ def _structs(report: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _evidence_value(ev: Any) -> str:
-    if isinstance(ev, Mapping):
-        return "; ".join(f"{k}={_evidence_value(v)}" for k, v in ev.items())
-    if isinstance(ev, list):
-        return ", ".join(_evidence_value(v) for v in ev)
-    return str(ev)
-
-
 def _evidence(report: Mapping[str, Any]) -> str:
     out = [_h(2, "Evidence", "evidence"),
            '<p class="lead">Every claim above comes from these rows: what the model predicted, what '
@@ -409,11 +400,12 @@ def _evidence(report: Mapping[str, Any]) -> str:
         body = "".join(
             f'<tr><td>{_e(r["arch"])}</td><td>{_e(r["backend"])}</td>'
             f'<td class="{_e(r["status"])}">{STATUS_SYMBOL.get(r["status"], "?")} {_e(r["status"])}</td>'
-            f'<td>{_e(r["detail"])}</td><td class="mono ev">{_e(_evidence_value(r["evidence"]))}</td></tr>'
+            f'<td>{_e(r["detail"])}</td>'
+            f'<td class="mono ev">{_e(inline(r["evidence"], pair="=", items="; ", seq=", "))}</td></tr>'
             for r in (rows[i] for i in ec["rows"]))
         skips = "".join(f'<li><strong>{_e(x["backend"])}</strong> on {_e(", ".join(x["arches"]))}: '
                         f'{_e(x["detail"])}</li>' for x in ec["skipped"])
-        out.append(f'<details{" open" if ec["counts"].get("error") else ""}>'
+        out.append(f'<details{" open" if ec["counts"].get(Status.ERROR) else ""}>'
                    f'<summary><strong>{_e(ec["check"])}</strong> — {_e(summary)}</summary>'
                    '<table class="evidence"><thead><tr><th>arch</th><th>backend</th><th>status</th><th>detail</th>'
                    f'<th>evidence</th></tr></thead><tbody>{body}</tbody></table>'

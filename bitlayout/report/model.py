@@ -1,17 +1,12 @@
 """The report's data: every number the page, the text and the JSON show.
 
-All computation for the report happens here; ``html``, ``svg``, ``text`` and
-``json`` only render the plain dict built by :func:`build_report` (STYLE.md
-rule 6: rendering never computes, the model never prints).
-
-Two stages:
-
-* :func:`gather` (impure: lays out the spec's headers per arch through
-  ``bitlayout.layout``) turns a spec + profiles + a matrix run into the
-  ``*Facts`` inputs below;
-* :func:`build_report` (pure) turns those inputs into the report dict, with
-  bit positions, bounds and tears from the bitmap model and free tag bits from
-  the tagging model.  Tests drive it with small hand-made fixtures.
+``build_report`` turns the inputs (``report.facts``: per-arch facts from the
+run's plans, the matrix rows, the compilers found here) into the plain dict
+that ``html``, ``svg``, ``text`` and ``json`` render, with bit positions,
+bounds and tears from the bitmap model and free tag bits from the tagging
+model.  It is pure: equal inputs give an equal dict, nothing is laid out,
+compiled or looked up on this machine.  The sentences come from
+``report.findings``; rendering never computes, the model never prints.
 
 The report dict is the ``bitlayout.report/1`` JSON contract (``--format json``).
 Every part works with partial inputs: a bitmap type that could not be laid out
@@ -21,93 +16,24 @@ profile unverified.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..toolchains import find_compiler
+from .. import bitmap as bm
+from ..backends import Observes, backend_class
+from ..bitmap_types import is_unsigned_long
 from ..errors import BitlayoutError
 from ..profiles import Profile
-from ..results import MatrixRow
-from ..bitmap_types import is_unsigned_long, word_kind
-from ..ranges import format_bit_ranges
+from ..results import FAILED, RAN, STATUS_RANK, Backend, MatrixRow, Status, plain, worst_status
+from ..struct_layout import struct_layout
+from ..tagging import free_tag_bits
+from .facts import BitmapFacts, StructFacts, TaggedFacts
+from .findings import (bitmap_findings, emulated_allocator_note, expect_findings, group_differences, group_label,
+                       matrix_findings, model_only_reason, short_flag_name, tag_shortfall, unverified_reason,
+                       verification_notes, why_no_cpu, word_legend)
 
 REPORT_SCHEMA = "bitlayout.report/1"
-
-# Worst-first ranking of a grid cell that several backends filled, the same as
-# ``matrix.STATUS_ORDER``: an error (model and backend disagree) outranks a
-# hazard, a skip shows only when nothing else ran.
-STATUS_RANK = {"error": 3, "fail": 2, "pass": 1, "skip": 0}
 LAYOUT_CLASS_ORDER = ("LE32", "BE32", "LE64", "BE64")
-
-
-# ---------------------------------------------------------------------------
-# Inputs (what gather() collects; tests build them directly)
-
-
-@dataclass(frozen=True)
-class BitmapArchFacts:
-    """One bitmap type on one arch: its memory shape and the flag numbers."""
-
-    arch: str
-    geometry: Any | None  # bitlayout.bitmap.BitmapGeometry, None when the type has no layout here
-    flags: Mapping[str, int]  # flag name -> bit number
-    reason: str = ""  # why geometry is None
-    c_type: str = ""
-    # Flags the spec gates off on this arch (``only_on``): drawn, but a flag
-    # that is not in use here cannot overflow anything.
-    unused: frozenset[str] = frozenset()
-    # "scalar" (a u32/u64/unsigned long flags word) or "array" (unsigned long[N],
-    # DECLARE_BITMAP, a struct wrapping one); word_c_type: the C type of one word.
-    shape: str = "array"
-    word_c_type: str = "unsigned long"
-
-
-@dataclass(frozen=True)
-class BitmapFacts:
-    type: str
-    per_arch: Sequence[BitmapArchFacts]
-    read_together: Sequence[Sequence[str]] = ()
-    label: str = ""  # e.g. "the kernel's choice"; shown next to the type
-
-
-@dataclass(frozen=True)
-class TaggedArchFacts:
-    arch: str
-    pointee_align_bytes: int | None
-    pointee_size_bytes: int | None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class TaggedFacts:
-    field: str  # "struct vm_area_struct.anon_vma"
-    pointee: str  # "struct anon_vma"
-    tag_bits: int
-    allocator: str
-    per_arch: Sequence[TaggedArchFacts]
-
-
-@dataclass(frozen=True)
-class StructFacts:
-    type: str
-    per_arch: Mapping[str, Any]  # arch -> bitlayout.layout.TypeLayout (or None)
-    reasons: Mapping[str, str] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------
-# Small helpers
-
-
-def short_flag_name(name: str) -> str:
-    """VMA_UFFD_MINOR_BIT -> UFFD_MINOR: the label drawn under a bit cell."""
-    base = name
-    if base.endswith("_BIT"):
-        base = base[: -len("_BIT")]
-    head, sep, rest = base.partition("_")
-    if sep and rest and head.isupper() and len(head) <= 4:
-        base = rest
-    return base
+NO_ROWS = "missing"  # a grid cell no row filled
 
 
 def _sorted_profiles(profiles: Iterable[Profile]) -> list[Profile]:
@@ -115,63 +41,57 @@ def _sorted_profiles(profiles: Iterable[Profile]) -> list[Profile]:
 
 
 def _status_of(statuses: Iterable[str]) -> str:
-    statuses = list(statuses)
-    if not statuses:
-        return "missing"
-    return max(statuses, key=lambda s: STATUS_RANK.get(s, -1))
+    return worst_status(statuses) or NO_ROWS
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses, tuples and mappings -> JSON-able plain data."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [_plain(v) for v in value]
-        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
+# ---------------------------------------------------------------------------
+# What each backend's rows are evidence of (``backends``: observes, on_arch)
+
+
+def _is(backend: str, observes: Observes, on_arch: bool | None = None) -> bool:
+    cls = backend_class(backend)
+    return cls is not None and cls.observes is observes and (on_arch is None or cls.on_arch == on_arch)
+
+
+def _on_arch(backend: str) -> bool:
+    """Observations from the arch's own toolchain (its compiler's layout facts, its CPU); the
+    host backend runs the shim on the build machine with the arch's geometry: evidence for
+    the bitops semantics, not for the arch."""
+    cls = backend_class(backend)
+    return cls is not None and cls.on_arch
 
 
 # ---------------------------------------------------------------------------
 # Overview grid, arches, evidence
 
 
-# Backends whose observations come from the arch's own toolchain: ``compiled``
-# (its compiler's layout facts) and ``exec`` (its CPU, emulated or native).  The
-# ``host`` backend runs the shim on the build machine with the arch's geometry:
-# evidence for the bitops semantics, not for the arch.
-ARCH_BACKENDS = ("compiled", "exec")
-
-
-def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow]) -> list[dict]:
+def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow], compilers: Mapping[str, str]) -> list[dict]:
     """One entry per arch: its class and whether a real toolchain observed anything.
 
-    DESIGN.md: "a profile without any toolchain is marked unverified
-    everywhere it appears".  ``verified_by`` says what observed the arch in
-    this run: its CPU (``exec``), a compiler for it (``compiled``), or nothing
-    (a model-only run).  ``verified`` is true when something observed it in
-    this run or, failing that, a compiler for it exists here (its profile
-    numbers are then checked by ``bitlayout profiles`` and the truth tests).
+    A profile without any toolchain is marked unverified everywhere it appears
+    (docs/profiles.md).  ``verified_by`` says what observed the arch in this
+    run: its CPU (a probe backend on the arch: ``exec``), a compiler for it (a
+    layout backend: ``compiled``), or nothing (a model-only run).  ``verified``
+    is true when something observed it in this run or, failing that, a compiler
+    for it exists here (``compilers``: its profile numbers are then checked by
+    ``bitlayout profiles`` and the truth tests).
     """
+    cpu_backends = sorted({r.backend for r in rows if _is(r.backend, Observes.PROBES, on_arch=True)})
+    compiler_backends = sorted({r.backend for r in rows if _is(r.backend, Observes.LAYOUT, on_arch=True)})
     out = []
     for p in profiles:
         mine = [r for r in rows if r.arch == p.name]
-        ran = [r for r in mine if r.backend != "model" and r.status in ("pass", "fail")]
-        arch_ran = [r for r in ran if r.backend in ARCH_BACKENDS]
+        ran = [r for r in mine if r.backend != Backend.MODEL and r.status in RAN]
+        arch_ran = [r for r in ran if _on_arch(r.backend)]
         backends = sorted({r.backend for r in ran})
-        toolchains = sorted({str(r.evidence.get("toolchain") or r.evidence.get("compiler"))
-                             for r in arch_ran if r.evidence.get("toolchain") or r.evidence.get("compiler")})
-        runners = sorted({str(r.evidence.get("emulator") or r.evidence.get("runner"))
-                          for r in arch_ran if r.evidence.get("emulator") or r.evidence.get("runner")})
-        why_not = _why_no_cpu(mine)
-        level = ("cpu" if any(r.backend == "exec" for r in arch_ran)
+        toolchains = sorted({str(r.evidence["toolchain"]) for r in arch_ran if "toolchain" in r.evidence})
+        runners = sorted({str(r.evidence["emulator"]) for r in arch_ran if "emulator" in r.evidence})
+        why_not = why_no_cpu(mine, cpu_backends, compiler_backends)
+        level = ("cpu" if any(r.backend in cpu_backends for r in arch_ran)
                  else "compiler" if arch_ran else "")
-        compiler = None if arch_ran else find_compiler(p)
+        compiler = None if arch_ran else compilers.get(p.name)
         if compiler is not None:
-            why_not.insert(0, f"not observed in this run (model only); profile checked by {compiler.identity}")
+            why_not.insert(0, model_only_reason(compiler))
         out.append({
             "name": p.name,
             "kernel_arch": p.kernel_arch,
@@ -187,50 +107,32 @@ def _arch_entries(profiles: Sequence[Profile], rows: Sequence[MatrixRow]) -> lis
             "observed_by": backends,
             "toolchains": toolchains,
             "runners": runners,
-            "unverified_reason": "" if level == "cpu" else (
-                "; ".join(why_not[:2]) or "no compiler or CPU for this arch observed anything"),
+            "unverified_reason": "" if level == "cpu" else unverified_reason(why_not),
         })
     return out
 
 
-# The kernel allocators cannot run in user space: for them the exec backend
-# re-runs the kernel's alignment formula in C on the arch's CPU
-# (csrc/alloc_probe.c: mm/slab_common.c calculate_alignment(), the kmalloc size
-# classes of include/linux/slab.h), which emulates the allocator rather than
-# observing it.  malloc and static objects are real allocations, observed.
+# The kernel allocators cannot run in user space: for them the shim re-runs the
+# kernel's alignment formula in C (csrc/alloc_probe.c: mm/slab_common.c
+# calculate_alignment(), the kmalloc size classes of include/linux/slab.h),
+# which emulates the allocator rather than observing it.  malloc and static
+# objects are real allocations, observed.  The shim runs in the probe backends.
 EMULATED_ALLOCATORS = ("slab", "kmalloc")
-SHIM_BACKENDS = ("exec", "host")  # the backends that run csrc/alloc_probe.c
 
 
 def _tag_verbs(obs: dict, allocator: str) -> None:
     """Mark each observer item "emulated" or "observed" (in place), with the note why."""
     emulated = allocator in EMULATED_ALLOCATORS
     for o in obs["by"]:
-        o["verb"] = "emulated" if emulated and o["backend"] in SHIM_BACKENDS else "observed"
-    obs["note"] = (f"{allocator}: the shim re-runs the kernel's alignment formula in C "
-                   "(csrc/alloc_probe.c, after mm/slab_common.c); the kernel allocator itself "
-                   "is not observed" if emulated and any(o["verb"] == "emulated" for o in obs["by"]) else "")
+        o["verb"] = "emulated" if emulated and _is(o["backend"], Observes.PROBES) else "observed"
+    obs["note"] = (emulated_allocator_note(allocator)
+                   if emulated and any(o["verb"] == "emulated" for o in obs["by"]) else "")
 
 
 def _status_by(rows: Sequence[MatrixRow]) -> list[str]:
     worst = _status_of(r.status for r in rows)
     who = sorted({r.backend for r in rows if r.status == worst})
-    return [b for b in who if b != "model"] or who
-
-
-def _why_no_cpu(rows: Sequence[MatrixRow]) -> list[str]:
-    """Why the arch's CPU did not run the shim: the exec backend's own skip/error reasons
-    (e.g. "qemu-user 7.2 has no ARC target"), not the per-check skips every arch has by
-    design (exec has no probe for layout; compiled observes layout facts only)."""
-    def reasons(backend: str) -> list[str]:
-        return sorted({r.detail for r in rows
-                       if r.backend == backend and r.status in ("skip", "error") and r.detail})
-
-    exec_why = reasons("exec")
-    specific = [d for d in exec_why if "no probe for" not in d]
-    if specific or exec_why:
-        return [f"exec: {d}" if not d.startswith("exec:") else d for d in (specific or exec_why)]
-    return [f"compiled: {d}" for d in reasons("compiled")]
+    return [b for b in who if b != Backend.MODEL] or who
 
 
 def _grid(arches: Sequence[str], rows: Sequence[MatrixRow]) -> dict:
@@ -247,8 +149,7 @@ def _grid(arches: Sequence[str], rows: Sequence[MatrixRow]) -> dict:
                 "status": _status_of(r.status for r in mine),
                 "backends": {r.backend: r.status for r in mine},
                 # Who actually observed it (the model's row is the prediction).
-                "observed_by": sorted(r.backend for r in mine
-                                      if r.backend != "model" and r.status in ("pass", "fail")),
+                "observed_by": sorted(r.backend for r in mine if r.backend != Backend.MODEL and r.status in RAN),
                 # The backends behind the cell's (worst) status: an error raised by exec
                 # names exec, not the host that passed.  The model only when no backend
                 # reached that status (its row is the prediction).
@@ -271,7 +172,7 @@ def claim_evidence(rows: Sequence[MatrixRow], arches: Sequence[str], checks: Seq
     wanted = set(arches)
     out: dict[tuple[str, str, str], list[str]] = {}
     for r in rows:
-        if r.arch in wanted and r.check in checks and r.backend != "model" and r.status != "skip":
+        if r.arch in wanted and r.check in checks and r.backend != Backend.MODEL and r.status != Status.SKIP:
             out.setdefault((r.check, r.backend, r.status), []).append(r.arch)
     order = {c: i for i, c in enumerate(checks)}
     return [{"check": c, "backend": b, "status": st, "arches": sorted(a)}
@@ -285,7 +186,7 @@ def observers(items: Sequence[Mapping[str, Any]]) -> dict[str, list]:
     by_who: dict[tuple[str, str], list[str]] = {}
     errors = []
     for ev in items:
-        if ev["status"] == "error":
+        if ev["status"] == Status.ERROR:
             errors.append({"check": ev["check"], "backend": ev["backend"], "arches": ev["arches"]})
             continue
         arches = by_who.setdefault((ev["backend"], ev["check"]), [])
@@ -311,17 +212,17 @@ def _evidence_by_check(rows: Sequence[MatrixRow]) -> list[dict]:
             counts[r.status] = counts.get(r.status, 0) + 1
         seen: dict[str, set[str]] = {}
         for r in mine:
-            if r.backend != "model" and r.status in ("pass", "fail"):
+            if r.backend != Backend.MODEL and r.status in RAN:
                 seen.setdefault(r.backend, set()).add(r.arch)
         skipped: dict[tuple[str, str], list[str]] = {}
         for r in mine:
-            if r.status == "skip":
+            if r.status == Status.SKIP:
                 skipped.setdefault((r.backend, r.detail), []).append(r.arch)
         out.append({
             "check": check,
             "counts": dict(sorted(counts.items())),
             "observed_by": {b: len(a) for b, a in sorted(seen.items())},
-            "rows": [i for i, r in enumerate(rows) if r.check == check and r.status != "skip"],
+            "rows": [i for i, r in enumerate(rows) if r.check == check and r.status != Status.SKIP],
             "skipped": [{"backend": b, "detail": d, "arches": a} for (b, d), a in skipped.items()],
         })
     return out
@@ -333,8 +234,8 @@ def _evidence(rows: Sequence[MatrixRow]) -> list[dict]:
     for r in rows:
         out.append({
             "arch": r.arch, "check": r.check, "backend": r.backend, "status": r.status,
-            "detail": r.detail, "predicted": _plain(r.predicted), "observed": _plain(r.observed),
-            "evidence": _plain(r.evidence),
+            "detail": r.detail, "predicted": plain(r.predicted), "observed": plain(r.observed),
+            "evidence": plain(r.evidence),
         })
     return out
 
@@ -368,8 +269,6 @@ def _bitmap_group(type_name: str, label: str, arches: list[str], geom: Any,
     which arches define each (all of them when not given); the other names of
     a bit are listed as aliases with their arches.
     """
-    from .. import bitmap as bm  # the pure bit-position model (shim engineer's module)
-
     name_arches = name_arches or {n: arches for n in flags}
     size_bytes = geom.word_bytes * geom.nwords
     unit_bytes = min(geom.word_bytes, geom.atomic_bytes)
@@ -428,29 +327,6 @@ def _bitmap_group(type_name: str, label: str, arches: list[str], geom: Any,
     }
 
 
-def _differences(main: Mapping[str, Any], other: Mapping[str, Any]) -> list[str]:
-    """Why a group was drawn apart from the main group of its layout class."""
-    out = []
-    a, b = main["geometry"], other["geometry"]
-    for attr, what in (("word_bytes", "word bytes"), ("nwords", "words"),
-                       ("atomic_bytes", "single-copy-atomic bytes")):
-        if getattr(a, attr) != getattr(b, attr):
-            out.append(f"{what} {getattr(b, attr)} (not {getattr(a, attr)})")
-    bits_a = _bits_in_use(main["flags"], main["unused"])
-    bits_b = _bits_in_use(other["flags"], other["unused"])
-    if set(bits_a) - set(bits_b):
-        out.append(f"no flag at bit(s) {_ranges(sorted(set(bits_a) - set(bits_b)))}")
-    if set(bits_b) - set(bits_a):
-        out.append(f"extra flag bit(s) {_ranges(sorted(set(bits_b) - set(bits_a)))}")
-    used = [nr for nr in bits_b if nr in bits_a and bits_b[nr] and not bits_a[nr]]
-    unused = [nr for nr in bits_b if nr in bits_a and not bits_b[nr] and bits_a[nr]]
-    if used:
-        out.append(f"bit(s) {_ranges(used)} in use here")
-    if unused:
-        out.append(f"bit(s) {_ranges(unused)} gated off here")
-    return out
-
-
 def _bitmap_entry(facts: BitmapFacts, profiles: Mapping[str, Profile]) -> dict:
     groups: dict[tuple, dict] = {}
     missing = []
@@ -482,12 +358,14 @@ def _bitmap_entry(facts: BitmapFacts, profiles: Mapping[str, Profile]) -> dict:
     for cls in sorted(by_class, key=lambda c: (LAYOUT_CLASS_ORDER.index(c) if c in LAYOUT_CLASS_ORDER else 9, c)):
         members = sorted(by_class[cls], key=lambda g: (-len(g["arches"]), g["arches"]))
         for i, g in enumerate(members):
-            label = cls if i == 0 else f"{cls}: {', '.join(g['arches'][:3])}{' ...' if len(g['arches']) > 3 else ''}"
+            label = group_label(cls, g["arches"], i == 0)
             entry = _bitmap_group(facts.type, label, sorted(g["arches"]), g["geometry"], g["flags"],
                                   facts.read_together, g["unused"], g["name_arches"])
             entry["class"] = cls
             entry["differs"] = i > 0
-            entry["differs_because"] = _differences(members[0], g) if i > 0 else []
+            entry["differs_because"] = group_differences(
+                members[0], g, _bits_in_use(members[0]["flags"], members[0]["unused"]),
+                _bits_in_use(g["flags"], g["unused"])) if i > 0 else []
             entry["c_type"] = g["c_type"]
             entry["shape"] = g["shape"]
             entry["word_c_type"] = g["word_c_type"]
@@ -496,135 +374,20 @@ def _bitmap_entry(facts: BitmapFacts, profiles: Mapping[str, Profile]) -> dict:
             # of another type is used with masks, 1U << nr / BIT_ULL(nr) (include/vdso/bits.h).
             entry["ulong_words"] = g["shape"] != "scalar" or is_unsigned_long(g["word_c_type"])
             out_groups.append(entry)
-    # Findings for this type: one line each, plain facts.
-    findings = []
-    for g in out_groups:
-        if g["out_of_bounds"]:
-            nrs = [f["nr"] for f in g["flags"] if f["name"] in g["out_of_bounds"]]
-            bits = g["bits_in_type"]
-            if g["ulong_words"]:
-                text = (f"{facts.type}: {len(set(nrs))} flag bit(s) out of bounds on {g['label']} "
-                        f"(bits {_ranges(nrs)}; the type holds bits 0..{bits - 1}): "
-                        f"set_bit() writes {g['words_past_end']} word(s) past the end "
-                        f"on {', '.join(g['arches'])}")
-            else:
-                shift = ("1U << nr is undefined for nr >= 32 (BIT_ULL() needed) and a wider value "
-                         "truncates when stored in it" if bits <= 32 else
-                         f"no shift of a {bits}-bit value reaches them (1ULL << nr is undefined for nr >= 64)")
-                text = (f"{facts.type}: {len(set(nrs))} flag bit(s) do not fit the {bits}-bit "
-                        f"{g['word_c_type']} on {g['label']} (bits {_ranges(nrs)}; it holds bits "
-                        f"0..{bits - 1}): {shift}; on {', '.join(g['arches'])}")
-            findings.append({"severity": "fail", "arches": list(g["arches"]), "text": text})
-    scalar_groups = [g for g in out_groups if not g["ulong_words"]]
-    if scalar_groups:
-        # set_bit(nr, (unsigned long *)&flags) on a word narrower or wider than a long:
-        # the unsigned long it reads and writes is not the flags word.  On big-endian the
-        # bit even lands in another byte (bit 0 of a u32 on BE64 is byte 3 of the long
-        # at its address: byte 7 of the 8 set_bit() writes).
-        wrong_byte = sorted(a for g in scalar_groups if not g["little_endian"] for a in g["arches"]
-                            if a in profiles and profiles[a].bits_per_long != g["word_bytes"] * 8)
-        other_size = sorted(a for g in scalar_groups for a in g["arches"]
-                            if a in profiles and profiles[a].bits_per_long != g["word_bytes"] * 8)
-        if other_size:
-            ctypes = sorted({g["word_c_type"] for g in scalar_groups})
-            findings.append({
-                "severity": "warn", "arches": other_size,
-                "text": f"{facts.type} is a scalar {' / '.join(ctypes)}, not unsigned long: use masks "
-                        f"(BIT()/BIT_ULL()), never set_bit()/test_bit() on it: they access a whole "
-                        f"unsigned long of another size on {', '.join(other_size)}"
-                        + (f", and pick the wrong byte on big-endian {', '.join(wrong_byte)}"
-                           if wrong_byte else ""),
-            })
-    # Tears are a FAIL, as the matrix's tear check judges them (checks.TearCheck):
-    # first the whole value (READ_ONCE() of a u64 on a 32-bit CPU is two loads,
-    # Documentation/memory-barriers.txt), then each read_together mask, one line
-    # naming every map where it tears.
-    whole: dict[tuple[int, int], dict[str, list[str]]] = {}
-    for g in out_groups:
-        if g["full_read_tears"]:
-            w = whole.setdefault((g["size_bytes"] // g["unit_bytes"], g["unit_bytes"]),
-                                 {"labels": [], "arches": []})
-            w["labels"].append(g["label"])
-            w["arches"].extend(g["arches"])
-    for (loads, unit), w in whole.items():
-        findings.append({
-            "severity": "fail", "arches": sorted(w["arches"]),
-            "text": f"{facts.type}: a full read is {loads} loads of {unit} bytes on {', '.join(w['labels'])} "
-                    f"({_arch_count(w['arches'])}): READ_ONCE() of it can tear",
-        })
-    tearing: dict[tuple, dict[str, list[str]]] = {}
-    for g in out_groups:
-        for m in g["masks"]:
-            if m["tears"]:
-                t = tearing.setdefault((tuple(m["flags"]), g["unit_bytes"]), {"labels": [], "arches": []})
-                t["labels"].append(g["label"])
-                t["arches"].extend(g["arches"])
-    for (mask, unit), t in tearing.items():
-        findings.append({
-            "severity": "fail", "arches": sorted(t["arches"]),
-            "text": f"{facts.type}: reading {' | '.join(short_flag_name(n) for n in mask)} together "
-                    f"can tear on {', '.join(t['labels'])} ({_arch_count(t['arches'])}; "
-                    f"more than one {unit}-byte access)",
-        })
     return {
         "type": facts.type, "label": facts.label,
         # What one drawn word is, for the legend.
-        "word_legend": ("one unsigned long word" if all(g["ulong_words"] for g in out_groups) else
-                        f"the whole {' / '.join(sorted({g['word_c_type'] for g in scalar_groups}))} value "
-                        "(one word)" if not any(g["ulong_words"] for g in out_groups) else
-                        "one word (unsigned long, or the whole scalar value)"),
+        "word_legend": word_legend(out_groups),
         "flag_count": max((len(g["flags"]) for g in out_groups), default=0),
-        "groups": out_groups, "missing": missing, "findings": findings,
+        "groups": out_groups, "missing": missing, "findings": bitmap_findings(facts.type, out_groups, profiles),
     }
 
-
-def _arch_count(arches: Sequence[str]) -> str:
-    n = len(set(arches))
-    return f"{n} arch" if n == 1 else f"{n} arches"
-
-
-def _expect_findings(rows: Sequence[MatrixRow]) -> list[dict]:
-    """One headline finding per ``[[expect]]`` expression that is false somewhere,
-    with the arches where it is false.
-
-    The expect check's rows carry every expression's verdict in ``predicted``
-    (``{"that", "key", "result"}``); the model's row names the expressions, a
-    backend's failing row adds its arch when the model had none there.
-    """
-    false_on: dict[tuple[str, str], list[str]] = {}
-    done: set[tuple[str, str, str]] = set()
-    failing = [r for r in rows if r.check == "expect" and r.status == "fail"]
-    # The model's verdicts first; another backend's only for an arch the model did not judge.
-    failing.sort(key=lambda r: r.backend != "model")
-    for r in failing:
-        items = r.predicted if isinstance(r.predicted, (list, tuple)) else ()
-        for item in items:
-            if not isinstance(item, Mapping) or item.get("result") is not False:
-                continue
-            key = (str(item.get("key", "")), str(item.get("that", "")))
-            if (key[0], key[1], r.arch) in done:
-                continue
-            done.add((key[0], key[1], r.arch))
-            false_on.setdefault(key, []).append(r.arch)
-    out = []
-    for (_, that), arches in false_on.items():
-        arches = sorted(arches)
-        out.append({"severity": "fail", "source": "expect", "check": "expect", "arches": arches,
-                    "text": f"expect {that} is false on {', '.join(arches)} ({_arch_count(arches)})"})
-    return out
-
-
-def _ranges(nrs: Sequence[int]) -> str:
-    """[32, 33, 34, 40] -> '32..34, 40'."""
-    return format_bit_ranges(nrs)
 
 # ---------------------------------------------------------------------------
 # Tagged pointers
 
 
 def _tag_entry(facts: TaggedFacts, profiles: Mapping[str, Profile]) -> dict:
-    from .. import tagging  # the pure tag-bit model (shim engineer's module)
-
     per_arch = []
     findings = []
     for af in facts.per_arch:
@@ -633,7 +396,7 @@ def _tag_entry(facts: TaggedFacts, profiles: Mapping[str, Profile]) -> dict:
             per_arch.append({"arch": af.arch, "ok": None, "reason": af.reason or "no layout"})
             continue
         try:
-            tb = tagging.free_tag_bits(p, af.pointee_align_bytes, af.pointee_size_bytes or 0, facts.allocator)
+            tb = free_tag_bits(p, af.pointee_align_bytes, af.pointee_size_bytes or 0, facts.allocator)
         except BitlayoutError as exc:
             per_arch.append({"arch": af.arch, "ok": None, "reason": str(exc)})
             continue
@@ -651,12 +414,7 @@ def _tag_entry(facts: TaggedFacts, profiles: Mapping[str, Profile]) -> dict:
         }
         per_arch.append(entry)
         if not entry["ok"]:
-            findings.append({
-                "severity": "fail",
-                "text": f"{facts.field}: {facts.tag_bits} tag bit(s) requested but only {free} "
-                        f"free on {af.arch} (pointee align {af.pointee_align_bytes}, "
-                        f"{facts.allocator} guarantees {entry['guaranteed_align_bytes']})",
-            })
+            findings.append(tag_shortfall(facts.field, entry))
     # The model's reasoning, once per distinct explanation, with the arches it covers.
     why: dict[tuple, list[str]] = {}
     for e in per_arch:
@@ -668,47 +426,7 @@ def _tag_entry(facts: TaggedFacts, profiles: Mapping[str, Profile]) -> dict:
 
 
 # ---------------------------------------------------------------------------
-# Struct layouts: members, holes, padding, cachelines
-
-
-def _anonymous_name(t: Any) -> str:
-    """An anonymous struct/union member, named by what it holds: 'union {vm_flags, flags}'."""
-    kind = getattr(t, "kind", "")
-    inner = [m.name or "..." for m in getattr(t, "members", ())]
-    return f"{kind} {{{', '.join(inner)}}}" if inner else f"({kind or 'anonymous'})"
-
-
-def struct_layout(tl: Any, cacheline_bytes: int) -> dict:
-    """Members in offset order with the holes between them and the tail padding."""
-    size_bits = tl.size_bytes * 8
-    segments = []
-    cursor = 0
-    holes = 0
-    for m in sorted(tl.members, key=lambda m: (m.offset_bits, -m.size_bits)):
-        if m.offset_bits > cursor:
-            segments.append({"kind": "hole", "name": "", "offset_bits": cursor,
-                             "size_bits": m.offset_bits - cursor})
-            holes += m.offset_bits - cursor
-        end = m.offset_bits + m.size_bits
-        line_first = m.offset_bits // (cacheline_bytes * 8)
-        line_last = max(m.offset_bits, end - 1) // (cacheline_bytes * 8)
-        segments.append({
-            "kind": "member", "name": m.name or _anonymous_name(m.type),
-            "offset_bits": m.offset_bits, "size_bits": m.size_bits,
-            "bitfield": bool(m.bitfield), "c_type": getattr(m.type, "c_type", "") or getattr(m.type, "name", ""),
-            "align_bytes": getattr(m.type, "align_bytes", None),
-            "crosses_cacheline": line_last != line_first,
-        })
-        cursor = max(cursor, end)
-    padding = size_bits - cursor if size_bits > cursor else 0
-    if padding:
-        segments.append({"kind": "padding", "name": "", "offset_bits": cursor, "size_bits": padding})
-    return {
-        "size_bytes": tl.size_bytes, "align_bytes": tl.align_bytes, "kind": tl.kind,
-        "cacheline_bytes": cacheline_bytes,
-        "cachelines": -(-tl.size_bytes // cacheline_bytes) if tl.size_bytes else 0,
-        "hole_bits": holes, "padding_bits": padding, "segments": segments,
-    }
+# Struct layouts: members, holes, padding, cachelines (``bitlayout.struct_layout``)
 
 
 def _struct_entry(facts: StructFacts, profiles: Mapping[str, Profile]) -> dict:
@@ -750,15 +468,20 @@ def build_report(
     bitmaps: Sequence[BitmapFacts] = (),
     tagged: Sequence[TaggedFacts] = (),
     structs: Sequence[StructFacts] = (),
+    compilers: Mapping[str, str] | None = None,
     title: str = "bitlayout report",
     spec: Mapping[str, Any] | None = None,
     run: Mapping[str, Any] | None = None,
 ) -> dict:
-    """The report dict (``bitlayout.report/1``): pure, deterministic for equal inputs."""
+    """The report dict (``bitlayout.report/1``): pure, deterministic for equal inputs.
+
+    ``compilers``: arch -> identity of the compiler found here (``facts.compilers_here``);
+    an arch without one that nothing observed in this run is unverified.
+    """
     profiles = _sorted_profiles(profiles)
     by_name = {p.name: p for p in profiles}
     rows = list(rows)
-    arches = _arch_entries(profiles, rows)
+    arches = _arch_entries(profiles, rows, compilers or {})
     bitmap_entries = [_bitmap_entry(b, by_name) for b in bitmaps]
     tag_entries = [_tag_entry(t, by_name) for t in tagged]
     struct_entries = [_struct_entry(s, by_name) for s in structs]
@@ -781,37 +504,9 @@ def build_report(
         findings.extend(e["findings"])
     # Each false [[expect]] is a headline of its own: the matrix rows below fold
     # every fail group out of the headline, and an expect is the user's own claim.
-    findings.extend(_expect_findings(rows))
-    failed = [r for r in rows if r.status == "fail"]
-    errors = [r for r in rows if r.status == "error"]
-    # Matrix rows that did not pass, one finding per (status, check, backend, detail)
-    # naming the arches: 26 arches with the same verdict are one line, not 26.
-    same: dict[tuple, dict[str, list[str]]] = {}
-    for r in errors + failed:
-        g = same.setdefault((r.status, r.backend, r.detail), {"checks": [], "arches": []})
-        for key, value in (("checks", r.check), ("arches", r.arch)):
-            if value not in g[key]:
-                g[key].append(value)
-    n_checks = len({r.check for r in rows})
-    for (status, backend, detail), g in same.items():
-        checks = ("all checks" if len(g["checks"]) == n_checks and n_checks > 1
-                  else ", ".join(g["checks"]))
-        findings.append({"severity": status, "source": "matrix", "checks": g["checks"], "backend": backend,
-                         "arches": g["arches"], "headline": status != "fail",
-                         "text": f"{checks} [{backend}] on {', '.join(g['arches'])}: {detail}"})
-    unverified = [a["name"] for a in arches if not a["verified"]]
-    if unverified:
-        findings.append({"severity": "note", "text": f"unverified (no compiler for these arches here; "
-                                                      f"model only): {', '.join(unverified)}"})
-    model_only = [a["name"] for a in arches if a["verified"] and not a["verified_by"]]
-    if model_only:
-        findings.append({"severity": "note", "text": f"model only in this run (their profiles are checked "
-                                                      f"by a compiler here): {', '.join(model_only)}"})
-    compiler_only = [a["name"] for a in arches if a["verified_by"] == "compiler"]
-    if compiler_only:
-        findings.append({"severity": "note", "text": f"layouts checked by a compiler, but no CPU ran the shim: "
-                                                      f"{', '.join(compiler_only)}"})
-
+    findings.extend(expect_findings(rows))
+    findings.extend(matrix_findings(rows))
+    findings.extend(verification_notes(arches))
     # Headline findings open the page; the failing matrix rows behind them are
     # the same hazards per check and backend, shown folded.
     for f in findings:
@@ -820,11 +515,12 @@ def build_report(
     classes: dict[str, list[str]] = {}
     for a in arches:
         classes.setdefault(a["layout_class"], []).append(a["name"])
+    unverified = [a for a in arches if not a["verified"]]
     return {
         "schema": REPORT_SCHEMA,
         "title": title,
-        "spec": _plain(dict(spec or {})),
-        "run": _plain(dict(run or {})),
+        "spec": plain(dict(spec or {})),
+        "run": plain(dict(run or {})),
         "arches": arches,
         "layout_classes": {c: classes[c] for c in sorted(classes, key=lambda c: (
             LAYOUT_CLASS_ORDER.index(c) if c in LAYOUT_CLASS_ORDER else 9, c))},
@@ -839,141 +535,7 @@ def build_report(
             "arches": len(arches),
             "verified_arches": len(arches) - len(unverified),
             "rows": len(rows),
-            "fail": len(failed), "error": len(errors),
-            "pass": sum(1 for r in rows if r.status == "pass"),
-            "skip": sum(1 for r in rows if r.status == "skip"),
+            **{s.value: sum(1 for r in rows if r.status == s) for s in (*FAILED, Status.PASS, Status.SKIP)},
             "out_of_bounds_classes": sum(1 for e in bitmap_entries for g in e["groups"] if g["out_of_bounds"]),
         },
     }
-
-
-# ---------------------------------------------------------------------------
-# Gathering the facts for a spec (impure: the layout engine may run the
-# compiler's preprocessor).  Reuses the checks' per-arch model plan so that
-# the page draws exactly what the matrix judged.
-
-
-def layout_all(spec: Any, profiles: Sequence[Profile], result: Any = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """arch -> LayoutSet for the spec's headers, and arch -> reason for the arches that failed.
-
-    ``result``: a ``matrix.MatrixResult`` of the same spec; the arches it already laid out
-    (``result.layouts`` / ``result.layout_errors``) are reused, the others are laid out here
-    (e.g. for ``bitlayout diff``, or an arch whose LayoutSet a worker could not send back).
-    """
-    layouts: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    done = getattr(result, "layouts", None) or {}
-    done_errors = getattr(result, "layout_errors", None) or {}
-    if result is not None and getattr(result, "spec_path", spec.path) != spec.path:
-        done, done_errors = {}, {}
-    todo = []
-    for p in profiles:
-        if done.get(p.name) is not None:
-            layouts[p.name] = done[p.name]
-        elif done_errors.get(p.name):
-            errors[p.name] = _without_class(done_errors[p.name])
-        else:
-            todo.append(p)
-    if not todo:
-        return layouts, errors
-    from ..kernel.inputs import KernelSource, layout_for
-
-    kernel = KernelSource.open(spec.kernel) if getattr(spec, "kernel", None) else None
-    # Serial on purpose: the C parser (pycparser + pycparserext) keeps shared
-    # lexer/parser state and gives garbage when threads share it (measured).
-    for p in todo:
-        try:
-            layouts[p.name] = layout_for(spec.headers, p, spec.include_dirs, spec.defines, kernel=kernel)
-        except BitlayoutError as exc:
-            errors[p.name] = str(exc)
-    return layouts, errors
-
-
-def _without_class(reason: str) -> str:
-    """matrix records 'LayoutError: why'; the report's reasons are the message alone."""
-    head, sep, rest = reason.partition(": ")
-    return rest if sep and head.isidentifier() and head.endswith("Error") else reason
-
-
-def _spec_struct_names(spec: Any, layouts: Mapping[str, Any]) -> list[str]:
-    """Structs to draw: the tagged pointers' containers and pointees, then every other struct."""
-    from ..checks import pointee_of
-
-    names: list[str] = []
-    for tp in spec.tagged_pointers:
-        names.append(tp.container)
-        for ls in layouts.values():
-            try:
-                names.append(pointee_of(ls, tp.field)[1].name)
-                break
-            except BitlayoutError:
-                continue
-    for ls in layouts.values():
-        for name, t in ls.types.items():
-            if name.startswith("struct ") and t.kind == "struct" and t.size_bytes:
-                names.append(name)
-    out: list[str] = []
-    for n in names:
-        if n and n not in out:
-            out.append(n)
-    return out
-
-
-def gather(spec: Any, profiles: Sequence[Profile], layouts: Mapping[str, Any],
-           layout_errors: Mapping[str, str]) -> tuple[list[BitmapFacts], list[TaggedFacts], list[StructFacts]]:
-    """The report inputs for a spec, from per-arch layouts (``layout_all``)."""
-    from ..checks import plan_arch, pointee_of
-
-    plans = {p.name: plan_arch(spec, p, layouts.get(p.name), layout_errors.get(p.name, ""))
-             for p in profiles}
-    bitmaps = []
-    for bspec, tname in spec.bitmap_types:
-        per_arch = []
-        for p in profiles:
-            plan = plans[p.name]
-            bp = next((b for b in plan.bitmaps if b.type == tname and b.spec is bspec), None)
-            if plan.layout is None or bp is None:
-                per_arch.append(BitmapArchFacts(p.name, None, {}, reason=plan.layout_error or "no layout"))
-                continue
-            if bp.error:
-                per_arch.append(BitmapArchFacts(p.name, None, {}, reason=bp.error))
-                continue
-            t = plan.layout.types.get(tname)
-            shape, word_c_type = word_kind(t)
-            per_arch.append(BitmapArchFacts(
-                p.name, bp.geometry, {f.name: f.nr for f in bp.flags},
-                c_type=getattr(t, "c_type", "") or "",
-                unused=frozenset(f.name for f in bp.flags if not f.in_use),
-                shape=shape, word_c_type=word_c_type))
-        bitmaps.append(BitmapFacts(tname, per_arch, bspec.read_together,
-                                   label=f"flag numbers from {bspec.bits.describe()}"))
-    tagged = []
-    for tp in spec.tagged_pointers:
-        per_arch_t = []
-        pointee_name = ""
-        for p in profiles:
-            ls = layouts.get(p.name)
-            if ls is None:
-                per_arch_t.append(TaggedArchFacts(p.name, None, None, layout_errors.get(p.name, "no layout")))
-                continue
-            try:
-                _, pointee = pointee_of(ls, tp.field)
-            except BitlayoutError as exc:
-                per_arch_t.append(TaggedArchFacts(p.name, None, None, str(exc)))
-                continue
-            pointee_name = pointee_name or pointee.name
-            per_arch_t.append(TaggedArchFacts(p.name, pointee.align_bytes, pointee.size_bytes))
-        tagged.append(TaggedFacts(tp.field, pointee_name, tp.tag_bits, tp.allocator, per_arch_t))
-    structs = []
-    for sname in _spec_struct_names(spec, layouts):
-        per: dict[str, Any] = {}
-        reasons: dict[str, str] = {}
-        for p in profiles:
-            ls = layouts.get(p.name)
-            t = ls.types.get(sname) if ls is not None else None
-            # A typedef'd struct draws as the struct it names (a typedef has no members).
-            per[p.name] = t.resolved() if t is not None and t.size_bytes else None
-            if per[p.name] is None:
-                reasons[p.name] = layout_errors.get(p.name) or f"{sname} not declared here"
-        structs.append(StructFacts(sname, per, reasons))
-    return bitmaps, tagged, structs

@@ -9,9 +9,11 @@ import textwrap
 from typing import Any, Mapping
 
 from ..ranges import format_bit_ranges
+from ..results import FAILED, Status
+from .model import NO_ROWS
 
 WIDTH = 78  # leave two columns for mail quoting
-STATUS_CHAR = {"pass": "P", "fail": "F", "error": "E", "skip": "-", "missing": "."}
+STATUS_CHAR = {Status.PASS: "P", Status.FAIL: "F", Status.ERROR: "E", Status.SKIP: "-", NO_ROWS: "."}
 
 
 def _wrap(text: str, indent: str = "  ", subsequent: str | None = None) -> list[str]:
@@ -211,7 +213,7 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
         out.append("  " + f"{'arch':<15}{'class':<6}" + " ".join(f"{i + 1:>2}" for i in idx))
         for a in report["arches"]:
             cells = grid["cells"].get(a["name"], {})
-            row = " ".join(f"{STATUS_CHAR.get(cells.get(checks[i], {}).get('status', 'missing'), '?'):>2}"
+            row = " ".join(f"{STATUS_CHAR.get(cells.get(checks[i], {}).get('status', NO_ROWS), '?'):>2}"
                            for i in idx)
             star = " " if a["verified"] else "*"
             out.append("  " + f"{_ascii(a['name'])[:13] + star:<15}{a['layout_class']:<6}" + row)
@@ -220,7 +222,7 @@ def _overview(report: Mapping[str, Any]) -> list[str]:
     for a in report["arches"]:
         for i, c in enumerate(checks):
             cell = grid["cells"].get(a["name"], {}).get(c, {})
-            if cell.get("status") in ("fail", "error"):
+            if cell.get("status") in FAILED:
                 who = "+".join(cell.get("status_by", ())) or "?"
                 by_who.setdefault((STATUS_CHAR[cell["status"]], who), []).append(f"{a['name']}/{i + 1}")
     for (ch, who), where in sorted(by_who.items(), key=lambda kv: (kv[0][0] != "E", kv[0])):
@@ -247,14 +249,6 @@ def _evidence(report: Mapping[str, Any], limit: int) -> list[str]:
         if len(fails) > limit:
             out += _wrap(f"... {len(fails) - limit} more: bitlayout report --format json has them all.")
     return out
-
-
-def _flat(v: Any) -> str:
-    if isinstance(v, Mapping):
-        return ",".join(f"{k}:{_flat(x)}" for k, x in v.items())
-    if isinstance(v, list):
-        return ",".join(_flat(x) for x in v)
-    return str(v)
 
 
 def _findings(report: Mapping[str, Any]) -> list[str]:

@@ -1,0 +1,151 @@
+"""How the exec driver is built for a profile's ``[toolchain] runtime``.
+
+* ``libc`` (the default): every ``csrc/*.c`` with the route's C library and
+  pthreads, ``-lpthread``.
+* ``freestanding``: no C library at all, for arches whose libc cannot run
+  here (sh4, sparc: ``runtime_reason`` in the profile).  The shim sources
+  with ``workers_pthread.c`` swapped for ``csrc/freestanding/`` (raw system
+  calls, a ``_start`` per arch family, the few libc functions the shim
+  calls, worker processes sharing ``MAP_SHARED`` memory instead of threads),
+  built ``-ffreestanding -nostdlib -DBL_FREESTANDING``.  The driver speaks
+  the same protocol; only the ``alloc`` probe differs (``malloc`` and
+  ``aligned_alloc`` are not observable: no C library).
+
+Public API::
+
+    driver_compiler(profile) -> toolchains.Compiler | None
+    missing_reason(profile) -> str              # no compiler: why, with the install hint
+    plan_build(profile, compiler, sources, cflags) -> DriverBuild
+    with_runtime(profile, runtime) -> Profile   # the same arch built the other way (tests)
+    workaround_profile(profile) -> Profile      # the [toolchain.workaround] build of the arch
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from .. import toolchains
+from ..profiles import Profile
+
+LIBC = "libc"
+FREESTANDING = "freestanding"
+
+# The libc build's threads; the freestanding build replaces this file (csrc/workers.h).
+PTHREAD_WORKERS = "workers_pthread.c"
+FREESTANDING_FLAGS = ("-ffreestanding", "-nostdlib", "-fno-stack-protector", "-DBL_FREESTANDING")
+# zig drops compiler-rt with -nostdlib; 32-bit targets need its 64-bit division (__aeabi_uldivmod).
+ZIG_FREESTANDING_FLAGS = ("-rtlib=compiler-rt",)
+
+
+@dataclass(frozen=True)
+class DriverBuild:
+    runtime: str
+    c_files: tuple[Path, ...]  # compiled and linked, in this order
+    inputs: tuple[Path, ...]  # every file the binary depends on (the build cache key)
+    flags: tuple[str, ...]  # after the route's own flags, before the sources
+    libs: tuple[str, ...]  # after the sources
+
+
+def runtime_of(profile: Profile) -> str:
+    return profile.toolchain.runtime
+
+
+def _freestanding_gcc_profile(profile: Profile) -> Profile:
+    tc = profile.toolchain
+    return dataclasses.replace(profile, toolchain=dataclasses.replace(
+        tc, zig_target="", zig_cflags=(), gcc_triple=tc.freestanding_gcc_triple, gcc_cflags=(), host_native=False))
+
+
+def driver_compiler(profile: Profile) -> toolchains.Compiler | None:
+    """The compiler that builds the exec driver: the profile's preferred route, or for a
+    freestanding build with ``freestanding_gcc_triple`` that gcc (sparc: sparc64's gcc -m32)."""
+    if runtime_of(profile) == FREESTANDING and profile.toolchain.freestanding_gcc_triple:
+        return toolchains.find_compiler(_freestanding_gcc_profile(profile), "gcc")
+    return toolchains.find_compiler(profile)
+
+
+def missing_reason(profile: Profile) -> str:
+    """toolchains.missing_reason, for the compiler that builds this profile's driver."""
+    tc = profile.toolchain
+    if runtime_of(profile) != FREESTANDING or not tc.freestanding_gcc_triple:
+        return toolchains.missing_reason(profile)
+    parts, hints = [], []
+    if driver_compiler(profile) is None:
+        parts.append(f"no compiler for the freestanding driver ({tc.freestanding_gcc_triple}-gcc)")
+        hints.append(f"apt-get install -y gcc-{tc.freestanding_gcc_triple.replace('_', '-')}")
+    if toolchains.find_runner(profile) is None:
+        parts.append(f"{tc.qemu} not found" if tc.qemu else "no runner in the profile")
+        hints.append("apt-get install -y qemu-user")
+    if hints:
+        parts.append("install: " + " && ".join(hints))
+    return "; ".join(parts)
+
+
+def _freestanding_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".c", ".h") and p.is_file())
+
+
+@functools.cache
+def _libgcc_usable(argv: tuple[str, ...]) -> bool:
+    """Whether gcc with these flags finds its libgcc (sparc -m32: only with lib32gcc-12-dev-sparc64-cross).
+    The freestanding runtime defines the routines 32-bit sparc needs itself (helpers.c)."""
+    try:
+        out = subprocess.run([*argv, "-print-libgcc-file-name"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    path = out.stdout.strip()
+    return out.returncode == 0 and Path(path).is_absolute() and Path(path).is_file()
+
+
+def plan_build(profile: Profile, compiler: toolchains.Compiler, sources: Sequence[Path],
+               cflags: Sequence[str], freestanding_dir: Path | None = None) -> DriverBuild:
+    """What to compile and with which flags: ``sources`` are the shim's files (csrc/*.c, *.h);
+    ``cflags`` the exec backend's (``-O2``), which the profile's freestanding_cflags follow;
+    ``freestanding_dir`` the runtime (default: ``freestanding/`` next to the first C source)."""
+    sources = [Path(s) for s in sources]
+    c_files = [s for s in sources if s.suffix == ".c"]
+    include_dirs = sorted({str(s.parent) for s in sources})
+    if runtime_of(profile) != FREESTANDING:
+        flags = (*cflags, "-std=gnu11", *(f"-I{d}" for d in include_dirs))
+        return DriverBuild(LIBC, tuple(c_files), tuple(sources), flags, ("-lpthread",))
+    directory = freestanding_dir or next(s for s in sources if s.suffix == ".c").parent / "freestanding"
+    extra = _freestanding_files(directory)
+    c_files = [c for c in c_files if c.name != PTHREAD_WORKERS] + [p for p in extra if p.suffix == ".c"]
+    own = (*FREESTANDING_FLAGS, *(ZIG_FREESTANDING_FLAGS if compiler.kind == "zig" else ()))
+    # The runtime's headers first: <stdio.h> & co must never come from a C library.
+    flags = (*cflags, "-std=gnu11", *own, *profile.toolchain.freestanding_cflags,
+             f"-I{directory / 'include'}", *(f"-I{d}" for d in include_dirs))
+    gcc_probe = (*compiler.argv, *compiler.cflags, *profile.toolchain.freestanding_cflags)
+    libs = ("-lgcc",) if compiler.kind == "gcc" and _libgcc_usable(gcc_probe) else ()
+    return DriverBuild(FREESTANDING, tuple(c_files), tuple(sources) + tuple(extra), flags, libs)
+
+
+def with_runtime(profile: Profile, runtime: str, reason: str = "built both ways for comparison") -> Profile:
+    """The profile with its driver built against ``runtime`` (the exec backend caches the two
+    builds apart: the flags are in the key)."""
+    tc = profile.toolchain
+    if runtime == runtime_of(profile):
+        return profile
+    if runtime == FREESTANDING:
+        new = dataclasses.replace(tc, runtime=FREESTANDING, runtime_reason=reason, run_blocker="")
+    else:
+        new = dataclasses.replace(tc, runtime=LIBC, runtime_reason="", freestanding_gcc_triple="",
+                                  freestanding_cflags=())
+    return dataclasses.replace(profile, toolchain=new)
+
+
+def workaround_profile(profile: Profile) -> Profile:
+    """The profile whose every route adds ``[toolchain.workaround] cflags`` after its own
+    (clang and gcc take the last -mcpu/-O given).  The compiler identity carries the flags,
+    so the exec backend caches this build apart from the default one."""
+    tc = profile.toolchain
+    if tc.workaround is None:
+        raise ValueError(f"profile {profile.name} has no [toolchain.workaround]")
+    extra = tc.workaround.cflags
+    return dataclasses.replace(profile, toolchain=dataclasses.replace(
+        tc, zig_cflags=(*tc.zig_cflags, *extra), gcc_cflags=(*tc.gcc_cflags, *extra), workaround=None))

@@ -1,0 +1,177 @@
+"""Tokens of preprocessed C, produced on demand.
+
+The parser asks for one token at a time (``Lexer.next``) and can jump over a function body or
+an initializer without tokenizing it (``Lexer.skip_balanced``): a kernel translation unit is
+mostly the bodies of ~4,000 static inline functions, which never change a layout.
+
+Positions are byte offsets into the text; ``Lexer.where(offset)`` turns one into
+``file:line:col`` from the ``# N "file"`` line markers only when a message or a type needs it.
+
+Directive lines that survive preprocessing are handled here: line markers and ``#define`` /
+``#undef`` (``-dD`` output) are skipped, ``#pragma`` lines become one ``pragma`` token, anything
+else is an error.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from ..errors import CParseError
+
+# kinds
+ID, NUM, CHAR, STR, PUNCT, PRAGMA, EOF = "id", "num", "char", "str", "punct", "pragma", "eof"
+
+_SKIP = r"(?:[ \t\r\f\v\n]+|/\*.*?\*/|//[^\n]*)*"
+_TOKEN_RE = re.compile(
+    _SKIP + r"""(?:
+      (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
+    | (?P<num>\.?[0-9](?:[eEpP][+-]|[0-9a-zA-Z_.])*)
+    | (?P<str>(?:u8|[LuU])?"(?:\\.|[^"\\\n])*")
+    | (?P<char>(?:[LuU]|u8)?'(?:\\.|[^'\\\n])*')
+    | (?P<punct>\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|<:|:>|<%|%>|[][(){};:,.?~!%&*+\-/<=>^|@])
+    | (?P<directive>\#[^\n]*)
+    | (?P<eof>\Z)
+    | (?P<bad>.)
+    )""",
+    re.VERBOSE | re.DOTALL,
+)
+_DIGRAPHS = {"<:": "[", ":>": "]", "<%": "{", "%>": "}"}
+
+# What a balanced skip has to see: brackets, and what may hide one (strings, comments, directives).
+_SKIP_RE = re.compile(r"""[][(){}]|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|/\*.*?\*/|//[^\n]*|(?m:^)[ \t]*\#[^\n]*""",
+                      re.DOTALL)
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+
+_MARKER_RE = re.compile(r'[ \t]*#[ \t]*(?:line[ \t]+)?(\d+)(?:[ \t]+"((?:\\.|[^"\\])*)")?')
+_DIRECTIVE_RE = re.compile(r"[ \t]*#[ \t]*(\w*)")
+_ALL_MARKERS_RE = re.compile(r'^[ \t]*#[ \t]*(?:line[ \t]+)?(\d+)(?:[ \t]+"((?:\\.|[^"\\])*)")?[^\n]*\n?', re.M)
+
+
+class Token:
+    """One token: kind, text and the offset where it starts."""
+
+    __slots__ = ("kind", "text", "offset")
+
+    def __init__(self, kind: str, text: str, offset: int):
+        self.kind = kind
+        self.text = text
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"Token({self.kind}, {self.text!r}, @{self.offset})"
+
+
+class Lexer:
+    """On-demand tokens of one preprocessed text (``filename`` names it before any marker)."""
+
+    def __init__(self, text: str, filename: str = "<input>"):
+        self.text = text
+        self.filename = filename
+        self.pos = 0
+        self._markers: list[tuple[int, str, int]] | None = None  # (offset after the marker line, file, line)
+        self._marker_offsets: list[int] = []
+        self.lookahead: list[Token] = []
+
+    # -- tokens -----------------------------------------------------------------------
+    def next(self) -> Token:
+        if self.lookahead:
+            return self.lookahead.pop()
+        return self._scan()
+
+    def peek(self, k: int = 0) -> Token:
+        """The token k places ahead (0: the next one), without consuming it."""
+        while len(self.lookahead) <= k:
+            self.lookahead.insert(0, self._scan())
+        return self.lookahead[-1 - k]
+
+    def push_back(self, tok: Token) -> None:
+        self.lookahead.append(tok)
+
+    def _scan(self) -> Token:
+        text = self.text
+        while True:
+            m = _TOKEN_RE.match(text, self.pos)
+            kind = m.lastgroup
+            start = m.start(kind)
+            self.pos = m.end()
+            if kind == "directive":
+                tok = self._directive(m.group(kind), start)
+                if tok is None:
+                    continue
+                return tok
+            if kind == "eof":
+                return Token(EOF, "", start)
+            if kind == "bad":
+                raise CParseError(f"{self.where(start)}: stray {m.group(kind)!r} in program")
+            t = m.group(kind)
+            if kind == "punct" and t in _DIGRAPHS:
+                t = _DIGRAPHS[t]
+            return Token(kind, t, start)
+
+    def _directive(self, line: str, start: int) -> Token | None:
+        m = _DIRECTIVE_RE.match(line)
+        name = m.group(1)
+        if name.isdigit() or name == "line" or name in ("define", "undef", "") or name.startswith("ident"):
+            return None  # line markers (read lazily by where()), -dD macro lines, `#`, #ident
+        if name == "pragma":
+            return Token(PRAGMA, line[m.end():].strip(), start)
+        raise CParseError(f"{self.where(start)}: unexpected directive {line.strip()!r} after preprocessing")
+
+    # -- skipping ---------------------------------------------------------------------
+    def skip_balanced(self, opener: Token) -> Token:
+        """Jump past the bracket group that ``opener`` (already consumed) opens; returns the
+        closing token.  Nothing inside is tokenized (strings and comments are respected)."""
+        stack = [_PAIRS[opener.text]]
+        while self.lookahead:  # tokens already peeked at come first
+            tok = self.lookahead.pop()
+            if tok.kind == PUNCT and tok.text in _PAIRS:
+                stack.append(_PAIRS[tok.text])
+            elif tok.kind == PUNCT and tok.text in ")]}":
+                if tok.text != stack[-1]:
+                    raise CParseError(f"{self.where(tok.offset)}: expected {stack[-1]!r} before {tok.text!r}")
+                stack.pop()
+                if not stack:
+                    return tok
+            elif tok.kind == EOF:
+                raise CParseError(f"{self.where(opener.offset)}: {opener.text!r} is never closed")
+        text = self.text
+        for m in _SKIP_RE.finditer(text, self.pos):
+            c = m.group()
+            if c in "([{":
+                stack.append(_PAIRS[c])
+            elif c in ")]}":
+                if c != stack[-1]:
+                    raise CParseError(f"{self.where(m.start())}: expected {stack[-1]!r} before {c!r}")
+                stack.pop()
+                if not stack:
+                    self.pos = m.end()
+                    return Token(PUNCT, c, m.start())
+        raise CParseError(f"{self.where(opener.offset)}: {opener.text!r} is never closed")
+
+    # -- positions --------------------------------------------------------------------
+    def where(self, offset: int) -> str:
+        """``file:line:col`` of an offset (from the line markers before it)."""
+        if self._markers is None:
+            self._markers = []
+            for m in _ALL_MARKERS_RE.finditer(self.text):
+                self._markers.append((m.end(), m.group(2) if m.group(2) is not None else None, int(m.group(1))))
+            # a marker without a file name keeps the current file
+            cur = self.filename
+            fixed = []
+            for end, f, ln in self._markers:
+                cur = f if f is not None else cur
+                fixed.append((end, cur, ln))
+            self._markers = fixed
+            self._marker_offsets = [e for e, _f, _l in fixed]
+        k = bisect.bisect_right(self._marker_offsets, offset) - 1
+        if k < 0:
+            base, file, line = 0, self.filename, 1
+        else:
+            base, file, line = self._markers[k]
+        line += self.text.count("\n", base, offset)
+        col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        return f"{file}:{line}:{col}"
+
+    def file_of(self, offset: int) -> str:
+        return self.where(offset).rsplit(":", 2)[0]

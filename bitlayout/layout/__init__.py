@@ -1,0 +1,86 @@
+"""The ABI layout engine: C declarations -> per-architecture layouts (pure Python).
+
+``layout_text`` lays out already-preprocessed C for one profile and never touches a file;
+``layout_headers`` preprocesses headers first (through ``bitlayout.cfront``).  The engine itself
+is ``LayoutSet`` (``layoutset.py``), its constant-expression evaluator ``constexpr.py``, and the
+result values ``TypeLayout``/``Member``/``Unsupported`` (``typelayout.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from .. import cfront
+from ..results import LAYOUT_SCHEMA
+from .layoutset import MAX_OBJECT_BYTES, LayoutSet
+from .typelayout import Member, TypeLayout, Unsupported, find_member
+
+__all__ = ["LayoutSet", "Member", "TypeLayout", "Unsupported", "MAX_OBJECT_BYTES", "find_member", "layout_text",
+           "layout_headers", "contract", "abi_key"]
+
+
+def abi_key(profile) -> tuple:
+    """The profile inputs every layout reads: arches with the same key (and the same numbers for
+    the scalars a translation unit uses, ``LayoutSet.scalars_read``) lay a table out identically
+    (x86_64, alpha, mips64, sparc64... are one computation).  ``LayoutSet`` never reads the
+    arch's name (only its error messages do), ``bitfields_msb_first`` (offsets are counted in
+    memory order from the start of the type on either bit order; renderers read it) or the prose
+    ``source`` fields."""
+    from ..profiles import SCALAR_KEYS
+
+    scalars = tuple((k, s.size_bytes, s.align_bytes, s.gnu_align_bytes)
+                    for k, s in sorted(profile.scalars.items()) if k in SCALAR_KEYS)
+    rules = dataclasses.replace(profile.layout, source="", bitfields_msb_first=False)
+    return (scalars, rules, profile.char_signed)
+
+
+_SHARED: dict = {}  # (id(tu), abi key, id(macros)) -> [(tu, macros, LayoutSet)]
+
+
+def layout_text(text: str, profile, filename: str = "<input>", input_files: Iterable[str] = (),
+                macros: Mapping[str, str] | None = None) -> LayoutSet:
+    """Lay out already-preprocessed C for one profile (pure: no I/O)."""
+    tu = cfront.build_table(text, filename, tuple(input_files))
+    return layout_table(tu, profile, macros)
+
+
+def layout_table(tu, profile, macros: Mapping[str, str] | None = None) -> LayoutSet:
+    """A LayoutSet for a declaration table; arches with the same ABI inputs share one computation
+    within this process (never across processes: no layout is ever stored)."""
+    key = (id(tu), abi_key(profile), id(macros))
+    for seen_tu, seen_macros, ls in _SHARED.get(key, ()):
+        if seen_tu is tu and seen_macros is macros and all(
+                _scalar_numbers(profile, k) == v for k, v in ls.scalars_read.items()):
+            return ls.for_profile(profile)
+    with cfront.no_gc():
+        ls = LayoutSet(tu, profile, macros)
+    if len(_SHARED) >= 64:
+        _SHARED.clear()
+    _SHARED.setdefault(key, []).append((tu, macros, ls))
+    return ls
+
+
+def _scalar_numbers(profile, key: str):
+    if key == "<little_endian>":
+        return profile.little_endian
+    s = profile.scalars.get(key)
+    return None if s is None else (s.size_bytes, s.align_bytes, s.gnu_align_bytes)
+
+
+def layout_headers(paths, profile, include_dirs=(), defines={}, *, builtin: bool | None = None) -> LayoutSet:
+    """Preprocess ``paths`` for ``profile`` (real compiler -E, else the built-in preprocessor),
+    parse, and lay out every type."""
+    paths = [Path(p) for p in paths]
+    text, _how, macros = cfront.preprocess_for(paths, profile, include_dirs, defines, builtin=builtin)
+    inputs = tuple(str(p) for p in paths) + tuple(str(p.resolve()) for p in paths)
+    return layout_text(text, profile, str(paths[0]), inputs, macros)
+
+
+def contract(sets: Mapping[str, LayoutSet], only: Sequence[str] = ()) -> dict:
+    """The bitlayout.layout/1 document for several arches (``only``: just these type names)."""
+    doc: dict = {"schema": LAYOUT_SCHEMA, "arches": {}}
+    for arch, ls in sets.items():
+        doc["arches"][arch] = ls.to_contract(list(only) if only else None)
+    return doc

@@ -1,0 +1,87 @@
+/*
+ * sys.h - the Linux system calls the freestanding runtime makes, over one
+ * arch header per family (arch/<family>.h: numbers, the trap, _start).
+ * Each wrapper returns what the kernel returned: >= 0, or -errno.
+ */
+#ifndef BL_FS_SYS_H
+#define BL_FS_SYS_H
+
+#if defined(__sh__)
+#include "arch/sh.h"
+#elif defined(__sparc__) && !defined(__arch64__)
+#include "arch/sparc.h"
+#elif defined(__arm__)
+#include "arch/arm.h"
+#elif defined(__mips__) && defined(_ABIO32)
+#include "arch/mips.h"
+#elif defined(__i386__) || defined(__x86_64__)
+#include "arch/x86.h"
+#else
+#error "no system call glue for this architecture in csrc/freestanding/arch/"
+#endif
+
+/* include/uapi/asm-generic/mman-common.h (the same on every arch above). */
+#define BL_PROT_READ 1
+#define BL_PROT_WRITE 2
+#define BL_MAP_SHARED 1
+#define BL_MAP_PRIVATE 2
+#define BL_EINTR 4
+
+/* A failed mmap returns -errno, i.e. one of the top 4095 addresses. */
+#define BL_SYS_FAILED(ret) ((unsigned long)(ret) > -4096ul)
+
+static inline long bl_sys_read(int fd, void *buf, unsigned long n)
+{
+    return bl_syscall6(BL_NR_read, fd, (long)buf, (long)n, 0, 0, 0);
+}
+
+static inline long bl_sys_write(int fd, const void *buf, unsigned long n)
+{
+    return bl_syscall6(BL_NR_write, fd, (long)buf, (long)n, 0, 0, 0);
+}
+
+static inline __attribute__((noreturn)) void bl_sys_exit_group(int status)
+{
+    for (;;)
+        bl_syscall6(BL_NR_exit_group, status, 0, 0, 0, 0, 0);
+}
+
+/* Anonymous memory, private or shared with the processes forked afterwards. */
+static inline void *bl_sys_mmap_anon(unsigned long len, int shared)
+{
+    long ret = bl_syscall6(BL_NR_mmap, 0, (long)len, BL_PROT_READ | BL_PROT_WRITE,
+                           (shared ? BL_MAP_SHARED : BL_MAP_PRIVATE) | BL_MAP_ANONYMOUS, -1, 0);
+    return BL_SYS_FAILED(ret) ? (void *)0 : (void *)ret;
+}
+
+static inline long bl_sys_munmap(void *p, unsigned long len)
+{
+    return bl_syscall6(BL_NR_munmap, (long)p, (long)len, 0, 0, 0, 0);
+}
+
+/* 0 in the child, the child's pid in the parent, or -errno. */
+static inline long bl_sys_fork(void)
+{
+#ifdef BL_ARCH_FORK
+    return bl_arch_fork();
+#else
+    return bl_syscall6(BL_NR_fork, 0, 0, 0, 0, 0, 0);
+#endif
+}
+
+static inline long bl_sys_wait4(long pid, int *status)
+{
+    return bl_syscall6(BL_NR_wait4, pid, (long)status, 0, 0, 0, 0);
+}
+
+static inline long bl_sys_clock_gettime(int clock, void *ts)
+{
+    return bl_syscall6(BL_NR_clock_gettime, clock, (long)ts, 0, 0, 0, 0);
+}
+
+static inline void bl_sys_sched_yield(void)
+{
+    bl_syscall6(BL_NR_sched_yield, 0, 0, 0, 0, 0, 0);
+}
+
+#endif /* BL_FS_SYS_H */

@@ -1,0 +1,343 @@
+"""bitlayout.backends.runtimes: the exec driver built with libc or without (csrc/freestanding).
+
+The freestanding driver must answer exactly like the libc driver (same compiler, same
+request stream, raw lines compared) except the alloc probe (no libc malloc to observe)
+and timings; it must run on sh4 and sparc, whose libc cannot run here; and its printf
+subset must follow the C rules (checked against Python's %-formatting, the same rules).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bitlayout import bitmap, probes, toolchains
+from bitlayout.backends import runtimes
+from bitlayout.backends.exec import ExecBackend, csrc_dir
+from bitlayout.profiles import profile_by_name
+
+STRESS = ("tear", "lost_update", "lost_tag")
+LIBC_ALLOCATORS = ("malloc", "aligned_alloc")
+STRESS_MS = 150
+# Arches whose libc build also runs here: the freestanding build is compared with it.
+COMPARED = ("x86_64", "i386", "arm", "mips")
+
+
+def _backend() -> ExecBackend:
+    return ExecBackend(jobs=2, timeout=120)
+
+
+def _runnable(profile) -> None:
+    ok, why = _backend().available(profile)
+    if not ok:
+        pytest.skip(f"exec cannot run {profile.name} here: {why}")
+
+
+# ---------------------------------------------------------------------------
+# Requests: every deterministic probe at every width, bad requests, stress, alloc
+
+
+def _valid_requests(seed: int = 14) -> list[str]:
+    rnd = random.Random(seed)
+    reqs = [probes.make_request("info")]
+    for w in (0, 8, 16, 32, 64):
+        wb = w or 32
+        for _ in range(6):
+            n = rnd.randint(1, 4)
+            nbits = n * wb
+            bits = sorted(rnd.sample(range(nbits), min(6, nbits)))
+            ops = [[rnd.choice(probes.BIT_OPS), rnd.randrange((n + probes.GUARD_WORDS) * wb)] for _ in range(12)]
+            ops += [[rnd.choice(probes.BULK_OPS), rnd.randint(0, nbits)],
+                    [rnd.choice(probes.B_OPS), rnd.randrange(nbits)]]
+            args = {"w": w} if w else {}
+            reqs += [
+                probes.make_request("image", **args, n=n, bits=bits + [nbits + 3]),
+                probes.make_request("ops", **args, n=n, ops=ops),
+                probes.make_request("oob_read", **args, n=n, bits=bits, reads=[0, nbits - 1, nbits, nbits + 9]),
+                probes.make_request("arr64", **args, n=n, nbits=rnd.randint(0, nbits), bits=bits),
+                probes.make_request("find", **args, n=n, nbits=nbits, bits=bits, starts=[0, 1, nbits // 2, nbits]),
+            ]
+    reqs += [
+        probes.make_request("tear", w=32, n=2, mode="words", readers=1, ms=STRESS_MS, max=probes.MAX_U32),
+        probes.make_request("tear", w=64, mode="whole", readers=1, ms=STRESS_MS, max=probes.MAX_U32),
+        probes.make_request("lost_update", w=32, threads=2, mode="atomic", ms=STRESS_MS, max=probes.MAX_U32),
+        probes.make_request("lost_update", w=64, threads=2, mode="atomic", ms=STRESS_MS, max=probes.MAX_U32),
+        probes.make_request("lost_update", w=32, threads=2, mode="nonatomic", ms=STRESS_MS, max=probes.MAX_U32),
+        probes.make_request("lost_tag", threads=2, align=8, mode="atomic", ms=STRESS_MS, max=probes.MAX_U32),
+        probes.make_request("alloc", size=24, align=8, slab_minalign=8, kmalloc_minalign=32, count=64),
+    ]
+    return [r.to_line() for r in reqs]
+
+
+# Bad input the driver must refuse the same way (and skip the same blank/comment lines).
+BAD_LINES = ["bogus", "image w=7 n=1", "ops w=32 n=1 ops=set", "image w=32 n=1 bits=99999", "IMAGE n=1",
+             "tear w=32 n=2 ms=0 max=1", "alloc size=1", "", "# a comment", "lost_tag threads=3 align=4 ms=1 max=1",
+             "x" * (probes.MAX_LINE + 100)]
+
+
+def _normalise(line: str) -> dict:
+    """A response with what may differ between runtimes taken out: timings and stress
+    counts (kept as their keys), the runtime's name, the libc allocators."""
+    data = json.loads(line)
+    ev = data.get("evidence", {})
+    ev.pop("runtime", None)
+    ev.pop("elapsed_us", None)
+    if data.get("probe") in STRESS and data.get("ok"):
+        data["values"] = sorted(data["values"])
+    if data.get("probe") == "alloc" and data.get("ok"):
+        for key in LIBC_ALLOCATORS:
+            data["values"].pop(key)
+        ev.pop("malloc", None)
+    return data
+
+
+def _run_raw(profile, stdin: str) -> list[str]:
+    binary, evidence, failure = _backend().build(profile)
+    assert binary is not None, failure or evidence
+    result = toolchains.run_binary(profile, binary, stdin=stdin, timeout=120)
+    assert result.ok, result.failure(120, "driver")
+    return result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("arch", COMPARED)
+def test_freestanding_driver_answers_exactly_like_the_libc_driver(arch):
+    libc = profile_by_name(arch)
+    bare = runtimes.with_runtime(libc, runtimes.FREESTANDING)
+    _runnable(libc)
+    lines = _valid_requests() + BAD_LINES
+    stdin = "".join(ln + "\n" for ln in lines)
+    got_libc, got_bare = _run_raw(libc, stdin), _run_raw(bare, stdin)
+    answered = len(lines) - 2  # the blank and the comment line get no answer
+    assert len(got_libc) == len(got_bare) == answered
+    for a, b in zip(got_libc, got_bare):
+        assert _normalise(a) == _normalise(b)
+    by_probe = [json.loads(b) for b in got_bare]
+    assert sum(1 for d in by_probe if not d["ok"]) == len(BAD_LINES) - 2  # every bad line refused
+    allocs = [(json.loads(a), d) for a, d in zip(got_libc, by_probe) if d["probe"] == "alloc" and d["ok"]]
+    assert allocs
+    for from_libc, from_bare in allocs:
+        assert isinstance(from_libc["values"]["malloc"], int)  # libc: observed
+        assert from_bare["values"]["malloc"] is None and from_bare["values"]["aligned_alloc"] is None
+        assert "not observable" in from_bare["evidence"]["malloc"]
+    assert {d["evidence"].get("runtime") for d in by_probe if d["ok"]} == {"freestanding"}
+
+
+def test_the_freestanding_build_is_warning_free_c11(tmp_path):
+    if shutil.which("cc") is None:
+        pytest.skip("no host C compiler: apt-get install -y gcc")
+    host = runtimes.with_runtime(profile_by_name("x86_64"), runtimes.FREESTANDING)
+    compiler = toolchains.Compiler("gcc", ("cc",), "cc", "host", ())
+    plan = runtimes.plan_build(host, compiler, sorted(csrc_dir().glob("*.[ch]")),
+                               ("-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"))
+    assert runtimes.PTHREAD_WORKERS not in {c.name for c in plan.c_files}
+    assert {"libc.c", "workers_fork.c", "start.c"} <= {c.name for c in plan.c_files}
+    flags = [f for f in plan.flags if f != "-std=gnu11"]
+    built = subprocess.run(["cc", "-static", *flags, *map(str, plan.c_files), "-o", str(tmp_path / "d"), *plan.libs],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------------
+# sh4 and sparc: only the freestanding driver runs there
+
+
+def _check_against_model(profile, observations) -> None:
+    for obs in observations:
+        if obs.probe not in ("image", "ops", "oob_read", "arr64", "find"):
+            continue
+        w = obs.params.get("w") or profile.bits_per_long
+        geom = bitmap.BitmapGeometry.from_profile(profile, word_bytes=w // 8, nwords=obs.params["n"])
+        assert obs.values == bitmap.predict_values(geom, obs.probe, obs.params, probes.GUARD_WORDS), obs.params
+
+
+@pytest.mark.parametrize("arch", ("sh4", "sparc"))
+def test_the_freestanding_driver_runs_every_probe_where_libc_cannot(arch):
+    profile = profile_by_name(arch)
+    assert profile.toolchain.runtime == runtimes.FREESTANDING
+    _runnable(profile)
+    requests = _valid_requests()
+    out = _backend().run_one(profile, requests)
+    assert out.status == "ok", out.reason
+    assert out.evidence["runtime"] == "freestanding" and "qemu-" in out.evidence["emulator"]
+    assert len(out.observations) == len(requests)
+    info = out.by_probe("info")[0].values
+    assert (info["sizeof_long"], info["little_endian"]) == (4, profile.little_endian)
+    _check_against_model(profile, out.observations)
+
+    tear_words, tear_whole = out.by_probe("tear")
+    # The workers really ran (processes sharing memory), and a 2-word bitmap tears on a 32-bit CPU.
+    assert tear_words.evidence["threads"] == 2 and tear_words.values["writes"] > 0
+    assert tear_words.values["reads"] > 1000 and tear_words.values["torn"] > 0
+    assert bitmap.predict_tear(bitmap.BitmapGeometry.from_profile(profile, nwords=2), "words").possible
+    assert tear_whole.values["reads"] > 1000  # a u64 may or may not tear (sparc: ldd is one access)
+    for obs in out.by_probe("lost_update") + out.by_probe("lost_tag"):
+        assert obs.values["ops"] > 1000
+        if obs.params["mode"] == "atomic":
+            assert obs.values["lost"] == 0, obs.params
+    (alloc,) = out.by_probe("alloc")
+    assert alloc.values["malloc"] is None and alloc.values["aligned_alloc"] is None
+    assert "not observable" in alloc.evidence["malloc"]
+    assert alloc.values["slab"] >= 3 and alloc.values["kmalloc"] >= 5  # the emulations still run
+
+
+def test_sparc_driver_is_32_bit_sparc_v8_code():
+    profile = profile_by_name("sparc")
+    _runnable(profile)
+    binary, _, failure = _backend().build(profile)
+    assert binary is not None, failure
+    header = binary.read_bytes()[:20]
+    assert header[4] == 1 and header[5] == 2  # ELFCLASS32, big-endian
+    assert int.from_bytes(header[18:20], "big") == 2  # EM_SPARC (V8), not EM_SPARC32PLUS (18)
+
+
+# ---------------------------------------------------------------------------
+# The system call numbers of csrc/freestanding/arch/*.h against the kernel's UAPI headers
+
+# arch header -> the Debian cross gcc (and flags) whose sysroot has that arch's <asm/unistd.h>
+SYSCALL_HEADERS = [("sh", "sh4-linux-gnu-gcc", ()), ("sparc", "sparc64-linux-gnu-gcc", ("-m32",)),
+                   ("arm", "arm-linux-gnueabi-gcc", ()), ("mips", "mips-linux-gnu-gcc", ()),
+                   ("x86", "i686-linux-gnu-gcc", ()), ("x86", "x86_64-linux-gnu-gcc", ())]
+SYSCALLS = ("read", "write", "exit_group", "munmap", "fork", "wait4", "clock_gettime", "sched_yield")
+
+
+@pytest.mark.parametrize("family, gcc, flags", SYSCALL_HEADERS, ids=[f"{f}-{g.split('-')[0]}" for f, g, _ in
+                                                                      SYSCALL_HEADERS])
+def test_system_call_numbers_match_the_kernel_headers(family, gcc, flags, tmp_path):
+    if shutil.which(gcc) is None:
+        pytest.skip(f"needs {gcc}: apt-get install -y gcc-{gcc[:-4]}")
+    checks = [f'_Static_assert(BL_NR_{n} == __NR_{n}, "{n}");' for n in SYSCALLS]
+    # 32-bit arches map with mmap2 (page offset: always 0 here), x86_64 with mmap
+    checks.append('#ifdef __NR_mmap2\n_Static_assert(BL_NR_mmap == __NR_mmap2, "mmap2");\n'
+                  '#else\n_Static_assert(BL_NR_mmap == __NR_mmap, "mmap");\n#endif')
+    checks.append('_Static_assert(BL_MAP_ANONYMOUS == MAP_ANONYMOUS, "MAP_ANONYMOUS");')
+    src = tmp_path / "nr.c"
+    src.write_text(f'#include <asm/unistd.h>\n#include <asm/mman.h>\n#include "arch/{family}.h"\n' + "\n".join(checks))
+    built = subprocess.run([gcc, *flags, "-ffreestanding", "-fsyntax-only", f"-I{csrc_dir() / 'freestanding'}",
+                            str(src)], capture_output=True, text=True)
+    assert built.returncode == 0, toolchains.first_error(built.stderr)
+
+
+# ---------------------------------------------------------------------------
+# The printf subset of csrc/freestanding/libc.c
+
+
+# (format, [(C type, value), ...]): every conversion csrc/ uses, and the edges of each.
+FORMAT_CASES = [
+    ("%d|%d|%d", [("int", 0), ("int", -1), ("int", 2147483647)]),
+    ("%d", [("int", -2147483647 - 1)]),
+    ("%u|%u", [("unsigned", 0), ("unsigned", 4294967295)]),
+    ("%lu|%ld", [("unsigned long", 4294967295), ("long", -5)]),
+    ("%llu|%lld", [("unsigned long long", 18446744073709551615), ("long long", -9223372036854775807 - 1)]),
+    ("%lld", [("long long", 1234567890123)]),
+    ("%x|%X|%02x|%02x", [("unsigned", 3054), ("unsigned", 3054), ("unsigned", 5), ("unsigned", 255)]),
+    ("%08lx|%016llx", [("unsigned long", 0xdeadbeef), ("unsigned long long", 0x0123456789abcdef)]),
+    ("%016llx", [("unsigned long long", 0)]),
+    ("%5d|%-5d|%05d|%-05d", [("int", 42), ("int", 42), ("int", -42), ("int", 7)]),
+    ("%s|%10s|%-10s|", [("const char *", "abc"), ("const char *", "abc"), ("const char *", "abc")]),
+    ("%.*s|%.*s", [("int", 2), ("const char *", "abcdef"), ("int", 0), ("const char *", "xyz")]),
+    ("%.3s|%c%c", [("const char *", "abcdef"), ("int", 65), ("int", 122)]),
+    ("%.3d|%5.2d", [("int", 7), ("int", -3)]),
+    ("100%%|%%d", []),
+    ("{\"probe\":\"%s\",\"ok\":%s}", [("const char *", "image"), ("const char *", "true")]),
+]
+# (buffer size, format, args): snprintf returns the full length and truncates with a NUL.
+TRUNCATION_CASES = [(5, "%d", [("int", 123456)]), (1, "%s", [("const char *", "abc")]),
+                    (8, "%s-%s", [("const char *", "abcd"), ("const char *", "efgh")])]
+
+
+def _c_arg(ctype: str, value) -> str:
+    if ctype == "const char *":
+        return json.dumps(value)
+    suffix = {"unsigned long long": "ull", "long long": "ll", "unsigned long": "ul", "long": "l",
+              "unsigned": "u"}.get(ctype, "")
+    if value == -2147483647 - 1 and ctype == "int":
+        return "(-2147483647 - 1)"
+    if value == -9223372036854775807 - 1:
+        return "(-9223372036854775807ll - 1)"
+    return f"({ctype}){value}{suffix}"
+
+
+def _python_format(fmt: str, args) -> str:
+    return re.sub(r"(%[-0-9.*]*)(hh|h|ll|l|z)?([diuxXcs%])", r"\1\3", fmt) % tuple(v for _, v in args)
+
+
+FORMAT_PROGRAM = """\
+#include <stdio.h>
+int main(void)
+{
+    char buf[256];
+    int n;
+%s
+    fflush(stdout);
+    return 0;
+}
+"""
+
+
+def _format_program() -> str:
+    body = []
+    for fmt, args in FORMAT_CASES:
+        call = ", ".join([json.dumps(fmt)] + [_c_arg(t, v) for t, v in args])
+        body.append(f"    n = snprintf(buf, sizeof buf, {call});\n    printf(\"%d|\", n);\n"
+                    "    fputs(buf, stdout);\n    fputc('\\n', stdout);")
+    for size, fmt, args in TRUNCATION_CASES:
+        call = ", ".join([json.dumps(fmt)] + [_c_arg(t, v) for t, v in args])
+        body.append(f"    n = snprintf(buf, {size}, {call});\n    printf(\"%d|%s\\n\", n, buf);")
+    return FORMAT_PROGRAM % "\n".join(body)
+
+
+def _format_expected() -> list[str]:
+    out = [f"{len(s)}|{s}" for s in (_python_format(f, a) for f, a in FORMAT_CASES)]
+    for size, fmt, args in TRUNCATION_CASES:
+        full = _python_format(fmt, args)
+        out.append(f"{len(full)}|{full[:size - 1]}")
+    return out
+
+
+@pytest.mark.parametrize("arch", ("x86_64", "i386", "sh4", "sparc"))
+def test_freestanding_printf_follows_the_c_rules(arch, tmp_path):
+    profile = runtimes.with_runtime(profile_by_name(arch), runtimes.FREESTANDING)
+    _runnable(profile)
+    src = tmp_path / "format_cases.c"
+    src.write_text(_format_program())
+    compiler = runtimes.driver_compiler(profile)
+    plan = runtimes.plan_build(profile, compiler, [src, csrc_dir() / "workers.h"], ("-O2",),
+                               freestanding_dir=csrc_dir() / "freestanding")
+    argv = [*toolchains.compile_argv(profile, compiler, plan.c_files, tmp_path / "fmt", extra_flags=plan.flags),
+            *plan.libs]
+    built = subprocess.run(argv, capture_output=True, text=True)
+    assert built.returncode == 0, toolchains.first_error(built.stderr)
+    result = toolchains.run_binary(profile, tmp_path / "fmt", timeout=60)
+    assert result.ok, result.failure(60, "format cases")
+    assert result.stdout.splitlines() == _format_expected()
+
+
+# ---------------------------------------------------------------------------
+# sh4: why the freestanding driver is built at -O0 (docs/known-issues.md)
+
+
+def _sh4_reproducer() -> str:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "known-issues.md").read_text()
+    section = text[text.index("## sh4:"):]
+    return re.search(r"```c\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.mark.parametrize("opt, miscompiled", [("-O0", False), ("-O2", True)])
+def test_sh4_gcc_drops_a_t_bit_test_above_O0(opt, miscompiled, tmp_path):
+    """When Debian's sh4 gcc is fixed, the -O2 case fails: drop freestanding_cflags = ["-O0"]."""
+    profile = profile_by_name("sh4")
+    _runnable(profile)
+    src = tmp_path / "treg.c"
+    src.write_text(_sh4_reproducer())
+    compiler = runtimes.driver_compiler(profile)
+    built = subprocess.run([*compiler.argv, opt, "-nostdlib", "-static", str(src), "-o", str(tmp_path / "treg")],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, toolchains.first_error(built.stderr)
+    result = toolchains.run_binary(profile, tmp_path / "treg", timeout=30)
+    assert (result.returncode == 1) == miscompiled and result.returncode in (0, 1), result
