@@ -62,3 +62,16 @@ def test_contract_assertions_hold_for_dwarf_facts_and_catch_a_wrong_one(x86_64_g
 
     assert compiles(text)
     assert not compiles(text.replace("== 8,", "== 16,", 1))
+
+
+def test_a_type_attribute_variant_has_the_members_of_its_union(x86_64_gcc, tmp_path):
+    # include/linux/mm.h: GCC writes the transparent_union variant as a second union DIE with no
+    # children; its members are the original's (the model lays the union out with all three)
+    header = tmp_path / "t.h"
+    header.write_text("struct page; struct folio;\n"
+                      "typedef union { struct page **pages; struct folio **folios; void **raw; } "
+                      "release_pages_arg __attribute__((__transparent_union__));\n"
+                      "struct empty_bits { int : 8; };\n")
+    types = compiled_layout([header], x86_64_gcc, kind="gcc")["types"]
+    assert [m["name"] for m in types["release_pages_arg"]["members"]] == ["pages", "folios", "raw"]
+    assert types["struct empty_bits"] == {"size": 1, "align": 1, "members": []}  # no twin: still none

@@ -188,6 +188,7 @@ class _Dwarf:
         self.little_endian = little_endian
         self.dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
         self.dies = self._collect()
+        self._records: dict | None = None  # source position -> struct/union DIE with members
 
     def _cus(self):
         """The compile units; zero padding after the last one ends the walk (zig's sparc64
@@ -254,12 +255,31 @@ class _Dwarf:
             return die.cu["address_size"]
         return 0
 
+    def _with_members(self, die):
+        """``die``, or the DIE whose members it shares.  GCC writes a type variant made by a type
+        attribute (``typedef union {...} release_pages_arg __attribute__((__transparent_union__))``,
+        include/linux/mm.h) as a second DW_TAG_union_type with the size and source position of
+        the original but no children; the members are the original's."""
+        if not die.has_children and _attr(die, "DW_AT_byte_size") and "DW_AT_decl_line" in die.attributes:
+            if self._records is None:
+                self._records = {}
+                for d in self.by_offset.values():
+                    if d.tag in ("DW_TAG_structure_type", "DW_TAG_union_type") and d.has_children:
+                        self._records.setdefault(self._position(d), d)
+            return self._records.get(self._position(die), die)
+        return die
+
+    @staticmethod
+    def _position(die) -> tuple:
+        return (die.cu.cu_offset, die.tag, _attr(die, "DW_AT_name"), _attr(die, "DW_AT_byte_size"),
+                _attr(die, "DW_AT_decl_file"), _attr(die, "DW_AT_decl_line"), _attr(die, "DW_AT_decl_column"))
+
     def members(self, die, base_bits: int = 0) -> list[dict]:
         die = self.strip(die)
         out: list[dict] = []
         if die is None or die.tag not in ("DW_TAG_structure_type", "DW_TAG_union_type"):
             return out
-        for m in die.iter_children():
+        for m in self._with_members(die).iter_children():
             if m.tag != "DW_TAG_member":
                 continue
             name = _attr(m, "DW_AT_name")
