@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import KernelNotPrepared, UsageError
 from ..profiles import Profile
 from ..toolchains import define_flags
+from .abi import kernel_profile
 from .kbuild import KbuildCommand, command_for, kernel_preprocess
 from .prepare import prepared_build
 from .tree import KernelTree, find_tree
@@ -126,11 +127,12 @@ def kernel_text(source: KernelSource, headers: Sequence[str], profile: Profile,
 def kernel_layout(source: KernelSource, headers: Sequence[str], profile: Profile, include_dirs: Sequence[str] = (),
                   defines: Mapping[str, str] | None = None) -> Any:
     """The LayoutSet of ``headers`` taken from the kernel tree for ``profile``: Kbuild's
-    preprocessed TU, laid out."""
+    preprocessed TU, laid out with the profile as Kbuild's flags change it (``abi_flags``)."""
     from ..layout import layout_text
 
     kt = kernel_text(source, headers, profile, include_dirs, defines)
-    return layout_text(kt.text, profile, kt.filename, kt.input_files, kt.macros)
+    model_profile = kernel_profile(profile, source.command(profile).argv)
+    return layout_text(kt.text, model_profile, kt.filename, kt.input_files, kt.macros)
 
 
 def layout_for(headers: Sequence[str], profile: Profile, include_dirs: Sequence[str] = (),
