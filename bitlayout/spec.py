@@ -18,6 +18,7 @@ and the key (exit status 2):
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ class BitSource:
 
     kind "enum": the enumerators of one C enum are bit numbers;
     kind "macros": integer macros (and enumerators) named PREFIX...SUFFIX;
+    kind "masks": the integer macros of the headers that match ``masks`` and none of ``exclude``
+    (shell-style patterns) and whose value has exactly one bit set: that bit is the flag's number
+    (6.12's ``#define VM_WRITE 0x00000002`` is flag 1); 0 (a flag the arch does not have, such as
+    ``VM_UFFD_MINOR`` = ``VM_NONE``) and values of several bits (combinations) are no flag;
     kind "table": an explicit name -> bit number table in the spec.
     """
 
@@ -47,13 +52,22 @@ class BitSource:
     prefix: str = ""
     suffix: str = ""
     table: Mapping[str, int] = field(default_factory=dict)
+    masks: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.kind == "enum":
             return self.enum
         if self.kind == "macros":
             return f"macros {self.prefix}*{self.suffix}"
+        if self.kind == "masks":
+            return f"single-bit masks {', '.join(self.masks)}"
         return f"table of {len(self.table)} flags"
+
+    def selects(self, name: str) -> bool:
+        """``name`` is one of this source's mask names (kind "masks")."""
+        return any(fnmatch.fnmatchcase(name, p) for p in self.masks) and \
+            not any(fnmatch.fnmatchcase(name, p) for p in self.exclude)
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,7 @@ _TOP_KEYS = ("headers", "include_dirs", "defines", "arches", "kernel", "bitmap",
 _FIELD_RE = re.compile(r"^(struct|union)\s+([A-Za-z_]\w*)\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)$")
 _RANGE_RE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
 _IDENT_RE = re.compile(r"^[A-Za-z_]\w*$")
+_GLOB_RE = re.compile(r"^[A-Za-z_*?\[][\w*?\[\]!-]*$")
 
 
 class _Table:
@@ -199,10 +214,13 @@ def _parse_bits(t: _Table) -> BitSource:
             return BitSource("enum", enum=text)
         t.fail("bits", f"expected 'enum NAME' or a table, got {raw!r}")
     sub = _Table(t.path, raw, t.key("bits"))
-    sub.reject_unknown(("enum", "prefix", "suffix", "table"))
-    kinds = [k for k in ("enum", "prefix", "table") if k in raw]
+    sub.reject_unknown(("enum", "prefix", "suffix", "table", "masks", "exclude"))
+    kinds = [k for k in ("enum", "prefix", "table", "masks") if k in raw]
     if len(kinds) != 1:
-        t.fail("bits", "give exactly one of enum = '...', prefix = '...' (with optional suffix), table = {...}")
+        t.fail("bits", "give exactly one of enum = '...', prefix = '...' (with optional suffix), masks = '...' "
+                       "(with optional exclude), table = {...}")
+    if "exclude" in raw and "masks" not in raw:
+        sub.fail("exclude", "only with masks = '...'")
     if "enum" in raw:
         name = sub.get("enum", str).strip()
         if not name.startswith("enum "):
@@ -210,6 +228,16 @@ def _parse_bits(t: _Table) -> BitSource:
         if not _IDENT_RE.match(name[5:].strip()):
             sub.fail("enum", f"not an enum name: {raw['enum']!r}")
         return BitSource("enum", enum=" ".join(name.split()))
+    if "masks" in raw:
+        masks = sub.strings("masks")
+        exclude = sub.strings("exclude") if "exclude" in raw else ()
+        for key, patterns in (("masks", masks), ("exclude", exclude)):
+            for pattern in patterns:
+                if not isinstance(pattern, str) or not _GLOB_RE.match(pattern):
+                    sub.fail(key, f"expected a name pattern such as 'VM_*', got {pattern!r}")
+        if not masks:
+            sub.fail("masks", "expected at least one pattern")
+        return BitSource("masks", masks=tuple(masks), exclude=tuple(exclude))
     if "prefix" in raw:
         prefix = sub.get("prefix", str)
         suffix = sub.get("suffix", str, "")
@@ -436,6 +464,9 @@ def check_names(spec: Spec, known_types: set[str], known_names: set[str]) -> Non
             # Zero flags would make every bitmap check pass vacuously: a typo, not a finding.
             raise SpecError(f"no macro or enumerator named {b.bits.prefix}...{b.bits.suffix} on any selected arch",
                             path=spec.path, key=f"{b.key}.bits")
+        if b.bits.kind == "masks" and not any(b.bits.selects(n) for n in known_names):
+            raise SpecError(f"no macro matches {', '.join(b.bits.masks)} "
+                            "(less the excluded ones) on any selected arch", path=spec.path, key=f"{b.key}.bits")
         if b.bits.kind != "table":
             for gi, group in enumerate(b.read_together):
                 for flag in group:

@@ -28,6 +28,7 @@ import pytest
 
 from bitlayout.backends.compiled import contract_assertions
 from bitlayout.cachedir import user_cache_dir
+from bitlayout.checks import CHECKS
 from bitlayout.errors import KernelNotPrepared, ToolchainError
 from bitlayout.kernel import find_tree, kernel_command, kernel_compile_debug, kernel_preprocess, prepare_arches
 from bitlayout.kernel.abi import OPTIONAL_FLOATS, kernel_profile
@@ -315,3 +316,42 @@ def test_the_kernel_profile_is_what_kbuilds_compiler_says_on_a_headers_tree(path
     if path is None:
         pytest.skip(HEADERS_HINT)
     _abi_matches(*_headers_tree(path), tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# The kernel VMA-flags spec on the tree itself (docs/examples/kernel_vm_flags.toml)
+
+KERNEL_SPEC = Path(__file__).resolve().parent.parent / "docs" / "examples" / "kernel_vm_flags.toml"
+
+
+def test_the_trees_vm_flags_are_its_single_bit_masks(x86_64_source):
+    from bitlayout.pipeline import plan_for
+    from bitlayout.spec import load_spec
+
+    tree, profile = x86_64_source
+    plan = plan_for(load_spec(KERNEL_SPEC, kernel=tree.given), profile)
+    flags = {f.name: f.nr for f in plan.bitmaps[0].flags}
+    assert plan.bitmaps[0].geometry.word_bytes == 8  # vm_flags_t: unsigned long
+    assert {"VM_READ": 0, "VM_WRITE": 1, "VM_MERGEABLE": 31, "VM_HIGH_ARCH_0": 32, "VM_DROPPABLE": 40,
+            "VM_SEALED": 63}.items() <= flags.items()
+    assert not {"VM_NONE", "VM_ACCESS_FLAGS", "VM_HIGH_ARCH_BIT_0", "VM_UFFD_MINOR"} & set(flags)  # 0, 3 bits, a number
+    assert len(flags) == len(set(flags.values()))  # the spec leaves out every alias
+
+
+def test_matrix_and_report_run_the_default_checks_on_the_tree(x86_64_source, capsys):
+    tree, _ = x86_64_source
+    code, out, err = run_cli(capsys, "matrix", str(KERNEL_SPEC), "--kernel", str(tree.given), "--arch", "x86_64,x32",
+                             "--backend", "model,compiled", "--format", "json", "-q")
+    assert code == 0, err
+    rows = {(r["arch"], r["check"], r["backend"]): r for r in json.loads(out)["results"]}
+    assert {c for (a, c, b) in rows if a == "x86_64"} == set(CHECKS)  # the same checks as the embedded default
+    for check in ("layout", "bit-position", "bounds", "tear", "tag-bits", "expect"):
+        assert rows[("x86_64", check, "model")]["status"] == "pass", rows[("x86_64", check, "model")]
+    for check in ("layout", "expect", "profile"):
+        assert rows[("x86_64", check, "compiled")]["status"] == "pass", rows[("x86_64", check, "compiled")]
+    assert rows[("x32", "layout", "model")]["status"] == "skip"
+    code, out, err = run_cli(capsys, "report", str(KERNEL_SPEC), "--kernel", str(tree.given), "--arch", "x86_64",
+                             "--backend", "model", "--format", "json", "-o", "-", "-q")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["summary"]["fail"] == 0 and report["summary"]["error"] == 0

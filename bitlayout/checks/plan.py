@@ -85,6 +85,10 @@ def flags_on_arch(bspec: BitmapSpec, layout: LayoutSet, profile: Profile) -> lis
         names = dict(bspec.bits.table)
     elif bspec.bits.kind == "enum":
         names = enumerators(layout, bspec.bits.enum)
+    elif bspec.bits.kind == "masks":
+        # a single-bit mask is a flag at that bit; 0 (not on this arch) and combinations are none
+        names = {k: v.bit_length() - 1 for k, v in layout.macros.items()
+                 if bspec.bits.selects(k) and isinstance(v, int) and v > 0 and v & (v - 1) == 0}
     else:
         pool = {**layout.macros, **layout.enum_constants}
         names = {k: v for k, v in pool.items()

@@ -11,9 +11,11 @@ picks the kernel route or the plain one for the layout command and diff.
 
 from __future__ import annotations
 
+import re
+from collections import abc
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Collection, Iterator, Mapping, Sequence
 
 from ..errors import KernelNotPrepared, UsageError
 from ..profiles import Profile
@@ -97,6 +99,51 @@ class KernelSource:
         return ready, left
 
 
+_LINE_MARKER = re.compile(r'#\s*(?:line\s+)?\d+\s+"((?:\\.|[^"\\])*)"')
+_OBJECT_DEFINE = re.compile(r"#\s*define\s+([A-Za-z_]\w*)(?![\w(])")
+
+
+def defined_in(text: str, files: Collection[str]) -> set[str]:
+    """Names of the object-like macros that ``-dD`` text shows defined in ``files`` (paths as the
+    line markers write them)."""
+    wanted, current, out = set(files), None, set()
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            continue
+        m = _LINE_MARKER.match(line)
+        if m:
+            current = m.group(1)
+            continue
+        if current in wanted:
+            m = _OBJECT_DEFINE.match(line)
+            if m:
+                out.add(m.group(1))
+    return out
+
+
+class InputMacros(abc.Mapping):
+    """The object-like macros the named headers define (a kernel TU has some 9,000 macros; a spec
+    names those of its headers), each expanded with every macro of the TU (``expand``)."""
+
+    def __init__(self, every: Any, names: Collection[str]):
+        self._every = every
+        self._names = [n for n in every if n in set(names)]
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._every[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def expand(self, text: str) -> str:
+        return self._every.expand(text)
+
+
 @dataclass(frozen=True)
 class KernelText:
     """One arch's preprocessed kernel TU, as ``layout.layout_text`` takes it."""
@@ -121,7 +168,8 @@ def kernel_text(source: KernelSource, headers: Sequence[str], profile: Profile,
         path = Path(h).resolve() if Path(h).is_file() else command.resolve_include(str(h))
         if path is not None:
             inputs.append(str(path))
-    return KernelText(text, inputs[0] if inputs else str(headers[0]), tuple(inputs), collect_macros(text))
+    macros = InputMacros(collect_macros(text), defined_in(text, inputs))
+    return KernelText(text, inputs[0] if inputs else str(headers[0]), tuple(inputs), macros)
 
 
 def kernel_layout(source: KernelSource, headers: Sequence[str], profile: Profile, include_dirs: Sequence[str] = (),
