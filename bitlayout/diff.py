@@ -35,7 +35,13 @@ class Design:
 
     @property
     def label(self) -> str:
-        return f"{self.type} ({Path(self.path).name})"
+        return f"{self.type} ({header_label(self.path)})"
+
+
+def header_label(path: str) -> str:
+    """A design's header as the user knows it: a file by its name, a kernel include name as
+    written (``linux/mm_types.h``)."""
+    return Path(path).name if Path(path).is_absolute() else path
 
 
 def _split(arg: str) -> tuple[str, str | None]:
@@ -167,7 +173,10 @@ def _container_facts(ls: Any, container: str, design: Design, profile: Profile) 
     # The member may name the type through a typedef (foo_bitmap_t for struct foo_bitmap,
     # or the other way round): match on every name along either typedef chain.
     wanted = _type_names(ls.types.get(design.type)) | {design.type}
-    holder = [name for name, _, m in members if _type_names(m.type) & wanted]
+    # A member declared with the design's own name first: a scalar typedef (vm_flags_t, an
+    # unsigned long) would otherwise match every unsigned long member (vm_start)
+    holder = [name for name, _, m in members if design.type in _type_names(m.type)] or \
+        [name for name, _, m in members if _type_names(m.type) & wanted]
     return {
         "declared": True, "size_bytes": t.size_bytes, "align_bytes": t.align_bytes,
         "hole_bytes": lay["hole_bits"] // 8, "padding_bytes": lay["padding_bits"] // 8,
@@ -189,7 +198,7 @@ def _design_facts(design: Design, profile: Profile, layouts: _Layouts, flags: Ma
         return {"error": str(exc)}
     t = ls.types.get(design.type)
     if t is None:
-        return {"error": f"{design.type!r} is not declared in {Path(design.path).name} on {profile.name}"}
+        return {"error": f"{design.type!r} is not declared in {header_label(design.path)} on {profile.name}"}
     out: dict[str, Any] = {"size_bytes": t.size_bytes, "align_bytes": t.align_bytes,
                            "c_type": getattr(t, "c_type", "") or ""}
     try:
@@ -304,8 +313,8 @@ def diff_designs(old: Design, new: Design, profiles: Sequence[Profile], *,
     if container and arches and not any((a[side].get("container") or {}).get("declared")
                                         for a in arches for side in ("old", "new")):
         # A container no arch declares is a typo (as in a spec), not "not declared" rows and exit 0.
-        raise UsageError(f"--container {container!r} is not a complete type in {Path(old.path).name} or "
-                         f"{Path(new.path).name} on any selected arch")
+        raise UsageError(f"--container {container!r} is not a complete type in {header_label(old.path)} or "
+                         f"{header_label(new.path)} on any selected arch")
     # Arches whose old and new facts agree (up to flag names: aliases differ per arch)
     # are summarised together.
     groups: dict[str, dict[str, Any]] = {}
