@@ -121,6 +121,9 @@ class LayoutRules:
     # a wider-than-64-bit _BitInt's limbs (0: long long's).
     bitint_max_width: int = 0
     bitint_limb_align_bytes: int = 0
+    # __builtin_va_list as C (a type name, an array suffix allowed): its members are laid out like
+    # any struct's ("struct __va_list { void *__ap; }" on arm, "void *" on mips).
+    va_list: str = ""
     source: str = ""
 
     @property

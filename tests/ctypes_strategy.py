@@ -3,7 +3,11 @@
 ``c_record()`` draws a struct or union: scalar members of every type, bitfields of every width
 (including zero-width and unnamed ones, ``_Bool`` and enum bitfields), arrays, nested named and
 anonymous structs/unions, inline enums with small/negative/64-bit values, ``packed`` and
-``aligned(N)`` on the type and on members (before and after the declarator), ``_Alignas``.
+``aligned(N)`` on the type and on members (before and after the declarator), ``_Alignas``,
+``_Atomic`` scalars and structs, ``_Complex`` of float and integer types, ``__int128`` (where
+the arch has it), ``vector_size`` vectors, ``mode(...)`` members; records sit under every form
+of ``#pragma pack`` (``n``, ``()``, ``0``, ``push``/``pop`` with identifiers) and, for GCC,
+``#pragma scalar_storage_order``.
 
 ``generate_header(n, seed)`` draws n of them with a fixed seed into ONE header, so each arch is
 compiled once for all of them.  Everything generated is valid GNU C on every Linux arch (the
@@ -24,6 +28,9 @@ INT_TYPES = [
     ("long long", 64), ("unsigned long long", 64), ("_Bool", 1),
 ]
 OTHER_TYPES = ["float", "double", "long double", "void *", "char *"]
+COMPLEX_PARTS = ["float", "double", "long double", "char", "short", "int", "long long"]
+VECTOR_ELEMS = [("char", 1), ("short", 2), ("int", 4), ("long long", 8), ("float", 4), ("double", 8)]
+MODES = ["QI", "HI", "SI", "DI", "word", "pointer", "byte"]
 ALIGNS = [1, 2, 4, 8, 16]
 
 
@@ -69,8 +76,10 @@ def _enum_def(draw, ctx: _Ctx) -> str:
 @st.composite
 def _member(draw, ctx: _Ctx, depth: int) -> str:
     kind = draw(st.sampled_from(["int", "int", "int", "bitfield", "bitfield", "bitfield", "other", "array",
-                                 "record", "enum", "zero", "unnamed"] if depth < 2 else
-                                ["int", "bitfield", "bitfield", "other", "array", "zero", "enum"]))
+                                 "record", "enum", "zero", "unnamed", "atomic", "complex", "vector", "mode",
+                                 "int128"] if depth < 2 else
+                                ["int", "bitfield", "bitfield", "other", "array", "zero", "enum", "atomic",
+                                 "complex", "vector", "mode"]))
     name = ctx.name("f")
     attrs: list[str] = []
     if draw(st.integers(0, 9)) == 0:
@@ -88,6 +97,24 @@ def _member(draw, ctx: _Ctx, depth: int) -> str:
         return f"{pre}{alignas}{t} {name}{post};"
     if kind == "other":
         return f"{pre}{draw(st.sampled_from(OTHER_TYPES))} {name}{post};"
+    if kind == "atomic":
+        if draw(st.booleans()):
+            t, _ = draw(st.sampled_from(INT_TYPES))
+            return f"{pre}_Atomic {t} {name}{post};"
+        n = draw(st.integers(1, 17))  # odd sizes: clang rounds them up, GCC does not
+        return f"{pre}_Atomic struct {{ char c[{n}]; }} {name}{post};"
+    if kind == "complex":
+        return f"{pre}_Complex {draw(st.sampled_from(COMPLEX_PARTS))} {name}{post};"
+    if kind == "vector":
+        t, size = draw(st.sampled_from(VECTOR_ELEMS))
+        nbytes = size << draw(st.integers(1, 5 if size < 4 else 3))
+        return f"{pre}{t} __attribute__((vector_size({nbytes}))) {name}{post};"
+    if kind == "mode":
+        t = draw(st.sampled_from(["int", "unsigned int", "long", "unsigned long long"]))
+        return f"{pre}{t} {name} __attribute__((mode({draw(st.sampled_from(MODES))}))){post};"
+    if kind == "int128":
+        t = draw(st.sampled_from(["__int128", "unsigned __int128"]))
+        return f"\n#ifdef __SIZEOF_INT128__\n{pre}{t} {name}{post};\n#endif\n"
     if kind == "array":
         t = draw(st.sampled_from([t for t, _ in INT_TYPES] + OTHER_TYPES))
         dims = "".join(f"[{draw(st.integers(1, 5))}]" for _ in range(draw(st.integers(1, 2))))
@@ -135,11 +162,33 @@ def c_record(index: int) -> st.SearchStrategy[str]:
     def _top(draw) -> str:
         ctx = _Ctx(f"r{index}")
         body = draw(_record_body(ctx, 0, tag=f"r{index}"))
-        if draw(st.integers(0, 3)) == 0:
-            return f"typedef {body} r{index}_t;"
-        return f"{body};"
+        text = f"typedef {body} r{index}_t;" if draw(st.integers(0, 3)) == 0 else f"{body};"
+        return draw(_under_pragmas(text, index))
 
     return _top()
+
+
+@st.composite
+def _under_pragmas(draw, text: str, index: int) -> str:
+    """A definition under one of GCC's #pragma pack forms, or scalar_storage_order (GCC only)."""
+    form = draw(st.sampled_from(["none"] * 6 + ["set", "push", "push_id", "zero", "sso"]))
+    n = draw(st.sampled_from([1, 2, 4, 8, 16]))
+    if form == "set":
+        return f"\n#pragma pack({n})\n{text}\n#pragma pack()\n"
+    if form == "push":
+        return f"\n#pragma pack(push, {n})\n{text}\n#pragma pack(pop)\n"
+    if form == "push_id":
+        return f"\n#pragma pack(push, r{index}_id, {n})\n#pragma pack(push, 1)\n#pragma pack(pop, r{index}_id)\n" \
+               f"#pragma pack(push, r{index}_id2, {n})\n{text}\n#pragma pack(pop, r{index}_id2)\n"
+    if form == "zero":
+        return f"\n#pragma pack(push, {n})\n#pragma pack(0)\n{text}\n#pragma pack(pop)\n"
+    if form == "sso":
+        order = draw(st.sampled_from(["big-endian", "little-endian"]))
+        return f"\n#ifndef __clang__\n#pragma scalar_storage_order {order}\n#endif\n{text}\n" \
+               f"#ifndef __clang__\n#pragma scalar_storage_order default\n#endif\n"
+    return text
+
+
 
 
 def generate_header(n: int, seed_value: int = 20261127) -> str:

@@ -41,11 +41,13 @@ def compiler_argv(profile, kind: str | None = None) -> list[str]:
     return [*comp.argv, *comp.cflags]
 
 
-def dwarf_string_flags(argv: Sequence[str]) -> list[str]:
-    # GCC: strings inline (DW_FORM_string) so no .debug_str relocations need applying, which
-    # pyelftools cannot do for every machine (m68k, alpha, hppa, sh, arc...).
+def dwarf_flags(argv: Sequence[str]) -> list[str]:
+    # clang: DWARF 5, the first to describe _Atomic (DW_TAG_atomic_type; clang pads _Atomic types,
+    # see _probe_member_sizes).  GCC 12 writes DWARF 5 already, and its strings inline
+    # (DW_FORM_string) so no .debug_str relocations need applying, which pyelftools cannot do
+    # for every machine (m68k, alpha, hppa, sh, arc...).
     if any("ziglang" in a or "clang" in a for a in argv):
-        return []
+        return ["-gdwarf-5"]
     return ["-fno-merge-debug-strings"]
 
 
@@ -58,13 +60,17 @@ def _undefine(names: Iterable[str]) -> list[str]:
     return [f"#undef {w}" for w in words]
 
 
-def marker_declarations(type_names: Sequence[str]) -> str:
-    """The marker arrays whose DWARF bounds give ``_Alignof`` and ``sizeof`` of each named type
-    (text after the headers; the names freed of same-named macros)."""
-    lines = _undefine(type_names)
+def marker_declarations(type_names: Sequence[str], member_sizes: Sequence[tuple[str, str]] = ()) -> str:
+    """The marker arrays whose DWARF bounds give ``_Alignof`` and ``sizeof`` of each named type,
+    and ``sizeof`` of the members in ``member_sizes`` ((type, member) pairs: members whose size
+    DWARF does not give, see ``_Dwarf.members``); text after the headers, the names freed of
+    same-named macros."""
+    lines = _undefine([*type_names, *(w for pair in member_sizes for w in pair)])
     for i, name in enumerate(type_names):
         lines.append(f"char __bl_align_{i}[_Alignof({name})];")
         lines.append(f"char __bl_size_{i}[sizeof({name})];")
+    for k, (name, member) in enumerate(member_sizes):
+        lines.append(f"char __bl_msize_{k}[sizeof((({name} *)0)->{member})];")
     return "".join(line + "\n" for line in lines)
 
 
@@ -90,18 +96,21 @@ def contract_assertions(types: Mapping[str, Mapping], names: Iterable[str] | Non
     return "".join(line + "\n" for line in lines), count
 
 
-def layout_source(headers: Iterable[str | Path], type_names: Sequence[str]) -> str:
+def layout_source(headers: Iterable[str | Path], type_names: Sequence[str],
+                  member_sizes: Sequence[tuple[str, str]] = ()) -> str:
+    """The C of a layout object: the headers, then the marker arrays (``marker_declarations``)."""
     includes = "".join(f'#include "{Path(h).resolve()}"\n' for h in headers)
-    return includes + marker_declarations(type_names)
+    return includes + marker_declarations(type_names, member_sizes)
 
 
 def compile_layout_object(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
-                  kind: str | None = None, extra_flags: Sequence[str] = (), timeout: float = 300.0) -> Path:
+                  kind: str | None = None, extra_flags: Sequence[str] = (), timeout: float = 300.0,
+                  member_sizes: Sequence[tuple[str, str]] = ()) -> Path:
     argv = compiler_argv(profile, kind)
     src = Path(workdir) / f"layout_{profile.name}.c"
     obj = Path(workdir) / f"layout_{profile.name}.o"
-    src.write_text(layout_source(headers, type_names))
-    cmd = [*argv, *DEBUG_FLAGS, *dwarf_string_flags(argv), *extra_flags]
+    src.write_text(layout_source(headers, type_names, member_sizes))
+    cmd = [*argv, *DEBUG_FLAGS, *dwarf_flags(argv), *extra_flags]
     for d in include_dirs:
         cmd += ["-I", str(d)]
     cmd += toolchains.define_flags(defines)
@@ -311,8 +320,21 @@ class _Dwarf:
                 if inner is not None and inner.tag in ("DW_TAG_structure_type", "DW_TAG_union_type"):
                     out.extend(self.members(inner, off))
                 continue
-            out.append({"name": name, "offset_bits": off, "size_bits": 8 * self.size(mtype)})
+            entry = {"name": name, "offset_bits": off, "size_bits": 8 * self.size(mtype)}
+            if self.is_atomic(mtype):
+                # DW_TAG_atomic_type has no size of its own: clang pads an _Atomic type to a power
+                # of two, so its member's size comes from a sizeof probe (compiled_layout)
+                entry["size_bits"] = None
+            out.append(entry)
         return out
+
+    def is_atomic(self, die) -> bool:
+        while die is not None and die.tag in ("DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type",
+                                              "DW_TAG_restrict_type", "DW_TAG_atomic_type"):
+            if die.tag == "DW_TAG_atomic_type":
+                return True
+            die = self.ref(die)
+        return False
 
     def contract_name(self, die) -> str | None:
         name = _attr(die, "DW_AT_name")
@@ -338,16 +360,10 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
     """Contract dict {"types": {...}} for type_names from a layout object."""
     dw = _Dwarf(obj, profile.little_endian)
     try:
-        markers: dict[str, int] = {}
+        markers = _probe_bounds(dw)
         defs: dict[str, object] = {}
         for die in dw.dies:
-            if die.tag == "DW_TAG_variable":
-                name = _attr(die, "DW_AT_name")
-                name = name.decode() if isinstance(name, bytes) else name
-                if name and name.startswith("__bl_"):
-                    markers[name] = dw.array_len(die)
-                continue
-            if _attr(die, "DW_AT_declaration"):
+            if die.tag == "DW_TAG_variable" or _attr(die, "DW_AT_declaration"):
                 continue
             cname = dw.contract_name(die)
             if cname is not None and cname not in defs:
@@ -424,19 +440,21 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
     Without ``type_names``, a first compile lists the types DWARF says the headers define.
     """
     with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
-        def compile_with(names: Sequence[str]) -> Path:
+        def compile_with(names: Sequence[str], member_sizes: Sequence[tuple[str, str]] = ()) -> Path:
             # a directory per compile: the bare object is read again after a failed marker compile
             workdir = tempfile.mkdtemp(dir=tmp)
-            return compile_layout_object(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags)
+            return compile_layout_object(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags,
+                                         member_sizes=member_sizes)
 
         return layout_from_compiles(compile_with, profile, type_names, [str(h) for h in headers])
 
 
-def layout_from_compiles(compile_with: Callable[[Sequence[str]], Path], profile,
+def layout_from_compiles(compile_with: Callable[..., Path], profile,
                          type_names: Sequence[str] | None = None,
                          header_files: Sequence[str] | None = None) -> dict:
-    """``{"types": {...}}`` for ``type_names`` from objects ``compile_with(names)`` builds (the TU
-    plus ``marker_declarations(names)``; each call a new file), with any compile command: the
+    """``{"types": {...}}`` for ``type_names`` from objects ``compile_with(names, member_sizes=())``
+    builds (the TU plus ``marker_declarations(names, member_sizes)``; each call a new file), with
+    any compile command: the
     profile's compiler here, Kbuild's in ``bitlayout.kernel.facts``.  Without ``type_names``: every
     type DWARF says ``header_files`` define (``None``: every type of the TU), listed from a first
     compile."""
@@ -457,13 +475,50 @@ def layout_from_compiles(compile_with: Callable[[Sequence[str]], Path], profile,
         complete = [n for n in type_names if n not in incomplete]
         obj = compile_with(complete)
         done = read_layout(obj, profile, complete)["types"]
+        _probe_member_sizes(done, lambda pairs: compile_with([], pairs), profile)
         return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
     # read_layout's errors are about the DWARF, not the compile: they do not fall into the retry
     done = read_layout(obj, profile, type_names)["types"]
+    _probe_member_sizes(done, lambda pairs: compile_with([], pairs), profile)
     # GCC answers sizeof(void) and sizeof of a function type with 1 (a GNU extension): DWARF
     # still says which names have no size
     incomplete = incomplete_type_names(obj, profile, type_names)
     return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
+
+
+def _probe_member_sizes(types: dict, compile_with, profile) -> None:
+    """Fill in the member sizes DWARF left open (``size_bits`` None) with one more compile of
+    ``sizeof(((T *)0)->m)`` probes; in place."""
+    pairs = [(name, m["name"]) for name, t in types.items() for m in t["members"] if m["size_bits"] is None]
+    if not pairs:
+        return
+    obj = compile_with(pairs)
+    sizes = _variable_bounds(obj, profile)
+    it = iter(range(len(pairs)))
+    for name, t in types.items():
+        for m in t["members"]:
+            if m["size_bits"] is None:
+                m["size_bits"] = 8 * sizes[f"__bl_msize_{next(it)}"]
+
+
+def _variable_bounds(obj: Path, profile) -> dict[str, int]:
+    dw = _Dwarf(obj, profile.little_endian)
+    try:
+        return _probe_bounds(dw)
+    finally:
+        dw.close()
+
+
+def _probe_bounds(dw: "_Dwarf") -> dict[str, int]:
+    """``__bl_*`` probe arrays of a layout object: name -> array length."""
+    out = {}
+    for die in dw.dies:
+        if die.tag == "DW_TAG_variable":
+            name = _attr(die, "DW_AT_name")
+            name = name.decode() if isinstance(name, bytes) else name
+            if name and name.startswith("__bl_"):
+                out[name] = dw.array_len(die)
+    return out
 
 
 # The layout/1 form of a type without a size (docs/cfront.md "Incomplete types").

@@ -45,7 +45,8 @@ _PAIRS = {"(": ")", "[": "]", "{": "}"}
 
 _MARKER_RE = re.compile(r'[ \t]*#[ \t]*(?:line[ \t]+)?(\d+)(?:[ \t]+"((?:\\.|[^"\\])*)")?')
 _DIRECTIVE_RE = re.compile(r"[ \t]*#[ \t]*(\w*)")
-_ALL_MARKERS_RE = re.compile(r'^[ \t]*#[ \t]*(?:line[ \t]+)?(\d+)(?:[ \t]+"((?:\\.|[^"\\])*)")?[^\n]*\n?', re.M)
+_ALL_MARKERS_RE = re.compile(r'^[ \t]*#[ \t]*(?:line[ \t]+)?(\d+)(?:[ \t]+"((?:\\.|[^"\\])*)")?((?:[ \t]+\d+)*)[^\n]*\n?',
+                             re.M)
 
 
 class Token:
@@ -150,28 +151,40 @@ class Lexer:
         raise CParseError(f"{self.where(opener.offset)}: {opener.text!r} is never closed")
 
     # -- positions --------------------------------------------------------------------
+    def _read_markers(self) -> None:
+        """Every line marker as (offset after it, presumed file, line, physical file).
+
+        The presumed file is what GCC names in diagnostics (``#line 100 "foo.c"`` renames it);
+        the physical file is the one the text really comes from: it changes only when a file is
+        entered (flag 1) or returned to (flag 2), or at the top level's pseudo files
+        (``<built-in>``, ``<command-line>``).  ``file_of`` answers the physical one, so a
+        ``#line`` in a header does not move its types out of that header."""
+        markers = []
+        presumed = physical = self.filename
+        for m in _ALL_MARKERS_RE.finditer(self.text):
+            name, flags = m.group(2), m.group(3).split()
+            if name is not None:
+                if "1" in flags or "2" in flags or physical.startswith("<") or name.startswith("<") \
+                        or name == self.filename:
+                    physical = name
+                presumed = name
+            markers.append((m.end(), presumed, int(m.group(1)), physical))
+        self._markers = markers
+        self._marker_offsets = [e for e, *_rest in markers]
+
+    def _marker_at(self, offset: int):
+        if self._markers is None:
+            self._read_markers()
+        k = bisect.bisect_right(self._marker_offsets, offset) - 1
+        return (0, self.filename, 1, self.filename) if k < 0 else self._markers[k]
+
     def where(self, offset: int) -> str:
         """``file:line:col`` of an offset (from the line markers before it)."""
-        if self._markers is None:
-            self._markers = []
-            for m in _ALL_MARKERS_RE.finditer(self.text):
-                self._markers.append((m.end(), m.group(2) if m.group(2) is not None else None, int(m.group(1))))
-            # a marker without a file name keeps the current file
-            cur = self.filename
-            fixed = []
-            for end, f, ln in self._markers:
-                cur = f if f is not None else cur
-                fixed.append((end, cur, ln))
-            self._markers = fixed
-            self._marker_offsets = [e for e, _f, _l in fixed]
-        k = bisect.bisect_right(self._marker_offsets, offset) - 1
-        if k < 0:
-            base, file, line = 0, self.filename, 1
-        else:
-            base, file, line = self._markers[k]
+        base, file, line, _physical = self._marker_at(offset)
         line += self.text.count("\n", base, offset)
         col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
         return f"{file}:{line}:{col}"
 
     def file_of(self, offset: int) -> str:
-        return self.where(offset).rsplit(":", 2)[0]
+        """The file the text at ``offset`` physically comes from (see ``_read_markers``)."""
+        return self._marker_at(offset)[3]

@@ -57,6 +57,9 @@ _INT_WORDS = {"void", "char", "short", "int", "long", "float", "double", "signed
               "_Complex", "__int128", "__int128_t", "__uint128_t", "_Float16", "_Float32", "_Float64", "_Float128",
               "_Float32x", "_Float64x", "_Float128x", "__float128", "__float80", "__ibm128", "__ieee128", "__bf16",
               "__fp16", "_Decimal32", "_Decimal64", "_Decimal128", "_Imaginary"}
+# Type keywords a compiler has only on some targets; elsewhere they are ordinary identifiers.
+_EXTENSION_FLOATS = {"_Float16", "_Float32", "_Float64", "_Float128", "_Float32x", "_Float64x", "_Float128x",
+                     "__float128", "__float80", "__ibm128", "__ieee128", "__bf16", "__fp16"}
 _TYPE_START = _INT_WORDS | _QUALIFIERS | {"struct", "union", "enum", "typeof", "_Atomic", "_Alignas",
                                           "__attribute__", "__builtin_va_list", "_BitInt", "__auto_type",
                                           "__extension__"}
@@ -368,7 +371,7 @@ class Parser:
         where = self.lx.where(d.offset)
         if specs.storage == "typedef":
             self._check_ordinary(name, "typedef", where)
-            td = TypedefDecl(name, ctype, attrs, tuple(specs.alignas), where, where.rsplit(":", 2)[0])
+            td = TypedefDecl(name, ctype, attrs, tuple(specs.alignas), where, self.lx.file_of(d.offset))
             old = self.typedefs.get(name)
             if old is not None:
                 # C11 allows the same typedef again; a different type is checked per arch by layout
@@ -468,6 +471,15 @@ class Parser:
                 self.expect(")")
                 words.append(("_BitInt", width))
                 continue
+            if w in _EXTENSION_FLOATS and (self.is_typedef_name(t.text) or (words or sp.base is not None)
+                                           and self.peek(1).text in (";", ",", ")", "[", "=")):
+                # a keyword only where the compiler has the type: glibc's bits/floatn.h typedefs
+                # `_Float128` itself for compilers that do not (clang on sparc)
+                if self.is_typedef_name(t.text) and sp.base is None and not words:
+                    self.next()
+                    self._set_base(sp, t, CType("typedef", t.text, spelled=t.text))
+                    continue
+                break
             if w in _INT_WORDS:
                 self.next()
                 words.append(w)
@@ -1117,21 +1129,24 @@ def _typed(ctype: CType, attrs: tuple[Attr, ...]) -> tuple[CType, tuple[Attr, ..
 def _with_type_attrs(t: CType, attrs: list[Attr]) -> CType:
     """Attributes written inside a type name (``(int __attribute__((vector_size(16))))``)."""
     for a in attrs:
-        if a.name in ("mode", "vector_size"):
+        if a.name == "mode":
+            t = apply_type_attr(t, a, in_type_name=True)
+        elif a.name == "vector_size":
             t = apply_type_attr(t, a)
         elif a.name == "aligned":
             t = CType("unsupported", name="attribute 'aligned' inside a type name")
     return t
 
 
-def apply_type_attr(t: CType, a: Attr) -> CType:
+def apply_type_attr(t: CType, a: Attr, in_type_name: bool = False) -> CType:
     """``mode``/``vector_size`` replace the innermost base type of a declaration (GCC
     c-common.cc handle_mode_attribute / handle_vector_size_attribute: through pointers, arrays
-    and function return types)."""
+    and function return types).  A ``mode`` inside a type name is marked: clang ignores it there
+    ("'mode' attribute ignored when parsing type"), GCC applies it."""
     if t.kind in ("pointer", "array", "func"):
-        return CType(t.kind, t.name, t.unsigned, apply_type_attr(t.of, a), t.count, t.expr, t.spelled)
+        return CType(t.kind, t.name, t.unsigned, apply_type_attr(t.of, a, in_type_name), t.count, t.expr, t.spelled)
     if a.name == "mode":
-        return CType("mode", a.arg, of=t)
+        return CType("mode", a.arg, of=t, spelled="in a type name" if in_type_name else "")
     return CType("vector", of=t, count=a.arg)
 
 

@@ -6,6 +6,12 @@
   bitfield positions (the bit range inside the byte-addressed storage, and MSB/LSB-first order).
 - ``compare``: one type (``--type``), one column per arch, differing rows marked ``*``.
 
+``--type`` names any type the translation unit can see (the files, what they include through
+``-I`` or from the libc, built-in types); ``--all-types`` lays out every type of the translation
+unit instead of the files' own, and ``--list-types`` prints each type's name and the file it
+comes from.  A type the engine cannot lay out is ``{"unsupported": ...}`` (docs/cfront.md); naming
+it with ``--type`` is an error.
+
 Rendering only: every number comes from ``bitlayout.layout``.  Exit 0, or 2 on bad input.
 """
 
@@ -28,7 +34,12 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VAL]")
     p.add_argument("--type", dest="types", action="append", default=[], metavar="NAME",
-                   help='only this type ("struct X", "union X", "enum X" or a typedef name); repeatable')
+                   help='only this type ("struct X", "union X", "enum X", a typedef name, any type the files '
+                        'see, e.g. pthread_mutex_t after <pthread.h>); repeatable')
+    p.add_argument("--all-types", action="store_true",
+                   help="every type of the translation unit (headers included), not only the files' own")
+    p.add_argument("--list-types", action="store_true",
+                   help="print the name and defining file of every type of the translation unit, and exit")
     p.add_argument("--builtin-cpp", action="store_true",
                    help="preprocess with the built-in preprocessor even when a compiler is installed")
 
@@ -92,23 +103,33 @@ def compute(args: Any) -> dict:
         raise err
     for name in args.types:
         for arch, ls in sets.items():
-            named_type(ls, name, args.files[0], arch)
+            _named_type(ls, name, args.files[0])
     return sets
 
 
-def named_type(ls: Any, name: str, where: str, arch: str) -> Any:
-    """A ``--type`` name: any type of the translation unit (not only those the FILEs define:
-    ``struct task_struct`` through ``linux/mm_types.h``); a name it lacks, or one the engine
-    cannot lay out, is one line, exit 2."""
+def _named_type(ls, name: str, where: str):
+    """The layout of a type a user named: any type the translation unit sees; an unknown name or a
+    type the engine cannot lay out is one line, exit 2."""
     from ..errors import LayoutError, UnsupportedError
 
+    if name in ls.unsupported:
+        raise UnsupportedError(f"{name!r} cannot be laid out on {ls.profile.name}: {ls.unsupported[name].reason}")
     try:
         return ls.type(name)
     except UnsupportedError as exc:
-        raise UsageError(f"{name} on {arch}: not supported: {exc}") from None
+        raise UnsupportedError(f"{name!r} cannot be laid out on {ls.profile.name}: {exc}") from None
     except LayoutError:
         known = ", ".join(list(ls.types)[:12])
         raise UsageError(f"{where}: no type {name!r} (defined: {known}...)") from None
+
+
+def type_names(ls, args) -> list[str]:
+    """What a run lays out: the --type names, every type of the TU (--all-types), or the files'."""
+    if args.types:
+        return list(args.types)
+    if getattr(args, "all_types", False):
+        return ls.tu.defined_type_names(everything=True)
+    return ls.tu.defined_type_names()
 
 
 def run(args: Any) -> int:
@@ -117,19 +138,41 @@ def run(args: Any) -> int:
     sets = compute(args)
     if args.format == "compare" and len(args.types) != 1:
         raise UsageError("--format compare needs exactly one --type NAME")
+    if args.list_types:
+        return _list_types(sets, args.format)
     if args.format == "json":
-        json.dump(contract(sets, args.types), sys.stdout, indent=1)
+        doc = contract({})
+        for arch, ls in sets.items():
+            doc["arches"][arch] = ls.to_contract(type_names(ls, args))
+        json.dump(doc, sys.stdout, indent=1)
         sys.stdout.write("\n")
         return 0
     if args.format == "compare":
         sys.stdout.write(render_compare(sets, args.types[0]))
         return 0
     for arch, ls in sets.items():
-        names = args.types or list(ls.types)
         sys.stdout.write(f"== {arch} ({ls.profile.layout_class}, cacheline {ls.profile.cacheline_bytes}) ==\n")
-        for name in names:
+        for name in type_names(ls, args):
+            if name in ls.unsupported:
+                sys.stdout.write(f"{name} {{  /* unsupported: {ls.unsupported[name].reason} */ }};\n")
+                continue
             sys.stdout.write(render_table(ls.type(name), ls.profile))
         sys.stdout.write("\n")
+    return 0
+
+
+def _list_types(sets: dict, fmt: str) -> int:
+    """Every type of each arch's translation unit with the file that defines it."""
+    listing = {arch: ls.tu.type_names_with_files() for arch, ls in sets.items()}
+    if fmt == "json":
+        json.dump({arch: [{"name": n, "file": f} for n, f in rows] for arch, rows in listing.items()},
+                  sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    for arch, rows in listing.items():
+        sys.stdout.write(f"== {arch}: {len(rows)} types ==\n")
+        for name, file in rows:
+            sys.stdout.write(f"{name:<40} {file}\n")
     return 0
 
 

@@ -47,6 +47,7 @@ class _Edit:
         self.profile = profile
         self.scalars = dict(profile.scalars)
         self.char_signed = profile.char_signed
+        self.rules: dict[str, object] = {}  # [layout] fields that change
 
     def set_scalar(self, key: str, size: int, align: int, gnu_align: int, why: str) -> None:
         self.scalars[key] = Scalar(size, align, gnu_align, why)
@@ -56,7 +57,8 @@ class _Edit:
             self.scalars.pop(key, None)
 
     def result(self) -> Profile:
-        return dataclasses.replace(self.profile, scalars=self.scalars, char_signed=self.char_signed)
+        return dataclasses.replace(self.profile, scalars=self.scalars, char_signed=self.char_signed,
+                                   layout=dataclasses.replace(self.profile.layout, **self.rules))
 
 
 def _unsigned_char(edit: _Edit, flag: str) -> None:
@@ -99,9 +101,10 @@ def _no_ppc_float128(edit: _Edit, flag: str) -> None:
 
 def _sh_nofpu_va_list(edit: _Edit, flag: str) -> None:
     # The SH4 va_list is a 20-byte struct of the FPU register save areas; without an FPU it is a
-    # plain pointer (GCC sh_build_builtin_va_list).
+    # plain pointer (GCC sh_build_builtin_va_list; DWARF: void *).
     p = edit.scalars["pointer"]
     edit.set_scalar("va_list", p.size_bytes, p.align_bytes, p.gnu_align_bytes, f"Kbuild {flag}")
+    edit.rules["va_list"] = "void *"
 
 
 @dataclass(frozen=True)

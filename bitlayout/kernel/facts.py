@@ -29,9 +29,9 @@ def kernel_compiled_layout(tree: KernelTree | str | Path, profile: Profile, head
     with tempfile.TemporaryDirectory(prefix="bitlayout-kfacts-") as tmp:
         count = iter(range(1 << 30))
 
-        def compile_with(names: Sequence[str]) -> Path:
+        def compile_with(names: Sequence[str], member_sizes: Sequence[tuple[str, str]] = ()) -> Path:
             out = Path(tmp) / f"tu{next(count)}.o"
-            return kernel_compile_debug(tree, profile, out, source=text + marker_declarations(names),
+            return kernel_compile_debug(tree, profile, out, source=text + marker_declarations(names, member_sizes),
                                         config_file=config_file, extra_flags=extra_flags)
 
         return layout_from_compiles(compile_with, profile, type_names, None)

@@ -273,7 +273,7 @@ def kernel_compile_debug(tree: KernelTree | str | Path, profile: Profile, output
                          timeout: float = 600.0) -> Path:
     """Compile the TU with Kbuild's flags plus DWARF for every declared type into ``output``
     (an object for ``bitlayout.backends.compiled`` to read)."""
-    from ..backends.compiled import dwarf_string_flags
+    from ..backends.compiled import dwarf_flags
 
     command = command_for(tree, profile, config_file)
     text = source if source is not None else tu_source(headers)
@@ -282,7 +282,7 @@ def kernel_compile_debug(tree: KernelTree | str | Path, profile: Profile, output
         src = Path(tmp) / f"{TU_NAME}.c"
         src.write_text(text)
         flags = [a for a in command.argv if not a.startswith(_DEBUG_OUTPUT_FLAGS)]
-        argv = [*flags, *extra_flags, *DEBUG_FLAGS, *dwarf_string_flags(command.argv), "-c", str(src),
+        argv = [*flags, *extra_flags, *DEBUG_FLAGS, *dwarf_flags(command.argv), "-c", str(src),
                 "-o", str(output)]
         _run(argv, f"-c -g for {profile.name}", timeout)
     return output

@@ -32,7 +32,8 @@ def abi_key(profile) -> tuple:
 
     scalars = tuple((k, s.size_bytes, s.align_bytes, s.gnu_align_bytes)
                     for k, s in sorted(profile.scalars.items()) if k in SCALAR_KEYS)
-    rules = dataclasses.replace(profile.layout, source="", bitfields_msb_first=False)
+    # va_list: a read dependency (LayoutSet.scalars_read), like the optional scalars
+    rules = dataclasses.replace(profile.layout, source="", bitfields_msb_first=False, va_list="")
     return (scalars, rules, profile.char_signed)
 
 
@@ -65,6 +66,8 @@ def layout_table(tu, profile, macros: Mapping[str, str] | None = None) -> Layout
 def _scalar_numbers(profile, key: str):
     if key == "<little_endian>":
         return profile.little_endian
+    if key == "<va_list>":
+        return profile.layout.va_list
     s = profile.scalars.get(key)
     return None if s is None else (s.size_bytes, s.align_bytes, s.gnu_align_bytes)
 

@@ -327,7 +327,8 @@ class LayoutSet:
 
     # -- names ----------------------------------------------------------------------------
     def _named(self, name: str) -> TypeLayout:
-        if name.split(" ", 1)[0] in ("struct", "union", "enum"):
+        parts = name.split()
+        if len(parts) == 2 and parts[0] in ("struct", "union", "enum") and parts[1].isidentifier():
             if self._tagdef(name) is None:
                 raise LayoutError(f"no type {name!r}")
             return self._tag(name, "<input>")
@@ -413,10 +414,7 @@ class LayoutSet:
         if k == "mode":
             return self._mode(ct, where)
         if k == "va_list":
-            s = self._profile_scalar("va_list", "__builtin_va_list", where)
-            return TypeLayout("__builtin_va_list", "scalar", s.size_bytes, s.align_bytes,
-                              c_type="__builtin_va_list", gnu_align_bytes=s.gnu_align_bytes,
-                              canon=("scalar", "va_list"))
+            return self._va_list(where)
         if k == "bitint":
             return self._bitint(ct, where)
         if k == "unsupported":
@@ -427,6 +425,24 @@ class LayoutSet:
         s = self.profile.scalars.get(key)
         self.scalars_read[key] = None if s is None else (s.size_bytes, s.align_bytes, s.gnu_align_bytes)
         return s
+
+    def _va_list(self, where: str) -> TypeLayout:
+        """__builtin_va_list: the profile's C declaration of it, laid out by this engine (its
+        members are what DWARF shows: ``__stack``, ``__gr_top``... on aarch64)."""
+        decl = self.rules.va_list
+        self.scalars_read["<va_list>"] = decl
+        s = self._profile_scalar("va_list", "__builtin_va_list", where)
+        if not decl:
+            return TypeLayout("__builtin_va_list", "scalar", s.size_bytes, s.align_bytes,
+                              c_type="__builtin_va_list", gnu_align_bytes=s.gnu_align_bytes,
+                              canon=("scalar", "va_list"))
+        head, bracket, suffix = decl.partition("[")
+        from ..cfront.parser import parse
+
+        tu = parse(f"typedef {head} __bl_va_list{bracket}{suffix};", "<va_list>")
+        t = LayoutSet(tu, self.profile).type("__bl_va_list").resolved()
+        return TypeLayout("__builtin_va_list", "typedef", t.size_bytes, t.align_bytes, (), t, None,
+                          "__builtin_va_list", t.gnu_align_bytes, canon=("scalar", "va_list"))
 
     def _profile_scalar(self, key: str, spelled: str, where: str):
         s = self.profile.scalars.get(key)
@@ -498,6 +514,10 @@ class LayoutSet:
             need = min(size, self.rules.gcc_biggest_alignment)
             align, gnu, fld = max(align, need), max(gnu, need), max(fld, need)
         spelled = f"_Atomic({t.c_type})"
+        if r.kind in ("struct", "union"):
+            # still a struct: its members are reached through the _Atomic type (atomic_flag.__val)
+            return TypeLayout(spelled, r.kind, size, align, r.members, t, c_type=spelled, gnu_align_bytes=gnu,
+                              user_aligned=t.user_aligned, canon=("atomic", t.canon), field_align_bytes=fld)
         return TypeLayout(spelled, "atomic", size, align, (), t, c_type=spelled, gnu_align_bytes=gnu,
                           unsigned=t.unsigned, user_aligned=t.user_aligned, integer=t.integer,
                           canon=("atomic", t.canon), field_align_bytes=fld)
@@ -534,6 +554,8 @@ class LayoutSet:
 
     def _mode(self, ct: CType, where: str) -> TypeLayout:
         base = self._ctype(ct.of, where)
+        if self.compiler == "clang" and ct.spelled == "in a type name":
+            return base  # clang: "'mode' attribute ignored when parsing type"
         r = base.resolved()
         mode = ct.name
         p = self.profile

@@ -1,0 +1,95 @@
+"""The libc's own headers as test material: every type they define laid out by the model equals
+what the profile's compiler wrote to DWARF, on every arch with a compiler (glibc from Debian's
+cross sysroots for the GCC profiles, musl from zig for the clang ones).
+
+CI: one translation unit of commonly used headers per arch (one compile each).  The long run,
+``BITLAYOUT_LIBC_ALL=1``, includes every header of the arch's sysroot alone (top level and
+``sys/``, ``netinet/``, ``arpa/``, ``net/`` ...): where the compiler accepts it, every type must
+equal DWARF; where the compiler refuses it (``bits/`` headers that ``#error`` when included
+directly), bitlayout must refuse it too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bitlayout import layout, toolchains
+from bitlayout.backends import compiled
+from bitlayout.errors import BitlayoutError
+
+from test_layout_support import ARCH_NAMES, diff_contracts, profile, require_compiler
+
+COMMON = ["stdint.h", "stddef.h", "stdlib.h", "stdio.h", "string.h", "wchar.h", "pthread.h", "signal.h",
+          "time.h", "sys/types.h", "sys/stat.h", "sys/socket.h", "netinet/in.h", "arpa/inet.h", "termios.h",
+          "tgmath.h", "stdatomic.h", "malloc.h", "resolv.h", "syslog.h", "err.h", "dirent.h", "poll.h",
+          "sys/time.h", "sys/resource.h", "sys/uio.h", "netdb.h", "setjmp.h", "fenv.h", "inttypes.h"]
+SUBDIRS = ("", "sys", "netinet", "arpa", "net", "scsi", "rpc", "protocols", "netpacket")
+
+
+def _compare(arch: str, header: Path) -> list[str]:
+    p = profile(arch)
+    model = layout.layout_headers([header], p)
+    names = model.tu.defined_type_names(everything=True)
+    observed = compiled.compiled_layout([header], p, names)
+    return diff_contracts(model.to_contract(names), observed)
+
+
+@pytest.mark.parametrize("arch", ARCH_NAMES)
+def test_common_libc_headers_match_the_compiler(arch, tmp_path):
+    require_compiler(profile(arch))
+    h = tmp_path / "libc.h"
+    h.write_text("".join(f"#include <{name}>\n" for name in COMMON))
+    model = layout.layout_headers([h], profile(arch))
+    names = model.tu.defined_type_names(everything=True)
+    assert len(names) > 150, len(names)  # the libc's types really were read
+    assert not model.unsupported
+    observed = compiled.compiled_layout([h], profile(arch), names)
+    problems = diff_contracts(model.to_contract(names), observed)
+    assert problems == [], f"{len(problems)} differences on {arch}: {problems[:5]}"
+
+
+def _sysroot_headers(p) -> list[str]:
+    comp = toolchains.find_compiler(p)
+    proc = subprocess.run([*comp.argv, *comp.cflags, "-E", "-v", "-x", "c", "/dev/null"], capture_output=True,
+                          text=True)
+    dirs, on = [], False
+    for line in proc.stderr.splitlines():
+        if line.startswith("#include <...>"):
+            on = True
+        elif line.startswith("End of search"):
+            on = False
+        elif on and "gcc" not in line and "lib/include" not in line:
+            dirs.append(Path(line.strip()))
+    out = []
+    for d in dirs:
+        for sub in SUBDIRS:
+            out += [str(f.relative_to(d)) for f in sorted((d / sub).glob("*.h"))]
+    return out
+
+
+@pytest.mark.skipif(not os.environ.get("BITLAYOUT_LIBC_ALL"), reason="long run: BITLAYOUT_LIBC_ALL=1")
+@pytest.mark.parametrize("arch", ARCH_NAMES)
+def test_every_sysroot_header_alone_is_accepted_and_exact_or_refused_like_the_compiler(arch, tmp_path):
+    p = profile(arch)
+    comp = require_compiler(p)
+    disagreements = []
+    for rel in _sysroot_headers(p):
+        src = tmp_path / "one.h"
+        src.write_text(f"#include <{rel}>\n")
+        cc_ok = toolchains.run_compiler([*comp.argv, *comp.cflags, "-fsyntax-only", "-w", "-std=gnu11", "-x", "c",
+                                         str(src)], timeout=120, what="syntax check").returncode == 0
+        try:
+            problems = _compare(arch, src) if cc_ok else None
+            if not cc_ok:
+                layout.layout_headers([src], p)
+                disagreements.append(f"{rel}: the compiler refuses it, bitlayout laid it out")
+            elif problems:
+                disagreements.append(f"{rel}: {problems[:3]}")
+        except BitlayoutError as exc:
+            if cc_ok:
+                disagreements.append(f"{rel}: the compiler accepts it, bitlayout says {exc}")
+    assert disagreements == []
