@@ -5,6 +5,7 @@ stick, a build with the wrong ABI, unprepared and unsupported arches, the CLI's 
 from __future__ import annotations
 
 import dataclasses
+import json
 import shlex
 import shutil
 
@@ -177,6 +178,18 @@ def test_cli_prepare_prints_a_row_per_arch(fake, capsys):
            "per tree and arch" in err
     code, out, err = run_cli(capsys, "kernel", "command", str(src), "--arch", "x86_64")
     assert code == 0 and out.splitlines()[1].startswith("x86_64-linux-gnu-gcc -nostdinc ")
+
+
+def test_cli_prepare_and_command_as_json(fake, capsys):
+    src, _ = fake
+    code, out, err = run_cli(capsys, "kernel", "prepare", str(src), "--arch", "x86_64", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["schema"] == "bitlayout.kernel-prepare/1"
+    assert [(a["arch"], a["status"]) for a in doc["arches"]] == [("x86_64", "prepared")]
+    code, out, err = run_cli(capsys, "kernel", "command", str(src), "--arch", "x86_64", "--format", "json")
+    argv = json.loads(out)["arches"]["x86_64"]["argv"]
+    assert code == 0 and argv[:2] == ["x86_64-linux-gnu-gcc", "-nostdinc"]
 
 
 def test_cli_a_failing_make_is_one_error_line_and_exit_2(fake, capsys, monkeypatch):
