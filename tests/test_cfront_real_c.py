@@ -229,3 +229,33 @@ def test_a_table_laid_out_for_one_arch_is_unchanged_for_the_next():
         assert layout.layout_table(tu, p).to_contract()["types"]["struct after"]["size"] == 4
         layout.layout_table(tu, p).eval("sizeof(struct { long x; })")
     assert repr(tu) == before
+
+
+# --- valid C this parser cannot read: per type, once the compiler has said it is valid ----------------
+
+def test_a_declaration_the_parser_cannot_read_is_unsupported_when_the_compiler_accepts_the_file(
+        tmp_path, monkeypatch):
+    from bitlayout import toolchains
+    from bitlayout.cfront import parser
+    from bitlayout.errors import CParseError
+
+    if toolchains.find_compiler(X86_64) is None:
+        pytest.skip("needs a compiler for x86_64 (apt-get install -y gcc)")
+    real = parser.Parser.attributes
+
+    def stumbles(self):  # stand-in for a construct the parser does not know yet
+        if self.peek(3).text == "cold":
+            raise CParseError(f"{self.where(self.peek())}: cannot read attribute 'cold'")
+        return real(self)
+
+    monkeypatch.setattr(parser.Parser, "attributes", stumbles)
+    h = tmp_path / "u.h"
+    h.write_text("struct before { int a; };\ntypedef int odd_t __attribute__((cold));\n"
+                 "struct uses { odd_t o; };\nstruct after { long b; };\n")
+    c = layout.layout_headers([h], X86_64).to_contract()["types"]
+    assert c["struct before"]["size"] == 4 and c["struct after"]["size"] == 8
+    assert c["odd_t"]["unsupported"].startswith("cannot parse the declaration")
+    assert c["struct uses"]["unsupported"].startswith("cannot parse the declaration")
+    h.write_text("struct broken { int a b; };\ntypedef int odd_t __attribute__((cold));\n")
+    with pytest.raises(CParseError):  # the compiler refuses it too: the file is refused
+        layout.layout_headers([h], X86_64)

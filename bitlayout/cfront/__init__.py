@@ -34,16 +34,18 @@ __all__ = ["Attr", "CType", "FieldDecl", "LazyMacros", "StaticAssert", "TagDef",
 _TABLES: dict[str, TranslationUnit] = {}
 
 
-def build_table(text: str, filename: str = "<input>", input_files: Iterable[str] = ()) -> TranslationUnit:
+def build_table(text: str, filename: str = "<input>", input_files: Iterable[str] = (), *,
+                recover: bool = False) -> TranslationUnit:
     """Preprocessed C text -> TranslationUnit, memoised per process on the text (arches whose
-    headers preprocess to the same text share one parse)."""
+    headers preprocess to the same text share one parse).  ``recover``: see ``Parser.parse``."""
     input_files = tuple(input_files)
-    key = hashlib.sha1("\0".join((filename, *input_files, text)).encode("utf-8", "surrogatepass")).hexdigest()
+    key = hashlib.sha1("\0".join((filename, *input_files, str(recover), text)).encode(
+        "utf-8", "surrogatepass")).hexdigest()
     hit = _TABLES.get(key)
     if hit is not None:
         return hit
     with no_gc():
-        tu = parse(text, filename, input_files)
+        tu = parse(text, filename, input_files, recover=recover)
     if len(_TABLES) > 64:
         _TABLES.clear()
     _TABLES[key] = tu

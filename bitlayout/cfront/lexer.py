@@ -82,9 +82,12 @@ class Lexer:
 
     def peek(self, k: int = 0) -> Token:
         """The token k places ahead (0: the next one), without consuming it."""
-        while len(self.lookahead) <= k:
-            self.lookahead.insert(0, self._scan())
-        return self.lookahead[-1 - k]
+        la = self.lookahead
+        if k < len(la):
+            return la[-1 - k]
+        while len(la) <= k:
+            la.insert(0, self._scan())
+        return la[-1 - k]
 
     def push_back(self, tok: Token) -> None:
         self.lookahead.append(tok)

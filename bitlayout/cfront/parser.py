@@ -25,7 +25,8 @@ from ..errors import CParseError, LayoutError
 from . import nodes as N
 from .lexer import CHAR, EOF, ID, NUM, PRAGMA, PUNCT, STR, Lexer, Token
 from .nodes import CType
-from .table import Attr, FieldDecl, StaticAssert, TagDef, TranslationUnit, TypedefAgain, TypedefDecl, VarDecl
+from .table import (Attr, FieldDecl, StaticAssert, TagDef, TranslationUnit, TypedefAgain, TypedefDecl, Unparsed,
+                    VarDecl)
 
 # ---------------------------------------------------------------------------
 # Vocabulary
@@ -90,16 +91,24 @@ def _attr_name(text: str) -> str:
 class _Specs:
     """What a declaration-specifier sequence said."""
 
-    __slots__ = ("storage", "base", "attrs", "alignas", "defined_tag", "words", "where")
+    __slots__ = ("storage", "base", "groups", "alignas", "defined_tag", "words", "where")
 
     def __init__(self):
         self.storage: str | None = None
         self.base: CType | None = None
-        self.attrs: list[Attr] = []
+        self.groups: list[list[Attr]] = []  # the specifiers' __attribute__ groups, in source order
         self.alignas: list = []
         self.defined_tag: str | None = None  # a tag defined (with a body) in these specifiers
         self.words: list[str] = []
         self.where = ""
+
+
+    @property
+    def attrs(self) -> list[Attr]:
+        """The specifiers' attributes in the order GCC handles them: c-decl.cc declspecs_add_attrs
+        prepends each group (``specs->attrs = chainon (attrs, specs->attrs)``), so the last group
+        comes first."""
+        return [a for g in reversed(self.groups) for a in g]
 
 
 class _Declarator:
@@ -153,19 +162,23 @@ class Parser:
 
     # -- token helpers ------------------------------------------------------------
     def peek(self, k: int = 0) -> Token:
+        la = self.lx.lookahead
+        if k < len(la):
+            return la[-1 - k]
         return self.lx.peek(k)
 
     def next(self) -> Token:
-        return self.lx.next()
+        la = self.lx.lookahead
+        return la.pop() if la else self.lx._scan()
 
     def at(self, text: str, k: int = 0) -> bool:
-        t = self.lx.peek(k)
+        t = self.peek(k)
         return t.text == text and t.kind in (PUNCT, ID)
 
     def accept(self, text: str) -> bool:
-        t = self.lx.peek()
+        t = self.peek()
         if t.text == text and t.kind in (PUNCT, ID):
-            self.lx.next()
+            self.next()
             return True
         return False
 
@@ -192,21 +205,83 @@ class Parser:
         return name in self.typedefs
 
     # -- driver -------------------------------------------------------------------
-    def parse(self) -> TranslationUnit:
+    def parse(self, recover: bool = False) -> TranslationUnit:
+        """The whole text.  ``recover``: a top-level declaration this parser cannot read is
+        skipped and the names it seems to declare are reported unsupported (``Unparsed``) instead
+        of failing the file (used once the compiler has said the file is valid C)."""
         while True:
             t = self.peek()
             if t.kind == EOF:
                 break
-            if self._declaration_noise(t, self.items):
-                continue
-            if self.canon(t) == "asm" and self.at("(", 1):
-                self.next()
-                self.lx.skip_balanced(self.next())
-                self.expect(";", "after top-level asm")
-                continue
-            self.external_declaration()
+            mark = self._mark() if recover else None
+            try:
+                if self._declaration_noise(t, self.items):
+                    continue
+                if self.canon(t) == "asm" and self.at("(", 1):
+                    self.next()
+                    self.lx.skip_balanced(self.next())
+                    self.expect(";", "after top-level asm")
+                    continue
+                self.external_declaration()
+            except CParseError as exc:
+                if not recover:
+                    raise
+                self._rewind(mark)  # nothing half-read is kept (a typedef seen before the error)
+                self._skip_unparsed(t, str(exc))
         return TranslationUnit(tuple(self.items), self.tags, self.typedefs, self.enum_constants, self.variables,
                                self.input_files, self.unsupported_names)
+
+    _TABLES = ("tags", "tag_kinds", "typedefs", "enum_constants", "variables", "ordinary")
+
+    def _mark(self) -> tuple:
+        return len(self.items), tuple(len(getattr(self, name)) for name in self._TABLES)
+
+    def _rewind(self, mark: tuple) -> None:
+        """Forget the entries added since ``mark`` (dicts keep insertion order)."""
+        del self.items[mark[0]:]
+        for name, n in zip(self._TABLES, mark[1]):
+            table = getattr(self, name)
+            for key in list(table)[n:]:
+                del table[key]
+
+    def _skip_unparsed(self, start: Token, reason: str) -> None:
+        """Jump from ``start`` to the end of its declaration (a `;` outside brackets, or a
+        body's `}` not followed by a declarator) and record what it declares as unsupported."""
+        self.lx.lookahead.clear()
+        self.lx.pos = start.offset
+        words: list[Token] = []
+        while True:
+            t = self.next()
+            if t.kind == EOF:
+                break
+            if t.kind == PUNCT and t.text in "([{":
+                close = self.lx.skip_balanced(t)
+                words.append(t)
+                words.append(close)
+                if t.text == "{" and self.peek().kind != ID and not self.at(";") and not self.at("*"):
+                    break  # a function body: the declaration ends with it
+                continue
+            words.append(t)
+            if t.kind == PUNCT and t.text == ";":
+                break
+        names = []
+        texts = [w.text for w in words]
+        for i, w in enumerate(texts[:-1]):
+            if w in ("struct", "union", "enum") and words[i + 1].kind == ID and i + 2 < len(texts) \
+                    and texts[i + 2] == "{":
+                names.append(f"{w} {texts[i + 1]}")
+        if "typedef" in texts:
+            ids = [w for w in words if w.kind == ID and w.text not in _DECL_START and not self.is_typedef_name(w.text)]
+            if ids:
+                names.append(ids[-1].text)
+                self.typedefs.setdefault(ids[-1].text, TypedefDecl(
+                    ids[-1].text, CType("unsupported", name=f"cannot parse: {reason}"), (), (),
+                    self.where(start), self.lx.file_of(start.offset)))
+        where = self.where(start)
+        why = reason.split(": ", 1)[-1]
+        for name in names:
+            self.unsupported_names[name] = f"cannot parse the declaration ({why}) at {where.rsplit(':', 1)[0]}"
+        self.items.append(Unparsed(tuple(names), f"cannot parse the declaration: {why}", where))
 
     def _declaration_noise(self, t: Token, asserts: list) -> bool:
         """Consume what may stand between declarations, at file scope and in a struct body:
@@ -241,9 +316,10 @@ class Parser:
 
     def _pragma_pack(self, words: list[str]) -> None:
         """GCC c-pragma.cc handle_pragma_pack: malformed forms are ignored (GCC only warns)."""
-        if not words or words[0] != "(" or words[-1] != ")":
+        if not words or words[0] != "(" or ")" not in words:
             return
-        inner = words[1:-1]
+        # tokens after the first `)` are "junk at end of #pragma pack": GCC warns and goes on
+        inner = words[1:words.index(")")]
         if not inner:
             self._set_pack(self.pack_default_initial())
             return
@@ -366,7 +442,8 @@ class Parser:
         self.declare(specs, d, None)
 
     def declare(self, specs: _Specs, d: _Declarator, init_count: int | None) -> None:
-        ctype, attrs = _typed(d.apply(specs.base), tuple(specs.attrs) + tuple(d.attrs))
+        # GCC handles a declarator's attributes before the specifiers' ones
+        ctype, attrs = _typed(d.apply(specs.base), tuple(d.attrs) + tuple(specs.attrs))
         name = d.name
         where = self.lx.where(d.offset)
         if specs.storage == "typedef":
@@ -383,10 +460,13 @@ class Parser:
         self._check_ordinary(name, "object", where)
         if init_count is not None and ctype.kind == "array" and ctype.count is None:
             ctype = CType("array", of=ctype.of, count=N.Num(str(init_count)))
+        var = VarDecl(name, ctype, attrs, where)
+        if ctype.kind != "func":
+            self.items.append(var)  # its type is checked where it stands (`int v[-1];` is an error)
         old = self.variables.get(name)
         if old is not None and not (ctype.kind == "array" and ctype.count is not None):
             return  # a redeclaration adds nothing the layout needs (the first complete type wins)
-        self.variables[name] = VarDecl(name, ctype, attrs, where)
+        self.variables[name] = var
 
     def _check_ordinary(self, name: str, kind: str, where: str) -> None:
         old = self.ordinary.get(name)
@@ -411,7 +491,9 @@ class Parser:
             if w in _STORAGE:
                 self.next()
                 if w != "_Thread_local":
-                    if sp.storage is not None and sp.storage != w:
+                    if sp.storage == w:
+                        self.fail(t, f"duplicate {w!r}")
+                    if sp.storage is not None:
                         self.fail(t, f"multiple storage classes in declaration specifiers ({sp.storage}, {w})")
                     sp.storage = w
                 continue
@@ -425,14 +507,14 @@ class Parser:
                     inner = self.type_name()
                     self.expect(")")
                     self._set_base(sp, t, CType("atomic", of=inner))
-                else:
-                    words.append("_Atomic")
+                elif "_Atomic" not in words:
+                    words.append("_Atomic")  # a qualifier: repeating it is allowed (C11 6.7.3p5)
                 continue
             if w in _QUALIFIERS:
                 self.next()
                 continue
             if w == "__attribute__":
-                sp.attrs.extend(self.attributes())
+                sp.groups.append(self.attributes())
                 continue
             if w == "_Alignas":
                 self.next()
@@ -526,7 +608,7 @@ class Parser:
             if key not in self.tags:
                 self.tags[key] = TagDef(kind, name, key, None, coord=self.where(kw),
                                         file=self.lx.file_of(kw.offset))
-            sp.attrs.extend(type_attrs)  # `struct s __attribute__((x)) v;`: on the declaration
+            sp.groups.append(type_attrs)  # `struct s __attribute__((x)) v;`: on the declaration
             return CType("tag", key)
         if name is not None:
             self._check_tag_kind(name, kind, kw)
@@ -590,7 +672,8 @@ class Parser:
             if self.at(";"):
                 self.next()
                 base = specs.base
-                if base.kind == "tag" and "<anonymous" in base.name and not base.name.startswith("enum"):
+                tag = base.of if base.kind == "atomic" else base  # `_Atomic struct { ... };` too
+                if tag.kind == "tag" and "<anonymous" in tag.name and not tag.name.startswith("enum"):
                     fields.append(FieldDecl(None, base, None, tuple(specs.attrs), tuple(specs.alignas),
                                             self.where(t)))
                 # `struct named;` or `int;` inside a struct declares nothing (GCC warns)
@@ -599,10 +682,10 @@ class Parser:
                 if self.at(":"):
                     colon = self.next()
                     width = self.conditional_expr()
-                    attrs = list(specs.attrs)
+                    attrs = []
                     while self.canon(self.peek()) == "__attribute__":
                         attrs.extend(self.attributes())
-                    ctype, attrs = _typed(specs.base, tuple(attrs))
+                    ctype, attrs = _typed(specs.base, tuple(attrs) + tuple(specs.attrs))
                     fields.append(FieldDecl(None, ctype, width, attrs, tuple(specs.alignas), self.where(colon)))
                 else:
                     d = self.declarator(abstract=False)
@@ -614,7 +697,8 @@ class Parser:
                         width = self.conditional_expr()
                         while self.canon(self.peek()) == "__attribute__":
                             d.attrs.extend(self.attributes())
-                    ctype, attrs = _typed(d.apply(specs.base), tuple(specs.attrs) + tuple(d.attrs))
+                    # GCC handles a declarator's attributes before the specifiers' ones
+                    ctype, attrs = _typed(d.apply(specs.base), tuple(d.attrs) + tuple(specs.attrs))
                     fields.append(FieldDecl(d.name, ctype, width, attrs, tuple(specs.alignas),
                                             self.lx.where(d.offset)))
                 if self.accept(","):
@@ -651,9 +735,14 @@ class Parser:
         self.expect("(")
         self.expect("(")
         out: list[Attr] = []
+        first = True
         while not self.at(")"):
             if self.accept(","):
+                first = True
                 continue
+            if not first:
+                self.fail(self.peek(), f"expected ')' before {self._show(self.peek())}")
+            first = False
             t = self.next()
             if t.kind != ID:
                 self.fail(t, f"expected attribute name before {self._show(t)}")
@@ -672,10 +761,11 @@ class Parser:
                     s = self.next()
                     args.append(_string_body(s.text) if s.kind == STR else s.text)
                     self.expect(")")
-                else:
-                    while not self.accept(")"):
+                elif not self.accept(")"):
+                    args.append(self.assignment_expr())
+                    while self.accept(","):
                         args.append(self.assignment_expr())
-                        self.accept(",")
+                    self.expect(")", "after the attribute's arguments")
             if name == "aligned":
                 out.append(Attr("aligned", args[0] if args else None))
             elif name == "packed":
@@ -771,8 +861,11 @@ class Parser:
                     suffixes.append(("array", count))
                 continue
             if t.kind == PUNCT and t.text == "(":
-                self.next()
-                self.parameters()
+                lparen = self.next()
+                if self._check_parameters(lparen):
+                    self.parameters()
+                else:
+                    self.lx.skip_balanced(lparen)  # a system header's prototype: never a layout input
                 suffixes.append(("func",))
                 continue
             break
@@ -781,6 +874,12 @@ class Parser:
         d.derive = outer
         d.function = bool(outer) and outer[0][0] == "func"
         d.unsized_array = bool(outer) and outer[0] == ("array", None)
+
+    def _check_parameters(self, lparen: Token) -> bool:
+        """Parameter lists are read (an unknown type name in a prototype is an error, as in GCC)
+        in the input files; elsewhere (the libc, a kernel tree: thousands of prototypes) they
+        are jumped over: no parameter changes a layout."""
+        return not self.input_files or self.lx.file_of(lparen.offset) in self.input_files
 
     def parameters(self) -> None:
         """A parameter list, after its ``(``: read for its type names (an unknown one is an
@@ -1121,6 +1220,11 @@ def _typed(ctype: CType, attrs: tuple[Attr, ...]) -> tuple[CType, tuple[Attr, ..
     for a in attrs:
         if a.name in ("mode", "vector_size"):
             ctype = apply_type_attr(ctype, a)
+        elif a.name == "packed":
+            # GCC's packed handler looks at the type as it is at that point: it ignores packing a
+            # byte-aligned field (c-attribs.cc handle_packed_attribute), even one a later
+            # vector_size makes wider; the layout engine decides with the type kept here
+            rest.append(Attr("packed", ctype))
         else:
             rest.append(a)
     return ctype, tuple(rest)
@@ -1163,6 +1267,9 @@ def scalar_from_words(words: list, where: str) -> CType:
         if len(bitint) > 1 or [w for w in plain if w not in ("signed", "unsigned")]:
             raise LayoutError(f"two or more data types in declaration specifiers ({spelled})", path=where)
         return CType("bitint", "bitint", unsigned, count=bitint[0][1], spelled=spelled)
+    for w in set(plain):
+        if plain.count(w) > (2 if w == "long" else 1):
+            raise LayoutError(f"duplicate {w!r} in declaration specifiers ({spelled})", path=where)
     complex_ = plain.count("_Complex")
     if complex_ > 1 or "_Imaginary" in plain:
         raise LayoutError(f"unsupported type {spelled!r}", path=where)
@@ -1232,9 +1339,10 @@ def _string_length(parts: list[str]) -> int | None:
     return sum(len(_string_body(p).encode("utf-8")) for p in parts) + 1
 
 
-def parse(text: str, filename: str = "<input>", input_files: tuple[str, ...] = ()) -> TranslationUnit:
-    """Preprocessed C -> TranslationUnit (see the module docstring)."""
-    return Parser(text, filename, input_files).parse()
+def parse(text: str, filename: str = "<input>", input_files: tuple[str, ...] = (), *,
+          recover: bool = False) -> TranslationUnit:
+    """Preprocessed C -> TranslationUnit (see the module docstring; ``recover``: Parser.parse)."""
+    return Parser(text, filename, input_files).parse(recover=recover)
 
 
 def _scoped_parser(text: str, tu: TranslationUnit, filename: str) -> Parser:

@@ -100,7 +100,7 @@ class Unparsed:
 class TranslationUnit:
     """Everything the layout engine needs, in declaration order."""
 
-    items: tuple  # TagDef | TypedefDecl | TypedefAgain | StaticAssert | Unparsed, in source order
+    items: tuple  # TagDef | TypedefDecl | TypedefAgain | VarDecl | StaticAssert | Unparsed, in source order
     tags: Mapping[str, TagDef]
     typedefs: Mapping[str, TypedefDecl]
     enum_constants: Mapping[str, tuple[str, int]]  # name -> (enum tag key, index)

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from .. import cfront
+from ..errors import CParseError
 from ..results import LAYOUT_SCHEMA
-from .layoutset import MAX_OBJECT_BYTES, LayoutSet
+from .layoutset import LayoutSet
 from .typelayout import Member, TypeLayout, Unsupported, find_member
 
-__all__ = ["LayoutSet", "Member", "TypeLayout", "Unsupported", "MAX_OBJECT_BYTES", "find_member", "layout_text",
+__all__ = ["LayoutSet", "Member", "TypeLayout", "Unsupported", "find_member", "layout_text",
            "layout_headers", "contract", "abi_key"]
 
 
@@ -78,7 +79,33 @@ def layout_headers(paths, profile, include_dirs=(), defines={}, *, builtin: bool
     paths = [Path(p) for p in paths]
     text, _how, macros = cfront.preprocess_for(paths, profile, include_dirs, defines, builtin=builtin)
     inputs = tuple(str(p) for p in paths) + tuple(str(p.resolve()) for p in paths)
-    return layout_text(text, profile, str(paths[0]), inputs, macros)
+    try:
+        tu = cfront.build_table(text, str(paths[0]), inputs)
+    except CParseError:
+        # Valid C this parser cannot read must not refuse the file: when the arch's compiler
+        # accepts it, the declarations that did not parse are reported unsupported, per type.
+        if not compiler_accepts(paths, profile, include_dirs, defines):
+            raise
+        tu = cfront.build_table(text, str(paths[0]), inputs, recover=True)
+    return layout_table(tu, profile, macros)
+
+
+def compiler_accepts(paths, profile, include_dirs=(), defines={}) -> bool:
+    """Whether the arch's compiler compiles the headers (False when none is installed: a syntax
+    error is then bitlayout's to report)."""
+    import tempfile
+
+    from .. import toolchains
+
+    comp = toolchains.find_compiler(profile)
+    if comp is None:
+        return False
+    with tempfile.TemporaryDirectory(prefix="bitlayout-check-") as tmp:
+        src = Path(tmp) / "check.c"
+        src.write_text("".join(f'#include "{Path(p).resolve()}"\n' for p in paths))
+        argv = [*comp.argv, *comp.cflags, "-c", "-w", "-std=gnu11", *[f"-I{d}" for d in include_dirs],
+                *toolchains.define_flags(defines), str(src), "-o", str(Path(tmp) / "check.o")]
+        return toolchains.run_compiler(argv, timeout=300, what="checking the headers").returncode == 0
 
 
 def contract(sets: Mapping[str, LayoutSet], only: Sequence[str] = ()) -> dict:

@@ -73,13 +73,20 @@ class Evaluator:
         self.ullong = IntType(3, b["long_long"], True)
         self.size_t = self.ulong
         self.depth = 0
+        self.shift_overflow = False
 
     # -- entry points -----------------------------------------------------------------
-    def value(self, node: N.Expr, where: str) -> int:
-        """The integer value of an integer constant expression."""
+    def value(self, node: N.Expr, where: str, strict: bool = False) -> int:
+        """The integer value of an integer constant expression.  ``strict``: where GCC wants a
+        true constant (an array size, a bit-field width), a shift that overflowed on the way is
+        not one (GCC: "variably modified at file scope"); elsewhere (an enumerator) GCC only warns."""
+        self.shift_overflow = False
         v, t = self.eval(node, where)
         if t is FLOAT or isinstance(v, float):
             raise NotConstant("not an integer constant expression (floating value)", path=where)
+        if strict and self.shift_overflow:
+            raise NotConstant("not an integer constant expression (a shift count >= the width of its type)",
+                              path=where)
         return v
 
     def eval(self, node: N.Expr, where: str):
@@ -340,9 +347,14 @@ class Evaluator:
                 raise LayoutError("invalid operands to shift", path=where)
             if it is POINTER:
                 raise NotConstant("shift of a pointer", path=where)
-            if b < 0 or b >= it.bits:
-                # GCC folds it with a warning; the value is what the target's shifter gives, not C
-                raise UnsupportedError(f"shift count {b} out of range for a {it.bits}-bit type", path=where)
+            if b < 0:
+                # GCC: "shift count is negative", and the value is no integer constant
+                raise NotConstant(f"{op} by a negative count ({b})", path=where)
+            if b >= it.bits:
+                # GCC folds it with a warning (-Wshift-count-overflow): every bit shifted out, the
+                # sign bit shifted in for a negative left operand of >>
+                self.shift_overflow = True
+                return (-1 if op == ">>" and it.wrap(a) < 0 else 0), it
             if op == "<<":
                 return it.wrap(a << b), it
             return it.wrap(a >> b), it

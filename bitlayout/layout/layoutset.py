@@ -25,14 +25,12 @@ from typing import Mapping
 
 from ..cfront import nodes as N
 from ..cfront.nodes import CType
-from ..cfront.table import Attr, StaticAssert, TagDef, TranslationUnit, TypedefAgain, TypedefDecl, Unparsed
+from ..cfront.table import (Attr, StaticAssert, TagDef, TranslationUnit, TypedefAgain, TypedefDecl, Unparsed,
+                            VarDecl)
 from ..errors import CParseError, LayoutError, UnsupportedError
 from .constexpr import Evaluator
 from .typelayout import VOID, Member, TypeLayout, Unsupported
 
-# Arrays larger than this are a typo or an attack, not a kernel type (also GCC's own limit on
-# every 64-bit target here is far below it).
-MAX_OBJECT_BYTES = 1 << 40
 
 _FLOAT_KEYS = {"float", "double", "long_double", "float16", "fp16", "float128", "gnu_float128", "float64x",
                "float80", "ibm128", "bf16", "decimal32", "decimal64", "decimal128"}
@@ -110,6 +108,8 @@ class LayoutSet:
                     self._typedef_again(item)
                 elif isinstance(item, StaticAssert):
                     self._static_assert(item)
+                elif isinstance(item, VarDecl):
+                    self._variable(item)
                 elif isinstance(item, Unparsed):
                     for name in item.names:
                         self._cache[_key_of(name)] = _Failed(UnsupportedError(item.reason, path=item.coord))
@@ -131,6 +131,14 @@ class LayoutSet:
             fn()
         except UnsupportedError as exc:
             self._cache.setdefault(_key_of(name), _Failed(exc))
+
+    def _variable(self, item: VarDecl) -> None:
+        """A file-scope object's type is laid out where it is declared (GCC rejects `int v[-1];`
+        and arrays of incomplete elements there; an incomplete struct object may be extern)."""
+        try:
+            self._ctype(item.ctype, item.coord)
+        except UnsupportedError:
+            pass  # not a type anyone asked for
 
     def _static_assert(self, item: StaticAssert) -> None:
         try:
@@ -473,7 +481,7 @@ class LayoutSet:
         elif isinstance(ct.count, N.Opaque):
             raise LayoutError("'[*]' not allowed in other than function prototype scope", path=where)
         else:
-            n = self.ev.value(ct.count, where)
+            n = self.ev.value(ct.count, where, strict=True)
             if n < 0:
                 raise LayoutError(f"size of array is negative ({n})", path=where)
         size = elem.size_bytes * (n or 0)
@@ -484,7 +492,7 @@ class LayoutSet:
 
     def max_object_bytes(self) -> int:
         # GCC: an object's size must fit in ptrdiff_t (c-decl.cc "size of array is too large")
-        return min(MAX_OBJECT_BYTES, (1 << (8 * self.profile.scalars["pointer"].size_bytes - 1)) - 1)
+        return (1 << (8 * self.profile.scalars["pointer"].size_bytes - 1)) - 1
 
     def _complex(self, ct: CType, where: str) -> TypeLayout:
         part = self._ctype(ct.of, where)
@@ -541,9 +549,10 @@ class LayoutSet:
         field = type_align
         largest_int_mode = max(s.size_bytes for s in (self._optional_scalar("long_long"),
                                                       self._optional_scalar("int128")) if s is not None)
-        if self.rules.int_mode_field_align_cap_bytes and nbytes <= largest_int_mode:
-            # i386 x86_field_alignment: a vector small enough to get an integer mode (no MMX/SSE
-            # in the ABI's baseline) is capped like `long long` inside a struct
+        if self.rules.int_mode_field_align_cap_bytes and nbytes <= largest_int_mode and elem.integer:
+            # i386 x86_field_alignment: an integer vector small enough to get an integer mode (no
+            # MMX/SSE in the ABI's baseline) is capped like `long long` inside a struct; a float
+            # vector is not (measured: float vector_size(8) stays 8-aligned, int's is 4)
             field = min(field, self.rules.int_mode_field_align_cap_bytes)
         if self.compiler == "clang":
             field = type_align
@@ -670,6 +679,8 @@ class LayoutSet:
         req = None
         for a in attrs:
             if a.name == "aligned":
+                if a.arg is not None and self.ev.value(a.arg, where) == 0:
+                    continue  # GCC: aligned(0) is ignored with a warning (check_user_alignment)
                 v = self._attr_value(a, where)
                 req = v if req is None else max(req, v)
         for al in alignas:
@@ -685,6 +696,14 @@ class LayoutSet:
                 raise LayoutError(f"_Alignas specifiers cannot reduce alignment ({v} < {natural})", path=where)
             req = v if req is None else max(req, v)
         return req
+
+    def _packs_field(self, a: Attr, f, where: str) -> bool:
+        """A field's own ``packed``: ignored on a byte-aligned field that is no bit-field, judged
+        on the field's type as it was when GCC handled the attribute (c-attribs.cc
+        handle_packed_attribute)."""
+        if f.bits is not None or not isinstance(a.arg, CType):
+            return True
+        return self._ctype(a.arg, where).align_bytes > 1
 
     @staticmethod
     def _unsupported_attrs(attrs, where: str) -> None:
@@ -732,7 +751,7 @@ class LayoutSet:
                     if m.name in seen_names:
                         raise LayoutError(f"duplicate member {m.name!r}", path=fwhere)
                     seen_names.add(m.name)
-            packed = struct_packed or any(a.name == "packed" for a in f.attrs)
+            packed = struct_packed or any(a.name == "packed" and self._packs_field(a, f, fwhere) for a in f.attrs)
             if f.bits is not None and f.alignas:
                 raise LayoutError(f"alignment specified for bit-field {f.name or '(unnamed)'!r}", path=fwhere)
             user_align = self._decl_align(f.attrs, f.alignas, fwhere, natural=t.align_bytes if f.alignas else 0)
@@ -800,8 +819,13 @@ class LayoutSet:
                 if not (t.kind == "array" and t.count is None and t.element is not None and t.element.complete):
                     raise LayoutError(f"field {f.name or '(anonymous)'!r} has incomplete type {t.c_type!r}",
                                       path=fwhere)
+                if is_union:
+                    raise LayoutError(f"flexible array member {f.name!r} in union", path=fwhere)
                 if not last:
                     raise LayoutError(f"flexible array member {f.name!r} not at end of {td.key!r}", path=fwhere)
+                if not any(g.name or g.bits is None for g in td.fields[:idx]):
+                    raise LayoutError(f"flexible array member {f.name!r} in a struct with no named members",
+                                      path=fwhere)
             align = t.field_align
             if packed:
                 # GCC layout_decl: packing supersedes alignment inherited from the type, but an
@@ -811,8 +835,12 @@ class LayoutSet:
                 align = max(align, user_align)
             if mfa:
                 align = min(align, mfa // 8)
-            if user_align or t.user_aligned and not packed:
-                user_aligned = True
+            # DECL_USER_ALIGN: an aligned() below the type's own alignment is superseded by the
+            # type's (stor-layout.cc do_type_align), and with it the user flag (the type's own)
+            field_user = t.user_aligned and not packed
+            if user_align:
+                field_user = packed or user_align >= t.gnu_align_bytes or t.user_aligned
+            user_aligned = user_aligned or field_user
             if not is_union:
                 bitpos = _round_up(bitpos, 8 * align)
                 pos = bitpos
