@@ -27,6 +27,7 @@ VERBS = {
     "diff": "diff",
     "profiles": "profiles",
     "doctor": "doctor",
+    "kernel": "kernel",
 }
 
 

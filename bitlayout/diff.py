@@ -30,12 +30,18 @@ DIFF_SCHEMA = "bitlayout.diff/1"
 
 @dataclass(frozen=True)
 class Design:
-    path: str  # absolute header path
+    path: str  # absolute header path, or a kernel include name (``--kernel``)
     type: str  # "vm_flags_t", "struct foo", ...
 
     @property
     def label(self) -> str:
-        return f"{self.type} ({Path(self.path).name})"
+        return f"{self.type} ({header_label(self.path)})"
+
+
+def header_label(path: str) -> str:
+    """A design's header as the user knows it: a file by its name, a kernel include name as
+    written (``linux/mm_types.h``)."""
+    return Path(path).name if Path(path).is_absolute() else path
 
 
 def _split(arg: str) -> tuple[str, str | None]:
@@ -48,8 +54,9 @@ def _split(arg: str) -> tuple[str, str | None]:
     return arg, None
 
 
-def parse_designs(old: str, new: str | None, types: Sequence[str] | None) -> tuple[Design, Design]:
-    """The command line's designs: ``OLD NEW`` as FILE:TYPE pairs, or files + ``--type OLD_T NEW_T``."""
+def parse_designs(old: str, new: str | None, types: Sequence[str] | None, kernel: Any = None) -> tuple[Design, Design]:
+    """The command line's designs: ``OLD NEW`` as FILE:TYPE pairs, or files + ``--type OLD_T NEW_T``.
+    With ``kernel`` (a ``kernel.inputs.KernelSource``) a FILE may also be a kernel include name."""
     old_file, old_type = _split(old)
     new_file, new_type = _split(new) if new else (old_file, None)
     if types:
@@ -63,9 +70,13 @@ def parse_designs(old: str, new: str | None, types: Sequence[str] | None) -> tup
     out = []
     for f in (old_file, new_file):
         p = Path(f)
-        if not p.is_file():
+        if p.is_file():
+            out.append(str(p.resolve()))
+            continue
+        if kernel is None:
             raise UsageError("header not found", path=f)
-        out.append(str(p.resolve()))
+        kernel.check_headers([f], "header")
+        out.append(f)
     return Design(out[0], old_type), Design(out[1], new_type)
 
 
@@ -87,19 +98,19 @@ def _ranges(nrs: Sequence[int]) -> str:
 class _Layouts:
     """Per (header, arch) layout cache: the same header is read once per arch."""
 
-    def __init__(self, include_dirs: Sequence[str], defines: Mapping[str, str]):
+    def __init__(self, include_dirs: Sequence[str], defines: Mapping[str, str], kernel: Any = None):
         self.include_dirs = tuple(include_dirs)
         self.defines = dict(defines)
+        self.kernel = kernel
         self.cache: dict[tuple[str, str], Any] = {}
 
     def get(self, path: str, profile: Profile) -> Any:
         key = (path, profile.name)
         if key not in self.cache:
-            from .layout import layout_headers
+            from .kernel.inputs import layout_for
 
             try:
-                self.cache[key] = layout_headers([path], profile, include_dirs=self.include_dirs,
-                                                 defines=self.defines)
+                self.cache[key] = layout_for([path], profile, self.include_dirs, self.defines, kernel=self.kernel)
             except LayoutError as exc:
                 self.cache[key] = exc
         value = self.cache[key]
@@ -162,7 +173,10 @@ def _container_facts(ls: Any, container: str, design: Design, profile: Profile) 
     # The member may name the type through a typedef (foo_bitmap_t for struct foo_bitmap,
     # or the other way round): match on every name along either typedef chain.
     wanted = _type_names(ls.types.get(design.type)) | {design.type}
-    holder = [name for name, _, m in members if _type_names(m.type) & wanted]
+    # A member declared with the design's own name first: a scalar typedef (vm_flags_t, an
+    # unsigned long) would otherwise match every unsigned long member (vm_start)
+    holder = [name for name, _, m in members if design.type in _type_names(m.type)] or \
+        [name for name, _, m in members if _type_names(m.type) & wanted]
     return {
         "declared": True, "size_bytes": t.size_bytes, "align_bytes": t.align_bytes,
         "hole_bytes": lay["hole_bits"] // 8, "padding_bytes": lay["padding_bits"] // 8,
@@ -184,7 +198,7 @@ def _design_facts(design: Design, profile: Profile, layouts: _Layouts, flags: Ma
         return {"error": str(exc)}
     t = ls.types.get(design.type)
     if t is None:
-        return {"error": f"{design.type!r} is not declared in {Path(design.path).name} on {profile.name}"}
+        return {"error": f"{design.type!r} is not declared in {header_label(design.path)} on {profile.name}"}
     out: dict[str, Any] = {"size_bytes": t.size_bytes, "align_bytes": t.align_bytes,
                            "c_type": getattr(t, "c_type", "") or ""}
     try:
@@ -274,9 +288,11 @@ def _signature(facts: Mapping[str, Any]) -> tuple:
 
 def diff_designs(old: Design, new: Design, profiles: Sequence[Profile], *,
                  flagset: FlagSet = FlagSet("default"), container: str | None = None,
-                 include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The ``bitlayout.diff/1`` dict for two designs on every given arch."""
-    layouts = _Layouts(include_dirs, defines or {})
+                 include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None,
+                 kernel: Any = None) -> dict[str, Any]:
+    """The ``bitlayout.diff/1`` dict for two designs on every given arch (``kernel``: a
+    ``kernel.inputs.KernelSource`` the headers come from)."""
+    layouts = _Layouts(include_dirs, defines or {}, kernel)
     arches = []
     flag_count = bit_count = 0
     for p in profiles:
@@ -297,8 +313,8 @@ def diff_designs(old: Design, new: Design, profiles: Sequence[Profile], *,
     if container and arches and not any((a[side].get("container") or {}).get("declared")
                                         for a in arches for side in ("old", "new")):
         # A container no arch declares is a typo (as in a spec), not "not declared" rows and exit 0.
-        raise UsageError(f"--container {container!r} is not a complete type in {Path(old.path).name} or "
-                         f"{Path(new.path).name} on any selected arch")
+        raise UsageError(f"--container {container!r} is not a complete type in {header_label(old.path)} or "
+                         f"{header_label(new.path)} on any selected arch")
     # Arches whose old and new facts agree (up to flag names: aliases differ per arch)
     # are summarised together.
     groups: dict[str, dict[str, Any]] = {}

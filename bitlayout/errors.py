@@ -17,6 +17,9 @@ class BitlayoutError(Exception):
     """Base class: a problem the user can fix, reported as one line."""
 
     exit_code = EXIT_BAD_INPUT
+    # True: the error says an arch cannot be worked on here at all (a kernel tree not prepared for
+    # it), not that the input is wrong; a matrix makes skip rows of it, not error rows.
+    skips_arch = False
 
     def __init__(self, message: str, *, path: str | None = None, key: str | None = None):
         self.path = path
@@ -61,3 +64,21 @@ class ToolchainError(BitlayoutError):
 
 class ShimError(BitlayoutError):
     """Bad arguments for the C shim, caught in Python before any C runs."""
+
+
+class KernelTreeError(BitlayoutError):
+    """A directory that is not a kernel tree, or a kernel build (make) that failed."""
+
+
+class KernelNotPrepared(KernelTreeError):
+    """A kernel tree with no prepared build for the arch asked for: the message says how to
+    prepare it.  Inside a matrix this is a skip row, not an error."""
+
+    skips_arch = True
+
+
+class OneKernelCompiler(BitlayoutError):
+    """A second compiler's layout asked of a kernel tree, which Kbuild builds with one compiler
+    per arch: a skip row in the matrix, not an error."""
+
+    skips_arch = True

@@ -34,7 +34,7 @@ from .bitmap_types import geometry_of
 from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, LayoutFailure, ModelContext, Skip, model_row,
                      outcome_row, pointer_member)
 from .checks.workaround import workaround_rows
-from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, SpecError, UsageError
+from .errors import EXIT_CHECK_FAILED, EXIT_OK, BitlayoutError, KernelNotPrepared, SpecError, UsageError
 from .expressions import ExprEvalError, UnknownMember
 from .options import Options
 from .pipeline import plan_for
@@ -241,8 +241,8 @@ def _layout_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, A
             return [MatrixRow(plan.arch, c, name, Status.SKIP, skipped.get(c) or f"{name}: {why}") for c in checks]
         try:
             facts, evidence = backend.observe_layout(plan, type_names)
-        except BitlayoutError as exc:
-            return [MatrixRow(plan.arch, c, name, Status.SKIP if c in skipped else Status.ERROR,
+        except BitlayoutError as exc:  # skips_arch: a kernel tree not prepared for this arch
+            return [MatrixRow(plan.arch, c, name, Status.SKIP if c in skipped or exc.skips_arch else Status.ERROR,
                               skipped.get(c) or f"{name}: {exc}") for c in checks]
         except Exception as exc:  # noqa: BLE001 - a backend bug is an error row
             return _skip_all(plan, checks, name, f"{name} backend failed: {type(exc).__name__}: {exc}",
@@ -430,8 +430,12 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
     all_types = set().union(*(run.types for run in runs.values()))
     all_names = set().union(*(run.names for run in runs.values()))
     if failures and all(failures):
-        # Headers that no arch can lay out are bad input (exit 2), not a finding per arch.
-        raise SpecError(f"cannot lay out the headers on any selected arch: {failures[0]}", path=spec.path,
+        # Headers that no arch can lay out are bad input (exit 2), not a finding per arch; so is a
+        # kernel tree prepared for none of the selected arches.
+        failed = [f for f in failures if not f.skip]
+        if not failed:
+            raise KernelNotPrepared(f"no selected arch can be laid out here: {failures[0].message}")
+        raise SpecError(f"cannot lay out the headers on any selected arch: {failed[0]}", path=spec.path,
                         key="headers")
     if all_types:
         # A name no selected arch defines is a typo in the spec (exit 2), not a finding.

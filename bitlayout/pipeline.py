@@ -21,8 +21,14 @@ from .spec import Spec
 
 
 def lay_out(spec: Spec, profile: Profile) -> tuple[LayoutSet | None, LayoutFailure | None]:
-    """The spec's headers laid out for one arch, or why they cannot be."""
+    """The spec's headers laid out for one arch, or why they cannot be (with the spec's ``kernel``:
+    taken from that tree with Kbuild's flags; an arch it is not prepared for fails with ``skip``)."""
     try:
+        if spec.kernel:
+            from .kernel.inputs import KernelSource, kernel_layout
+
+            return kernel_layout(KernelSource.open(spec.kernel), spec.headers, profile, spec.include_dirs,
+                                 spec.defines), None
         return layout_headers(list(spec.headers), profile, include_dirs=list(spec.include_dirs),
                               defines=dict(spec.defines)), None
     except BitlayoutError as exc:
@@ -37,8 +43,12 @@ def plan_for(spec: Spec, profile: Profile, *, alternate: bool = False) -> ArchPl
     it): one more call of the layout engine on the arches that describe two compilers.
     """
     layout, failure = lay_out(spec, profile)
-    plan = plan_arch(spec, profile, layout, failure)
-    if alternate and profile.alternate is not None:
+    # A kernel TU is laid out with the profile as Kbuild's flags change it (kernel.abi): that is
+    # the arch's profile for every check of the plan (the compiled backend compiles with them too).
+    model_profile = layout.profile if layout is not None and spec.kernel else profile
+    plan = plan_arch(spec, model_profile, layout, failure)
+    # A kernel tree is built with Kbuild's one compiler per arch: no second plan for it.
+    if alternate and profile.alternate is not None and not spec.kernel:
         alt = profile.for_compiler(profile.alternate.compiler)
         other = plan_arch(spec, alt, *lay_out(spec, alt))
         other.is_reference = False

@@ -222,6 +222,41 @@ class Alternate:
     source: str
 
 
+# The top-level kernel Makefile maps these ARCH= values to another arch/ directory (SRCARCH);
+# every other ARCH is its own directory.
+_KERNEL_SRCARCH = {"i386": "x86", "x86_64": "x86", "sparc64": "sparc", "sh64": "sh",
+                   "parisc64": "parisc"}
+_KERNEL_CONFIG_TARGET = re.compile(r"^(?:[\w.+-]+_)?defconfig$")
+_KERNEL_FRAGMENT_LINE = re.compile(r"^(?:CONFIG_\w+=\S.*|# CONFIG_\w+ is not set)$")
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """How a kernel tree is configured so that its build has this profile's ABI.
+
+    ``bitlayout.kernel`` runs ``make ARCH=<arch> CROSS_COMPILE=<cross_compile> <config>``, merges
+    ``fragment`` (then ``olddefconfig``, and checks every line survived), and ``prepare``.
+    ``unsupported`` says why a profile has no kernel configuration (then nothing else is set).
+    """
+
+    arch: str = ""  # make ARCH=...: x86_64, i386, arm, arm64, mips, powerpc, sparc, sparc64 ...
+    config: str = ""  # the make target writing .config: "defconfig" or "<name>_defconfig"
+    fragment: tuple[str, ...] = ()  # CONFIG_X=y lines merged after `config` (ABI switches)
+    cross_compile: str = ""  # CROSS_COMPILE prefix, trailing dash included: "aarch64-linux-gnu-"
+    llvm: bool = False  # build with LLVM=1 (clang, lld) instead of the cross gcc
+    unsupported: str = ""  # why no kernel configuration gives this profile's ABI
+    source: str = ""
+
+    @property
+    def supported(self) -> bool:
+        return not self.unsupported
+
+    @property
+    def srcarch(self) -> str:
+        """The ``arch/`` directory the kernel Makefile derives from ARCH (SRCARCH)."""
+        return _KERNEL_SRCARCH.get(self.arch, self.arch)
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -237,6 +272,7 @@ class Profile:
     allocators: Allocators
     toolchain: Toolchain
     predefined_macros: Mapping[str, str]  # arch macros for the built-in preprocessor fallback
+    kernel: KernelConfig = KernelConfig(unsupported="the profile has no [kernel] table")
     path: str = field(default="", compare=False)
     alternate: Alternate | None = field(default=None, compare=False)
 
@@ -549,8 +585,48 @@ def _load_toolchain(tr: _Reader) -> Toolchain:
 
 _TOP_KEYS = (
     "name", "kernel_arch", "description", "bits_per_long", "endianness", "char_signed",
-    "cacheline_bytes", "types", "layout", "atomicity", "allocators", "toolchain", "macros", "alternate",
+    "cacheline_bytes", "types", "layout", "atomicity", "allocators", "toolchain", "macros", "alternate", "kernel",
 )
+
+
+def _load_kernel(r: _Reader, kernel_arch: str) -> KernelConfig:
+    """The optional ``[kernel]`` table: either ``unsupported`` (with a reason) or a configuration."""
+    if "kernel" not in r.table:
+        return KernelConfig(unsupported=f"{r.path} has no [kernel] table")
+    kr = r.sub("kernel")
+    kr.reject_unknown(KernelConfig.__dataclass_fields__)
+    source = kr.get("source", str, "")
+    if "unsupported" in kr.table:
+        reason = kr.get("unsupported", str)
+        if not reason.strip():
+            raise ProfileError("must say why (a non-empty string)", path=r.path, key="kernel.unsupported")
+        extra = sorted(set(kr.table) - {"unsupported", "source"})
+        if extra:
+            raise ProfileError(f"{extra[0]!r} contradicts kernel.unsupported", path=r.path, key=f"kernel.{extra[0]}")
+        return KernelConfig(unsupported=reason, source=source)
+    arch = kr.get("arch", str)
+    config = kr.get("config", str)
+    if not _KERNEL_CONFIG_TARGET.match(config):
+        raise ProfileError(f"expected 'defconfig' or '<name>_defconfig', got {config!r}",
+                           path=r.path, key="kernel.config")
+    fragment = kr.strings("fragment")
+    for i, line in enumerate(fragment):
+        if not _KERNEL_FRAGMENT_LINE.match(line):
+            raise ProfileError(f"expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set', got {line!r}",
+                               path=r.path, key=f"kernel.fragment[{i}]")
+    llvm = kr.get("llvm", bool, False)
+    cross = kr.get("cross_compile", str, "")
+    if not llvm and not cross:
+        raise ProfileError("missing key (the cross compiler prefix, e.g. 'aarch64-linux-gnu-'), or llvm = true",
+                           path=r.path, key="kernel.cross_compile")
+    if cross and not cross.endswith("-"):
+        raise ProfileError(f"expected a prefix ending in '-', got {cross!r}", path=r.path, key="kernel.cross_compile")
+    kernel = KernelConfig(arch=arch, config=config, fragment=fragment, cross_compile=cross, llvm=llvm,
+                          source=source)
+    if kernel.srcarch != kernel_arch:
+        raise ProfileError(f"ARCH={arch} builds arch/{kernel.srcarch}, but kernel_arch = {kernel_arch!r}",
+                           path=r.path, key="kernel.arch")
+    return kernel
 
 
 def _load_alternate(r: _Reader, reference: LayoutRules) -> Alternate | None:
@@ -661,9 +737,10 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
     if alternate is not None:
         merged = {k: v for k, v in scalars.items() if k not in alternate.absent}
         _check_scalar_sizes(path, {**merged, **alternate.scalars}, "alternate.types")
+    kernel_arch = r.get("kernel_arch", str)
     return Profile(
         name=name,
-        kernel_arch=r.get("kernel_arch", str),
+        kernel_arch=kernel_arch,
         description=r.get("description", str),
         bits_per_long=bits,
         little_endian=endianness == "little",
@@ -675,6 +752,7 @@ def parse_profile(path: str | Path, data: Mapping[str, Any]) -> Profile:
         allocators=allocators,
         toolchain=toolchain,
         predefined_macros=dict(macros),
+        kernel=_load_kernel(r, kernel_arch),
         path=path,
         alternate=alternate,
     )

@@ -63,7 +63,7 @@ class _State:
 
     def __init__(self, config: pytest.Config):
         self.config = config
-        self.layouts: dict[str, Any] = {}  # arch -> ArchLayout, or the pytest.fail message
+        self.layouts: dict[str, Any] = {}  # arch -> ArchLayout, or the LayoutFailure
         self.cannot_execute: dict[str, tuple[str, str]] = {}  # "backend:arch" -> ("skip"|"broken"|"", why)
         self.backends: dict[str, Any] = {}  # backend name -> the opened backend
 
@@ -238,12 +238,13 @@ def bitlayout_layout(bitlayout_arch, request: pytest.FixtureRequest) -> ArchLayo
         from .pipeline import plan_for
 
         plan = plan_for(st.spec, bitlayout_arch)
-        st.layouts[bitlayout_arch.name] = (
-            ArchLayout(plan) if plan.layout is not None else
-            f"layout of {', '.join(st.spec.headers)} on {bitlayout_arch.name}: {plan.layout_error.message}")
+        st.layouts[bitlayout_arch.name] = ArchLayout(plan) if plan.layout is not None else plan.layout_error
     found = st.layouts[bitlayout_arch.name]
-    if isinstance(found, str):
-        pytest.fail(found, pytrace=False)
+    if not isinstance(found, ArchLayout):
+        if found.skip:  # an arch the spec's kernel tree is not prepared for
+            pytest.skip(found.message)
+        pytest.fail(f"layout of {', '.join(st.spec.headers)} on {bitlayout_arch.name}: {found.message}",
+                    pytrace=False)
     return found
 
 

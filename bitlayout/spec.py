@@ -18,6 +18,7 @@ and the key (exit status 2):
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ class BitSource:
 
     kind "enum": the enumerators of one C enum are bit numbers;
     kind "macros": integer macros (and enumerators) named PREFIX...SUFFIX;
+    kind "masks": the integer macros of the headers that match ``masks`` and none of ``exclude``
+    (shell-style patterns) and whose value has exactly one bit set: that bit is the flag's number
+    (6.12's ``#define VM_WRITE 0x00000002`` is flag 1); 0 (a flag the arch does not have, such as
+    ``VM_UFFD_MINOR`` = ``VM_NONE``) and values of several bits (combinations) are no flag;
     kind "table": an explicit name -> bit number table in the spec.
     """
 
@@ -48,13 +53,22 @@ class BitSource:
     prefix: str = ""
     suffix: str = ""
     table: Mapping[str, int] = field(default_factory=dict)
+    masks: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def describe(self) -> str:
         if self.kind == "enum":
             return self.enum
         if self.kind == "macros":
             return f"macros {self.prefix}*{self.suffix}"
+        if self.kind == "masks":
+            return f"single-bit masks {', '.join(self.masks)}"
         return f"table of {len(self.table)} flags"
+
+    def selects(self, name: str) -> bool:
+        """``name`` is one of this source's mask names (kind "masks")."""
+        return any(fnmatch.fnmatchcase(name, p) for p in self.masks) and \
+            not any(fnmatch.fnmatchcase(name, p) for p in self.exclude)
 
 
 @dataclass(frozen=True)
@@ -109,7 +123,7 @@ class ExpectSpec:
 @dataclass(frozen=True)
 class Spec:
     path: str
-    headers: tuple[str, ...]  # absolute paths
+    headers: tuple[str, ...]  # absolute paths; with ``kernel``, also kernel include names
     include_dirs: tuple[str, ...]
     defines: Mapping[str, str]
     arches: tuple[str, ...] | None  # selector parts, None = all
@@ -117,6 +131,9 @@ class Spec:
     tagged_pointers: tuple[TaggedPointerSpec, ...]
     expects: tuple[ExpectSpec, ...]
     is_default: bool = False
+    # A kernel tree (absolute path): headers are taken from it per arch with Kbuild's flags, and a
+    # header that is not a file next to the spec is a kernel include name ("linux/mm_types.h").
+    kernel: str | None = None
 
     def select_arches(self, override: str | Iterable[str] | None = None,
                       profiles: Iterable[Profile] | None = None) -> list[Profile]:
@@ -132,10 +149,11 @@ class Spec:
 # ---------------------------------------------------------------------------
 
 
-_TOP_KEYS = ("headers", "include_dirs", "defines", "arches", "bitmap", "tagged_pointer", "expect")
+_TOP_KEYS = ("headers", "include_dirs", "defines", "arches", "kernel", "bitmap", "tagged_pointer", "expect")
 _FIELD_RE = re.compile(r"^(struct|union)\s+([A-Za-z_]\w*)\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)$")
 _RANGE_RE = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
 _IDENT_RE = re.compile(r"^[A-Za-z_]\w*$")
+_GLOB_RE = re.compile(r"^[A-Za-z_*?\[][\w*?\[\]!-]*$")
 
 
 class _Table:
@@ -204,10 +222,13 @@ def _parse_bits(t: _Table) -> BitSource:
             return BitSource("enum", enum=text)
         t.fail("bits", f"expected 'enum NAME' or a table, got {raw!r}")
     sub = _Table(t.path, raw, t.key("bits"))
-    sub.reject_unknown(("enum", "prefix", "suffix", "table"))
-    kinds = [k for k in ("enum", "prefix", "table") if k in raw]
+    sub.reject_unknown(("enum", "prefix", "suffix", "table", "masks", "exclude"))
+    kinds = [k for k in ("enum", "prefix", "table", "masks") if k in raw]
     if len(kinds) != 1:
-        t.fail("bits", "give exactly one of enum = '...', prefix = '...' (with optional suffix), table = {...}")
+        t.fail("bits", "give exactly one of enum = '...', prefix = '...' (with optional suffix), masks = '...' "
+                       "(with optional exclude), table = {...}")
+    if "exclude" in raw and "masks" not in raw:
+        sub.fail("exclude", "only with masks = '...'")
     if "enum" in raw:
         name = sub.get("enum", str).strip()
         if not name.startswith("enum "):
@@ -215,6 +236,16 @@ def _parse_bits(t: _Table) -> BitSource:
         if not _IDENT_RE.match(name[5:].strip()):
             sub.fail("enum", f"not an enum name: {raw['enum']!r}")
         return BitSource("enum", enum=" ".join(name.split()))
+    if "masks" in raw:
+        masks = sub.strings("masks")
+        exclude = sub.strings("exclude") if "exclude" in raw else ()
+        for key, patterns in (("masks", masks), ("exclude", exclude)):
+            for pattern in patterns:
+                if not isinstance(pattern, str) or not _GLOB_RE.match(pattern):
+                    sub.fail(key, f"expected a name pattern such as 'VM_*', got {pattern!r}")
+        if not masks:
+            sub.fail("masks", "expected at least one pattern")
+        return BitSource("masks", masks=tuple(masks), exclude=tuple(exclude))
     if "prefix" in raw:
         prefix = sub.get("prefix", str)
         suffix = sub.get("suffix", str, "")
@@ -327,15 +358,47 @@ def _existing(spath: str, key: str, base: Path, name: str, what: str, test) -> s
     raise SpecError(f"{what} {why}: {name[:80]!r} (looked in {base})", path=spath, key=key)
 
 
-def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = False) -> Spec:
-    """Validate a spec's TOML data (step 1: everything that needs no C)."""
+def _kernel_tree(path: str, base: Path, t: _Table, override: str | Path | None) -> Any:
+    """The spec's ``kernel`` (relative to the spec file) or the command line's ``--kernel``."""
+    from .errors import KernelTreeError
+    from .kernel.tree import find_tree
+
+    if override is not None:
+        return find_tree(override)
+    if "kernel" not in t.data:
+        return None
+    raw = t.get("kernel", str)
+    try:
+        return find_tree((base / raw).expanduser())
+    except KernelTreeError as exc:
+        raise SpecError(str(exc), path=path, key="kernel") from None
+
+
+def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = False,
+               kernel: str | Path | None = None) -> Spec:
+    """Validate a spec's TOML data (step 1: everything that needs no C).  ``kernel``: a kernel
+    tree from the command line (``--kernel DIR``), replacing the spec's own ``kernel`` key."""
     path = Path(path)
     spath = str(path)
     base = path.parent
     t = _Table(spath, data, "")
     t.reject_unknown(_TOP_KEYS)
-    headers = [_existing(spath, f"headers[{i}]", base, h, "header", Path.is_file)
-               for i, h in enumerate(t.strings("headers"))]
+    tree = _kernel_tree(spath, base, t, kernel)
+    headers = []
+    for i, h in enumerate(t.strings("headers")):
+        try:
+            beside_spec = tree is None or (base / h).is_file()
+        except (OSError, ValueError):  # a name the OS refuses: _existing says so
+            beside_spec = True
+        if beside_spec:
+            headers.append(_existing(spath, f"headers[{i}]", base, h, "header", Path.is_file))
+            continue
+        from .kernel.inputs import header_problem
+
+        why = header_problem(tree, h)
+        if why:
+            raise SpecError(f"header {h!r}: not next to the spec, and {why}", path=spath, key=f"headers[{i}]")
+        headers.append(h)
     if not headers:
         t.fail("headers", "at least one header is needed")
     include_dirs = [_existing(spath, f"include_dirs[{i}]", base, d, "include dir", Path.is_dir)
@@ -364,12 +427,16 @@ def parse_spec(path: str | Path, data: Mapping[str, Any], *, is_default: bool = 
         raise SpecError("nothing to verify: give at least one [[bitmap]], [[tagged_pointer]] or [[expect]]",
                         path=spath)
     return Spec(spath, tuple(headers), tuple(include_dirs), defines, arches, bitmaps, tagged, expects,
-                is_default=is_default)
+                is_default=is_default, kernel=str(tree.given.resolve()) if tree is not None else None)
 
 
-def load_spec(path: str | Path | None = None) -> Spec:
-    """Load and validate a spec file; ``None`` loads the embedded default."""
+def load_spec(path: str | Path | None = None, *, kernel: str | Path | None = None) -> Spec:
+    """Load and validate a spec file; ``None`` loads the embedded default.  ``kernel``: take the
+    headers from this kernel tree (``--kernel DIR``), whatever the spec says."""
     if path is None:
+        if kernel is not None:
+            raise UsageError("--kernel needs a spec naming kernel headers (the embedded default is a "
+                             "standalone header); see docs/spec.md 'kernel'")
         return load_default_spec()
     path = Path(path)
     text = read_utf8(path, SpecError, "spec file")
@@ -377,7 +444,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"malformed TOML: {exc}", path=str(path)) from None
-    return parse_spec(path, data)
+    return parse_spec(path, data, kernel=kernel)
 
 
 def default_spec_path() -> Path:
@@ -412,6 +479,9 @@ def check_names(spec: Spec, known_types: set[str], known_names: set[str]) -> Non
             # Zero flags would make every bitmap check pass vacuously: a typo, not a finding.
             raise SpecError(f"no macro or enumerator named {b.bits.prefix}...{b.bits.suffix} on any selected arch",
                             path=spec.path, key=f"{b.key}.bits")
+        if b.bits.kind == "masks" and not any(b.bits.selects(n) for n in known_names):
+            raise SpecError(f"no macro matches {', '.join(b.bits.masks)} "
+                            "(less the excluded ones) on any selected arch", path=spec.path, key=f"{b.key}.bits")
         if b.bits.kind != "table":
             for gi, group in enumerate(b.read_together):
                 for flag in group:

@@ -333,7 +333,8 @@ def clear_caches() -> None:
 # Install hints
 
 
-def _gcc_packages(triple: str, host_native: bool) -> list[str]:
+def gcc_packages(triple: str, host_native: bool) -> list[str]:
+    """The Debian packages that give ``<triple>-gcc`` (and the libc to link against)."""
     if host_native:
         return ["gcc", "libc6-dev"]
     pkgs = [f"gcc-{triple.replace('_', '-')}"]
@@ -351,7 +352,7 @@ def install_hint(profile: Profile) -> str:
         if tc.zig_target and "musl" in tc.zig_target:
             commands.append("pip install ziglang")
         elif tc.gcc_triple:
-            commands.append("apt-get install -y " + " ".join(_gcc_packages(tc.gcc_triple, tc.host_native)))
+            commands.append("apt-get install -y " + " ".join(gcc_packages(tc.gcc_triple, tc.host_native)))
         elif tc.zig_target:
             commands.append("pip install ziglang")
     if not tc.run_blocker and tc.qemu and tc.qemu != "native" and shutil.which(tc.qemu) is None:
@@ -486,8 +487,13 @@ def predefined_macros(profile: Profile | None, compiler: Compiler | None = None,
     proc = run_compiler(argv, timeout=60, what=f"{compiler.identity} -dM -E")
     if proc.returncode != 0:
         raise ToolchainError(f"{compiler.identity} -dM -E failed: {first_error(proc.stderr)}")
+    return dumped_macros(proc.stdout)
+
+
+def dumped_macros(text: str) -> dict[str, str]:
+    """name -> replacement text of the ``#define NAME VALUE`` lines ``-dM -E`` prints."""
     macros = {}
-    for line in proc.stdout.splitlines():
+    for line in text.splitlines():
         if line.startswith("#define "):
             name, _, value = line[len("#define "):].partition(" ")
             macros[name] = value

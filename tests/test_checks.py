@@ -53,6 +53,20 @@ def test_flags_and_gates_per_arch():
     assert enumerators(plan("i386").layout, "enum vma_flag_bits")["VMA_UFFD_RWP_BIT"] == 43
 
 
+def test_single_bit_masks_are_flags_at_their_bit(tmp_path):
+    # 6.12's VM_* are masks: a single-bit one is a flag at that bit; VM_NONE (0) on an arch means
+    # the arch has no such flag; a combination (several bits) and an excluded name are none.
+    (tmp_path / "m.h").write_text(
+        "typedef unsigned long flags_t;\n#define F_NONE 0\n#define F_A 0x1\n#define F_B (1UL << 2)\n"
+        "#define F_AB (F_A | F_B)\n#define F_HI_BIT 40\n"
+        "#if __SIZEOF_LONG__ == 8\n#define F_HI (1UL << F_HI_BIT)\n#else\n#define F_HI F_NONE\n#endif\n")
+    (tmp_path / "s.toml").write_text('headers = ["m.h"]\n[[bitmap]]\ntype = "flags_t"\n'
+                                     'bits = { masks = "F_*", exclude = ["*_BIT"] }\n')
+    flags = {arch: [(f.name, f.nr) for f in plan(arch, str(tmp_path / "s.toml")).bitmaps[0].flags]
+             for arch in ("x86_64", "i386")}
+    assert flags == {"x86_64": [("F_A", 0), ("F_B", 2), ("F_HI", 40)], "i386": [("F_A", 0), ("F_B", 2)]}
+
+
 def test_geometries():
     shapes = {a: {b.type: (b.geometry.word_bytes, b.geometry.nwords, b.geometry.atomic_bytes)
                   for b in plan(a).bitmaps} for a in ("i386", "x86_64", "mips")}

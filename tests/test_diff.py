@@ -13,7 +13,7 @@ import json
 import pytest
 
 from bitlayout.cli import main
-from bitlayout.diff import Design, diff_designs, parse_designs
+from bitlayout.diff import Design, FlagSet, diff_designs, parse_designs
 from bitlayout.profiles import load_profiles
 from bitlayout.spec import default_spec_path
 from conftest import run_cli
@@ -204,3 +204,19 @@ def test_a_typedefd_container_is_measured_as_its_struct(tmp_path, profiles):
     c = arch["old"]["container"]
     assert (c["size_bytes"], c["hole_bytes"], c["padding_bytes"]) == (24, 7, 4)
     assert c["offsets"] == {"c": 0, "flags": 8, "x": 16} and c["member"] == "flags"
+
+
+def test_a_scalar_typedef_is_found_by_its_own_name_in_the_container(tmp_path, profiles):
+    # 6.12: typedef unsigned long vm_flags_t; vm_area_struct starts with an unsigned long vm_start
+    header = tmp_path / "scalar.h"
+    header.write_text("typedef unsigned long vm_flags_t;\n"
+                      "struct vma { unsigned long vm_start; vm_flags_t vm_flags; };\n")
+    [x86_64] = [p for p in profiles if p.name == "x86_64"]
+    result = diff_designs(Design(str(header), "vm_flags_t"), Design(str(header), "vm_flags_t"), [x86_64],
+                          flagset=FlagSet("none"), container="struct vma")
+    assert result["arches"][0]["old"]["container"]["member"] == "vm_flags"
+
+
+def test_a_kernel_include_name_is_shown_as_written():
+    assert Design("linux/mm_types.h", "vm_flags_t").label == "vm_flags_t (linux/mm_types.h)"
+    assert Design("/tmp/x/mm_types.h", "vm_flags_t").label == "vm_flags_t (mm_types.h)"

@@ -54,6 +54,32 @@ def test_table_shows_holes_padding_cachelines_and_bit_positions(capsys):
     assert "padding: 4" in out
 
 
+def test_table_shows_declared_types_and_anonymous_members_nested_as_pahole_does(capsys, tmp_path):
+    header = tmp_path / "vma.h"
+    header.write_text("struct mm; typedef struct { int counter; } atomic_t;\n"
+                      "struct vma { union { struct { unsigned long start, end; }; long rcu[2]; };\n"
+                      "  struct mm *mm; atomic_t refs; unsigned long flags[2]; struct { int a; } shared;\n"
+                      "  unsigned bits : 3; };\n")
+    rc, out, _ = run(capsys, str(header), "--arch", "x86_64", "--type", "struct vma", "--format", "table")
+    lines = [" ".join(ln.split()) for ln in out.splitlines()]
+    assert rc == 0 and "<anonymous" not in out
+    for line in ("union {", "struct {", "unsigned long start; /* 0 8 */", "}; /* 0 16 */", "long rcu[2]; /* 0 16 */",
+                 "struct mm * mm; /* 16 8 */", "atomic_t refs; /* 24 4 */", "/* XXX 4 byte hole */",
+                 "unsigned long flags[2]; /* 32 16 */", "int a; /* 48 4 */", "} shared; /* 48 4 */"):
+        assert any(ln.startswith(line) for ln in lines), line
+    assert any(ln.startswith("unsigned bits:3; /* 52 bits 416..418") for ln in lines), out
+
+
+def test_a_type_option_may_name_any_type_of_the_translation_unit(capsys, tmp_path):
+    (tmp_path / "inner.h").write_text("struct inner { char c; long l; };\n")
+    outer = tmp_path / "outer.h"
+    outer.write_text('#include "inner.h"\nstruct outer { struct inner i; };\n')
+    rc, out, _ = run(capsys, str(outer), "--arch", "x86_64", "--type", "struct inner", "--format", "json")
+    assert rc == 0 and json.loads(out)["arches"]["x86_64"]["types"]["struct inner"]["size"] == 16
+    rc, out, err = run(capsys, str(outer), "--arch", "x86_64", "--type", "struct nowhere")
+    assert rc == 2 and "no type 'struct nowhere'" in err
+
+
 def test_compare_marks_differences(capsys):
     rc, out, _ = run(capsys, BASIC, "--arch", "i386,x86_64,m68k", "--type", "struct basic_ll", "--format", "compare")
     lines = {ln.split()[1] if ln.startswith("*") else ln.split()[0]: ln for ln in out.splitlines()[1:-1]}

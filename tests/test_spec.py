@@ -75,6 +75,8 @@ def test_good_spec_parses_to_plain_data(tmp_path):
     ('"enum f"', "enum"),
     ('{ enum = "f" }', "enum"),
     ('{ prefix = "VMA_", suffix = "_BIT" }', "macros"),
+    ('{ masks = "VM_*" }', "masks"),
+    ('{ masks = ["VM_*", "VMA_*"], exclude = ["VM_*_BIT*"] }', "masks"),
     ('{ table = { A = 0, B = 63 } }', "table"),
 ])
 def test_bit_sources(tmp_path, bits, kind):
@@ -105,6 +107,14 @@ BAD = [
      "empty bit range", "bitmap[0].only_on.9..3"),
     ('headers = ["f.h"]\n[[bitmap]]\ntype = "t"\nbits = "enum f"\n[bitmap.only_on]\nA_BIT = "sparc128"\n',
      "unknown arch selector", "bitmap[0].only_on.A_BIT"),
+    ('headers = ["f.h"]\n[[bitmap]]\ntype = "t"\nbits = { masks = "VM_*", prefix = "VM_" }\n', "exactly one of",
+     "bitmap[0].bits"),
+    ('headers = ["f.h"]\n[[bitmap]]\ntype = "t"\nbits = { masks = "VM 1" }\n', "expected a name pattern",
+     "bitmap[0].bits.masks"),
+    ('headers = ["f.h"]\n[[bitmap]]\ntype = "t"\nbits = { masks = [] }\n', "at least one pattern",
+     "bitmap[0].bits.masks"),
+    ('headers = ["f.h"]\n[[bitmap]]\ntype = "t"\nbits = { enum = "f", exclude = ["A"] }\n', "only with masks",
+     "bitmap[0].bits.exclude"),
     ('headers = ["f.h"]\n', "nothing to verify", None),
     # issue 12, found by tests/test_bad_input_fuzz.py: a TOML list may hold anything
     ('headers = ["f.h"]\n[[bitmap]]\ntype = "t"\nbits = "enum f"\n[bitmap.only_on]\nA_BIT = [1, "a"]\n',
@@ -149,6 +159,16 @@ def test_check_names_rejects_names_no_arch_defines(tmp_path):
         check_names(spec, types, names - {"B_BIT"})
     with pytest.raises(SpecError, match="unknown type 'struct s'"):
         check_names(spec, types - {"struct s"}, names)
+
+
+def test_masks_select_by_pattern_less_the_excluded_ones(tmp_path):
+    spec = load_spec(write_spec(tmp_path, 'headers = ["f.h"]\n[[bitmap]]\ntype = "flags_t"\n'
+                                          'bits = { masks = ["VM_*", "X"], exclude = ["VM_*_BIT*"] }\n'))
+    bits = spec.bitmaps[0].bits
+    assert [n for n in ("VM_READ", "VM_HIGH_ARCH_BIT_0", "X", "XY", "VMA_READ") if bits.selects(n)] == ["VM_READ", "X"]
+    check_names(spec, {"flags_t"}, {"VM_READ"})
+    with pytest.raises(SpecError, match=r"\[bitmap\[0\]\.bits\]: no macro matches VM_\*, X"):
+        check_names(spec, {"flags_t"}, {"VM_HIGH_ARCH_BIT_0", "VMA_READ"})
 
 
 def test_check_names_in_expressions(tmp_path):

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from .. import toolchains
-from ..errors import ToolchainError
+from ..errors import OneKernelCompiler, ToolchainError
 from ..results import Backend, Evidence
 from .base import LayoutObserver, register
 
@@ -40,7 +41,7 @@ def compiler_argv(profile, kind: str | None = None) -> list[str]:
     return [*comp.argv, *comp.cflags]
 
 
-def _gcc_extra(argv: Sequence[str]) -> list[str]:
+def dwarf_flags(argv: Sequence[str]) -> list[str]:
     # clang: DWARF 5, the first to describe _Atomic (DW_TAG_atomic_type; clang pads _Atomic types,
     # see _probe_member_sizes).  GCC 12 writes DWARF 5 already, and its strings inline
     # (DW_FORM_string) so no .debug_str relocations need applying, which pyelftools cannot do
@@ -50,18 +51,56 @@ def _gcc_extra(argv: Sequence[str]) -> list[str]:
     return ["-fno-merge-debug-strings"]
 
 
-def layout_source(headers: Iterable[str | Path], type_names: Sequence[str],
-                  member_sizes: Sequence[tuple[str, str]] = ()) -> str:
-    """The C of a layout object: the headers, then arrays whose bounds DWARF gives back:
-    ``sizeof``/``_Alignof`` of each type, and ``sizeof`` of the members in ``member_sizes``
-    ((type, member) pairs: members whose size DWARF does not give, see ``_Dwarf.members``)."""
-    lines = [f'#include "{Path(h).resolve()}"' for h in headers]
+def _undefine(names: Iterable[str]) -> list[str]:
+    """``#undef`` of every identifier in ``names``: text after the headers must reach the types and
+    members DWARF names, not a macro of the same name (the kernel has ``enum cc_vendor`` and
+    ``#define cc_vendor (CC_VENDOR_NONE)``)."""
+    words = dict.fromkeys(w for name in names for w in re.findall(r"[A-Za-z_]\w*", name)
+                          if w not in ("struct", "union", "enum"))
+    return [f"#undef {w}" for w in words]
+
+
+def marker_declarations(type_names: Sequence[str], member_sizes: Sequence[tuple[str, str]] = ()) -> str:
+    """The marker arrays whose DWARF bounds give ``_Alignof`` and ``sizeof`` of each named type,
+    and ``sizeof`` of the members in ``member_sizes`` ((type, member) pairs: members whose size
+    DWARF does not give, see ``_Dwarf.members``); text after the headers, the names freed of
+    same-named macros."""
+    lines = _undefine([*type_names, *(w for pair in member_sizes for w in pair)])
     for i, name in enumerate(type_names):
         lines.append(f"char __bl_align_{i}[_Alignof({name})];")
         lines.append(f"char __bl_size_{i}[sizeof({name})];")
     for k, (name, member) in enumerate(member_sizes):
         lines.append(f"char __bl_msize_{k}[sizeof((({name} *)0)->{member})];")
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
+
+
+def contract_assertions(types: Mapping[str, Mapping], names: Iterable[str] | None = None) -> tuple[str, int]:
+    """C (after the headers) that compiles iff the compiler agrees with layout/1 facts: one
+    ``_Static_assert`` per ``sizeof``, ``_Alignof`` and ``offsetof`` of every member that is not a
+    bit-field (``offsetof`` cannot name one), for ``names`` (default: every complete type).
+    Returns the text and the number of facts asserted."""
+    names = [n for n in (types if names is None else names) if types[n].get("size") is not None]
+    idents = list(names) + [m["name"] for n in names for m in types[n]["members"] if m.get("name")]
+    lines, count = _undefine(idents), 0
+    for name in names:
+        t = types[name]
+        lines.append(f'_Static_assert(sizeof({name}) == {t["size"]}, "sizeof {name}");')
+        lines.append(f'_Static_assert(_Alignof({name}) == {t["align"]}, "_Alignof {name}");')
+        count += 2
+        for m in t["members"]:
+            if not m.get("name") or m["offset_bits"] % 8 or m["size_bits"] % 8:
+                continue
+            lines.append(f'_Static_assert(__builtin_offsetof({name}, {m["name"]}) == {m["offset_bits"] // 8}, '
+                         f'"offsetof {name}.{m["name"]}");')
+            count += 1
+    return "".join(line + "\n" for line in lines), count
+
+
+def layout_source(headers: Iterable[str | Path], type_names: Sequence[str],
+                  member_sizes: Sequence[tuple[str, str]] = ()) -> str:
+    """The C of a layout object: the headers, then the marker arrays (``marker_declarations``)."""
+    includes = "".join(f'#include "{Path(h).resolve()}"\n' for h in headers)
+    return includes + marker_declarations(type_names, member_sizes)
 
 
 def compile_layout_object(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
@@ -71,7 +110,7 @@ def compile_layout_object(profile, headers, type_names, workdir: str | Path, inc
     src = Path(workdir) / f"layout_{profile.name}.c"
     obj = Path(workdir) / f"layout_{profile.name}.o"
     src.write_text(layout_source(headers, type_names, member_sizes))
-    cmd = [*argv, *DEBUG_FLAGS, *_gcc_extra(argv), *extra_flags]
+    cmd = [*argv, *DEBUG_FLAGS, *dwarf_flags(argv), *extra_flags]
     for d in include_dirs:
         cmd += ["-I", str(d)]
     cmd += toolchains.define_flags(defines)
@@ -158,6 +197,7 @@ class _Dwarf:
         self.little_endian = little_endian
         self.dwarf = elf.get_dwarf_info(relocate_dwarf_sections=False)
         self.dies = self._collect()
+        self._records: dict | None = None  # source position -> struct/union DIE with members
 
     def _cus(self):
         """The compile units; zero padding after the last one ends the walk (zig's sparc64
@@ -224,12 +264,31 @@ class _Dwarf:
             return die.cu["address_size"]
         return 0
 
+    def _with_members(self, die):
+        """``die``, or the DIE whose members it shares.  GCC writes a type variant made by a type
+        attribute (``typedef union {...} release_pages_arg __attribute__((__transparent_union__))``,
+        include/linux/mm.h) as a second DW_TAG_union_type with the size and source position of
+        the original but no children; the members are the original's."""
+        if not die.has_children and _attr(die, "DW_AT_byte_size") and "DW_AT_decl_line" in die.attributes:
+            if self._records is None:
+                self._records = {}
+                for d in self.by_offset.values():
+                    if d.tag in ("DW_TAG_structure_type", "DW_TAG_union_type") and d.has_children:
+                        self._records.setdefault(self._position(d), d)
+            return self._records.get(self._position(die), die)
+        return die
+
+    @staticmethod
+    def _position(die) -> tuple:
+        return (die.cu.cu_offset, die.tag, _attr(die, "DW_AT_name"), _attr(die, "DW_AT_byte_size"),
+                _attr(die, "DW_AT_decl_file"), _attr(die, "DW_AT_decl_line"), _attr(die, "DW_AT_decl_column"))
+
     def members(self, die, base_bits: int = 0) -> list[dict]:
         die = self.strip(die)
         out: list[dict] = []
         if die is None or die.tag not in ("DW_TAG_structure_type", "DW_TAG_union_type"):
             return out
-        for m in die.iter_children():
+        for m in self._with_members(die).iter_children():
             if m.tag != "DW_TAG_member":
                 continue
             name = _attr(m, "DW_AT_name")
@@ -312,20 +371,30 @@ def read_layout(obj: Path, profile, type_names: Sequence[str]) -> dict:
         types = {}
         for i, name in enumerate(type_names):
             die = defs.get(name)
+            size = markers.get(f"__bl_size_{i}")
+            target = dw.strip(die) if die is not None else None
+            record = name.startswith(("struct ", "union ")) or target is not None and target.tag in (
+                "DW_TAG_structure_type", "DW_TAG_union_type")
+            if record and size and (target is None or _attr(target, "DW_AT_declaration")):
+                # The compiler knows the size but DWARF only declares the type: members would read
+                # as none, silently (GCC -femit-struct-debug-baseonly, which Kbuild adds with
+                # CONFIG_DEBUG_INFO_REDUCED, does this).
+                raise ToolchainError(f"DWARF for {profile.name} has no definition of {name} although the "
+                                     f"compiler gives it size {size} (reduced debug info?)")
             members = dw.members(die) if die is not None else []
-            types[name] = {"size": markers.get(f"__bl_size_{i}"), "align": markers.get(f"__bl_align_{i}"),
-                           "members": members}
+            types[name] = {"size": size, "align": markers.get(f"__bl_align_{i}"), "members": members}
         return {"types": types}
     finally:
         dw.close()
 
 
-def defined_type_names(obj: Path, profile, header_files: Iterable[str], incomplete: bool = False) -> list[str]:
-    """Every struct/union/enum/typedef DWARF says the given files define (complete types only,
-    unless ``incomplete``: then typedefs of incomplete types too, as the layout/1 contract lists)."""
+def defined_type_names(obj: Path, profile, header_files: Iterable[str] | None, incomplete: bool = False) -> list[str]:
+    """Every struct/union/enum/typedef DWARF says the given files define (``None``: every file of
+    the TU; complete types only, unless ``incomplete``: then typedefs of incomplete types too, as
+    the layout/1 contract lists)."""
     dw = _Dwarf(obj, profile.little_endian)
     try:
-        wanted = {os.path.realpath(h) for h in header_files}
+        wanted = None if header_files is None else {os.path.realpath(h) for h in header_files}
         names = []
         for cu in dw.cus:
             lp = dw.dwarf.line_program_for_CU(cu)
@@ -345,7 +414,11 @@ def defined_type_names(obj: Path, profile, header_files: Iterable[str], incomple
                                    "DW_TAG_typedef") or _attr(die, "DW_AT_declaration"):
                     continue
                 cname = dw.contract_name(die)
-                if cname is None or files.get(_attr(die, "DW_AT_decl_file")) not in wanted:
+                decl_file = files.get(_attr(die, "DW_AT_decl_file"))
+                # a compiler-internal type (GCC's struct __va_list_tag: file <built-in>, line 0) is
+                # not nameable in C
+                builtin = decl_file is None or _attr(die, "DW_AT_decl_line") == 0
+                if cname is None or builtin or wanted is not None and decl_file not in wanted:
                     continue
                 if die.tag == "DW_TAG_typedef":
                     target = dw.strip(die)
@@ -367,34 +440,50 @@ def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence
     Without ``type_names``, a first compile lists the types DWARF says the headers define.
     """
     with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
-        bare = None
-        if type_names is None:
-            bare = compile_layout_object(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
-            type_names = defined_type_names(obj=bare, profile=profile, header_files=[str(h) for h in headers],
-                                            incomplete=True)
-        try:
-            obj = compile_layout_object(profile, headers, type_names, tmp, include_dirs, defines, kind, extra_flags)
-            done = read_layout(obj, profile, type_names)["types"]
-            _probe_member_sizes(done, lambda pairs: compile_layout_object(
-                profile, headers, [], tmp, include_dirs, defines, kind, extra_flags, member_sizes=pairs), profile)
-            # GCC answers sizeof(void) and sizeof of a function type with 1 (a GNU extension):
-            # DWARF still says which names have no size
-            incomplete = incomplete_type_names(obj, profile, type_names)
-            return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
-        except ToolchainError:
-            # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
-            # is a compile error: ask DWARF which names are incomplete and mark only the others.
-            if bare is None:
-                bare = compile_layout_object(profile, headers, [], tmp, include_dirs, defines, kind, extra_flags)
-            incomplete = incomplete_type_names(bare, profile, type_names)
-            if not incomplete:
-                raise
-            complete = [n for n in type_names if n not in incomplete]
-            obj = compile_layout_object(profile, headers, complete, tmp, include_dirs, defines, kind, extra_flags)
-            done = read_layout(obj, profile, complete)["types"]
-            _probe_member_sizes(done, lambda pairs: compile_layout_object(
-                profile, headers, [], tmp, include_dirs, defines, kind, extra_flags, member_sizes=pairs), profile)
-            return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
+        def compile_with(names: Sequence[str], member_sizes: Sequence[tuple[str, str]] = ()) -> Path:
+            # a directory per compile: the bare object is read again after a failed marker compile
+            workdir = tempfile.mkdtemp(dir=tmp)
+            return compile_layout_object(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags,
+                                         member_sizes=member_sizes)
+
+        return layout_from_compiles(compile_with, profile, type_names, [str(h) for h in headers])
+
+
+def layout_from_compiles(compile_with: Callable[..., Path], profile,
+                         type_names: Sequence[str] | None = None,
+                         header_files: Sequence[str] | None = None) -> dict:
+    """``{"types": {...}}`` for ``type_names`` from objects ``compile_with(names, member_sizes=())``
+    builds (the TU plus ``marker_declarations(names, member_sizes)``; each call a new file), with
+    any compile command: the
+    profile's compiler here, Kbuild's in ``bitlayout.kernel.facts``.  Without ``type_names``: every
+    type DWARF says ``header_files`` define (``None``: every type of the TU), listed from a first
+    compile."""
+    bare = None
+    if type_names is None:
+        bare = compile_with([])
+        type_names = defined_type_names(obj=bare, profile=profile, header_files=header_files, incomplete=True)
+    try:
+        obj = compile_with(type_names)
+    except ToolchainError:
+        # sizeof/_Alignof of an incomplete type (`typedef struct fwd fwd_t;`, `typedef void v_t;`)
+        # is a compile error: ask DWARF which names are incomplete and mark only the others.
+        if bare is None:
+            bare = compile_with([])
+        incomplete = incomplete_type_names(bare, profile, type_names)
+        if not incomplete:
+            raise
+        complete = [n for n in type_names if n not in incomplete]
+        obj = compile_with(complete)
+        done = read_layout(obj, profile, complete)["types"]
+        _probe_member_sizes(done, lambda pairs: compile_with([], pairs), profile)
+        return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
+    # read_layout's errors are about the DWARF, not the compile: they do not fall into the retry
+    done = read_layout(obj, profile, type_names)["types"]
+    _probe_member_sizes(done, lambda pairs: compile_with([], pairs), profile)
+    # GCC answers sizeof(void) and sizeof of a function type with 1 (a GNU extension): DWARF
+    # still says which names have no size
+    incomplete = incomplete_type_names(obj, profile, type_names)
+    return {"types": {n: INCOMPLETE if n in incomplete else done[n] for n in type_names}}
 
 
 def _probe_member_sizes(types: dict, compile_with, profile) -> None:
@@ -480,13 +569,16 @@ class CompiledObserver(LayoutObserver):
         return comp.abi if comp is not None else None
 
     def available(self, profile) -> tuple[bool, str]:
-        # A missing compiler is a skip with the install hint, not an error.
+        # A missing compiler is a skip with the install hint, not an error.  (A spec's kernel tree
+        # compiles with Kbuild's compiler, which its prepared build for the arch already checked.)
         if self.route(profile) is None:
             return False, toolchains.missing_reason(profile) if self.rank == 0 else _no_second_compiler(profile)
         return True, ""
 
     def observe_layout(self, plan, type_names) -> tuple[dict, Evidence]:
         spec = plan.spec
+        if spec.kernel:
+            return self._observe_kernel(plan, type_names)
         profile = plan.reference.profile  # the arch's own profile orders its compilers
         comp = self.route(profile)
         if comp is None:
@@ -496,6 +588,25 @@ class CompiledObserver(LayoutObserver):
                                 defines=dict(spec.defines), kind=comp.kind)["types"]
         return facts, Evidence(backend=self.name, toolchain=comp.identity, compiler=comp.kind, compiler_abi=comp.abi,
                                target=comp.target, seconds=round(time.perf_counter() - t0, 3))
+
+    def _observe_kernel(self, plan, type_names) -> tuple[dict, Evidence]:
+        """The spec's kernel TU compiled with Kbuild's command for the arch (its prepared build)."""
+        from ..kernel.facts import kernel_compiled_layout
+        from ..kernel.inputs import KernelSource
+
+        spec = plan.spec
+        if self.rank > 0:
+            raise OneKernelCompiler(f"{plan.arch}: a kernel tree is built with Kbuild's one compiler "
+                                    "(the compiled backend's row); no second compiler's layout")
+        source = KernelSource.open(spec.kernel)
+        t0 = time.perf_counter()
+        facts = kernel_compiled_layout(source.tree, plan.profile, spec.headers, type_names=list(type_names),
+                                       config_file=source.config_file,
+                                       extra_flags=source.extra_flags(spec.include_dirs, spec.defines))["types"]
+        command = source.command(plan.profile)
+        return facts, Evidence(backend=self.name, toolchain=command.compiler_version, compiler="gcc" if not
+                               plan.profile.kernel.llvm else "clang", target=f"kbuild {command.build}",
+                               seconds=round(time.perf_counter() - t0, 3))
 
 
 @register

@@ -26,10 +26,13 @@ class LayoutFailure:
 
     error: str  # the BitlayoutError subclass: "LayoutError", "CParseError", "ToolchainError", ...
     message: str
+    # True: the arch cannot be laid out here at all (a kernel tree not prepared for it, a profile
+    # without a kernel build): its rows are skips with the reason, not errors
+    skip: bool = False
 
     @classmethod
     def of(cls, exc: BaseException) -> LayoutFailure:
-        return cls(type(exc).__name__, str(exc))
+        return cls(type(exc).__name__, str(exc), skip=getattr(exc, "skips_arch", False))
 
     def __str__(self) -> str:
         return f"{self.error}: {self.message}"
@@ -101,6 +104,10 @@ def flags_on_arch(bspec: BitmapSpec, layout: LayoutSet, profile: Profile) -> lis
         names = dict(bspec.bits.table)
     elif bspec.bits.kind == "enum":
         names = enumerators(layout, bspec.bits.enum)
+    elif bspec.bits.kind == "masks":
+        # a single-bit mask is a flag at that bit; 0 (not on this arch) and combinations are none
+        names = {k: v.bit_length() - 1 for k, v in layout.macros.items()
+                 if bspec.bits.selects(k) and isinstance(v, int) and v > 0 and v & (v - 1) == 0}
     else:
         pool = {**layout.macros, **layout.enum_constants}
         names = {k: v for k, v in pool.items()

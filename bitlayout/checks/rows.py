@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 def model_row(check: Check, plan: ArchPlan) -> tuple[MatrixRow, Any]:
     """The model backend's row for one check on one arch, and the prediction (for other backends)."""
     if plan.layout is None and check.name != "profile":
+        if plan.layout_error.skip:
+            why = plan.layout_error.message
+            return MatrixRow(plan.arch, check.name, Backend.MODEL, Status.SKIP, why), Skip(why)
         why = f"no layout for this arch: {plan.layout_error}"
         return MatrixRow(plan.arch, check.name, Backend.MODEL, Status.ERROR, why), Skip(why)
     try:

@@ -18,16 +18,22 @@ if TYPE_CHECKING:
 
 ARCH_HELP = ("arch selector: all, 32bit, 64bit, big-endian, little-endian, profile or kernel arch names "
              "(repeatable, commas; default: all, or the spec's arches)")
+KERNEL_HELP = ("a Linux kernel tree (source tree or linux-headers-* directory): headers are kernel include names "
+               "(linux/mm_types.h) or files, preprocessed per arch exactly as Kbuild does; arches need "
+               "`bitlayout kernel prepare DIR` once")
 
 
 def add_verb(subparsers: Any, name: str, *, help: str, description: str, formats: tuple[str, ...], run: Any,
-             default_format: str | None = None) -> Any:
+             default_format: str | None = None, kernel: bool = False) -> Any:
     """A verb's parser with what every verb has: ``--arch SEL`` (resolved by profiles.select_profiles),
-    ``--format`` (the first of ``formats`` unless ``default_format``) and ``run``.  The verb adds the
-    rest of its options to the parser returned."""
+    ``--format`` (the first of ``formats`` unless ``default_format``) and ``run``; with ``kernel``,
+    ``--kernel DIR`` too (``kernel_source`` reads it).  The verb adds the rest of its options to
+    the parser returned."""
     parser = subparsers.add_parser(name, help=help, description=description)
     parser.add_argument("--arch", action="append", metavar="SEL", help=ARCH_HELP)
     parser.add_argument("--format", choices=formats, default=default_format or formats[0])
+    if kernel:
+        parser.add_argument("--kernel", metavar="DIR", help=KERNEL_HELP)
     parser.set_defaults(run=run)
     return parser
 
@@ -65,6 +71,32 @@ def start_progress(verb: str, quiet: bool) -> Any:
     from ..progress import ArchProgress
 
     return ArchProgress(verb, quiet=quiet)
+
+
+def kernel_source(args: Any) -> Any:
+    """``--kernel DIR`` opened (``kernel.inputs.KernelSource``; KernelTreeError names a directory
+    that is not a kernel tree), or None without it."""
+    if not getattr(args, "kernel", None):
+        return None
+    from ..kernel.inputs import KernelSource
+
+    return KernelSource.open(args.kernel)
+
+
+def kernel_profiles(source: Any, arch: Any) -> list:
+    """The profiles a ``--kernel`` command runs on: with ``--arch``, exactly those (an unprepared
+    one is an error later); without, the ones the tree is prepared for, the rest named on stderr."""
+    import sys
+
+    from ..profiles import select_profiles
+
+    if arch:
+        return select_profiles(arch)
+    ready, left = source.ready_profiles(select_profiles("all"))
+    if left:
+        print(f"bitlayout: note: {source.tree.label} is not prepared for {', '.join(left)} "
+              f"(`bitlayout kernel prepare {source.tree.given} --arch ...` prepares them)", file=sys.stderr)
+    return ready
 
 
 def parse_defines(items: list[str]) -> dict[str, str]:

@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from . import add_verb, parse_defines, write_output
+from . import add_verb, kernel_profiles, kernel_source, parse_defines, write_output
 
 
 # The line `bitlayout --help` shows for this verb (read without building the verb's parser).
@@ -25,7 +25,7 @@ def add_parser(subparsers: Any) -> None:
     p = add_verb(subparsers, "diff", help=HELP,
                  description="Compare two designs of a C type on every arch: size, alignment, bitmap shape, "
                              "out-of-bounds flag bits, tear exposure, offsets inside a containing struct.",
-                 formats=("text", "json"), run=run)
+                 formats=("text", "json"), run=run, kernel=True)
     p.add_argument("old", metavar="OLD", help="FILE:TYPE, or a header with --type")
     p.add_argument("new", metavar="NEW", nargs="?", help="FILE:TYPE, or a header with --type (default: OLD's file)")
     p.add_argument("--type", nargs=2, metavar=("OLD_T", "NEW_T"), dest="types", help="the two type names")
@@ -54,10 +54,11 @@ def run(args: Any) -> int:
     from ..profiles import select_profiles
     from ..report.text import render_diff_text
 
-    old, new = parse_designs(args.old, args.new, args.types)
-    profiles = select_profiles(args.arch)
+    kernel = kernel_source(args)
+    old, new = parse_designs(args.old, args.new, args.types, kernel=kernel)
+    profiles = kernel_profiles(kernel, args.arch) if kernel else select_profiles(args.arch)
     result = diff_designs(old, new, profiles, flagset=_flagset(args.flags), container=args.container,
-                          include_dirs=args.include_dirs, defines=parse_defines(args.defines))
+                          include_dirs=args.include_dirs, defines=parse_defines(args.defines), kernel=kernel)
     text = json.dumps(result, indent=1) + "\n" if args.format == "json" else render_diff_text(result)
     if args.output:
         write_output(args.output, text, "cannot write")

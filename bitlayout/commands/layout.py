@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BitlayoutError, UsageError
-from . import add_verb, parse_defines
+from . import add_verb, kernel_profiles, kernel_source, parse_defines
 
 
 # The line `bitlayout --help` shows for this verb (read without building the verb's parser).
@@ -35,7 +35,7 @@ HELP = "C type layouts per arch (json contract, pahole-like table, compare)"
 def add_parser(subparsers: Any) -> None:
     p = add_verb(subparsers, "layout", help=HELP,
                  description="Lay out every struct/union/enum/typedef of C headers for each arch.",
-                 formats=("json", "table", "compare"), default_format="table", run=run)
+                 formats=("json", "table", "compare"), default_format="table", run=run, kernel=True)
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VAL]")
@@ -64,20 +64,32 @@ def _check_paths(files: list[str], include_dirs: list[str]) -> None:
             raise UsageError(f"{f}: no such file")
 
 
+def _kernel_source(args: Any) -> Any:
+    """``--kernel DIR`` opened and the FILE arguments checked against it (None without it)."""
+    if getattr(args, "kernel", None) and args.builtin_cpp:
+        raise UsageError("--builtin-cpp and --kernel exclude each other (a kernel TU is preprocessed by Kbuild's "
+                         "own compiler command)")
+    source = kernel_source(args)
+    if source is not None:
+        source.check_headers(args.files, "FILE")
+    return source
+
+
 def compute(args: Any) -> dict:
-    from ..layout import layout_headers
+    from ..kernel.inputs import layout_for
     from ..profiles import select_profiles
 
-    profiles = select_profiles(args.arch or "all")
+    kernel = _kernel_source(args)
+    profiles = kernel_profiles(kernel, args.arch) if kernel else select_profiles(args.arch or "all")
     defines = parse_defines(args.defines)
-    _check_paths(args.files, args.include_dirs)
+    _check_paths([] if kernel else args.files, args.include_dirs)
     sets = {}
     failed: dict[str, list[str]] = {}  # message -> arches, in arch order
     first: dict[str, BitlayoutError] = {}
     for p in profiles:
         try:
-            sets[p.name] = layout_headers(args.files, p, args.include_dirs, defines,
-                                          builtin=True if args.builtin_cpp else None)
+            sets[p.name] = layout_for(args.files, p, args.include_dirs, defines, kernel=kernel,
+                                      builtin=True if args.builtin_cpp else None)
         except BitlayoutError as exc:
             failed.setdefault(str(exc), []).append(p.name)
             first.setdefault(str(exc), exc)
@@ -171,44 +183,99 @@ def _list_types(sets: dict, fmt: str) -> int:
     return 0
 
 
+_TYPE_COLUMN = 24  # the width of a member's type, as pahole pads it
+_COMMENT_COLUMN = 64  # where a member line's /* offset size */ starts (tabs counted as 8)
+
+
+def _anonymous(t: Any) -> bool:
+    """An anonymous struct or union (its members are printed inside the parent, as pahole does)."""
+    r = t.resolved()
+    return r.kind in ("struct", "union") and t.kind != "typedef" and "<anonymous" in r.name
+
+
+def _declaration(m: Any) -> str:
+    """A member as C declares it: ``struct mm_struct *vm_mm``, ``char comm[16]``, ``unsigned flag:1``."""
+    c_type = m.type.c_type or m.type.name
+    base, bracket, dims = c_type.partition("[")
+    if bracket:  # arrays: the dimensions follow the name
+        c_type, suffix = base.rstrip(), "[" + dims
+    else:
+        suffix = ""
+    name = f"{m.name}{suffix}" + (f":{m.size_bits}" if m.bitfield else "")
+    return f"{c_type:<{_TYPE_COLUMN}} {name}"
+
+
+class _Table:
+    """pahole's listing of one type: members in declaration order, anonymous structs and unions as
+    nested blocks, offsets from the start of the outer type, holes, cacheline boundaries."""
+
+    def __init__(self, profile: Any):
+        self.profile = profile
+        self.lines: list[str] = []
+        self.cl_bits = 8 * profile.cacheline_bytes
+        self.next_cl = self.cl_bits
+        self.holes = self.hole_bytes = 0
+
+    def line(self, depth: int, text: str, offset_bits: int | None = None, size_bits: int = 0, note: str = "") -> None:
+        indent = "\t" * depth
+        if offset_bits is None:
+            self.lines.append(indent + text)
+            return
+        comment = note or f"{offset_bits // 8:5} {size_bits // 8:4}"
+        pad = max(1, _COMMENT_COLUMN - 8 * depth - len(text))
+        self.lines.append(f"{indent}{text}{' ' * pad}/* {comment} */")
+
+    def boundaries(self, depth: int, offset_bits: int) -> None:
+        while offset_bits >= self.next_cl:
+            self.line(depth, f"/* --- cacheline {self.next_cl // self.cl_bits} boundary ({self.next_cl // 8} bytes) --- */")
+            self.next_cl += self.cl_bits
+
+    def members(self, t: Any, base_bits: int, depth: int) -> int:
+        """Lines for the members of struct/union ``t`` at ``base_bits``; returns where they end."""
+        in_struct = t.kind == "struct"
+        end_bits = base_bits
+        for m in t.members:
+            at = base_bits + m.offset_bits
+            if in_struct:
+                self.boundaries(depth, at)
+                gap = at - end_bits
+                if gap >= 8:
+                    self.holes += 1
+                    self.hole_bytes += gap // 8
+                    self.line(depth, f"/* XXX {gap // 8} byte hole{'' if gap % 8 == 0 else f', {gap % 8} bits'} */")
+                elif gap > 0:
+                    self.line(depth, f"/* XXX {gap} bit hole */")
+            if _anonymous(m.type) and not m.bitfield:
+                inner = m.type.resolved()
+                self.line(depth, f"{inner.kind} {{")
+                self.members(inner, at, depth + 1)
+                self.line(depth, f"}}{' ' + m.name if m.name else ''};", at, m.size_bits)
+            elif m.bitfield:
+                unit = 8 * m.type.size_bytes
+                in_unit = at % unit if unit else 0
+                # within the storage unit's value: LSB-first on little-endian, MSB-first on big-endian
+                shift = in_unit if self.profile.little_endian else unit - in_unit - m.size_bits
+                self.line(depth, _declaration(m) + ";", at, m.size_bits,
+                          f"{at // 8:5} {'':4} bits {at}..{at + m.size_bits - 1}, value bit {shift} of {unit}-bit unit")
+            else:
+                self.line(depth, _declaration(m) + ";", at, m.size_bits)
+            end_bits = max(end_bits, at + m.size_bits)
+        return end_bits
+
+
 def render_table(t, profile) -> str:
-    """pahole-like listing of one type."""
-    lines = [f"{t.name} {{  /* size {t.size_bytes}, align {t.align_bytes} */"]
-    members = t.flat_members()
-    cl_bits = 8 * profile.cacheline_bytes
-    end_bits = 0
-    holes = 0
-    hole_bytes = 0
-    next_cl = cl_bits
-    for m in sorted(members, key=lambda m: m.offset_bits) if t.resolved().kind == "struct" else members:
-        while t.resolved().kind == "struct" and m.offset_bits >= next_cl:
-            lines.append(f"\t/* --- cacheline {next_cl // cl_bits} boundary ({next_cl // 8} bytes) --- */")
-            next_cl += cl_bits
-        if t.resolved().kind == "struct" and m.offset_bits > end_bits:
-            gap = m.offset_bits - end_bits
-            if gap >= 8:
-                holes += 1
-                hole_bytes += gap // 8
-                lines.append(f"\t/* XXX {gap // 8} byte hole{'' if gap % 8 == 0 else f', {gap % 8} bits'} */")
-            elif gap:
-                lines.append(f"\t/* XXX {gap} bit hole */")
-        if m.bitfield:
-            byte, bit = divmod(m.offset_bits, 8)
-            unit = 8 * m.type.size_bytes
-            in_unit = m.offset_bits % unit if unit else 0
-            # within the storage unit's value: LSB-first on little-endian, MSB-first on big-endian
-            shift = in_unit if profile.little_endian else unit - in_unit - m.size_bits
-            lines.append(f"\t{m.type.c_type:<24} {m.name + ':' + str(m.size_bits):<20} /* {byte:5} {'':4} "
-                         f"bits {m.offset_bits}..{m.offset_bits + m.size_bits - 1}, value bit {shift} of "
-                         f"{unit}-bit unit */")
-        else:
-            lines.append(f"\t{m.type.c_type:<24} {m.name:<20} /* {m.offset_bits // 8:5} {m.size_bits // 8:4} */")
-        end_bits = max(end_bits, m.offset_bits + m.size_bits)
-    pad = 8 * t.size_bytes - end_bits if t.resolved().kind == "struct" and members else 0
-    lines.append(f"\t/* size: {t.size_bytes}, cachelines: {max(1, -(-t.size_bytes // profile.cacheline_bytes))}, "
-                 f"members: {len(members)}, holes: {holes} ({hole_bytes} bytes), padding: {max(pad, 0) // 8} */")
-    lines.append("};")
-    return "\n".join(lines) + "\n"
+    """pahole-like listing of one type: each member's declared C type and name, its offset and
+    size in bytes, holes, tail padding and cacheline boundaries."""
+    r = t.resolved()
+    table = _Table(profile)
+    table.line(0, f"{t.name} {{  /* size {t.size_bytes}, align {t.align_bytes} */")
+    end_bits = table.members(r, 0, 1) if r.kind in ("struct", "union") else 0
+    pad = 8 * t.size_bytes - end_bits if r.kind == "struct" and r.members else 0
+    lines = len(r.members)
+    table.line(1, f"/* size: {t.size_bytes}, cachelines: {max(1, -(-t.size_bytes // profile.cacheline_bytes))}, "
+                  f"members: {lines}, holes: {table.holes} ({table.hole_bytes} bytes), padding: {max(pad, 0) // 8} */")
+    table.line(0, "};")
+    return "\n".join(table.lines) + "\n"
 
 
 def other_compiler_sets(sets: dict, args: Any) -> dict:

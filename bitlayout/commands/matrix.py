@@ -32,7 +32,7 @@ HELP = "run every check on every arch (arch x check x backend)"
 
 def add_parser(subparsers: Any) -> None:
     p = add_verb(subparsers, "matrix", help=HELP,
-                 description=__doc__.splitlines()[0], formats=("table", "json", "junit"), run=run)
+                 description=__doc__.splitlines()[0], formats=("table", "json", "junit"), run=run, kernel=True)
     add_run_options(p, "write the result here instead of stdout")
 
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     options = run_options(args)
     # Before the matrix runs (it can take minutes), not after: one line, exit 2.
     check_output_dir(args.output, "cannot write the result")
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, kernel=args.kernel)
     progress = start_progress("matrix", args.quiet)
     try:
         result = run_matrix(spec, args.arch, args.backend, args.check, options, progress=progress)

@@ -31,14 +31,16 @@ HELP = "render the layout report (HTML with SVG bit maps, text, JSON)"
 def add_parser(subparsers: Any) -> None:
     p = add_verb(subparsers, "report", help=HELP,
                  description="Run the checks of SPEC (default: the embedded kernel VMA-flags case) and "
-                             "render the report.", formats=("html", "text", "json"), run=run)
+                             "render the report.", formats=("html", "text", "json"), run=run, kernel=True)
     add_run_options(p, f"output file ('-' for stdout); html default: {DEFAULT_HTML}, text/json: stdout")
     p.add_argument("--title", default=None, help="page title")
 
 
 def build(spec_path: str | None, *, arch: Any = None, backend: str = "auto", check: Any = None,
-          options: Options | None = None, title: str | None = None, progress: Any = None) -> dict:
-    """Spec -> matrix run -> its plans' facts -> the report dict (``bitlayout.report/1``)."""
+          options: Options | None = None, title: str | None = None, progress: Any = None,
+          kernel: str | None = None) -> dict:
+    """Spec -> matrix run -> its plans' facts -> the report dict (``bitlayout.report/1``);
+    ``kernel``: the command line's ``--kernel DIR`` (the headers come from that tree)."""
     from .. import __version__
     from ..matrix import run_matrix
     from ..pipeline import plan_all
@@ -47,7 +49,7 @@ def build(spec_path: str | None, *, arch: Any = None, backend: str = "auto", che
     from ..spec import load_spec
 
     t0 = time.perf_counter()
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, kernel=kernel)
     profiles = spec.select_arches(arch)
     if not profiles:
         raise UsageError(f"arch selector {arch!r} selects no profile")
@@ -82,7 +84,7 @@ def run(args: Any) -> int:
     progress = start_progress("report", args.quiet)
     try:
         report = build(args.spec, arch=args.arch, backend=args.backend, check=args.check, options=options,
-                       title=args.title, progress=progress)
+                       title=args.title, progress=progress, kernel=args.kernel)
     finally:
         progress.close()
     text = render(report, args.format)

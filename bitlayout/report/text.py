@@ -358,12 +358,12 @@ def _ranges_text(nrs: list[int]) -> str:
     return format_bit_ranges(nrs, sep=",")
 
 def render_diff_text(diff: Mapping[str, Any]) -> str:
-    from pathlib import Path
+    from ..diff import header_label
 
     old, new = diff["old"], diff["new"]
     lines = ["bitlayout diff"]
-    lines += _wrap(f"old: {old['type']}  ({Path(old['path']).name})")
-    lines += _wrap(f"new: {new['type']}  ({Path(new['path']).name})")
+    lines += _wrap(f"old: {old['type']}  ({header_label(old['path'])})")
+    lines += _wrap(f"new: {new['type']}  ({header_label(new['path'])})")
     fl = diff["flags"]
     lines += _wrap(f"flags: {fl['count']} names, {fl.get('bit_numbers', '?')} bit numbers, from "
                    f"{fl.get('describe', fl['source'])}"

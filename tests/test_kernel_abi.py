@@ -1,0 +1,125 @@
+"""bitlayout.kernel.abi: Kbuild's flags -> the profile the model lays a kernel TU out with.
+
+The rules as plain data first; then each rule that changes something, against the profile's own
+GCC run with and without the flag (skipped with the install command when it is missing).  The
+whole mapping against Kbuild's real commands is in tests/test_kernel_real.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bitlayout.errors import KernelTreeError
+from bitlayout.kernel.abi import RULES, flags, kernel_profile, layout_changes
+from bitlayout.profile_truth import command_facts
+from bitlayout.profiles import profile_by_name
+from bitlayout.toolchains import find_compiler, install_hint
+
+
+def gcc(arch: str) -> str:
+    return f"/usr/bin/{arch}-gcc"  # only its name matters to the mapping: a gcc
+
+
+def test_unsigned_char_is_the_one_change_on_x86_64():
+    argv = [gcc("x86_64-linux-gnu"), "-m64", "-mcmodel=kernel", "-funsigned-char", "-fshort-wchar", "-O2"]
+    assert layout_changes(profile_by_name("x86_64"), argv) == {"char_signed": (True, False)}
+
+
+def test_the_last_char_flag_wins():
+    argv = [gcc("mips-linux-gnu"), "-funsigned-char", "-fsigned-char"]
+    assert layout_changes(profile_by_name("mips"), argv) == {}
+
+
+def test_sh_without_fpu_has_a_pointer_va_list():
+    argv = [gcc("sh4-linux-gnu"), "-m4-nofpu", "-ml"]
+    changes = layout_changes(profile_by_name("sh4"), argv)
+    assert changes["types.va_list"] == ((20, 4, 4), (4, 4, 4)) and changes["layout.va_list"][1] == "void *"
+    assert set(changes) == {"types.va_list", "layout.va_list"}
+
+
+def test_soft_float_removes_float128_on_powerpc_only():
+    changes = layout_changes(profile_by_name("ppc64le"), [gcc("powerpc64le-linux-gnu"), "-msoft-float"])
+    assert set(changes) == {"types.float128", "types.gnu_float128", "types.float64x"}
+    assert all(new is None for _, new in changes.values())
+    assert layout_changes(profile_by_name("arm"), [gcc("arm-linux-gnueabihf"), "-msoft-float"]) == {}
+
+
+def test_a_flag_known_on_one_arch_is_unknown_on_another():
+    with pytest.raises(KernelTreeError, match=r"ppc64le: Kbuild passes -mno-sse2, whose effect .* bitlayout/kernel/abi.py"):
+        kernel_profile(profile_by_name("ppc64le"), [gcc("powerpc64le-linux-gnu"), "-mno-sse2"])
+
+
+def test_an_unknown_flag_is_named_not_guessed():
+    argv = [gcc("x86_64-linux-gnu"), "-fshort-enums", "-O2", "-fpack-struct=4", "-fshort-enums"]
+    with pytest.raises(KernelTreeError) as exc:
+        kernel_profile(profile_by_name("x86_64"), argv)
+    assert "Kbuild passes -fshort-enums, -fpack-struct=4, whose effect on type layout" in str(exc.value)
+
+
+def test_a_compiler_that_is_neither_gcc_nor_clang_is_an_error():
+    with pytest.raises(KernelTreeError, match="neither gcc nor clang"):
+        kernel_profile(profile_by_name("x86_64"), ["/usr/bin/tcc", "-O2"])
+
+
+def test_values_of_separate_argument_options_are_not_flags():
+    argv = ["gcc", "-include", "-weird.h", "-G", "0", "-I", "-dir", "-D", "X=1", "-O2"]
+    assert list(flags(argv)) == ["-include", "-G", "-I", "-D", "-O2"]
+
+
+def test_a_profile_of_the_other_compiler_keeps_its_psabi_numbers_only():
+    profile = profile_by_name("aarch64_be")  # zig's clang; Kbuild builds it with aarch64-linux-gnu-gcc
+    kp = kernel_profile(profile, [gcc("aarch64-linux-gnu"), "-mbig-endian"])
+    assert kp.layout.compiler == "gcc"
+    assert {"int128", "va_list", "long_double", "pointer"} <= set(kp.scalars)
+    assert not {"float16", "fp16", "bf16"} & set(kp.scalars)
+    assert kernel_profile(profile, ["/usr/bin/clang", "--target=aarch64_be-linux-gnu"]).scalars == profile.scalars
+
+
+def test_sparc_under_gcc_takes_gccs_biggest_alignment():
+    changes = layout_changes(profile_by_name("sparc"), [gcc("sparc64-linux-gnu"), "-m32", "-mcpu=v8"])
+    assert changes["layout.biggest_alignment_bytes"] == (16, 8)
+
+
+def test_every_rule_says_why():
+    assert all(r.why.strip() for r in RULES)
+
+
+# ---------------------------------------------------------------------------
+# Each rule that changes the profile, against the profile's own GCC with and without the flag.
+
+CHANGES = [(arch, flag) for arch, flags_ in {
+    "x86_64": ("-funsigned-char", "-mlong-double-64", "-mlong-double-128", "-mno-sse", "-mno-sse2"),
+    "i386": ("-mlong-double-64", "-mlong-double-128"),
+    "ppc64le": ("-msoft-float", "-mno-vsx", "-mno-altivec", "-mlong-double-64", "-mlong-double-128"),
+    "ppc": ("-mlong-double-64",),
+    "sh4": ("-m4-nofpu", "-m4a-nofpu"),
+    "arm": ("-fsigned-char",),
+    "mips": ("-funsigned-char",),
+}.items() for flag in flags_]
+
+
+def _scalars(facts: dict) -> dict:
+    """Compiler facts in layout_changes' shape: char_signed, and each scalar as (size, align, gnu_align)."""
+    out = {"char_signed": bool(facts["char_signed"])}
+    for fact, value in facts.items():
+        if fact.startswith("size_"):
+            key = fact[len("size_"):]
+            out[f"types.{key}"] = (value, facts[f"align_{key}"], facts[f"gnu_align_{key}"])
+    return out
+
+
+@pytest.mark.parametrize("arch, flag", CHANGES, ids=[f"{a}{f}" for a, f in CHANGES])
+def test_a_rule_changes_what_gcc_changes(arch, flag, tmp_path):
+    profile = profile_by_name(arch)
+    compiler = find_compiler(profile, "gcc")
+    if compiler is None:
+        pytest.skip(f"no gcc for {arch}: {install_hint(profile)}")
+    base = [*compiler.argv, *compiler.cflags]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    before, after = _scalars(command_facts(base, tmp_path / "a")), _scalars(command_facts([*base, flag], tmp_path / "b"))
+    observed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+    assert layout_changes(profile, base) == {}
+    # what the compiled facts can show: the scalars and char (va_list's members: test_kernel_real)
+    changed = {k: v for k, v in layout_changes(profile, [*base, flag]).items() if not k.startswith("layout.")}
+    assert changed == observed
