@@ -47,6 +47,8 @@ def plan_for(spec: Spec, profile: Profile, *, alternate: bool = False) -> ArchPl
     # the arch's profile for every check of the plan (the compiled backend compiles with them too).
     model_profile = layout.profile if layout is not None and spec.kernel else profile
     plan = plan_arch(spec, model_profile, layout, failure)
+    if model_profile is not profile:
+        plan.shipped_profile = profile
     # A kernel tree is built with Kbuild's one compiler per arch: no second plan for it.
     if alternate and profile.alternate is not None and not spec.kernel:
         alt = profile.for_compiler(profile.alternate.compiler)

@@ -13,7 +13,7 @@ One C probe per profile reports every number the profile states:
   and the alignment malloc really returns).
 
 The result is a list of mismatches (arch, field, profile value, compiler
-value).  Results are cached per (profile file hash, compiler identity, runner)
+value).  Results are cached per (profile values, compiler identity, runner)
 in ``$BITLAYOUT_CACHE_DIR`` (default ``~/.cache/bitlayout``).
 """
 
@@ -340,11 +340,9 @@ def cache_dir() -> Path:
 
 
 def _cache_key(profile: Profile, compiler: toolchains.Compiler, runner: toolchains.Runner | None, run: bool) -> str:
-    h = hashlib.sha256()
-    try:
-        h.update(Path(profile.path).read_bytes())
-    except OSError:
-        h.update(repr(profile).encode())
+    # Every value of the profile, not its file: a derived profile (for_compiler, a kernel
+    # tree's flags in kernel/abi.py) has the file's path and other numbers.
+    h = hashlib.sha256(repr(profile).encode())
     for part in (compiler.identity, " ".join(compiler.argv[1:]), repr(runner) if run else "-",
                  PROBE_SOURCE, str(PROBE_VERSION)):
         h.update(b"\0" + part.encode())

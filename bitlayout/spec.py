@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import SpecError
+from .errors import SpecError, UsageError
 from .expressions import Expression, parse_expression
 from .tagging import ALLOCATORS
 from .profiles import CLASS_SELECTORS, Profile, known_selector, select_profiles, selector_words

@@ -49,7 +49,7 @@ def clean(tmp_path_factory):
     """(exit status, rows) of the clean run and the cache it left."""
     cache = tmp_path_factory.mktemp("clean") / "cache"
     code, rows, err = run_matrix(cache)
-    assert err == "" and {r[2] for r in rows} == {"model", "host", "compiled", "exec"}, err
+    assert err == "" and {r[2] for r in rows} >= {"model", "host", "compiled", "exec"}, err
     assert code == run_matrix(cache)[0]  # and the warm run agrees
     return code, rows, cache
 
@@ -148,16 +148,18 @@ def _mountable(tmp_path: Path) -> bool:
 
 
 def _poison(cache: Path) -> None:
-    """Replace the x86_64 driver by a program of 'another user' with a matching record: used,
+    """Replace the x86_64 drivers by a program of 'another user' with a matching record: used,
     it would turn the exec rows into errors (it answers nothing)."""
     from bitlayout.cachedir import file_digest
 
-    (record,) = (cache / "exec").glob("x86_64-*.json")
-    binary = record.with_suffix("")
-    binary.write_text("#!/bin/sh\nexit 0\n")
-    data = json.loads(record.read_text())
-    data.update(size=binary.stat().st_size, sha256=file_digest(binary))
-    record.write_text(json.dumps(data))
+    records = list((cache / "exec").glob("x86_64-*.json"))  # one per compiler that built a driver
+    assert records
+    for record in records:
+        binary = record.with_suffix("")
+        binary.write_text("#!/bin/sh\nexit 0\n")
+        data = json.loads(record.read_text())
+        data.update(size=binary.stat().st_size, sha256=file_digest(binary))
+        record.write_text(json.dumps(data))
 
 
 def _unsafe_cache(tmp_path: Path, clean_cache: Path, how: str):

@@ -15,6 +15,8 @@ finds its own on disk (``ppcache.py``) in the next process.
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -166,16 +168,21 @@ class BuiltinRun:
         if hit is not None:
             return hit
 
-        def expander():
-            pp = Preprocessor(include_dirs, system_dirs=system_dirs, facts=facts)
-            for name in self.removed:
-                pp.macros.pop(name, None)
-            for name, m in self.user_macros.items():
-                pp.macros[name] = m if isinstance(m, Macro) else parse_define(" " + m[0], m[1], m[2])
-            return pp
-
+        # a partial, not a closure: a plan holding these macros is pickled to the parent process
+        expander = functools.partial(_expander, include_dirs, system_dirs, facts, tuple(self.removed),
+                                     dict(self.user_macros))
         macros = self._macros[facts.digest] = LazyMacros(expander, self.names)
         return macros
+
+
+def _expander(include_dirs, system_dirs, facts, removed, user_macros) -> Preprocessor:
+    """A preprocessor holding the input's macros as they were at its end."""
+    pp = Preprocessor(include_dirs, system_dirs=system_dirs, facts=facts)
+    for name in removed:
+        pp.macros.pop(name, None)
+    for name, m in user_macros.items():
+        pp.macros[name] = m if isinstance(m, Macro) else parse_define(" " + m[0], m[1], m[2])
+    return pp
 
 
 _MEMO: dict[tuple, list[BuiltinRun]] = {}

@@ -78,6 +78,9 @@ class ArchPlan:
     compiler: str = ""
     other: ArchPlan | None = field(default=None, repr=False, compare=False)
     is_reference: bool = True  # the plan of the profile's own [layout] compiler
+    # The profile as shipped, where ``profile`` is changed by a kernel tree's Kbuild flags
+    # (kernel/abi.py: -funsigned-char, no _Float16): what ``bitlayout profiles`` verifies.
+    shipped_profile: Profile | None = field(default=None, repr=False, compare=False)
 
     @property
     def arch(self) -> str:
