@@ -233,3 +233,31 @@ def test_a_compile_only_second_route_is_a_skip_not_a_failed_run():
     ok, why = ExecBackend(rank=1).available(p)
     assert not ok and "compile-only route" in why and "sparc64-linux-gnu-gcc" in why
     assert ExecBackend(rank=0).available(p)[0]
+
+
+LIBC_APART = """#include <pthread.h>
+#include <stddef.h>
+struct job { pthread_mutex_t lock; size_t n; };
+struct plain { char c; size_t n; };
+"""
+
+
+def test_types_the_two_c_libraries_declare_differently_are_not_called_a_divergence(tmp_path, capsys):
+    """aarch64: GCC's route has glibc (pthread_mutex_t 48 bytes), zig's clang has musl (40): a
+    different declaration, not a compiler divergence; a type both declare alike is compared."""
+    from bitlayout import cli
+    from bitlayout.checks.divergence import DivergenceCheck
+    from bitlayout.pipeline import plan_for
+    from bitlayout.spec import parse_spec
+
+    if "aarch64" not in BOTH_HERE:
+        pytest.skip("needs both aarch64 compilers: apt-get install -y gcc-aarch64-linux-gnu; pip install ziglang")
+    header = tmp_path / "job.h"
+    header.write_text(LIBC_APART)
+    assert cli.main(["layout", str(header), "--arch", "aarch64", "--format", "compare", "--type", "struct job"]) == 0
+    out = capsys.readouterr().out
+    assert "!" not in out and "not compared on aarch64: the other compiler's C library declares struct job" in out
+    spec = parse_spec(tmp_path / "spec.toml", {"headers": ["job.h"], "expect": [{"that": "sizeof(struct job) > 0"}]})
+    predicted = DivergenceCheck().predict(plan_for(spec, profile("aarch64"), alternate=True))
+    assert predicted["declared_apart"] == ["struct job"]  # the types of the input files
+    assert "struct plain" in predicted["layouts"]["gcc"] and predicted["diverging"] == {}

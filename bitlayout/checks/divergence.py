@@ -28,9 +28,10 @@ DIVERGENCE = "compiler divergence"
 SHOWN_TYPES = 3  # types spelled out in a row's detail; the prediction lists them all
 
 
-def compared_layouts(plan: ArchPlan) -> dict[str, dict[str, dict]]:
+def compared_layouts(plan: ArchPlan) -> tuple[dict[str, dict[str, dict]], list[str]]:
     """compiler -> type -> layout/1 form, for every complete type the headers define that both
-    compilers' plans laid out (the reference compiler first)."""
+    compilers' plans laid out from the same declaration (the reference compiler first); and the
+    types the two routes declare differently (their C libraries' headers), left out."""
     _require(plan)
     other = plan.other
     if other is None:
@@ -43,13 +44,45 @@ def compared_layouts(plan: ArchPlan) -> dict[str, dict[str, dict]]:
     ref = plan.reference
     alt = other if ref is plan else plan
     out: dict[str, dict[str, dict]] = {ref.compiler: {}, alt.compiler: {}}
+    apart: list[str] = []
     for name in ref.layout.tu.defined_type_names():
         a, b = ref.layout.types.get(name), alt.layout.types.get(name)
         if a is None or b is None or not a.complete or not b.complete:
             continue
+        if not declared_alike(a, b):  # the two routes' C libraries declare it differently
+            apart.append(name)
+            continue
         out[ref.compiler][name] = a.to_contract()
         out[alt.compiler][name] = b.to_contract()
-    return out
+    return out, apart
+
+
+def declaration(t, depth: int = 0) -> tuple:
+    """What the source says a laid-out type is, independent of any layout: member names, their
+    declared types and bit-field widths, array counts, the scalars' C names, recursively through
+    members (not pointees).  Two routes whose C libraries declare a type differently (glibc's
+    ``pthread_mutex_t`` is 48 bytes on aarch64, musl's 40) differ here; a compiler divergence
+    is a different layout of the same declaration."""
+    if t.kind == "scalar":
+        words = sorted(t.name.split())
+        if len(words) > 1 and "int" in words:
+            words.remove("int")
+        if "signed" in words and "char" not in words and len(words) > 1:
+            words.remove("signed")
+        return ("scalar", tuple(words))
+    if t.kind == "pointer" or depth > 16:
+        return (t.kind,)
+    members = tuple((m.name, m.size_bits if m.bitfield else None, declaration(m.type, depth + 1))
+                    for m in t.members)
+    element = declaration(t.element, depth + 1) if t.element is not None and t.kind != "typedef" else None
+    if t.kind == "typedef" and t.element is not None:
+        return declaration(t.element, depth + 1)
+    return (t.kind, t.count, members, element)
+
+
+def declared_alike(one, two) -> bool:
+    """Whether two routes' layouts of a type come from the same declaration (``declaration``)."""
+    return declaration(one) == declaration(two)
 
 
 def differences(one: dict, two: dict) -> dict[str, Any]:
@@ -93,13 +126,22 @@ def describe(type_name: str, answers: dict[str, dict], order: list[str]) -> str:
     return f"{type_name}: {'; '.join(parts)}"
 
 
+def _apart_note(predicted: dict) -> str:
+    apart = predicted.get("declared_apart") or []
+    if not apart:
+        return ""
+    shown = ", ".join(apart[:SHOWN_TYPES]) + (f" and {len(apart) - SHOWN_TYPES} more" if len(apart) > SHOWN_TYPES else "")
+    return (f"; {len(apart)} types not compared: the two routes' C libraries declare them differently "
+            f"({shown})")
+
+
 class DivergenceCheck(Check):
     """GCC and clang lay a type of the headers out differently (a finding, never a model error)."""
 
     name = "divergence"
 
     def predict(self, plan):
-        layouts = compared_layouts(plan)
+        layouts, apart = compared_layouts(plan)
         order = list(layouts)  # the reference compiler first
         a, b = order
         diverging = {}
@@ -111,7 +153,8 @@ class DivergenceCheck(Check):
         ref = plan.reference.profile
         return {"compilers": order, "follows": order[0], "model_choice": ref.model_choice(),
                 "linux_compilers": list(ref.toolchain.linux_compilers),
-                "compared": len(layouts[a]), "diverging": diverging, "layouts": layouts}
+                "compared": len(layouts[a]), "diverging": diverging, "layouts": layouts,
+                "declared_apart": apart}
 
     @staticmethod
     def _summary(predicted: dict) -> dict:
@@ -123,13 +166,13 @@ class DivergenceCheck(Check):
         items = list(predicted["diverging"].items())
         text = "; ".join(describe(n, d["answers"], predicted["compilers"]) for n, d in items[:SHOWN_TYPES])
         more = f"; and {len(items) - SHOWN_TYPES} more types" if len(items) > SHOWN_TYPES else ""
-        return f"{DIVERGENCE}: {lead}{text}{more} — {predicted['model_choice']}"
+        return f"{DIVERGENCE}: {lead}{text}{more} — {predicted['model_choice']}{_apart_note(predicted)}"
 
     def model_outcome(self, plan, predicted):
         names = " and ".join(COMPILER_NAMES[c] for c in predicted["compilers"])
         if not predicted["diverging"]:
             return CheckOutcome(Status.PASS, f"{names} lay out all {predicted['compared']} types of the headers "
-                                "alike (model)", self._summary(predicted))
+                                "alike (model)" + _apart_note(predicted), self._summary(predicted))
         n = len(predicted["diverging"])
         return CheckOutcome(Status.FAIL, self._detail(predicted, f"{names} differ on {n} of {predicted['compared']} "
                                                       "types (model): "), self._summary(predicted))

@@ -317,13 +317,20 @@ def render_compare(sets: dict, name: str, others: dict | None = None) -> str:
                 member_names.append(m.name)
     labels = ["size", "align", *member_names]
     cells = {a: _cells(types[a], member_names) for a in arches}
+    from ..checks.divergence import declared_alike
+
     other = {}
+    apart = []  # arches whose two routes' C libraries declare the type differently
     for a, ls in (others or {}).items():
         if a in types and ls.has_type(name):
             try:
-                other[a] = (ls, _cells(ls.type(name), member_names))
+                theirs = ls.type(name)
             except BitlayoutError:
                 continue
+            if not declared_alike(types[a], theirs):
+                apart.append(a)
+                continue
+            other[a] = (ls, _cells(theirs, member_names))
     width = max(8, *(len(a) for a in arches))
     head = f"{'':3}{name + ' (offset_bits+size_bits)':<30}" + "".join(f"{a:>{width + 1}}" for a in arches)
     out = [head]
@@ -345,4 +352,7 @@ def render_compare(sets: dict, name: str, others: dict | None = None) -> str:
                    "compiler the model follows per arch)" if split else
                    f"(GCC and clang agree on {name} on every arch that has both: {', '.join(other) or 'none'})")
     out += split
+    if apart:
+        out.append(f"(not compared on {', '.join(apart)}: the other compiler's C library declares {name} "
+                   "(or a type in it) differently, so its layout says nothing about the compilers)")
     return "\n".join(out) + "\n"
