@@ -281,7 +281,10 @@ def load_module(src: Path | None = None, prebuilt: str = PREBUILT_MODULE) -> Loa
     (or reuse) the cache module."""
     src = src or csrc_dir()
     current = source_hash(src)
-    mod, why = _import_prebuilt(prebuilt)
+    if os.environ.get("BITLAYOUT_NO_PREBUILT_SHIM"):  # the cache build, as without pip's build step
+        mod, why = None, "BITLAYOUT_NO_PREBUILT_SHIM is set"
+    else:
+        mod, why = _import_prebuilt(prebuilt)
     if mod is not None:
         embedded = _embedded_hash(mod)
         if decide(embedded, current) == "install":

@@ -34,7 +34,8 @@ ARGV = ["matrix", "--arch", "x86_64,i386", "--check", CHECKS, "-j", "1", "-q", "
 
 
 def run_matrix(cache: Path) -> tuple[int, list[tuple], str]:
-    env = {**os.environ, "BITLAYOUT_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
+    # the cffi module from the cache, not the one pip built into the package
+    env = {**os.environ, "BITLAYOUT_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO), "BITLAYOUT_NO_PREBUILT_SHIM": "1"}
     env.pop("BITLAYOUT_PROFILE_DIR", None)
     proc = subprocess.run([sys.executable, "-m", "bitlayout", *ARGV], env=env, capture_output=True, text=True,
                           timeout=600)

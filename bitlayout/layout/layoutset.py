@@ -298,7 +298,8 @@ class LayoutSet:
         return TypeLayout(f"{elem.c_type}[{'' if n is None else n}]", "array", size, elem.align_bytes, (), elem, n,
                           f"{elem.c_type}[{'' if n is None else n}]", elem.gnu_align_bytes,
                           complete=n is not None, canon=("arr", n, elem.canon),
-                          field_align_bytes=elem.field_align_bytes)
+                          # GCC stor-layout: an array type takes TYPE_USER_ALIGN from its element
+                          user_aligned=elem.user_aligned, field_align_bytes=elem.field_align_bytes)
 
     def pointer_to(self, t: TypeLayout) -> TypeLayout:
         s = self.profile.scalars["pointer"]

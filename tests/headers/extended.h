@@ -26,3 +26,9 @@ struct ext_typeof { __typeof__(((struct ext_atomic *)0)->s) s; typeof(sizeof(int
 static inline int ext_body(int x) { return ({ int y = x; _Generic(y, int: 1, default: 2); }); }
 enum ext_generic { EG = _Generic(1L, long: 7, default: 3), EC = __builtin_choose_expr(1, 5, 6) };
 struct ext_generic_dim { char a[EG]; char b[__builtin_types_compatible_p(int, signed int) + 1]; };
+
+/* An array takes TYPE_USER_ALIGN from its element (the kernel's rb_node on m68k: aligned(4) above
+ * the 2-byte int alignment; its container is 4-aligned through the array too) */
+struct ext_rb_node { unsigned long c; struct ext_rb_node *r, *l; } __attribute__((aligned(sizeof(long))));
+struct ext_latch { struct ext_rb_node node[2]; };
+struct ext_rb_arr { short a; struct ext_latch arr[3]; };
