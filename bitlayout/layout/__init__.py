@@ -38,7 +38,10 @@ def abi_key(profile) -> tuple:
     return (scalars, rules, profile.char_signed)
 
 
-_SHARED: dict = {}  # (id(tu), abi key) -> [(tu, LayoutSet)]
+# id(tu) -> (tu, {abi key: [LayoutSet]}), the most recently used last.  A few tables only: a
+# kernel TU's LayoutSets take ~25 MB per ABI, and one process may lay out one TU per arch.
+_SHARED: dict = {}
+_SHARED_TABLES = 4
 
 
 def layout_text(text: str, profile, filename: str = "<input>", input_files: Iterable[str] = (),
@@ -51,16 +54,20 @@ def layout_text(text: str, profile, filename: str = "<input>", input_files: Iter
 def layout_table(tu, profile, macros: Mapping[str, str] | None = None) -> LayoutSet:
     """A LayoutSet for a declaration table; arches with the same ABI inputs share one computation
     within this process (never across processes: no layout is ever stored)."""
-    key = (id(tu), abi_key(profile))
-    for seen_tu, ls in _SHARED.get(key, ()):
-        if seen_tu is tu and all(_scalar_numbers(profile, k) == v for k, v in ls.scalars_read.items()):
+    entry = _SHARED.pop(id(tu), None)
+    if entry is None or entry[0] is not tu:
+        entry = (tu, {})
+    _SHARED[id(tu)] = entry  # most recently used last
+    while len(_SHARED) > _SHARED_TABLES:
+        del _SHARED[next(iter(_SHARED))]
+    sets = entry[1].setdefault(abi_key(profile), [])
+    for ls in sets:
+        if all(_scalar_numbers(profile, k) == v for k, v in ls.scalars_read.items()):
             # the macros are each arch's own (`#define W __SIZEOF_LONG__`); types never read them
             return ls.for_profile(profile, macros)
     with cfront.no_gc():
         ls = LayoutSet(tu, profile, macros)
-    if len(_SHARED) >= 64:
-        _SHARED.clear()
-    _SHARED.setdefault(key, []).append((tu, ls))
+    sets.append(ls)
     return ls
 
 
