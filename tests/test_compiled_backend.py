@@ -75,3 +75,18 @@ def test_a_type_attribute_variant_has_the_members_of_its_union(x86_64_gcc, tmp_p
     types = compiled_layout([header], x86_64_gcc, kind="gcc")["types"]
     assert [m["name"] for m in types["release_pages_arg"]["members"]] == ["pages", "folios", "raw"]
     assert types["struct empty_bits"] == {"size": 1, "align": 1, "members": []}  # no twin: still none
+
+
+def test_every_scalar_of_a_profile_is_probed_even_where_the_compiler_predefines_its_name(tmp_path):
+    """GCC for ppc64le predefines ``#define __float128 __ieee128``: the probe must not undefine it
+    (the matrix's profile check asks for every scalar of the profile)."""
+    from bitlayout.profiles import C_SPELLING
+
+    profile = profile_by_name("ppc64le")
+    if find_compiler(profile, "gcc") is None:
+        pytest.skip("needs powerpc64le-linux-gnu-gcc: apt-get install -y gcc-powerpc64le-linux-gnu")
+    header = tmp_path / "one.h"
+    header.write_text("struct one { int a; };\n")
+    names = [C_SPELLING[k] for k in profile.scalars]
+    facts = compiled_layout([str(header)], profile, names, kind="gcc")["types"]
+    assert facts["__float128"]["size"] == 16 and set(names) <= set(facts)

@@ -51,12 +51,19 @@ def dwarf_flags(argv: Sequence[str]) -> list[str]:
     return ["-fno-merge-debug-strings"]
 
 
+_KEYWORDS = frozenset(("struct", "union", "enum", "signed", "unsigned", "char", "short", "int", "long",
+                       "float", "double", "void", "_Bool", "_Complex", "_Atomic", "const", "volatile",
+                       "_Float16", "_Float32", "_Float64", "_Float128", "_Float32x", "_Float64x",
+                       "_Decimal32", "_Decimal64", "_Decimal128", "_BitInt"))
+
+
 def _undefine(names: Iterable[str]) -> list[str]:
     """``#undef`` of every identifier in ``names``: text after the headers must reach the types and
     members DWARF names, not a macro of the same name (the kernel has ``enum cc_vendor`` and
-    ``#define cc_vendor (CC_VENDOR_NONE)``)."""
+    ``#define cc_vendor (CC_VENDOR_NONE)``).  Keywords and the implementation's reserved ``__``
+    names are left alone: GCC for ppc64le predefines ``#define __float128 __ieee128``."""
     words = dict.fromkeys(w for name in names for w in re.findall(r"[A-Za-z_]\w*", name)
-                          if w not in ("struct", "union", "enum"))
+                          if w not in _KEYWORDS and not w.startswith("__"))
     return [f"#undef {w}" for w in words]
 
 
