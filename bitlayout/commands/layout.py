@@ -347,7 +347,7 @@ def render_compare(sets: dict, name: str, others: dict | None = None) -> str:
             by_answer.setdefault(key, []).append(a)
         split += [f"! {label}: {x}, {y} on {', '.join(on)}" for (x, y), on in by_answer.items()]
     out.append("(* = differs between arches)")
-    if others is not None:
+    if others is not None and (other or not apart):
         out.append("(! = GCC and clang lay it out differently: compiler divergence; the columns show the "
                    "compiler the model follows per arch)" if split else
                    f"(GCC and clang agree on {name} on every arch that has both: {', '.join(other) or 'none'})")
