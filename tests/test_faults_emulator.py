@@ -178,9 +178,17 @@ def test_a_lying_emulator_never_verifies_a_profile(under_fake, capsys, monkeypat
     assert survivors(under_fake) == []
 
 
+def _ctrl_c_reaches_it() -> None:
+    """In the child before exec: SIGINT as a terminal delivers it.  A test run started in the
+    background by a non-interactive shell inherits SIGINT ignored, and bitlayout (like any Unix
+    tool) keeps an ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt(cmd: list[str], env: dict[str, str], pids: Path, sig: int) -> subprocess.CompletedProcess:
     """Start ``cmd``, wait until a guest runs (its pid is noted), send ``sig``, wait for the end."""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_reaches_it)
     deadline = time.monotonic() + 60
     while not (pids.exists() and pids.read_text().strip()) and time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -240,7 +248,8 @@ def test_ctrl_c_under_a_real_qemu_leaves_no_emulator_behind(tmp_path):
     env.pop("BITLAYOUT_PROFILE_DIR", None)
     proc = subprocess.Popen([sys.executable, "-m", "bitlayout", "matrix", "--backend", "exec", "--arch", "mips",
                              "--check", "tear", "--stress-ms", "60000", "-q"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_reaches_it)
     deadline = time.monotonic() + 120  # the first build of the mips driver
     while not _processes_mentioning("qemu-mips", cache) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
