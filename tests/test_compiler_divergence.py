@@ -261,3 +261,17 @@ def test_types_the_two_c_libraries_declare_differently_are_not_called_a_divergen
     predicted = DivergenceCheck().predict(plan_for(spec, profile("aarch64"), alternate=True))
     assert predicted["declared_apart"] == ["struct job"]  # the types of the input files
     assert "struct plain" in predicted["layouts"]["gcc"] and predicted["diverging"] == {}
+
+
+def test_declared_alike_reads_the_declaration_not_its_spelling():
+    from bitlayout.layout import layout_text
+    from bitlayout.layout.typelayout import declared_alike
+
+    def struct_a(text: str):
+        return layout_text(text, profile("x86_64")).type("struct a")
+
+    one = struct_a("typedef long unsigned int size_t; struct a { signed x; size_t y; int b:3; };")
+    assert declared_alike(one, struct_a("struct a { int x; unsigned long y; int b:3; };"))
+    assert not declared_alike(one, struct_a("struct a { int x; unsigned long y; int b:4; };"))
+    assert not declared_alike(one, struct_a("struct a { int x; long y; int b:3; };"))
+    assert not declared_alike(one, struct_a("struct a { int z; unsigned long y; int b:3; };"))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..layout.typelayout import declared_alike
 from ..profiles import COMPILER_NAMES
 from ..results import Status
 from .base import MODEL_BUG, Check, CheckOutcome, Skip, _require
@@ -55,34 +56,6 @@ def compared_layouts(plan: ArchPlan) -> tuple[dict[str, dict[str, dict]], list[s
         out[ref.compiler][name] = a.to_contract()
         out[alt.compiler][name] = b.to_contract()
     return out, apart
-
-
-def declaration(t, depth: int = 0) -> tuple:
-    """What the source says a laid-out type is, independent of any layout: member names, their
-    declared types and bit-field widths, array counts, the scalars' C names, recursively through
-    members (not pointees).  Two routes whose C libraries declare a type differently (glibc's
-    ``pthread_mutex_t`` is 48 bytes on aarch64, musl's 40) differ here; a compiler divergence
-    is a different layout of the same declaration."""
-    if t.kind == "scalar":
-        words = sorted(t.name.split())
-        if len(words) > 1 and "int" in words:
-            words.remove("int")
-        if "signed" in words and "char" not in words and len(words) > 1:
-            words.remove("signed")
-        return ("scalar", tuple(words))
-    if t.kind == "pointer" or depth > 16:
-        return (t.kind,)
-    members = tuple((m.name, m.size_bits if m.bitfield else None, declaration(m.type, depth + 1))
-                    for m in t.members)
-    element = declaration(t.element, depth + 1) if t.element is not None and t.kind != "typedef" else None
-    if t.kind == "typedef" and t.element is not None:
-        return declaration(t.element, depth + 1)
-    return (t.kind, t.count, members, element)
-
-
-def declared_alike(one, two) -> bool:
-    """Whether two routes' layouts of a type come from the same declaration (``declaration``)."""
-    return declaration(one) == declaration(two)
 
 
 def differences(one: dict, two: dict) -> dict[str, Any]:

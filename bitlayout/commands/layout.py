@@ -317,7 +317,7 @@ def render_compare(sets: dict, name: str, others: dict | None = None) -> str:
                 member_names.append(m.name)
     labels = ["size", "align", *member_names]
     cells = {a: _cells(types[a], member_names) for a in arches}
-    from ..checks.divergence import declared_alike
+    from ..layout.typelayout import declared_alike
 
     other = {}
     apart = []  # arches whose two routes' C libraries declare the type differently

@@ -107,3 +107,34 @@ def find_member(t: TypeLayout, name: str) -> tuple[int, Member] | None:
             if hit is not None:
                 return m.offset_bits + hit[0], hit[1]
     return None
+
+
+def declaration(t: TypeLayout, depth: int = 0) -> tuple:
+    """What the source says a laid-out type is, independent of any layout: member names, their
+    declared types and bit-field widths, array counts, the scalars' C names (``long unsigned int``
+    as ``unsigned long``), recursively through members and typedefs (not pointees).  Two compiler
+    routes whose C libraries declare a type differently (glibc's ``pthread_mutex_t`` is 48 bytes
+    on aarch64, musl's 40) differ here; a compiler divergence is a different layout of the same
+    declaration."""
+    if t.kind == "scalar":
+        words = sorted(t.name.split())
+        if words == ["signed"]:
+            words = ["int"]
+        if len(words) > 1 and "int" in words:
+            words.remove("int")
+        if "signed" in words and "char" not in words and len(words) > 1:
+            words.remove("signed")
+        return ("scalar", tuple(words))
+    if t.kind == "pointer" or depth > 16:
+        return (t.kind,)
+    if t.kind == "typedef" and t.element is not None:
+        return declaration(t.element, depth + 1)
+    members = tuple((m.name, m.size_bits if m.bitfield else None, declaration(m.type, depth + 1))
+                    for m in t.members)
+    element = declaration(t.element, depth + 1) if t.element is not None else None
+    return (t.kind, t.count, members, element)
+
+
+def declared_alike(one: TypeLayout, two: TypeLayout) -> bool:
+    """Whether two routes' layouts of a type come from the same declaration (``declaration``)."""
+    return declaration(one) == declaration(two)
