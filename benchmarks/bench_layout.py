@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bitlayout import cfront, layout, profiles  # noqa: E402
+from bitlayout import cfront, layout, profiles, toolchains  # noqa: E402
 from bitlayout.backends import compiled  # noqa: E402
 from test_layout_uapi import INCLUDES, UAPI_HEADERS  # noqa: E402
 
@@ -92,7 +92,7 @@ def cli_corpus(n: int, tmp: Path) -> list[tuple[Path, bool]]:
 
 
 def run_cli_mode(arch: str, n: int) -> int:
-    chosen = [p for p in profiles.select_profiles(arch) if compiled.find_compiler(p) is not None]
+    chosen = [p for p in profiles.select_profiles(arch) if toolchains.find_compiler(p) is not None]
     arches = ",".join(p.name for p in chosen)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -146,7 +146,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.cli:
         return run_cli_mode(args.arch, args.headers)
-    chosen = [p for p in profiles.select_profiles(args.arch) if compiled.find_compiler(p) is not None]
+    chosen = [p for p in profiles.select_profiles(args.arch) if toolchains.find_compiler(p) is not None]
     headers = list(UAPI_HEADERS)
     # A private, empty cache directory: "cold" really is cold for the on-disk parse cache.
     tmp = tempfile.TemporaryDirectory(prefix="bench-layout-")

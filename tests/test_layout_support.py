@@ -27,7 +27,7 @@ def profile(name: str):
 
 
 def require_compiler(p, kind: str | None = None):
-    comp = compiled.find_compiler(p, kind)
+    comp = toolchains.find_compiler(p, kind)
     if comp is None:
         reason = toolchains.missing_reason(p)
         hint = toolchains.install_hint(p) or "see docs/profiles.md"

@@ -32,9 +32,6 @@ from .base import LayoutObserver, register
 DEBUG_FLAGS = ("-g", "-c", "-std=gnu11", "-fno-eliminate-unused-debug-types", "-w")
 
 
-find_compiler = toolchains.find_compiler  # the route used for layout facts
-
-
 def compiler_argv(profile, kind: str | None = None) -> list[str]:
     """Command prefix (target and profile flags included) of the compiler for ``profile``."""
     comp = toolchains.require_compiler(profile, kind)
