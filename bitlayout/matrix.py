@@ -29,7 +29,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from .backends import LayoutObserver, ObserveFailed, Observer, Observes, ProbeObserver, backend_names, open_backends
+from .backends import (LayoutObserver, ObserveFailed, Observer, Observes, ProbeObserver, backend_names,
+                       observe_distinct, open_backends)
 from .bitmap_types import geometry_of
 from .checks import (ALL_CHECKS, CHECKS, ArchPlan, CheckOutcome, LayoutFailure, ModelContext, Skip, model_row,
                      outcome_row, pointer_member)
@@ -191,7 +192,7 @@ def _probe_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, An
     observations: list[Observation] = []
     if flat:
         try:
-            observations = backend.observe(profile, [r for _, r in flat])
+            observations = observe_distinct(backend, profile, [r for _, r in flat])
         except ObserveFailed as exc:
             # A known blocker (profile toolchain.run_blocker: no emulator for it here) is a skip
             # like a missing tool; a crash, a bad exit or a failed build is an error.
@@ -207,9 +208,6 @@ def _probe_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str, An
             status, reason, ev = failure
             return [MatrixRow(plan.arch, c, name, Status.SKIP, skipped[c]) if c in skipped
                     else MatrixRow(plan.arch, c, name, status, reason, evidence=ev) for c in checks]
-        if len(observations) != len(flat):
-            return _skip_all(plan, checks, name, f"{name} answered {len(observations)} of {len(flat)} probes",
-                             Status.ERROR)
     by_check: dict[str, list[tuple[dict[str, Any], Observation]]] = {}
     for (check, req), obs in zip(flat, observations):
         by_check.setdefault(check, []).append((req, obs))

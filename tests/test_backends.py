@@ -83,3 +83,41 @@ def test_an_unknown_backend_is_a_usage_error():
 
     with pytest.raises(UsageError, match="unknown backend 'paper'"):
         parse_backends("model,paper")
+
+
+class Tally(ProbeObserver):
+    """A toy stress backend: answers tear and lost-update runs with fixed counts, and keeps
+    every request it was sent."""
+
+    name = "tally"
+    order = 51
+    sent: list = []
+
+    def observe(self, profile, requests):
+        Tally.sent.extend(requests)
+        answers = {"tear": {"torn": 0, "reads": 5000, "writes": 7000, "first_us": -1},
+                   "lost_update": {"ops": 4000, "lost": 0}}
+        return [Observation(r["probe"], r["args"], dict(answers[r["probe"]],
+                                                        lost=3 if r["args"].get("mode") == "nonatomic" else 0)
+                            if r["probe"] == "lost_update" else answers[r["probe"]]) for r in requests]
+
+
+def test_equal_probe_requests_run_once_and_their_work_counts_once():
+    # x86_64: vma_flags_t, vm_flags_t and vm_flags_u64_t are all one 64-bit word, so their tear
+    # probes and their lost-update probes are the same requests.
+    register(Tally)
+    Tally.sent = []
+    try:
+        result = run_matrix(load_default_spec(), "x86_64", "model,tally", ["tear", "lost-update"], Options(jobs=1))
+    finally:
+        unregister(Tally.name)
+    probes = sorted((r["probe"], r["args"].get("mode")) for r in Tally.sent)
+    assert probes == [("lost_update", "atomic"), ("lost_update", "nonatomic"), ("tear", "whole")]
+    rows = {r.check: r for r in result.rows if r.backend == "tally"}
+    assert rows["tear"].status == Status.PASS and rows["tear"].detail.endswith("(tally: no tear in 5000 reads)")
+    assert [o.get("same_run_as") for o in rows["tear"].observed] == [None, "vma_flags_t", "vma_flags_t"]
+    lost = rows["lost-update"]
+    assert lost.status == Status.PASS
+    assert lost.detail.startswith("atomic set_bit lost none of 4000 updates on 3 types; plain __set_bit lost 3 ")
+    assert [o.get("same_run_as") for o in lost.observed] == [None, None, "vma_flags_t", "vma_flags_t",
+                                                               "vma_flags_t", "vma_flags_t"]

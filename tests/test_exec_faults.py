@@ -56,11 +56,13 @@ def make_profile(name="fake64", **toolchain):
 NATIVE = {"gcc_triple": "x86_64-linux-gnu", "host_native": True, "qemu": "native"}
 
 
-@pytest.fixture
-def backend_for(tmp_path):
+# Both ways of starting: the empty start-up run first (the library's default), or only after a
+# failed run, to say why (the matrix's way): every fault must read the same.
+@pytest.fixture(params=[True, False], ids=["startup-first", "startup-on-failure"])
+def backend_for(tmp_path, request):
     def make(fake: str, timeout: float = 20.0) -> ExecBackend:
         return ExecBackend(jobs=2, timeout=timeout, sources=[FAKES / f"{fake}.c"],
-                           cache=BuildCache(tmp_path / "cache"))
+                           cache=BuildCache(tmp_path / "cache"), measure_startup=request.param)
     return make
 
 
@@ -241,3 +243,21 @@ def test_crash_and_hang_under_qemu_are_errors_too(tmp_path):
     assert crash.status == "error" and "killed by SIGSEGV" in crash.reason and "qemu-mips" in crash.reason
     hang = ExecBackend(jobs=1, timeout=1.5, sources=[FAKES / "hang.c"], cache=cache).run([mips], REQUESTS)["mips"]
     assert hang.status == "error" and "timed out after 1.5 s" in hang.reason
+
+
+@needs_gcc
+def test_a_healthy_run_starts_the_driver_once_when_start_up_is_checked_only_on_failure(tmp_path, monkeypatch):
+    from bitlayout import toolchains
+
+    stdins = []
+    real = toolchains.run_binary
+
+    def counting(*args, **kwargs):
+        stdins.append(kwargs.get("stdin"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(toolchains, "run_binary", counting)
+    backend = ExecBackend(jobs=1, cache=BuildCache(tmp_path / "cache"), measure_startup=False)
+    out = outcome_of(backend, requests=["info"])
+    assert out.status == "ok" and len(out.observations) == 1
+    assert stdins == ["info id=1\n"] and "startup_seconds" not in out.evidence

@@ -11,7 +11,7 @@ backends in their ``order``; a new backend is one new module here
 """
 
 from .base import (LayoutObserver, ObserveFailed, Observer, Observes, ProbeObserver, backend_class, backend_names,
-                   open_backends, register, registered, unregister)
+                   observe_distinct, open_backends, register, registered, unregister)
 
 __all__ = ["LayoutObserver", "ObserveFailed", "Observer", "Observes", "ProbeObserver", "backend_class",
-           "backend_names", "open_backends", "register", "registered", "unregister"]
+           "backend_names", "observe_distinct", "open_backends", "register", "registered", "unregister"]

@@ -118,6 +118,27 @@ class LayoutObserver(Observer):
         raise NotImplementedError
 
 
+def observe_distinct(backend: ProbeObserver, profile: Profile,
+                     requests: Sequence[Mapping[str, Any]]) -> list[Observation]:
+    """``backend.observe`` with each distinct request sent once, one Observation per request.
+
+    Requests equal in probe and arguments (on a 64-bit arch, the tear probe of ``vm_flags_t``
+    and of ``u64`` is the same 64-bit load) are one run of the driver: the requests share that
+    Observation object, so a judge that sums the work done counts the run once
+    (``checks.concurrency``).  ObserveFailed when the backend answers a different number.
+    """
+    import json
+
+    first: dict[str, int] = {}
+    slots = [first.setdefault(json.dumps([r["probe"], r["args"]], sort_keys=True, default=str), len(first))
+             for r in requests]
+    distinct = [requests[slots.index(n)] for n in range(len(first))]
+    answers = backend.observe(profile, distinct)
+    if len(answers) != len(distinct):
+        raise ObserveFailed("error", f"answered {len(answers)} of {len(distinct)} distinct probes")
+    return [answers[n] for n in slots]
+
+
 def encode_requests(requests: Sequence[Mapping[str, Any]]) -> list:
     """Check-style requests -> validated ``probes.ProbeRequest`` objects (ShimError names a bad value)."""
     from ..probes import make_request

@@ -12,6 +12,7 @@ apart.
 Public API::
 
     backend = ExecBackend(jobs=None, timeout=60.0)     # jobs: parallel build+run slots (default: cores)
+    # measure_startup=False: the empty start-up run only after a failed run (the matrix's way)
     ok, why = backend.available(profile)               # (False, reason + install hint) if it cannot run
     outcomes = backend.run(profiles, requests)         # dict[arch name, ExecOutcome]
 
@@ -22,7 +23,8 @@ Public API::
             a non-zero exit, a timeout, missing or unparsable output, or the profile's known
             ``run_blocker`` (the binary is still built: compile-only evidence).
         evidence: toolchain identity, compiler argv, target, flags, cache hit, emulator argv,
-            compile_seconds, startup_seconds, run_seconds, returncode, signal, stderr_tail.
+            compile_seconds, startup_seconds (when measured), run_seconds, returncode, signal,
+            stderr_tail.
 
 Faults are results, never silent passes: nothing here raises for a broken
 guest; only a bad argument from the caller raises (``ShimError``).
@@ -129,7 +131,7 @@ class ExecBackend:
 
     def __init__(self, jobs: int | None = None, timeout: float = 60.0, *,
                  sources: Iterable[str | Path] | None = None, cache: BuildCache | None = None,
-                 cflags: Sequence[str] = ("-O2",), rank: int = 0):
+                 cflags: Sequence[str] = ("-O2",), rank: int = 0, measure_startup: bool = True):
         if jobs is not None and jobs < 1:
             raise ShimError(f"jobs must be at least 1, got {jobs}")
         if timeout <= 0:
@@ -141,6 +143,9 @@ class ExecBackend:
         self.cflags = tuple(cflags)
         self.rank = rank  # 0: the arch's preferred compiler builds the driver; 1: the other one installed
         self.name = BACKEND if rank == 0 else Backend.EXEC_ALTERNATE
+        # False: the empty start-up run happens only when the real run fails, to say why (the
+        # matrix's way: one emulator start per arch instead of two on the usual, healthy path).
+        self.measure_startup = measure_startup
 
     # -- discovery ---------------------------------------------------------
 
@@ -247,26 +252,38 @@ class ExecBackend:
             return ExecOutcome(arch, "skip", evidence=evidence, reason=runtimes.missing_reason(profile))
         evidence["emulator"] = _runner_label(runner)
 
-        # Start-up: an empty request stream; the driver must exit 0 at once.  This splits
-        # emulator start-up from checking time, and tells "cannot run at all" apart.
-        startup_timeout = min(self.timeout, STARTUP_TIMEOUT)
-        startup = toolchains.run_binary(profile, binary, stdin="", timeout=startup_timeout)
-        evidence["startup_seconds"] = round(startup.seconds, 3)
-        why = startup.failure(startup_timeout, "driver start-up")
-        if why:
-            evidence.update(returncode=startup.returncode, signal=startup.guest_signal,
-                            stderr_tail=_tail(startup.stderr))
-            return ExecOutcome(arch, "error", evidence=evidence,
-                               reason=f"{why} under {evidence['emulator']}{_last_line(startup.stderr)}")
-
+        if self.measure_startup:
+            failed = self._startup_failure(profile, binary, evidence)
+            if failed:
+                return failed
         run = toolchains.run_binary(profile, binary, stdin=stdin, timeout=self.timeout)
-        evidence.update(run_seconds=round(run.seconds, 3), returncode=run.returncode,
-                        signal=run.guest_signal, stderr_tail=_tail(run.stderr), requests=len(requests))
+        run_evidence = dict(run_seconds=round(run.seconds, 3), returncode=run.returncode,
+                            signal=run.guest_signal, stderr_tail=_tail(run.stderr), requests=len(requests))
         why = run.failure(self.timeout, "driver")
+        if why and not self.measure_startup:
+            # Did it fail on the requests, or can it not run at all?
+            failed = self._startup_failure(profile, binary, evidence)
+            if failed:
+                return failed
+        evidence.update(run_evidence)
         if why:
             return ExecOutcome(arch, "error", evidence=evidence,
                                reason=f"{why} under {evidence['emulator']}{_last_line(run.stderr)}")
         return self._collect(arch, sent, run.stdout, evidence)
+
+    def _startup_failure(self, profile: Profile, binary: Path, evidence: dict[str, Any]) -> ExecOutcome | None:
+        """Run the driver on an empty request stream (it must exit 0 at once): this splits emulator
+        start-up from checking time, and tells "cannot run at all" apart.  The error outcome when
+        it fails, else None; ``evidence`` gains ``startup_seconds`` either way."""
+        startup_timeout = min(self.timeout, STARTUP_TIMEOUT)
+        startup = toolchains.run_binary(profile, binary, stdin="", timeout=startup_timeout)
+        evidence["startup_seconds"] = round(startup.seconds, 3)
+        why = startup.failure(startup_timeout, "driver start-up")
+        if not why:
+            return None
+        evidence.update(returncode=startup.returncode, signal=startup.guest_signal, stderr_tail=_tail(startup.stderr))
+        return ExecOutcome(profile.name, "error", evidence=evidence,
+                           reason=f"{why} under {evidence['emulator']}{_last_line(startup.stderr)}")
 
     def _collect(self, arch: str, sent: Sequence[str], stdout: str, evidence: dict[str, Any]) -> ExecOutcome:
         lines = stdout.splitlines()
@@ -344,7 +361,7 @@ class ExecObserver(ProbeObserver):
     order = 30
 
     def start(self) -> None:
-        self.backend = ExecBackend(jobs=1, timeout=self.options.exec_timeout, rank=self.rank)
+        self.backend = ExecBackend(jobs=1, timeout=self.options.exec_timeout, rank=self.rank, measure_startup=False)
 
     def available(self, profile: Profile) -> tuple[bool, str]:
         return self.backend.available(profile)

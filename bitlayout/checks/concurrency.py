@@ -15,6 +15,7 @@ MIN_STRESS_OPS = 1000
 
 def _too_little_work(backend, seen: list[dict], counters: tuple[str, ...], events: str) -> str:
     """'' when every probe did enough work (or saw the event it looks for), else why not."""
+    seen = [s for s in seen if "same_run_as" not in s]
     short = [s for s in seen if not int(s.get(events) or 0)
              and any(int(s.get(c) or 0) < MIN_STRESS_OPS for c in counters)]
     if not short:
@@ -24,6 +25,18 @@ def _too_little_work(backend, seen: list[dict], counters: tuple[str, ...], event
     return (f"{backend.name} did too little work to be evidence: {s['type']} ({s.get('how') or s.get('mode')}): "
             f"{done} in a {backend.options.stress_ms} ms run, at least {MIN_STRESS_OPS} each needed "
             f"({len(short)} of {len(seen)} runs short; raise --stress-ms)")
+
+
+def _shared_runs(pairs) -> list[str | None]:
+    """Per (request, observation) pair: None for the first pair holding its observation, else the
+    type whose run it shares (``backends.observe_distinct`` sends equal requests once), so work
+    summed over the runs counts each run once."""
+    first: dict[int, str] = {}
+    out: list[str | None] = []
+    for req, obs in pairs:
+        out.append(first.get(id(obs)))
+        first.setdefault(id(obs), req["meta"]["type"])
+    return out
 
 
 def _budget(backend) -> dict[str, int]:
@@ -108,11 +121,11 @@ class TearCheck(Check):
     def judge(self, plan, predicted, backend, pairs):
         seen = []
         disagree = []
-        for req, obs in pairs:
+        for (req, obs), shared in zip(pairs, _shared_runs(pairs)):
             t = req["meta"]["type"]
             torn, reads, writes = (int(obs.values[k]) for k in ("torn", "reads", "writes"))
             seen.append({"type": t, "how": req["meta"]["how"], "torn": torn, "reads": reads, "writes": writes,
-                         "first_us": obs.values.get("first_us")})
+                         "first_us": obs.values.get("first_us"), **({"same_run_as": shared} if shared else {})})
             if torn and not predicted.get(t, {}).get("full_read_tears"):
                 disagree.append(f"{t} ({req['meta']['how']}): {torn} torn reads")
         if disagree:
@@ -125,7 +138,7 @@ class TearCheck(Check):
         if confirmed:
             how = f" (observed by {backend.name}: {'; '.join(confirmed)})"
         else:
-            how = f" ({backend.name}: no tear in {sum(s['reads'] for s in seen)} reads)"
+            how = f" ({backend.name}: no tear in {sum(s['reads'] for s in seen if 'same_run_as' not in s)} reads)"
         out = self._verdict(predicted, how)
         out.observed = seen
         return out
@@ -160,7 +173,10 @@ class LostUpdateCheck(Check):
         return reqs
 
     def judge(self, plan, predicted, backend, pairs):
-        seen = [{**req["meta"], "ops": int(obs.values["ops"]), "lost": int(obs.values["lost"])} for req, obs in pairs]
+        seen = [{**req["meta"], "ops": int(obs.values["ops"]), "lost": int(obs.values["lost"]),
+                 **({"same_run_as": shared} if shared else {})}
+                for (req, obs), shared in zip(pairs, _shared_runs(pairs))]
+        runs = [s for s in seen if "same_run_as" not in s]
         bad = [s for s in seen if s["mode"] == "atomic" and s["lost"]]
         if bad:
             return CheckOutcome(Status.ERROR, f"{MODEL_BUG}: atomic set_bit lost updates on {backend.name}: {bad[0]}",
@@ -169,8 +185,9 @@ class LostUpdateCheck(Check):
         if short:
             return CheckOutcome(Status.ERROR, short, predicted, seen)
         lost = [s for s in seen if s["mode"] == "nonatomic" and s["lost"]]
-        note = (f"; plain __set_bit lost {sum(s['lost'] for s in lost)} updates on "
+        n_lost = sum(s["lost"] for s in runs if s["mode"] == "nonatomic")
+        note = (f"; plain __set_bit lost {n_lost} updates on "
                 f"{', '.join(s['type'] for s in lost)} (non-atomic RMW races, as expected)" if lost else "")
-        n_atomic = sum(s["ops"] for s in seen if s["mode"] == "atomic")
+        n_atomic = sum(s["ops"] for s in runs if s["mode"] == "atomic")
         return CheckOutcome(Status.PASS, f"atomic set_bit lost none of {n_atomic} updates on "
                             f"{len(predicted)} types{note}", predicted, seen)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..backends import runtimes
+from ..backends import observe_distinct, runtimes
 from ..results import Backend, Evidence, MatrixRow, Observation, Status, plain
 from .base import CheckOutcome, Skip
 from .plan import ArchPlan
@@ -38,7 +38,7 @@ def workaround_rows(plan: ArchPlan, checks: Sequence[str], predictions: dict[str
         pairs: list[tuple[dict[str, Any], Observation]] = []
         try:
             requests = check.requests(plan, predicted, backend)
-            pairs = list(zip(requests, backend.observe(variant, requests)))
+            pairs = list(zip(requests, observe_distinct(backend, variant, requests)))
             out = check.judge(plan, predicted, backend, pairs)
         except Skip as exc:
             out = CheckOutcome(Status.SKIP, str(exc))
