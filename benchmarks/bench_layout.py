@@ -112,7 +112,7 @@ def run_cli_mode(arch: str, n: int) -> int:
             model = json.loads(proc.stdout)["arches"]
             c0, w0 = _cpu(), time.perf_counter()
             try:
-                observed = {p.name: compiled.compiled_layout([header], p, list(model[p.name]["types"]),
+                observed = {p.name: compiled.compiled_layout([header], p, list(model[p.name]["types"]), cache=False,
                                                              include_dirs=[] if all_types else INCLUDES)
                             for p in chosen}
             except Exception as exc:  # a header the compiler rejects alone
@@ -172,7 +172,7 @@ def main() -> int:
         names = list(model[p.name]["types"])
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            obs = compiled.compiled_layout(headers, p, names, include_dirs=INCLUDES)
+            obs = compiled.compiled_layout(headers, p, names, include_dirs=INCLUDES, cache=False)
             dt = time.perf_counter() - t0
             t_comp += dt
             rows[p.name][2] += dt

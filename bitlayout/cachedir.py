@@ -127,3 +127,25 @@ def file_digest(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+_PRUNED: set[tuple[Path, str]] = set()
+
+
+def prune_once(directory: Path, prefix: str, keep: int) -> None:
+    """Keep the ``keep`` newest ``<prefix>*.json`` entries of ``directory``, once per process:
+    listing and stat-ing every entry costs a few milliseconds, and a process adds at most its
+    own run's entries on top."""
+    if (directory, prefix) in _PRUNED:
+        return
+    _PRUNED.add((directory, prefix))
+    try:
+        entries = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(directory)
+                   if e.name.startswith(prefix) and e.name.endswith(".json")]
+    except OSError:
+        return
+    for _mtime, path in sorted(entries)[:max(0, len(entries) - keep)]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass

@@ -21,6 +21,7 @@ only; numbers decimal, lists comma-separated, ops ``name:number``::
     tear     w=64 mode=whole ms=200 max=1000000   one READ_ONCE of a w-bit word
     lost_update w=64 threads=2 mode=nonatomic ms=200 max=1000000
     lost_tag threads=2 align=8 mode=atomic ms=200 max=1000000
+    lost_update w=32 threads=2 mode=nonatomic ms=200 max=1000000 events=1   ends at the first lost update
     alloc    size=24 align=8 slab_minalign=8 kmalloc_minalign=8 count=1000 page=4096
 
 ``w`` is the word width (8, 16, 32, 64; absent: the target's unsigned long),
@@ -89,9 +90,9 @@ _KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "oob_read": (("w", "n", "bits", "reads"), ("n",)),
     "arr64": (("w", "n", "nbits", "bits"), ("n", "nbits")),
     "find": (("w", "n", "nbits", "bits", "starts"), ("n", "nbits")),
-    "tear": (("w", "n", "mode", "readers", "ms", "max"), ("ms", "max")),
-    "lost_update": (("w", "threads", "mode", "ms", "max"), ("ms", "max")),
-    "lost_tag": (("threads", "align", "mode", "ms", "max"), ("align", "ms", "max")),
+    "tear": (("w", "n", "mode", "readers", "ms", "max", "events"), ("ms", "max")),
+    "lost_update": (("w", "threads", "mode", "ms", "max", "events"), ("ms", "max")),
+    "lost_tag": (("threads", "align", "mode", "ms", "max", "events"), ("align", "ms", "max")),
     "alloc": (("size", "align", "slab_minalign", "kmalloc_minalign", "count", "page"),
               ("size", "align", "slab_minalign", "kmalloc_minalign")),
 }
@@ -242,6 +243,8 @@ def make_request(probe: str, **params: Any) -> ProbeRequest:
         out["ms"] = _int(probe, "ms", params["ms"], 1, MAX_STRESS_MS)
     if "max" in params:
         out["max"] = _int(probe, "max", params["max"], 1, MAX_U32)
+    if "events" in params:
+        out["events"] = _int(probe, "events", params["events"], 0, MAX_U32)
     if probe == "lost_tag":
         threads = out.get("threads", 2)
         align = _pow2(probe, "align", params["align"], 2, 4096)

@@ -90,7 +90,8 @@ class Evidence(Mapping[str, Any]):
     build: str | None = None  # exec: "workaround" for a profile's [toolchain.workaround] build
     cflags: tuple[str, ...] | None = None  # exec: the workaround build's extra flags
     malloc: str | None = None  # shim: why malloc/aligned_alloc could not be observed (freestanding)
-    cache_hit: bool | None = None  # exec: the binary came from the cache
+    cache_hit: bool | None = None  # exec: the binary came from the cache; compiled: the facts did
+    compiled_at: str | None = None  # compiled: when the compile behind the facts ran (UTC)
     cache_rebuilt: str | None = None  # exec: why the cached binary was rebuilt (truncated, foreign, ...)
     compile_argv: tuple[str, ...] | None = None  # exec: the compile command (recorded on a cache miss)
     compile_seconds: float | None = None

@@ -187,13 +187,38 @@ def run_compiler(argv: Sequence[str], *, timeout: float, what: str,
 
 
 @functools.cache
-def _zig_version() -> str | None:
+def _zig_binary() -> Path | None:
+    """The zig binary ``python -m ziglang`` runs."""
     spec = importlib.util.find_spec("ziglang")
     if spec is None or not spec.submodule_search_locations:
         return None
-    # The zig binary the package runs: its path, size and mtime key the remembered version.
-    binary = Path(spec.submodule_search_locations[0]) / "zig"
+    return Path(spec.submodule_search_locations[0]) / "zig"
+
+
+@functools.cache
+def _zig_version() -> str | None:
+    binary = _zig_binary()
+    if binary is None:
+        return None
+    # Its path, size and mtime key the remembered version.
     return _remembered_version(binary, [sys.executable, "-m", "ziglang", "version"], timeout=60)
+
+
+@functools.cache
+def compiler_executables(compiler: Compiler) -> tuple[str, ...]:
+    """The files that do the compiling: zig's binary, or gcc's driver and its ``cc1`` (a
+    distribution update can replace ``cc1`` and keep the version number ``-dumpfullversion``
+    prints, so a cache of compiler output watches the files themselves)."""
+    if compiler.kind == "zig":
+        binary = _zig_binary()
+        return (str(binary),) if binary is not None else ()
+    driver = compiler.argv[0]
+    try:
+        res = run_compiler([driver, "-print-prog-name=cc1"], timeout=30, what=f"{driver} -print-prog-name=cc1")
+    except ToolchainError:
+        return (driver,)
+    cc1 = res.stdout.strip()
+    return (driver, cc1) if res.returncode == 0 and os.path.isabs(cc1) else (driver,)
 
 
 @functools.cache
@@ -408,6 +433,9 @@ def first_error(stderr: str) -> str:
     Only a diagnostic's own "error:" counts: a path may contain "error" too."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     for ln in lines:
+        # GNU ld says what is missing on its own lines; collect2's "error:" only that ld failed.
+        if ": undefined reference to " in ln:
+            return ln[:300]
         if " error: " in ln or ln.startswith("error: ") or ": fatal error: " in ln:
             return ln[:300]
     return lines[-1][:300] if lines else "(no output)"

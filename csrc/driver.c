@@ -29,10 +29,12 @@
  *   oob_read w n bits=.. reads=..         test_bit(nr) for nr in reads
  *   arr64    w n nbits=N bits=..          bitmap_to/from_arr64/arr32 + naive views
  *   find     w n nbits=N bits=.. starts=..  find_first/next(_zero)_bit
- *   tear     w n mode=words|whole readers=R ms=T max=M
+ *   tear     w n mode=words|whole readers=R ms=T max=M [events=E]
  *                                         (whole: one w-bit volatile access, n unused)
- *   lost_update w threads=K mode=atomic|nonatomic ms=T max=M
- *   lost_tag threads=K align=A mode=atomic|nonatomic ms=T max=M
+ *   lost_update w threads=K mode=atomic|nonatomic ms=T max=M [events=E]
+ *   lost_tag threads=K align=A mode=atomic|nonatomic ms=T max=M [events=E]
+ *                                         (events=E: stop once a thread saw E torn
+ *                                         reads / lost updates; 0 or absent: run to T or M)
  *   alloc    size=S align=A slab_minalign=X kmalloc_minalign=Y [count=C page=P]
  *
  * ops names: set clear change test_and_set test_and_clear test_and_change

@@ -99,11 +99,11 @@ struct bl_list {
 struct bl_req {
     char probe[32];
     int w;                              /* word bits; 0 = default */
-    unsigned long n, nbits, ms, max, threads, readers, size, align, count;
+    unsigned long n, nbits, ms, max, events, threads, readers, size, align, count;
     unsigned long slab_minalign, kmalloc_minalign, page;
     unsigned long id; /* the caller's request id, echoed so every answer can be matched to its request */
     int has_id;
-    int has_n, has_nbits, has_ms, has_max, has_threads, has_readers, has_size, has_align;
+    int has_n, has_nbits, has_ms, has_max, has_events, has_threads, has_readers, has_size, has_align;
     int has_count, has_slab_minalign, has_kmalloc_minalign, has_page;
     char mode[16];
     struct bl_list bits, reads, starts;
@@ -250,6 +250,7 @@ static int bl_parse_request(const char *line, struct bl_req *r)
         NUM("nbits", nbits, has_nbits)
         NUM("ms", ms, has_ms)
         NUM("max", max, has_max)
+        NUM("events", events, has_events)
         NUM("threads", threads, has_threads)
         NUM("readers", readers, has_readers)
         NUM("size", size, has_size)
@@ -390,6 +391,13 @@ static int bl_check_budget(struct bl_req *r)
     return 0;
 }
 
+/* events=N: the run ends once one of its threads saw N events (torn reads, lost updates);
+ * absent or 0: it runs to its time or operation bound. */
+static unsigned long long bl_stop_events(const struct bl_req *r)
+{
+    return r->has_events ? r->events : 0;
+}
+
 static void bl_put_stress(struct bl_out *o, const struct bl_stress_result *s, const char *ops,
                           const char *events)
 {
@@ -409,7 +417,7 @@ static int bl_probe_tear(struct bl_req *r, struct bl_out *o)
     if (readers < 1 || readers > 8)
         return bl_fail(r, "bad value for readers (want 1..8): %lu", readers);
     if (bl_stress_tear(r->w, mode ? 1 : (unsigned)r->n, mode, (unsigned)readers, (unsigned)r->ms,
-                       r->max, &s))
+                       r->max, bl_stop_events(r), &s))
         return bl_fail(r, "stress run failed (threads?)");
     bl_put_stress(o, &s, "reads", "torn");
     bl_put(o, ",\"writes\":%llu},\"evidence\":{\"elapsed_us\":%llu,\"threads\":%u",
@@ -433,9 +441,11 @@ static int bl_probe_lost(struct bl_req *r, struct bl_out *o, int tag)
             (1ul << threads) > r->align)
             return bl_fail(r, "bad value for align (want a power of two 2..4096 with room for "
                               "%lu tag bits): %lu", threads, r->align);
-        rc = bl_stress_lost_tag((unsigned)threads, atomic, r->align, (unsigned)r->ms, r->max, &s);
+        rc = bl_stress_lost_tag((unsigned)threads, atomic, r->align, (unsigned)r->ms, r->max, bl_stop_events(r),
+                                &s);
     } else {
-        rc = bl_stress_lost_update(r->w, (unsigned)threads, atomic, (unsigned)r->ms, r->max, &s);
+        rc = bl_stress_lost_update(r->w, (unsigned)threads, atomic, (unsigned)r->ms, r->max, bl_stop_events(r),
+                                   &s);
     }
     if (rc)
         return bl_fail(r, "stress run failed (threads?)");

@@ -28,6 +28,8 @@ struct bl_shared {
     int stop;               /* readers done: writer stops */
     int writing;            /* tear: the writer has completed one pass */
     unsigned long long start_us, deadline_us, max;
+    unsigned long long stop_events; /* end the run once a thread saw this many events (0: never) */
+    int enough;                     /* set by that thread: a plain int, no 64-bit atomics (libatomic) */
     int word_bits, mode, atomic;
     unsigned nwords;
     void *mem;              /* the bitmap / word / pointer word under test */
@@ -50,13 +52,15 @@ static void bl_wait_go(struct bl_shared *sh)
 
 static int bl_time_up(struct bl_shared *sh, unsigned long long i)
 {
-    return (i & 255) == 0 && bl_now_us() >= sh->deadline_us;
+    return (i & 255) == 0 && (bl_now_us() >= sh->deadline_us || __atomic_load_n(&sh->enough, __ATOMIC_RELAXED));
 }
 
 static void bl_event(struct bl_thread *t)
 {
     if (t->events++ == 0)
         t->first_us = (long long)(bl_now_us() - t->sh->start_us);
+    if (t->sh->stop_events && t->events >= t->sh->stop_events)
+        __atomic_store_n(&t->sh->enough, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- tearing ------------------------------------------------------------ */
@@ -338,7 +342,8 @@ static void bl_stress_release(void *mem, struct bl_stress_ctl *ctl)
 }
 
 int bl_stress_tear(int word_bits, unsigned nwords, int mode, unsigned readers, unsigned ms,
-                   unsigned long long max_reads, struct bl_stress_result *out)
+                   unsigned long long max_reads, unsigned long long stop_events,
+                   struct bl_stress_result *out)
 {
     void *mem;
     struct bl_stress_ctl *ctl;
@@ -352,6 +357,7 @@ int bl_stress_tear(int word_bits, unsigned nwords, int mode, unsigned readers, u
     ctl->sh.nwords = nwords;
     ctl->sh.mode = mode;
     ctl->sh.max = max_reads;
+    ctl->sh.stop_events = stop_events;
     ctl->sh.mem = mem;
     rc = bl_run(ctl, readers + 1, ms, bl_tear_writer, bl_tear_reader, out);
     bl_stress_release(mem, ctl);
@@ -359,7 +365,8 @@ int bl_stress_tear(int word_bits, unsigned nwords, int mode, unsigned readers, u
 }
 
 int bl_stress_lost_update(int word_bits, unsigned threads, int atomic, unsigned ms,
-                          unsigned long long max_iters, struct bl_stress_result *out)
+                          unsigned long long max_iters, unsigned long long stop_events,
+                          struct bl_stress_result *out)
 {
     void *mem;
     struct bl_stress_ctl *ctl;
@@ -372,6 +379,7 @@ int bl_stress_lost_update(int word_bits, unsigned threads, int atomic, unsigned 
     ctl->sh.word_bits = word_bits;
     ctl->sh.atomic = atomic;
     ctl->sh.max = max_iters;
+    ctl->sh.stop_events = stop_events;
     ctl->sh.mem = mem;
     rc = bl_run(ctl, threads, ms, NULL, bl_lost_update_thread, out);
     bl_stress_release(mem, ctl);
@@ -379,7 +387,8 @@ int bl_stress_lost_update(int word_bits, unsigned threads, int atomic, unsigned 
 }
 
 int bl_stress_lost_tag(unsigned threads, int atomic, unsigned long align_bytes, unsigned ms,
-                       unsigned long long max_iters, struct bl_stress_result *out)
+                       unsigned long long max_iters, unsigned long long stop_events,
+                       struct bl_stress_result *out)
 {
     void *obj, *mem;
     struct bl_stress_ctl *ctl;
@@ -400,6 +409,7 @@ int bl_stress_lost_tag(unsigned threads, int atomic, unsigned long align_bytes, 
     ctl->sh.mask = bl_tag_mask(align_bytes);
     ctl->sh.atomic = atomic;
     ctl->sh.max = max_iters;
+    ctl->sh.stop_events = stop_events;
     ctl->sh.mem = &ctl->word;
     rc = bl_run(ctl, threads, ms, NULL, bl_lost_tag_thread, out);
     bl_stress_release(mem, ctl);

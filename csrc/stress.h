@@ -23,17 +23,20 @@ struct bl_stress_result {
  * loaded with one (READ_ONCE): it tears only where the CPU splits the access
  * (a 64-bit word on a 32-bit CPU).  Returns 0, or -1 for bad arguments / thread failure. */
 int bl_stress_tear(int word_bits, unsigned nwords, int mode, unsigned readers, unsigned ms,
-                   unsigned long long max_reads, struct bl_stress_result *out);
+                   unsigned long long max_reads, unsigned long long stop_events,
+                   struct bl_stress_result *out);
 
 /* Lost updates: `threads` threads each set and clear their own bit (bit t)
  * of one shared word, atomically (set_bit) or not (load + store), checking
  * after each step that their bit reads back as written. */
 int bl_stress_lost_update(int word_bits, unsigned threads, int atomic, unsigned ms,
-                          unsigned long long max_iters, struct bl_stress_result *out);
+                          unsigned long long max_iters, unsigned long long stop_events,
+                          struct bl_stress_result *out);
 
 /* Lost tags: the same on a tagged pointer word whose pointee is aligned to
  * align_bytes; thread t owns tag bit t (1 << threads must be <= align_bytes). */
 int bl_stress_lost_tag(unsigned threads, int atomic, unsigned long align_bytes, unsigned ms,
-                       unsigned long long max_iters, struct bl_stress_result *out);
+                       unsigned long long max_iters, unsigned long long stop_events,
+                       struct bl_stress_result *out);
 
 #endif /* BL_STRESS_H */

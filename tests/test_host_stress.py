@@ -128,3 +128,21 @@ def test_alloc_free_bits_at_least_the_guarantee(host, host_profile, size, align)
     osize = want["slab_object_size"]
     if osize < 4096:
         assert v["slab"] == (osize & -osize).bit_length() - 1
+
+
+@pytest.mark.parametrize("probe, args", [
+    ("tear", {"w": 32, "n": 2, "mode": "words"}),  # two 32-bit loads: the writer lands between them
+    ("lost_update", {"w": 64, "threads": 2, "mode": "nonatomic"}),
+])
+def test_a_run_asked_to_end_at_its_first_event_ends_there(host, probe, args):
+    # A budget far past what the race needs: the run ends at the first event (checked every 256
+    # iterations, so a few more may be counted by then), not at the budget.
+    obs = host.run(probe, **args, ms=20_000, max=MAX, events=1)
+    events = obs.values.get("torn", obs.values.get("lost"))
+    assert events >= 1 and obs.values["first_us"] >= 0
+    assert obs.evidence["elapsed_us"] < 10_000_000
+
+
+def test_events_zero_runs_to_the_budget(host):
+    obs = host.run("lost_update", w=64, threads=2, mode="atomic", ms=50, max=MAX, events=0)
+    assert obs.values["lost"] == 0 and obs.evidence["elapsed_us"] >= 50_000

@@ -33,6 +33,9 @@ def test_request_line_round_trip():
     assert probes.parse_request_line(line) == req
     req = probes.make_request("tear", w=32, n=2, mode="words", readers=1, ms=50, max=1000)
     assert probes.parse_request_line(req.to_line()) == req
+    req = probes.make_request("lost_update", w=32, mode="nonatomic", ms=50, max=1000, events=1)
+    assert req.to_line() == "lost_update w=32 mode=nonatomic ms=50 max=1000 events=1"
+    assert probes.parse_request_line(req.to_line()) == req
     assert probes.make_request("info").to_line() == "info"
 
 
@@ -55,6 +58,8 @@ def test_requests_are_plain_data():
     ("image", dict(w=True, n=1), "True"),
     ("alloc", dict(size=1 << 20, align=8, slab_minalign=8, kmalloc_minalign=8, count=100000), "104857600000"),
     ("image", dict(w=32, n=1.5), "1.5"),
+    ("lost_update", dict(w=32, mode="atomic", ms=5, max=5, events=-1), "-1"),
+    ("image", dict(w=32, n=1, bits=[1], events=1), "events"),
 ])
 def test_make_request_refuses_with_the_value(probe, params, text):
     with pytest.raises(ShimError) as info:

@@ -299,6 +299,9 @@ def test_run_failures_are_named_in_one_line(run, expected):
     ("warning: x\nld.lld: error: unsupported e_machine value: 2\n", "ld.lld: error: unsupported e_machine value: 2"),
     ("something odd\nlast words\n", "last words"),
     ("", "(no output)"),
+    ("/usr/bin/ld: /tmp/cc1.o: in function `bl_event':\nstress.c:(.text+0x5c): undefined reference to "
+     "`__atomic_fetch_add_8'\ncollect2: error: ld returned 1 exit status\n",
+     "stress.c:(.text+0x5c): undefined reference to `__atomic_fetch_add_8'"),
 ])
 def test_first_error_is_the_diagnostic_not_a_path_containing_error(stderr, expected):
     assert toolchains.first_error(stderr) == expected

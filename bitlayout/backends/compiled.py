@@ -27,6 +27,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from .. import toolchains
 from ..errors import OneKernelCompiler, ToolchainError
 from ..results import Backend, Evidence
+from . import factscache
 from .base import LayoutObserver, register
 
 DEBUG_FLAGS = ("-g", "-c", "-std=gnu11", "-fno-eliminate-unused-debug-types", "-w")
@@ -107,17 +108,28 @@ def layout_source(headers: Iterable[str | Path], type_names: Sequence[str],
     return includes + marker_declarations(type_names, member_sizes)
 
 
+def layout_command(profile, include_dirs=(), defines: Mapping[str, str] = {}, kind: str | None = None,
+                   extra_flags: Sequence[str] = ()) -> list[str]:
+    """The compile command of a layout object, without its source and output files."""
+    argv = compiler_argv(profile, kind)
+    cmd = [*argv, *DEBUG_FLAGS, *dwarf_flags(argv), *extra_flags]
+    for d in include_dirs:
+        cmd += ["-I", str(d)]
+    return cmd + toolchains.define_flags(defines)
+
+
 def compile_layout_object(profile, headers, type_names, workdir: str | Path, include_dirs=(), defines: Mapping[str, str] = {},
                   kind: str | None = None, extra_flags: Sequence[str] = (), timeout: float = 300.0,
-                  member_sizes: Sequence[tuple[str, str]] = ()) -> Path:
+                  member_sizes: Sequence[tuple[str, str]] = (), depfile: Path | None = None) -> Path:
+    """Compile the layout object in ``workdir``; with ``depfile``, the compiler also lists there
+    every file it read (``-MD -MF``)."""
     argv = compiler_argv(profile, kind)
     src = Path(workdir) / f"layout_{profile.name}.c"
     obj = Path(workdir) / f"layout_{profile.name}.o"
     src.write_text(layout_source(headers, type_names, member_sizes))
-    cmd = [*argv, *DEBUG_FLAGS, *dwarf_flags(argv), *extra_flags]
-    for d in include_dirs:
-        cmd += ["-I", str(d)]
-    cmd += toolchains.define_flags(defines)
+    cmd = layout_command(profile, include_dirs, defines, kind, extra_flags)
+    if depfile is not None:
+        cmd += ["-MD", "-MF", str(depfile)]
     cmd += [str(src), "-o", str(obj)]
     proc = toolchains.run_compiler(cmd, timeout=timeout,
                                    what=f"{argv[0]} compiling the layout object for {profile.name}")
@@ -438,19 +450,46 @@ def defined_type_names(obj: Path, profile, header_files: Iterable[str] | None, i
 
 def compiled_layout(headers: Sequence[str | Path], profile, type_names: Sequence[str] | None = None,
                     include_dirs=(), defines: Mapping[str, str] = {}, kind: str | None = None,
-                    extra_flags: Sequence[str] = ()) -> dict:
+                    extra_flags: Sequence[str] = (), cache: bool = True) -> dict:
     """The layout a real compiler produced, as ``{"types": {...}}`` (LayoutSet.to_contract shape).
 
     Without ``type_names``, a first compile lists the types DWARF says the headers define.
+    The answer for the same input is kept (``factscache``) unless ``cache`` is False (a benchmark
+    of the compilers themselves).
     """
+    return {"types": compiled_facts(headers, profile, type_names, include_dirs, defines, kind, extra_flags,
+                                    cache=cache)[0]}
+
+
+def compiled_facts(headers: Sequence[str | Path], profile, type_names: Sequence[str] | None = None,
+                   include_dirs=(), defines: Mapping[str, str] = {}, kind: str | None = None,
+                   extra_flags: Sequence[str] = (), *, cache: bool = True) -> tuple[dict, dict]:
+    """``compiled_layout``'s types, and where they came from: ``{"hit": bool, "compiled_at": UTC time}``."""
+    comp = toolchains.require_compiler(profile, kind)
+    command = layout_command(profile, include_dirs, defines, kind, extra_flags)
+    inputs = {"command": command, "compiler": comp.identity, "little_endian": profile.little_endian,
+              "source": layout_source(headers, []), "types": None if type_names is None else list(type_names)}
+    kept = factscache.load(inputs) if cache else None
+    if kept is not None:
+        return kept["facts"], {"hit": True, "compiled_at": kept["compiled_at"]}
+    started = time.time()
+    read: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
         def compile_with(names: Sequence[str], member_sizes: Sequence[tuple[str, str]] = ()) -> Path:
             # a directory per compile: the bare object is read again after a failed marker compile
-            workdir = tempfile.mkdtemp(dir=tmp)
-            return compile_layout_object(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags,
-                                         member_sizes=member_sizes)
+            workdir = Path(tempfile.mkdtemp(dir=tmp))
+            obj = compile_layout_object(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags,
+                                        member_sizes=member_sizes, depfile=workdir / "deps.d")
+            read.extend(d for d in factscache.read_depfile(workdir / "deps.d")
+                        if not os.path.abspath(d).startswith(tmp + os.sep))
+            return obj
 
-        return layout_from_compiles(compile_with, profile, type_names, [str(h) for h in headers])
+        facts = layout_from_compiles(compile_with, profile, type_names, [str(h) for h in headers])["types"]
+    if cache:
+        factscache.store(inputs, read, toolchains.compiler_executables(comp),
+                         [*(os.path.abspath(d) for d in include_dirs),
+                          *factscache.include_search_dirs(tuple(command))], facts, started)
+    return facts, {"hit": False, "compiled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))}
 
 
 def layout_from_compiles(compile_with: Callable[..., Path], profile,
@@ -588,10 +627,11 @@ class CompiledObserver(LayoutObserver):
         if comp is None:
             raise ToolchainError(f"no compiler for {plan.arch}: {toolchains.missing_reason(profile)}")
         t0 = time.perf_counter()
-        facts = compiled_layout(list(spec.headers), profile, list(type_names), include_dirs=list(spec.include_dirs),
-                                defines=dict(spec.defines), kind=comp.kind)["types"]
+        facts, cached = compiled_facts(list(spec.headers), profile, list(type_names),
+                                       include_dirs=list(spec.include_dirs), defines=dict(spec.defines), kind=comp.kind)
         return facts, Evidence(backend=self.name, toolchain=comp.identity, compiler=comp.kind, compiler_abi=comp.abi,
-                               target=comp.target, seconds=round(time.perf_counter() - t0, 3))
+                               target=comp.target, seconds=round(time.perf_counter() - t0, 3),
+                               cache_hit=cached["hit"], compiled_at=cached["compiled_at"])
 
     def _observe_kernel(self, plan, type_names) -> tuple[dict, Evidence]:
         """The spec's kernel TU compiled with Kbuild's command for the arch (its prepared build)."""

@@ -15,11 +15,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from .. import __version__
-from ..cachedir import cache_subdir, publish_json, read_json
+from ..cachedir import cache_subdir, prune_once, publish_json, read_json
 from .pplex import file_stamp
 
 SCHEMA = "bitlayout.cpp-cache/1"
@@ -107,26 +106,5 @@ def store(inputs: dict, probes: dict, payload: dict) -> None:
     data = {"schema": SCHEMA, "key": key, "inputs": inputs, "files": files,
             "missing": [p for p, s in probes.items() if s is None], **payload}
     directory = cache_dir()
-    if publish_json(directory / f"pp-{key}.json", data) and directory not in _PRUNED:
-        # Once per process: listing and stat-ing every entry costs about 6 ms, as much as
-        # preprocessing a small header; a process adds at most its own run's entries on top.
-        _PRUNED.add(directory)
-        _prune(directory)
-
-
-_PRUNED: set[Path] = set()
-
-
-def _prune(directory: Path) -> None:
-    try:
-        entries = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(directory)
-                   if e.name.startswith("pp-") and e.name.endswith(".json")]
-    except OSError:
-        return
-    if len(entries) <= MAX_ENTRIES:
-        return
-    for _mtime, path in sorted(entries)[:len(entries) - MAX_ENTRIES]:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+    if publish_json(directory / f"pp-{key}.json", data):
+        prune_once(directory, "pp-", MAX_ENTRIES)

@@ -1,0 +1,180 @@
+"""The compiled backend's layout facts on disk: the same compile is not run twice.
+
+An entry (``<user cache dir>/facts/facts-<key>.json``) is keyed by everything known before the
+compile: the whole compiler command (route, profile flags, debug flags, ``-I``, ``-D``), the
+compiler's identity (version and target), the TU's source text, the type names asked for, the
+profile's byte order (DWARF is read with it), bitlayout's version and a digest of the code that
+writes the TU and reads the DWARF.  What is known only after the compile is stored and verified
+on every load, as ``cfront.ppcache`` does for the built-in preprocessor:
+
+- every file the compiler read (its ``-MD`` list): path, stamp and SHA-256 of the content;
+- the compiler's own executables (driver, ``cc1``): their stamps, since a distribution update
+  can keep the version number;
+- where a header added later would be found first: the mtime of every include search
+  directory (``-I`` and the compiler's own list), of the directory of every file read, and of
+  each subdirectory an ``#include <sys/...>`` names under every search directory (or that it
+  does not exist).
+
+Any difference, a damaged entry or another key, and the compile runs again.  A hit is the
+compiler's own output for the same input; the evidence says so (``cache_hit``, ``compiled_at``).
+JSON only, published atomically; a read-only cache only costs speed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .. import __version__
+from ..cachedir import cache_subdir, prune_once, publish_json, read_json
+
+SCHEMA = "bitlayout.facts-cache/1"
+MAX_ENTRIES = 2048
+_CODE = ("compiled.py", "factscache.py")
+
+
+@functools.cache
+def code_digest() -> str:
+    """Digest of the code that writes the TU and reads the DWARF: changed code never reads an old entry."""
+    h = hashlib.sha256(__version__.encode())
+    here = Path(__file__).parent
+    for name in _CODE:
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+def entry_key(inputs: dict) -> str:
+    return hashlib.sha256(json.dumps([code_digest(), inputs], sort_keys=True).encode()).hexdigest()[:40]
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size]
+
+
+def _digest(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _dir_mtime(path: str) -> int | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_mtime_ns
+
+
+# ---------------------------------------------------------------------------
+# What the compiler read and where it looked
+
+
+def read_depfile(path: Path) -> list[str]:
+    """The prerequisites of a make rule written by ``-MD -MF path`` (escaped spaces kept)."""
+    text = path.read_text(errors="replace").replace("\\\n", " ")
+    _, _, deps = text.partition(": ")
+    return [d.replace("\\ ", " ") for d in re.findall(r"(?:\\ |[^\s])+", deps)]
+
+
+@functools.cache
+def include_search_dirs(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """The compiler's include search list for ``argv`` (``-E -v``: the quote and the system
+    directories, in order), normalised; empty when it cannot say."""
+    from .. import toolchains
+    from ..errors import ToolchainError
+
+    try:
+        res = toolchains.run_compiler([*argv, "-E", "-v", "-x", "c", os.devnull, "-o", os.devnull], timeout=60,
+                                      what="listing the include search directories")
+    except ToolchainError:
+        return ()
+    dirs, inside = [], False
+    for line in res.stderr.splitlines():
+        if line.startswith("#include ") and line.rstrip().endswith("search starts here:"):
+            inside = True
+        elif line.startswith("End of search list."):
+            break
+        elif inside and line.startswith(" "):
+            dirs.append(os.path.normpath(line.strip().removesuffix(" (framework directory)")))
+    return tuple(dict.fromkeys(dirs))
+
+
+def _watched_dirs(files: Sequence[str], search: Sequence[str]) -> list[str]:
+    """The directories whose mtime changes when a header that would shadow one of ``files`` appears."""
+    watched = dict.fromkeys(search)
+    for f in files:
+        watched.setdefault(os.path.dirname(f))
+        for d in search:
+            if not f.startswith(d + os.sep):
+                continue
+            # <sys/types.h> found under d: a sys/ under any other search directory is looked in too
+            parts = Path(os.path.relpath(f, d)).parts[:-1]
+            for other in search:
+                for n in range(1, len(parts) + 1):
+                    watched.setdefault(os.path.join(other, *parts[:n]))
+    return list(watched)
+
+
+# ---------------------------------------------------------------------------
+# Entries
+
+
+def load(inputs: dict) -> dict | None:
+    """The stored facts for ``inputs`` (with ``compiled_at``) if nothing they depend on changed, else None."""
+    key = entry_key(inputs)
+    data = read_json(cache_subdir("facts") / f"facts-{key}.json")
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("key") != key \
+            or data.get("inputs") != inputs:
+        return None
+    try:
+        for path, stamp in data["executables"]:
+            if _stamp(path) != stamp:
+                return None
+        for path, mtime in data["dirs"]:
+            if _dir_mtime(path) != mtime:
+                return None
+        for path, stamp, digest in data["files"]:
+            now = _stamp(path)
+            if now is None or now[2:] != stamp[2:] or _digest(path) != digest:
+                return None
+        if not isinstance(data["facts"], dict) or not isinstance(data["compiled_at"], str):
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    return data
+
+
+def store(inputs: dict, files: Iterable[str], executables: Iterable[str], search: Sequence[str],
+          facts: dict, started: float) -> None:
+    """Record ``facts`` with what they depend on; nothing when a file changed since the compile
+    began (``started``, a ``time.time()``) or cannot be read."""
+    recorded = []
+    for path in dict.fromkeys(os.path.abspath(f) for f in files):
+        stamp, digest = _stamp(path), _digest(path)
+        if stamp is None or digest is None or stamp[2] >= started * 1e9:
+            return
+        recorded.append([path, stamp, digest])
+    exes = [[p, _stamp(p)] for p in dict.fromkeys(executables)]
+    if any(s is None for _, s in exes):
+        return
+    dirs = [[d, _dir_mtime(d)] for d in _watched_dirs([f for f, _, _ in recorded], search)]
+    if any(m is not None and m >= started * 1e9 for _, m in dirs):
+        return
+    key = entry_key(inputs)
+    directory = cache_subdir("facts")
+    data = {"schema": SCHEMA, "key": key, "inputs": inputs, "files": recorded, "executables": exes, "dirs": dirs,
+            "facts": facts, "compiled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))}
+    if publish_json(directory / f"facts-{key}.json", data):
+        prune_once(directory, "facts-", MAX_ENTRIES)
