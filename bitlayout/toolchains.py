@@ -55,6 +55,14 @@ _DEBIAN_LIBC_ARCH = {
     "powerpc-linux-gnu": "powerpc",
     "mips-linux-gnu": "mips",
     "mipsel-linux-gnu": "mipsel",
+    "aarch64-linux-gnu": "arm64",
+    "arm-linux-gnueabihf": "armhf",
+    "mips64-linux-gnuabi64": "mips64",
+    "mips64el-linux-gnuabi64": "mips64el",
+    "powerpc64-linux-gnu": "ppc64",
+    "powerpc64le-linux-gnu": "ppc64el",
+    "riscv64-linux-gnu": "riscv64",
+    "s390x-linux-gnu": "s390x",
 }
 
 
@@ -390,7 +398,7 @@ def install_hint_for_route(profile: Profile, kind: str) -> str:
     tc = profile.toolchain
     if kind == "zig":
         return "pip install ziglang"
-    return "apt-get install -y " + " ".join(_gcc_packages(tc.gcc_triple, tc.host_native))
+    return "apt-get install -y " + " ".join(gcc_packages(tc.gcc_triple, tc.host_native))
 
 
 def missing_reason(profile: Profile) -> str:

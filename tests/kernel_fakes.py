@@ -98,7 +98,7 @@ def make_headers_pair(root: Path, flavour: str = "amd64", srcarch: str = "x86", 
     """A Debian-style linux-headers-<abi>-<flavour> directory and its -common source half, side by
     side under ``root``; the flavour's Makefile names the common one by ``include_path`` (default:
     /usr/src/..., which does not exist here, as after ``dpkg -x`` into a cache)."""
-    common = make_source_tree(root / "linux-headers-6.1.0-1-common", (6, 1, 99))
+    make_source_tree(root / "linux-headers-6.1.0-1-common", (6, 1, 99))
     build = root / f"linux-headers-6.1.0-1-{flavour}"
     for rel in ("include/generated", "include/config", f"arch/{srcarch}/include/generated/asm"):
         (build / rel).mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import pytest
 
 from bitlayout import cli
 from bitlayout.errors import EXIT_BAD_INPUT, ProfileError, UsageError
-from bitlayout.profiles import SCALAR_KEYS, load_profile, load_profiles, select_profiles
+from bitlayout.profiles import load_profile, load_profiles, select_profiles
 
 from conftest import PROFILE_DIR, REPO
 

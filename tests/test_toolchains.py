@@ -28,7 +28,7 @@ def host_gcc(monkeypatch):
     p = prof("x86_64")
     compiler = toolchains.find_compiler(p)
     if compiler is None or toolchains.find_runner(p) is None:
-        pytest.skip(f"no host gcc / native runner: install with: apt-get install -y gcc libc6-dev")
+        pytest.skip("no host gcc / native runner: install with: apt-get install -y gcc libc6-dev")
     return p
 
 
@@ -332,3 +332,24 @@ def test_a_compiler_version_is_asked_once_and_asked_again_after_an_upgrade(priva
     assert toolchains._gcc_version(str(exe)) == "13.1.0"
     assert len(asked) == 2
     toolchains.clear_caches()
+
+
+def test_the_install_hint_of_each_route_names_its_packages():
+    from bitlayout.profiles import profile_by_name
+
+    arm = profile_by_name("arm")
+    assert toolchains.install_hint_for_route(arm, "gcc") == "apt-get install -y gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
+    assert toolchains.install_hint_for_route(arm, "zig") == "pip install ziglang"
+
+
+def test_every_gcc_route_s_install_hint_is_what_ci_installs():
+    from pathlib import Path
+
+    from bitlayout.profiles import load_profiles
+
+    ci = (Path(__file__).parent.parent / ".ci" / "install").read_text().split()
+    for p in load_profiles():
+        tc = p.toolchain
+        for triple in filter(None, (tc.gcc_triple, tc.freestanding_gcc_triple)):
+            missing = [pkg for pkg in toolchains.gcc_packages(triple, tc.host_native) if pkg not in ci]
+            assert not missing, (p.name, missing)

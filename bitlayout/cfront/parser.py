@@ -395,7 +395,6 @@ class Parser:
 
     # -- declarations -------------------------------------------------------------
     def external_declaration(self) -> None:
-        start = self.peek()
         specs = self.decl_specifiers(file_scope=True)
         if specs.base is None and not specs.words:
             t = self.peek()

@@ -242,16 +242,16 @@ class Evaluator:
                 self._err("imaginary number in preprocessor expression")
             self._err(f'invalid suffix "{suffix}" on integer constant')
         if digits[:2] in ("0x", "0X"):
-            value, decimal = int(digits[2:], 16), False
+            value = int(digits[2:], 16)
         elif digits[:2] in ("0b", "0B"):
-            value, decimal = int(digits[2:], 2), False
+            value = int(digits[2:], 2)
         elif digits[0] == "0" and len(digits) > 1:
             bad = re.search(r"[89]", digits)
             if bad:
                 self._err(f'invalid digit "{bad.group()}" in octal constant')
-            value, decimal = int(digits, 8), False
+            value = int(digits, 8)
         else:
-            value, decimal = int(digits), True
+            value = int(digits)
         value &= MASK  # GCC: "integer constant is too large for its type" (a pedwarn), truncated
         unsigned = "u" in low or value > (SIGN - 1)
         return _wrap(value, unsigned)

@@ -1021,7 +1021,6 @@ class LayoutSet:
             lo, hi = min(vals), max(vals)
             unsigned = lo >= 0
             packed = any(a.name == "packed" for a in td.attrs)
-            s = self.profile.scalars
             # GCC c-decl.cc finish_enum: the smallest integer type holding every value, at least
             # int unless packed (-fshort-enums / __attribute__((packed))); unsigned when no value
             # is negative.
