@@ -22,7 +22,8 @@ Public API::
         status "error": built but could not be run or gave a wrong answer — a crash (signal),
             a non-zero exit, a timeout, missing or unparsable output, or the profile's known
             ``run_blocker`` (the binary is still built: compile-only evidence).
-        evidence: toolchain identity, compiler argv, target, flags, cache hit, emulator argv,
+        evidence: toolchain identity, compiler argv (``compile_argvs`` + ``link_argv`` where one
+            compiler builds the objects and another links them), target, runtime, cache hit, emulator argv,
             compile_seconds, startup_seconds (when measured), run_seconds, returncode, signal,
             stderr_tail.
 
@@ -411,8 +412,9 @@ class ExecObserver(ProbeObserver):
 @register
 class ExecAlternateObserver(ExecObserver):
     """The exec backend with the driver built by the arch's other installed compiler (zig's clang
-    with musl, static, where Debian's GCC builds the ``exec`` driver): the same probes, so a bitop
-    result the two compilers' builds disagree on shows as two rows that differ."""
+    where Debian's GCC builds the ``exec`` driver: clang's objects linked by that GCC against its
+    glibc where the profile has ``zig_glibc_target``, else static musl): the same probes, so a
+    bitop result the two compilers' code disagrees on shows as two rows that differ."""
 
     name = Backend.EXEC_ALTERNATE
     order = 31
