@@ -164,6 +164,10 @@ class Toolchain:
 
     zig_target: str = ""  # e.g. "mips-linux-musleabi" for ``python -m ziglang cc -target``
     zig_cflags: tuple[str, ...] = ()  # e.g. ("-mcpu=...",)
+    # The exec-alternate driver's objects: zig's clang compiles them for this glibc target against
+    # gcc_triple's glibc headers and that gcc links them (no musl build); "" keeps the musl route.
+    zig_glibc_target: str = ""  # e.g. "mips-linux-gnueabihf" (hard float, as Debian's mips glibc)
+    zig_glibc_cflags: tuple[str, ...] = ()  # after zig_cflags, e.g. ("-msecure-plt",)
     gcc_triple: str = ""  # Debian cross gcc prefix without the dash, e.g. "m68k-linux-gnu"
     gcc_cflags: tuple[str, ...] = ()
     gcc_link: str = "static"  # "static" or "dynamic" (alpha: static glibc segfaults under qemu)
@@ -534,7 +538,7 @@ def _load_workaround(tr: _Reader) -> Workaround | None:
     return Workaround(wr.strings("checks"), wr.strings("cflags"), label)
 
 
-_COMMAND_WORDS = ("zig_target", "gcc_triple", "freestanding_gcc_triple", "qemu", "qemu_cpu", "qemu_sysroot")
+_COMMAND_WORDS = ("zig_target", "zig_glibc_target", "gcc_triple", "freestanding_gcc_triple", "qemu", "qemu_cpu", "qemu_sysroot")
 _COMMAND_WORD = re.compile(r"([\w.+/,=][\w.+/,=-]*)?")  # not an option: no leading '-'
 
 
@@ -555,6 +559,11 @@ def _load_toolchain(tr: _Reader) -> Toolchain:
     if tc_kwargs["gcc_link"] not in ("static", "dynamic"):
         raise ProfileError(f"must be 'static' or 'dynamic', got {tc_kwargs['gcc_link']!r}",
                            path=tr.path, key="toolchain.gcc_link")
+    if tc_kwargs["zig_glibc_target"] and not tc_kwargs["gcc_triple"]:
+        raise ProfileError("needs gcc_triple: that gcc links the objects zig compiles for this target",
+                           path=tr.path, key="toolchain.zig_glibc_target")
+    if tc_kwargs["zig_glibc_cflags"] and not tc_kwargs["zig_glibc_target"]:
+        raise ProfileError("only with zig_glibc_target", path=tr.path, key="toolchain.zig_glibc_cflags")
     runtime = tc_kwargs["runtime"]
     if runtime not in RUNTIMES:
         raise ProfileError(f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}", path=tr.path,

@@ -94,6 +94,10 @@ class Evidence(Mapping[str, Any]):
     compiled_at: str | None = None  # compiled: when the compile behind the facts ran (UTC)
     cache_rebuilt: str | None = None  # exec: why the cached binary was rebuilt (truncated, foreign, ...)
     compile_argv: tuple[str, ...] | None = None  # exec: the compile command (recorded on a cache miss)
+    # exec, split route (clang objects, gcc link; recorded on a cache miss): one compile
+    # command per C file, then the link command
+    compile_argvs: tuple[tuple[str, ...], ...] | None = None
+    link_argv: tuple[str, ...] | None = None
     compile_seconds: float | None = None
     startup_seconds: float | None = None  # exec: the driver run with no requests (emulator start-up)
     run_seconds: float | None = None
@@ -113,10 +117,12 @@ class Evidence(Mapping[str, Any]):
     known_issues: tuple[str, ...] | None = None  # the profile's known toolchain defects behind an error row
 
     def __post_init__(self) -> None:
-        for name in ("compile_argv", "known_issues", "cflags"):
+        for name in ("compile_argv", "known_issues", "cflags", "link_argv"):
             value = getattr(self, name)
             if isinstance(value, list):
                 object.__setattr__(self, name, tuple(value))
+        if self.compile_argvs is not None:
+            object.__setattr__(self, "compile_argvs", tuple(tuple(argv) for argv in self.compile_argvs))
 
     @classmethod
     def of(cls, values: Mapping[str, Any] | None) -> Evidence:

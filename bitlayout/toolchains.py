@@ -73,6 +73,9 @@ class Compiler:
     identity: str  # version + target + flags: a cache key for builds made with it
     target: str  # zig target triple or gcc triple
     cflags: tuple[str, ...]  # the profile's extra flags for this route
+    # Objects only: this gcc links them statically against its glibc (``zig_objects_for_gcc``).
+    linker: "Compiler | None" = None
+    libc: str = ""  # with a linker: the C library the objects are compiled against, "glibc 2.36"
 
     @property
     def abi(self) -> str:
@@ -304,6 +307,88 @@ def _gcc_compiler(tc: Toolchain) -> Compiler | None:
 
 
 @functools.cache
+def _zig_include_dir() -> Path | None:
+    """clang's own builtin headers as zig ships them (stddef.h, stdatomic.h, ...): no C library."""
+    spec = importlib.util.find_spec("ziglang")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / "lib" / "include"
+    return path if (path / "stddef.h").is_file() else None
+
+
+@functools.cache
+def libc_include_dirs(gcc: str) -> tuple[str, ...]:
+    """The C library's header directories ``gcc`` searches (``gcc -E -v``'s ``#include <...>``
+    list without gcc's own include/ and include-fixed/): /usr/<triple>/include for a Debian
+    cross gcc, /usr/include/<triple> and /usr/include for the host's.  Empty if gcc cannot say."""
+    try:
+        out = run_compiler([gcc, "-xc", "-E", "-v", os.devnull], timeout=30, what=f"{gcc} -E -v")
+        own = run_compiler([gcc, "-print-libgcc-file-name"], timeout=30, what=f"{gcc} -print-libgcc-file-name")
+    except ToolchainError:
+        return ()
+    if out.returncode != 0 or own.returncode != 0:
+        return ()
+    gcc_dir = os.path.realpath(Path(own.stdout.strip()).parent)  # .../lib/gcc*/<triple>/<version>
+    lines = out.stderr.splitlines()
+    try:
+        first = lines.index("#include <...> search starts here:") + 1
+        last = lines.index("End of search list.", first)
+    except ValueError:
+        return ()
+    dirs = [os.path.realpath(line.strip()) for line in lines[first:last]]
+    return tuple(d for d in dirs if not (d + os.sep).startswith(gcc_dir + os.sep) and Path(d).is_dir())
+
+
+def glibc_version(include_dirs: Sequence[str]) -> tuple[int, int] | None:
+    """(__GLIBC__, __GLIBC_MINOR__) from the first features.h in ``include_dirs``, or None
+    (no glibc there)."""
+    for directory in include_dirs:
+        try:
+            text = (Path(directory) / "features.h").read_text(errors="replace")
+        except OSError:
+            continue
+        found = {}
+        for line in text.splitlines():
+            words = line.split()
+            if len(words) == 3 and words[0] == "#define" and words[1] in ("__GLIBC__", "__GLIBC_MINOR__") \
+                    and words[2].isdigit():
+                found[words[1]] = int(words[2])
+        if len(found) == 2:
+            return found["__GLIBC__"], found["__GLIBC_MINOR__"]
+    return None
+
+
+def zig_objects_for_gcc(profile: Profile, gcc: Compiler) -> Compiler | None:
+    """zig's clang compiling objects (``-c``) for the profile's ``zig_glibc_target`` against the
+    glibc headers of ``gcc``, which links them (``Compiler.linker``); None without that route here.
+
+    Why: a static zig build for a musl target first compiles musl for it (20-80 s per target on
+    a fresh machine); clang's code for the shim needs only headers, and Debian's cross gcc links
+    with its prebuilt glibc.  The headers are the ones gcc links against (``-nostdinc``, clang's
+    builtin headers, then gcc's glibc directories), never zig's bundled glibc headers, and the
+    target carries the same glibc version (zig defines __GLIBC_MINOR__ from it).
+    """
+    tc = profile.toolchain
+    version = _zig_version()
+    builtin = _zig_include_dir()
+    if not tc.zig_glibc_target or gcc.kind != "gcc" or version is None or builtin is None:
+        return None
+    dirs = libc_include_dirs(gcc.argv[0])
+    glibc = glibc_version(dirs)
+    if glibc is None:
+        return None
+    target = f"{tc.zig_glibc_target}.{glibc[0]}.{glibc[1]}"
+    headers = ("-nostdinc", "-isystem", str(builtin), *(w for d in dirs for w in ("-isystem", d)))
+    # zig instruments C with UBSan at -O0 and links its runtime itself; gcc's link has none.
+    argv = (sys.executable, "-m", "ziglang", "cc", "-target", target, *headers, "-fno-sanitize=all")
+    cflags = (*tc.zig_cflags, *tc.zig_glibc_cflags)
+    libc = f"glibc {glibc[0]}.{glibc[1]}"
+    identity = " ".join(("zig", version, "-target", target, *cflags, f"(objects; linked by {gcc.identity}",
+                         f"against {libc} in {' '.join(dirs)})"))
+    return Compiler("zig", argv, identity, target, cflags, linker=gcc, libc=libc)
+
+
+@functools.cache
 def _find_compilers(tc: Toolchain, reference: str, no_zig: bool, no_gcc: bool) -> tuple[Compiler, ...]:
     zig = None if no_zig else _zig_compiler(tc)
     gcc = None if no_gcc else _gcc_compiler(tc)
@@ -358,7 +443,8 @@ def find_runner(profile: Profile) -> Runner | None:
 
 def clear_caches() -> None:
     """Forget discovery results (tests that change PATH or the environment call this)."""
-    for fn in (_zig_version, _gcc_version, _versions_file, _find_compilers, _find_runner):
+    for fn in (_zig_version, _gcc_version, _versions_file, _find_compilers, _find_runner, _zig_include_dir,
+               libc_include_dirs):
         fn.cache_clear()
 
 

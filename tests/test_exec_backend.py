@@ -149,6 +149,31 @@ def test_backend_rebuilds_exactly_when_a_source_changes(tmp_path):
     assert ev1["compile_seconds"] > 0 and ev2["compile_seconds"] == 0
 
 
+
+def test_alternate_split_build_records_the_clang_compiles_and_the_gcc_link(tmp_path):
+    """exec-alternate on x86_64: objects by zig's clang, linked by the host gcc against glibc; the
+    evidence says so, a second build hits the cache, and the key differs from the gcc route's."""
+    from bitlayout.backends import runtimes
+
+    profile = next(p for p in load_profiles() if p.name == "x86_64")
+    compiler = runtimes.driver_compiler(profile, 1)
+    if compiler is None or compiler.linker is None:
+        pytest.skip(f"no split exec-alternate route for x86_64: {runtimes.other_compiler_missing(profile)}")
+    cache = BuildCache(tmp_path)
+    alternate = ExecBackend(jobs=1, cache=cache, rank=1)
+    binary, ev, failure = alternate.build(profile)
+    assert failure == "" and binary is not None
+    assert (ev["compiler"], ev["compiler_abi"], ev["toolchain"]) == ("zig", "clang", compiler.identity)
+    assert ev["runtime"] == f"{compiler.libc} (linked by {compiler.linker.identity})"
+    assert all(argv[:4] == compiler.argv[:4] and "-c" in argv for argv in ev["compile_argvs"])
+    assert ev["link_argv"][0] == compiler.linker.argv[0] and "-static" in ev["link_argv"]
+    assert "compile_argv" not in ev.recorded()
+    _, again, _ = alternate.build(profile)
+    _, preferred, _ = ExecBackend(jobs=1, cache=cache).build(profile)
+    assert again["cache_hit"] and again["cache_key"] == ev["cache_key"] != preferred["cache_key"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".objects-")) == []
+
+
 _NATIVE_PROFILE = {
     "name": "native64", "kernel_arch": "x86", "description": "synthetic native profile",
     "bits_per_long": 64, "endianness": "little", "char_signed": True, "cacheline_bytes": 64,

@@ -20,7 +20,7 @@ import pytest
 from bitlayout import bitmap, probes, toolchains
 from bitlayout.backends import runtimes
 from bitlayout.backends.exec import ExecBackend, csrc_dir
-from bitlayout.profiles import profile_by_name
+from bitlayout.profiles import load_profiles, profile_by_name
 
 STRESS = ("tear", "lost_update", "lost_tag")
 LIBC_ALLOCATORS = ("malloc", "aligned_alloc")
@@ -348,3 +348,123 @@ def test_sh4_gcc_drops_a_t_bit_test_above_O0(opt, miscompiled, tmp_path):
     assert built.returncode == 0, toolchains.first_error(built.stderr)
     result = toolchains.run_binary(profile, tmp_path / "treg", timeout=30)
     assert (result.returncode == 1) == miscompiled and result.returncode in (0, 1), result
+
+
+# ---------------------------------------------------------------------------
+# exec-alternate's split route: zig's clang compiles the objects against the glibc headers of
+# the arch's Debian gcc, which links them (no musl build)
+
+SPLIT = [p.name for p in load_profiles() if p.toolchain.zig_glibc_target]
+
+# Types whose layout comes from the C library's headers, not from the compiler: the clang
+# objects must see the very glibc the gcc link puts under them.
+_LIBC_TYPES = ("pthread_mutex_t", "pthread_attr_t", "pthread_t", "pthread_cond_t", "struct timespec",
+               "sigset_t", "FILE", "off_t", "time_t", "jmp_buf", "struct stat", "fd_set")
+_LIBC_TYPES_C = """#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <time.h>
+#define ENTRY(t) sizeof(t), _Alignof(t),
+const unsigned long %(name)s[] = { %(entries)s __GLIBC__, __GLIBC_MINOR__ };
+"""
+
+
+def _split_compiler(name: str):
+    profile = profile_by_name(name)
+    compiler = runtimes.driver_compiler(profile, 1)
+    if compiler is None or compiler.linker is None:
+        pytest.skip(f"no split exec-alternate route for {name} here: {runtimes.other_compiler_missing(profile)}")
+    return profile, compiler
+
+
+def _run(argv, what):
+    out = toolchains.run_compiler(argv, timeout=120, what=what)
+    assert out.returncode == 0, f"{what}: {toolchains.first_error(out.stderr)}"
+
+
+@pytest.mark.parametrize("arch", SPLIT)
+def test_clang_objects_see_the_glibc_the_gcc_link_uses(arch, tmp_path):
+    """A clang object's sizeof/_Alignof of libc types and its __GLIBC_MINOR__ equal a gcc
+    object's, compared at run time by the driver's very link (gcc, -static, glibc)."""
+    profile, compiler = _split_compiler(arch)
+    entries = " ".join(f"ENTRY({t})" for t in _LIBC_TYPES)
+    (tmp_path / "by_clang.c").write_text(_LIBC_TYPES_C % {"name": "by_clang", "entries": entries})
+    (tmp_path / "by_gcc.c").write_text(_LIBC_TYPES_C % {"name": "by_gcc", "entries": entries})
+    (tmp_path / "main.c").write_text(
+        "#include <stdio.h>\nextern const unsigned long by_clang[], by_gcc[];\n"
+        f"int main(void) {{ for (int i = 0; i < {2 * len(_LIBC_TYPES) + 2}; i++) "
+        'printf("%lu %lu\\n", by_gcc[i], by_clang[i]); return 0; }\n')
+    _run(toolchains.compile_argv(profile, compiler, [tmp_path / "by_clang.c"], tmp_path / "by_clang.o",
+                                 compile_only=True), f"{compiler.identity} -c")
+    gcc = compiler.linker
+    for name in ("by_gcc", "main"):
+        _run(toolchains.compile_argv(profile, gcc, [tmp_path / f"{name}.c"], tmp_path / f"{name}.o",
+                                     compile_only=True), f"{gcc.identity} -c")
+    objects = [tmp_path / f"{n}.o" for n in ("main", "by_gcc", "by_clang")]
+    _run(toolchains.compile_argv(profile, gcc, objects, tmp_path / "both"), f"{gcc.identity} link")
+    if profile.toolchain.run_blocker or toolchains.find_runner(profile) is None:
+        pytest.skip(f"linked, cannot run {arch} here: {profile.toolchain.run_blocker or toolchains.missing_reason(profile)}")
+    run = toolchains.run_binary(profile, tmp_path / "both", timeout=60)
+    assert run.ok, run.failure(60, "program")
+    pairs = [tuple(map(int, line.split())) for line in run.stdout.splitlines()]
+    names = [f"{k}({t})" for t in _LIBC_TYPES for k in ("sizeof", "_Alignof")] + ["__GLIBC__", "__GLIBC_MINOR__"]
+    assert {n: g for n, (g, _) in zip(names, pairs)} == {n: c for n, (_, c) in zip(names, pairs)}
+    assert compiler.libc == f"glibc {pairs[-2][0]}.{pairs[-1][0]}"
+
+
+@pytest.mark.parametrize("arch", SPLIT)
+def test_split_route_compiles_with_clang_and_links_with_the_arch_gcc(arch, tmp_path):
+    profile, compiler = _split_compiler(arch)
+    gcc = toolchains.find_compiler(profile, "gcc")
+    assert (compiler.kind, compiler.abi, compiler.linker) == ("zig", "clang", gcc)
+    assert compiler.target.startswith(profile.toolchain.zig_glibc_target + ".")
+    assert gcc.identity in compiler.identity and compiler.libc in compiler.identity
+    plan = runtimes.plan_build(profile, compiler, [*csrc_dir().glob("*.c"), *csrc_dir().glob("*.h")], ("-O2",))
+    cmds = runtimes.driver_commands(profile, compiler, plan, tmp_path / "driver", tmp_path / "objs")
+    assert len(cmds.compiles) == len(plan.c_files) == len(cmds.objects)
+    for argv, c_file, obj in zip(cmds.compiles, plan.c_files, cmds.objects):
+        assert argv[:len(compiler.argv)] == compiler.argv and "-nostdinc" in argv and "-c" in argv
+        assert argv[-3:] == (str(c_file), "-o", str(obj))
+    assert cmds.link[0] == gcc.argv[0] and cmds.link[-3:] == ("-o", str(tmp_path / "driver"), "-lpthread")
+    assert ("-static" in cmds.link) == (profile.toolchain.gcc_link == "static")
+    assert [Path(a) for a in cmds.link if a.endswith(".o")] == list(cmds.objects)
+
+
+def test_a_profile_without_zig_glibc_target_keeps_the_musl_route():
+    """ppc64: clang's ELFv1 objects carry ELFv2 e_flags, Debian's ld refuses them (the profile says)."""
+    profile = profile_by_name("ppc64")
+    assert not profile.toolchain.zig_glibc_target
+    compiler = runtimes.driver_compiler(profile, 1)
+    if compiler is None:
+        pytest.skip(runtimes.other_compiler_missing(profile))
+    assert compiler.linker is None and compiler.kind == "zig" and "musl" in compiler.target
+
+
+def test_without_the_gcc_route_the_alternate_is_zig_musl_again(monkeypatch):
+    """The split route needs the arch's gcc; without it there is one compiler, no alternate."""
+    monkeypatch.setenv("BITLAYOUT_NO_GCC", "1")
+    profile = profile_by_name("mips")
+    assert runtimes.driver_compiler(profile, 1) is None
+    zig = runtimes.driver_compiler(profile, 0)
+    if zig is None:
+        pytest.skip("pip install ziglang")
+    assert zig.linker is None and "musl" in zig.target
+
+
+def test_the_split_identity_names_both_compilers_and_changes_with_either():
+    profile, compiler = _split_compiler("mips")
+    gcc = compiler.linker
+    other_gcc = toolchains.Compiler("gcc", gcc.argv, gcc.identity.replace("12.", "99."), gcc.target, gcc.cflags)
+    relinked = toolchains.zig_objects_for_gcc(profile, other_gcc)
+    assert relinked.identity != compiler.identity and other_gcc.identity in relinked.identity
+    assert compiler.identity.startswith("zig ") and gcc.identity in compiler.identity
+
+
+def test_glibc_version_is_read_from_features_h(tmp_path):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "features.h").write_text("#define\t__GLIBC__ 2\n#define __GLIBC_MINOR__ 36\n")
+    assert toolchains.glibc_version([str(tmp_path / "a"), str(tmp_path / "b")]) == (2, 36)
+    assert toolchains.glibc_version([str(tmp_path / "a")]) is None

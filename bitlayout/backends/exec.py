@@ -22,7 +22,8 @@ Public API::
         status "error": built but could not be run or gave a wrong answer — a crash (signal),
             a non-zero exit, a timeout, missing or unparsable output, or the profile's known
             ``run_blocker`` (the binary is still built: compile-only evidence).
-        evidence: toolchain identity, compiler argv, target, flags, cache hit, emulator argv,
+        evidence: toolchain identity, compiler argv (``compile_argvs`` + ``link_argv`` where one
+            compiler builds the objects and another links them), target, runtime, cache hit, emulator argv,
             compile_seconds, startup_seconds (when measured), run_seconds, returncode, signal,
             stderr_tail.
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,33 +190,45 @@ class ExecBackend:
         # runtimes owns what the profile's runtime (libc or freestanding) compiles and links.
         plan = runtimes.plan_build(profile, compiler, self._sources(), self.cflags)
 
-        def argv_for(out: str | Path) -> list[str]:
-            # toolchains owns the route's flags (-static unless gcc_link = "dynamic", ...).
-            return [*toolchains.compile_argv(profile, compiler, plan.c_files, out, extra_flags=plan.flags),
-                    *plan.libs]
+        def commands_for(out: str | Path, objdir: str | Path) -> runtimes.DriverCommands:
+            # runtimes owns the commands, toolchains the route's flags (-static unless gcc_link =
+            # "dynamic", ...); a split route compiles objects with one compiler, links with another.
+            return runtimes.driver_commands(profile, compiler, plan, out, objdir)
 
-        # The key sees the command line with paths reduced to names: the same tree checked
-        # out elsewhere, or a different temp file name, reuses the entry.
-        key_argv = [a for a in argv_for("OUT") if not any(a.startswith(p) for p in ("-I/",))]
-        key_argv = [Path(a).name if a.endswith(".c") else a for a in key_argv]
         key = build_key(sources_sha256=source_digest(plan.inputs), compiler_identity=compiler.identity,
-                        target=compiler.target, flags=key_argv[len(compiler.argv):])
+                        target=compiler.target, flags=_key_flags(commands_for("OUT", "OBJ"), compiler))
+        linker = compiler.linker
+        runtime = plan.runtime if linker is None else f"{compiler.libc} (linked by {linker.identity})"
         evidence.update(toolchain=compiler.identity, compiler=compiler.kind, compiler_abi=compiler.abi,
-                        target=compiler.target, runtime=plan.runtime, cache_key=key)
+                        target=compiler.target, runtime=runtime, cache_key=key)
 
-        def do_build(out: Path) -> None:
-            argv = argv_for(out)
-            # A cache miss: say what is built and that it happens once (a first zig build of a
-            # target compiles its libc first, the slow part of a first run).
-            libc = "; zig first builds musl for this target if it never has: 20-60 s" if compiler.kind == "zig" else ""
-            progress.notice(f"building the exec driver for {profile.name} with {compiler.identity} "
-                            f"(once, then cached{libc})")
-            evidence["compile_argv"] = argv
-            res = toolchains.run_compiler(argv, timeout=600, what=f"compiling the driver with {compiler.identity}")
+        def run(argv: Sequence[str], step: str, by: toolchains.Compiler) -> None:
+            res = toolchains.run_compiler(argv, timeout=600, what=f"{step} with {by.identity}")
             if res.returncode != 0:
                 evidence["stderr_tail"] = _tail(res.stderr)
-                raise ToolchainError(f"compile failed ({compiler.identity}, exit {res.returncode}): "
+                raise ToolchainError(f"{step} failed ({by.identity}, exit {res.returncode}): "
                                      f"{toolchains.first_error(res.stderr)}")
+
+        def do_build(out: Path) -> None:
+            # A cache miss: say what is built and that it happens once (a first static zig build
+            # of a musl target compiles musl first, the slow part of a first run).
+            if linker is not None:
+                how = f"objects by {compiler.identity}"
+            elif compiler.kind == "zig":
+                how = f"{compiler.identity}; zig first builds musl for this target if it never has: 20-60 s"
+            else:
+                how = compiler.identity
+            progress.notice(f"building the exec driver for {profile.name} with {how} (once, then cached)")
+            with tempfile.TemporaryDirectory(prefix=".objects-", dir=out.parent) as objdir:
+                commands = commands_for(out, objdir)
+                if linker is None:
+                    evidence["compile_argv"] = commands.compiles[0]
+                    run(commands.compiles[0], "compile", compiler)
+                    return
+                evidence.update(compile_argvs=commands.compiles, link_argv=commands.link)
+                for argv, obj in zip(commands.compiles, commands.objects):
+                    run(argv, f"compile of {obj.stem}.c", compiler)
+                run(commands.link, "link", linker)
 
         try:
             built = self.cache.get_or_build(key, profile.name, do_build)
@@ -340,6 +354,23 @@ def _interruptible(pool: ThreadPoolExecutor, calls: dict[str, tuple]) -> dict[st
     return futures
 
 
+def _key_flags(commands: runtimes.DriverCommands, compiler: toolchains.Compiler) -> list[str]:
+    """What the cache key sees of the build commands: each without its compiler's own prefix
+    (the identities are in the key), -I paths dropped and sources and objects reduced to their
+    names, so the same tree checked out elsewhere, or another temp name, reuses the entry.  A
+    one-command route keys exactly as before the split route existed (its caches stay valid)."""
+    def reduced(argv: Sequence[str], prefix: Sequence[str]) -> list[str]:
+        words = [a for a in argv[len(prefix):] if not a.startswith("-I/")]
+        return [Path(a).name if a.endswith((".c", ".o")) else a for a in words]
+
+    if commands.link is None:
+        return reduced(commands.compiles[0], compiler.argv)
+    flags: list[str] = []
+    for argv in commands.compiles:
+        flags += [*reduced(argv, compiler.argv), "&&"]
+    return flags + ["link:", *reduced(commands.link, compiler.linker.argv)]
+
+
 def _runner_label(runner: toolchains.Runner) -> str:
     return "native" if runner.kind == "native" or not runner.argv else " ".join(runner.argv)
 
@@ -381,8 +412,9 @@ class ExecObserver(ProbeObserver):
 @register
 class ExecAlternateObserver(ExecObserver):
     """The exec backend with the driver built by the arch's other installed compiler (zig's clang
-    with musl, static, where Debian's GCC builds the ``exec`` driver): the same probes, so a bitop
-    result the two compilers' builds disagree on shows as two rows that differ."""
+    where Debian's GCC builds the ``exec`` driver: clang's objects linked by that GCC against its
+    glibc where the profile has ``zig_glibc_target``, else static musl): the same probes, so a
+    bitop result the two compilers' code disagrees on shows as two rows that differ."""
 
     name = Backend.EXEC_ALTERNATE
     order = 31

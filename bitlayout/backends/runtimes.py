@@ -13,9 +13,10 @@
 
 Public API::
 
-    driver_compiler(profile) -> toolchains.Compiler | None
+    driver_compiler(profile, rank=0) -> toolchains.Compiler | None
     missing_reason(profile) -> str              # no compiler: why, with the install hint
     plan_build(profile, compiler, sources, cflags) -> DriverBuild
+    driver_commands(profile, compiler, plan, output, objdir) -> DriverCommands
     with_runtime(profile, runtime) -> Profile   # the same arch built the other way (tests)
     workaround_profile(profile) -> Profile      # the [toolchain.workaround] build of the arch
 """
@@ -65,12 +66,19 @@ def driver_compiler(profile: Profile, rank: int = 0) -> toolchains.Compiler | No
     """The compiler that builds the exec driver: the profile's preferred route, or for a
     freestanding build with ``freestanding_gcc_triple`` that gcc (sparc: sparc64's gcc -m32).
     ``rank`` 1: the arch's other installed compiler (``toolchains.find_compilers`` order), for
-    the ``exec-alternate`` backend; a freestanding profile has none."""
+    the ``exec-alternate`` backend; a freestanding profile has none.  Where that is zig and the
+    preferred one Debian's gcc, and the profile names a ``zig_glibc_target``, zig's clang
+    compiles the objects against gcc's glibc headers and gcc links them
+    (``toolchains.zig_objects_for_gcc``): clang's code generation without a musl build."""
     if runtime_of(profile) == FREESTANDING and profile.toolchain.freestanding_gcc_triple:
         return toolchains.find_compiler(_freestanding_gcc_profile(profile), "gcc") if rank == 0 else None
     found = toolchains.find_compilers(profile)
     if rank == 0 or len(found) <= rank:
         return found[rank] if len(found) > rank else None
+    if found[rank].kind == "zig" and found[0].kind == "gcc":
+        split = toolchains.zig_objects_for_gcc(profile, found[0])
+        if split is not None:
+            return split
     # The second driver must run here: zig links glibc only dynamically, so a glibc zig target
     # (sparc64-linux-gnu) is a compile-only route (docs/profiles.md, zig_target).
     return found[rank] if _links_static(found[rank]) else None
@@ -154,6 +162,29 @@ def plan_build(profile: Profile, compiler: toolchains.Compiler, sources: Sequenc
     gcc_probe = (*compiler.argv, *compiler.cflags, *profile.toolchain.freestanding_cflags)
     libs = ("-lgcc",) if compiler.kind == "gcc" and _libgcc_usable(gcc_probe) else ()
     return DriverBuild(FREESTANDING, tuple(c_files), tuple(sources) + tuple(extra), flags, libs)
+
+
+@dataclass(frozen=True)
+class DriverCommands:
+    compiles: tuple[tuple[str, ...], ...]  # run in this order
+    link: tuple[str, ...] | None  # None: the one compile command links too
+    objects: tuple[Path, ...] = ()  # what the compiles write and the link reads
+
+
+def driver_commands(profile: Profile, compiler: toolchains.Compiler, plan: DriverBuild, output: str | Path,
+                    objdir: str | Path) -> DriverCommands:
+    """The commands that build the driver into ``output``: one compile-and-link command, or for
+    a compiler with a ``linker`` one ``-c`` per C file into ``objdir`` (zig cc writes only the
+    first object of several ``-c`` files) and the linker's static link of those objects with
+    the plan's libraries, exactly as the linker's own route links (``toolchains.compile_argv``)."""
+    if compiler.linker is None:
+        argv = (*toolchains.compile_argv(profile, compiler, plan.c_files, output, extra_flags=plan.flags), *plan.libs)
+        return DriverCommands((argv,), None)
+    objects = tuple(Path(objdir) / f"{c.stem}.o" for c in plan.c_files)
+    compiles = tuple(tuple(toolchains.compile_argv(profile, compiler, [c], o, compile_only=True, extra_flags=plan.flags))
+                     for c, o in zip(plan.c_files, objects))
+    link = (*toolchains.compile_argv(profile, compiler.linker, objects, output), *plan.libs)
+    return DriverCommands(compiles, link, objects)
 
 
 def with_runtime(profile: Profile, runtime: str, reason: str = "built both ways for comparison") -> Profile:
