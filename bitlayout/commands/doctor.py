@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     rows = doctor_rows(profiles)
     shim = host_shim()
     if args.format == "json":
-        json.dump({"schema": SCHEMA, "arches": rows, "host_shim": shim}, sys.stdout, indent=1)
+        sys.stdout.write(json.dumps({"schema": SCHEMA, "arches": rows, "host_shim": shim}, indent=1))
         sys.stdout.write("\n")
         return EXIT_OK
     width = max(len(r["name"]) for r in rows)

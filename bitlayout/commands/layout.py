@@ -151,8 +151,8 @@ def run(args: Any) -> int:
         doc = contract({})
         for arch, ls in sets.items():
             doc["arches"][arch] = ls.to_contract(type_names(ls, args))
-        json.dump(doc, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        # One write: json.dump writes each of its tens of thousands of pieces on its own.
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
         return 0
     if args.format == "compare":
         sys.stdout.write(render_compare(sets, args.types[0], other_compiler_sets(sets, args)))
@@ -172,9 +172,8 @@ def _list_types(sets: dict, fmt: str) -> int:
     """Every type of each arch's translation unit with the file that defines it."""
     listing = {arch: ls.tu.type_names_with_files() for arch, ls in sets.items()}
     if fmt == "json":
-        json.dump({arch: [{"name": n, "file": f} for n, f in rows] for arch, rows in listing.items()},
-                  sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        sys.stdout.write(json.dumps({arch: [{"name": n, "file": f} for n, f in rows]
+                                     for arch, rows in listing.items()}, indent=1) + "\n")
         return 0
     for arch, rows in listing.items():
         sys.stdout.write(f"== {arch}: {len(rows)} types ==\n")

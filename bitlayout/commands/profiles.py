@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         probes = verify_profiles(profiles, run=not args.no_run, jobs=args.jobs)
     rows = [profile_row(p, r, ran=not args.no_run) for p, r in zip(profiles, probes)]
     if args.format == "json":
-        json.dump({"schema": SCHEMA, "profiles": rows}, sys.stdout, indent=1)
+        sys.stdout.write(json.dumps({"schema": SCHEMA, "profiles": rows}, indent=1))
         sys.stdout.write("\n")
     elif sys.stdout.isatty():
         from rich.console import Console
