@@ -147,6 +147,17 @@ def test_the_next_process_reads_the_run_from_disk(tmp_path, private_cache, monke
     assert again == first and how == "builtin" and macros2["N"] == "3" and dict(macros2) == dict(macros)
 
 
+def test_the_knob_turns_reuse_off(tmp_path, private_cache, monkeypatch):
+    h = _header(tmp_path, "struct s { int a; };\n")
+    first, _, _ = cfront.preprocess_for([h], X86_64, builtin=True)
+    cfront.clear_caches()
+    runs = []
+    real = preprocess._run
+    monkeypatch.setattr(preprocess, "_run", lambda *a, **k: runs.append(1) or real(*a, **k))
+    monkeypatch.setenv("BITLAYOUT_NO_PARSE_CACHE", "1")
+    assert cfront.preprocess_for([h], X86_64, builtin=True)[0] == first and runs == [1]
+
+
 def test_a_file_changed_behind_the_cache_is_noticed_even_with_its_size_and_mtime_kept(tmp_path, private_cache):
     h = _header(tmp_path, '#include "inner.h"\n')
     inner = _header(tmp_path, "int aaa;\n", "inner.h")

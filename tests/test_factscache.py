@@ -132,3 +132,12 @@ def test_the_compilers_include_search_list_is_read():
         pytest.skip("no gcc for x86_64: apt-get install -y gcc")
     dirs = factscache.include_search_dirs(tuple(gcc.argv))
     assert "/usr/include" in dirs and all(os.path.isabs(d) for d in dirs)
+
+
+def test_the_knob_turns_reuse_off(x86_64, tmp_path, compiles, monkeypatch):
+    h = tmp_path / "s.h"
+    h.write_text("struct s { int i; };\n")
+    facts(x86_64, [h], ["struct s"])
+    monkeypatch.setenv("BITLAYOUT_NO_FACTS_CACHE", "1")
+    assert facts(x86_64, [h], ["struct s"])[1]["hit"] is False
+    assert layout_compiles(compiles) == 2

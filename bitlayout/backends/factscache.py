@@ -132,7 +132,10 @@ def _watched_dirs(files: Sequence[str], search: Sequence[str]) -> list[str]:
 
 
 def load(inputs: dict) -> dict | None:
-    """The stored facts for ``inputs`` (with ``compiled_at``) if nothing they depend on changed, else None."""
+    """The stored facts for ``inputs`` (with ``compiled_at``) if nothing they depend on changed, else
+    None (always None with ``BITLAYOUT_NO_FACTS_CACHE=1``: every layout is compiled again)."""
+    if os.environ.get("BITLAYOUT_NO_FACTS_CACHE") == "1":
+        return None
     key = entry_key(inputs)
     data = read_json(cache_subdir("facts") / f"facts-{key}.json")
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("key") != key \

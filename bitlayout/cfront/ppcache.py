@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from .. import __version__
@@ -72,7 +73,10 @@ def clear_caches() -> None:
 
 
 def load(inputs: dict) -> dict | None:
-    """The stored entry for ``inputs`` if every file it read is unchanged, else None."""
+    """The stored entry for ``inputs`` if every file it read is unchanged, else None (always
+    None with ``BITLAYOUT_NO_PARSE_CACHE=1``: every run preprocesses again)."""
+    if os.environ.get("BITLAYOUT_NO_PARSE_CACHE") == "1":
+        return None
     key = entry_key(inputs)
     data = read_json(cache_dir() / f"pp-{key}.json")
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("key") != key \
