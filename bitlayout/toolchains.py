@@ -27,6 +27,7 @@ import functools
 import importlib.util
 import os
 import platform
+import re
 import shutil
 import signal as _signal
 import subprocess
@@ -317,26 +318,19 @@ def _zig_include_dir() -> Path | None:
 
 
 @functools.cache
-def libc_include_dirs(gcc: str) -> tuple[str, ...]:
-    """The C library's header directories ``gcc`` searches (``gcc -E -v``'s ``#include <...>``
-    list without gcc's own include/ and include-fixed/): /usr/<triple>/include for a Debian
-    cross gcc, /usr/include/<triple> and /usr/include for the host's.  Empty if gcc cannot say."""
+def libc_include_dirs(gcc: Compiler) -> tuple[str, ...]:
+    """The C library's header directories ``gcc`` searches (its ``-E -v`` ``#include <...>`` list,
+    kept on disk by ``cfront.sysinclude``, without gcc's own ``lib/gcc*/<triple>/<version>/include``
+    and ``include-fixed``): /usr/<triple>/include for a Debian cross gcc, /usr/include/<triple> and
+    /usr/include for the host's.  Empty if gcc cannot say."""
+    from .cfront.sysinclude import system_include_dirs
+
     try:
-        out = run_compiler([gcc, "-xc", "-E", "-v", os.devnull], timeout=30, what=f"{gcc} -E -v")
-        own = run_compiler([gcc, "-print-libgcc-file-name"], timeout=30, what=f"{gcc} -print-libgcc-file-name")
+        searched = system_include_dirs(gcc)
     except ToolchainError:
         return ()
-    if out.returncode != 0 or own.returncode != 0:
-        return ()
-    gcc_dir = os.path.realpath(Path(own.stdout.strip()).parent)  # .../lib/gcc*/<triple>/<version>
-    lines = out.stderr.splitlines()
-    try:
-        first = lines.index("#include <...> search starts here:") + 1
-        last = lines.index("End of search list.", first)
-    except ValueError:
-        return ()
-    dirs = [os.path.realpath(line.strip()) for line in lines[first:last]]
-    return tuple(d for d in dirs if not (d + os.sep).startswith(gcc_dir + os.sep) and Path(d).is_dir())
+    dirs = [os.path.realpath(d) for d in searched]
+    return tuple(d for d in dirs if not re.search(r"/lib/gcc[^/]*/[^/]+/[^/]+/include", d) and Path(d).is_dir())
 
 
 def glibc_version(include_dirs: Sequence[str]) -> tuple[int, int] | None:
@@ -373,7 +367,7 @@ def zig_objects_for_gcc(profile: Profile, gcc: Compiler) -> Compiler | None:
     builtin = _zig_include_dir()
     if not tc.zig_glibc_target or gcc.kind != "gcc" or version is None or builtin is None:
         return None
-    dirs = libc_include_dirs(gcc.argv[0])
+    dirs = libc_include_dirs(gcc)
     glibc = glibc_version(dirs)
     if glibc is None:
         return None

@@ -80,6 +80,23 @@ def test_miss_builds_then_hit_reuses(tmp_path):
     assert calls[0] != first.path  # built into a temporary name, then renamed
 
 
+def test_an_untouched_entry_is_not_hashed_again_and_a_rewritten_one_is(tmp_path, monkeypatch):
+    from bitlayout.backends import buildcache
+
+    cache = BuildCache(tmp_path)
+    built = cache.get_or_build("k1", "mips", lambda out: out.write_bytes(b"\x7fELF good"))
+    hashed = []
+    real = buildcache.file_digest
+    monkeypatch.setattr(buildcache, "file_digest", lambda path: hashed.append(path) or real(path))
+    assert cache.get_or_build("k1", "mips", lambda out: None).hit and hashed == []
+    # Same size, mtime put back: only the inode change time says it was written.
+    st = built.path.stat()
+    built.path.write_bytes(b"\x7fELF evil")
+    os.utime(built.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    again = cache.get_or_build("k1", "mips", lambda out: out.write_bytes(b"\x7fELF good"))
+    assert not again.hit and "bytes differ" in again.rebuilt and again.path.read_bytes() == b"\x7fELF good"
+
+
 def test_failed_build_publishes_nothing(tmp_path):
     cache = BuildCache(tmp_path)
 

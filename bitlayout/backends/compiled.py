@@ -486,9 +486,11 @@ def compiled_facts(headers: Sequence[str | Path], profile, type_names: Sequence[
 
         facts = layout_from_compiles(compile_with, profile, type_names, [str(h) for h in headers])["types"]
     if cache:
+        from ..cfront.sysinclude import system_include_dirs
+
         factscache.store(inputs, read, toolchains.compiler_executables(comp),
                          [*(os.path.abspath(d) for d in include_dirs),
-                          *factscache.include_search_dirs(tuple(command))], facts, started)
+                          *system_include_dirs(comp)], facts, started)
     return facts, {"hit": False, "compiled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))}
 
 

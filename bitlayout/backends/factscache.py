@@ -88,29 +88,6 @@ def read_depfile(path: Path) -> list[str]:
     return [d.replace("\\ ", " ") for d in re.findall(r"(?:\\ |[^\s])+", deps)]
 
 
-@functools.cache
-def include_search_dirs(argv: tuple[str, ...]) -> tuple[str, ...]:
-    """The compiler's include search list for ``argv`` (``-E -v``: the quote and the system
-    directories, in order), normalised; empty when it cannot say."""
-    from .. import toolchains
-    from ..errors import ToolchainError
-
-    try:
-        res = toolchains.run_compiler([*argv, "-E", "-v", "-x", "c", os.devnull, "-o", os.devnull], timeout=60,
-                                      what="listing the include search directories")
-    except ToolchainError:
-        return ()
-    dirs, inside = [], False
-    for line in res.stderr.splitlines():
-        if line.startswith("#include ") and line.rstrip().endswith("search starts here:"):
-            inside = True
-        elif line.startswith("End of search list."):
-            break
-        elif inside and line.startswith(" "):
-            dirs.append(os.path.normpath(line.strip().removesuffix(" (framework directory)")))
-    return tuple(dict.fromkeys(dirs))
-
-
 def _watched_dirs(files: Sequence[str], search: Sequence[str]) -> list[str]:
     """The directories whose mtime changes when a header that would shadow one of ``files`` appears."""
     watched = dict.fromkeys(search)
