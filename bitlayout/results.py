@@ -224,11 +224,23 @@ class MatrixRow:
         return row
 
 
+_LEAVES = frozenset((str, int, float, bool, type(None)))
+
+
 def plain(value: Any) -> Any:
     """Dataclasses, named tuples, mappings, sequences and sets -> JSON-able plain data.
 
     Sets come out sorted (by repr) so equal inputs give equal JSON; bytes as hex.
     """
+    # The leaves and plain containers first: most of a row's values are (a matrix converts
+    # hundreds of thousands per run, and the ABC and dataclass tests below cost ten times more).
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is dict:
+        return {str(k): plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
