@@ -206,7 +206,8 @@ class ExecBackend:
             argv = argv_for(out)
             # A cache miss: say what is built and that it happens once (a first zig build of a
             # target compiles its libc first, the slow part of a first run).
-            libc = "; zig first builds musl for this target if it never has: 20-60 s" if compiler.kind == "zig" else ""
+            libc = "; zig first builds musl for this target if it never has: 20-80 s" \
+                if compiler.kind == "zig" and plan.runtime == runtimes.LIBC else ""
             progress.notice(f"building the exec driver for {profile.name} with {compiler.identity} "
                             f"(once, then cached{libc})")
             evidence["compile_argv"] = argv
