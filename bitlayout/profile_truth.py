@@ -390,8 +390,8 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
     """Compile (and where possible run) the probe for one profile; never raises for tool problems."""
     start = time.monotonic()
     compiler = toolchains.find_compiler(profile)
-    # The probe is a libc program: where the libc cannot run here (runtime = "freestanding",
-    # only the exec driver is built without it) the probe is compile-only.
+    # The probe is a libc program: where the exec driver does without libc (runtime =
+    # "freestanding": the libc cannot run here, or would cost a musl build) it is compile-only.
     libc_runs = profile.toolchain.runtime == "libc"
     runner = toolchains.find_runner(profile) if run and libc_runs else None
     if compiler is not None and profile.for_compiler(compiler.kind) is not None:
@@ -448,7 +448,7 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
                     error = f"{what}: {tail}".rstrip(": ")
     reason = ""
     if run and not libc_runs:
-        reason = f"the probe needs libc, which cannot run here: {profile.toolchain.runtime_reason}"
+        reason = f"the probe needs libc, which this arch's exec driver does without: {profile.toolchain.runtime_reason}"
     elif runner is None and run:
         reason = toolchains.missing_reason(profile)
     verified = not error and not [m for m in mismatches if m.via != "run"]

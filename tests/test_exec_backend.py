@@ -1,8 +1,9 @@
 """The exec backend: build cache, and the real shim run on every architecture.
 
 The cross-arch part builds every executable profile in ONE parallel batch per
-session (``exec_outcomes`` fixture; the first zig build per target compiles
-musl, ~25-40 s, then ~/.cache/zig has it) and compares what each CPU did with
+session (``exec_outcomes`` fixture; the first zig build of a libc driver per target
+compiles musl, ~25-80 s, then ~/.cache/zig has it; the zig-only arches build without libc)
+and compares what each CPU did with
 the pure model in ``bitlayout.bitmap``.
 """
 

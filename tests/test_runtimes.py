@@ -2,8 +2,10 @@
 
 The freestanding driver must answer exactly like the libc driver (same compiler, same
 request stream, raw lines compared) except the alloc probe (no libc malloc to observe)
-and timings; it must run on sh4 and sparc, whose libc cannot run here; and its printf
-subset must follow the C rules (checked against Python's %-formatting, the same rules).
+and timings; it must run on every arch whose profile builds it (sh4 and sparc, whose libc
+cannot run here; aarch64_be, armeb, riscv32, loongarch64, hexagon, whose musl would cost a
+first build); and its printf subset must follow the C rules (checked against Python's
+%-formatting, the same rules).
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from bitlayout.profiles import load_profiles, profile_by_name
 STRESS = ("tear", "lost_update", "lost_tag")
 LIBC_ALLOCATORS = ("malloc", "aligned_alloc")
 STRESS_MS = 150
-# Arches whose libc build also runs here: the freestanding build is compared with it.
-COMPARED = ("x86_64", "i386", "arm", "mips")
+# Arches whose libc build also runs here: the freestanding build is compared with it.  The
+# arches built freestanding by default are compared with their musl build, which costs zig's
+# first musl build for the target (20-80 s each on a fresh machine): slow.
+COMPARED = ("x86_64", "i386", "arm", "mips", "aarch64", "riscv64")
+FREESTANDING_BY_DEFAULT = tuple(sorted(p.name for p in load_profiles() if p.toolchain.runtime == runtimes.FREESTANDING))
+MUSL_COMPARED = tuple(a for a in FREESTANDING_BY_DEFAULT if profile_by_name(a).toolchain.zig_target.endswith(
+    ("-musl", "-musleabi")))
 
 
 def _backend() -> ExecBackend:
@@ -105,9 +112,9 @@ def _run_raw(profile, stdin: str) -> list[str]:
     return result.stdout.splitlines()
 
 
-@pytest.mark.parametrize("arch", COMPARED)
+@pytest.mark.parametrize("arch", [*COMPARED, *(pytest.param(a, marks=pytest.mark.slow) for a in MUSL_COMPARED)])
 def test_freestanding_driver_answers_exactly_like_the_libc_driver(arch):
-    libc = profile_by_name(arch)
+    libc = runtimes.with_runtime(profile_by_name(arch), runtimes.LIBC)
     bare = runtimes.with_runtime(libc, runtimes.FREESTANDING)
     _runnable(libc)
     lines = _valid_requests() + BAD_LINES
@@ -143,8 +150,20 @@ def test_the_freestanding_build_is_warning_free_c11(tmp_path):
     assert built.returncode == 0, built.stderr[-2000:]
 
 
+def test_zig_links_compiler_rt_only_where_the_abi_names_its_own_division_helpers():
+    # Building compiler-rt is most of a first freestanding build; helpers.c has the division
+    # routines the driver calls except 32-bit Arm EABI's (runtimes.py).
+    linked = {}
+    for arch in ("aarch64_be", "armeb", "riscv32", "loongarch64", "hexagon"):
+        profile = profile_by_name(arch)
+        zig = toolchains.Compiler("zig", ("zig", "cc"), "zig", profile.toolchain.zig_target, ())
+        plan = runtimes.plan_build(profile, zig, sorted(csrc_dir().glob("*.[ch]")), ("-O2",))
+        linked[arch] = "-rtlib=compiler-rt" in plan.flags
+    assert linked == {"aarch64_be": False, "armeb": True, "riscv32": False, "loongarch64": False, "hexagon": False}
+
+
 # ---------------------------------------------------------------------------
-# sh4 and sparc: only the freestanding driver runs there
+# The arches whose profile builds the driver without libc
 
 
 def _check_against_model(profile, observations) -> None:
@@ -156,10 +175,20 @@ def _check_against_model(profile, observations) -> None:
         assert obs.values == bitmap.predict_values(geom, obs.probe, obs.params, probes.GUARD_WORDS), obs.params
 
 
-@pytest.mark.parametrize("arch", ("sh4", "sparc"))
-def test_the_freestanding_driver_runs_every_probe_where_libc_cannot(arch):
+def test_the_freestanding_arches_are_the_ones_this_file_runs():
+    assert {"sh4", "sparc", "aarch64_be", "armeb", "riscv32", "loongarch64", "hexagon"} <= \
+        set(FREESTANDING_BY_DEFAULT)
+
+
+@pytest.mark.parametrize("arch", FREESTANDING_BY_DEFAULT)
+def test_the_freestanding_driver_runs_every_probe_where_it_is_the_default(arch):
     profile = profile_by_name(arch)
     assert profile.toolchain.runtime == runtimes.FREESTANDING
+    if profile.toolchain.workaround is not None:
+        # hexagon: the default build has a known compiler defect in the bitops the model check
+        # below would meet (tests/test_workaround.py); its workaround build is freestanding too.
+        profile = runtimes.workaround_profile(profile)
+        assert profile.toolchain.runtime == runtimes.FREESTANDING
     _runnable(profile)
     requests = _valid_requests()
     out = _backend().run_one(profile, requests)
@@ -167,11 +196,12 @@ def test_the_freestanding_driver_runs_every_probe_where_libc_cannot(arch):
     assert out.evidence["runtime"] == "freestanding" and "qemu-" in out.evidence["emulator"]
     assert len(out.observations) == len(requests)
     info = out.by_probe("info")[0].values
-    assert (info["sizeof_long"], info["little_endian"]) == (4, profile.little_endian)
+    assert (info["sizeof_long"], info["little_endian"]) == (profile.bits_per_long // 8, profile.little_endian)
     _check_against_model(profile, out.observations)
 
     tear_words, tear_whole = out.by_probe("tear")
-    # The workers really ran (processes sharing memory), and a 2-word bitmap tears on a 32-bit CPU.
+    # The workers really ran (processes sharing memory), and a 2-word bitmap of 32-bit words
+    # read word by word tears (two loads on any CPU).
     assert tear_words.evidence["threads"] == 2 and tear_words.values["writes"] > 0
     assert tear_words.values["reads"] > 1000
     if tear_words.values["torn"] == 0:
@@ -181,7 +211,7 @@ def test_the_freestanding_driver_runs_every_probe_where_libc_cannot(arch):
                                      max=probes.MAX_U32).to_line()
         (again,) = _backend().run_one(profile, [longer]).observations
         assert again.values["torn"] > 0, again.values
-    assert bitmap.predict_tear(bitmap.BitmapGeometry.from_profile(profile, nwords=2), "words").possible
+    assert bitmap.predict_tear(bitmap.BitmapGeometry.from_profile(profile, word_bytes=4, nwords=2), "words").possible
     assert tear_whole.values["reads"] > 1000  # a u64 may or may not tear (sparc: ldd is one access)
     for obs in out.by_probe("lost_update") + out.by_probe("lost_tag"):
         assert obs.values["ops"] > 1000
@@ -206,27 +236,51 @@ def test_sparc_driver_is_32_bit_sparc_v8_code():
 # ---------------------------------------------------------------------------
 # The system call numbers of csrc/freestanding/arch/*.h against the kernel's UAPI headers
 
-# arch header -> the Debian cross gcc (and flags) whose sysroot has that arch's <asm/unistd.h>
+# arch header -> a compiler whose headers have that arch's <asm/unistd.h>: a Debian cross gcc
+# (its sysroot's linux-libc-dev), or zig (the kernel headers it ships) where Debian has none.
+# Compile-only (-c): zig would build the target's libc for -fsyntax-only.
 SYSCALL_HEADERS = [("sh", "sh4-linux-gnu-gcc", ()), ("sparc", "sparc64-linux-gnu-gcc", ("-m32",)),
                    ("arm", "arm-linux-gnueabi-gcc", ()), ("mips", "mips-linux-gnu-gcc", ()),
-                   ("x86", "i686-linux-gnu-gcc", ()), ("x86", "x86_64-linux-gnu-gcc", ())]
-SYSCALLS = ("read", "write", "exit_group", "munmap", "fork", "wait4", "clock_gettime", "sched_yield")
+                   ("x86", "i686-linux-gnu-gcc", ()), ("x86", "x86_64-linux-gnu-gcc", ()),
+                   ("aarch64", "aarch64-linux-gnu-gcc", ()), ("riscv", "riscv64-linux-gnu-gcc", ()),
+                   ("riscv", "riscv64-linux-gnu-gcc", ("-march=rv32imac", "-mabi=ilp32")),
+                   ("loongarch", "zig", ("-target", "loongarch64-linux-musl")),
+                   ("hexagon", "zig", ("-target", "hexagon-linux-musl"))]
+# Every family has these; the generic table (arch/generic.h) has clone instead of fork, and
+# riscv32 waitid and clock_gettime64 instead of wait4 and clock_gettime (sys.h uses either).
+SYSCALLS = ("read", "write", "exit_group", "munmap", "sched_yield")
+EITHER = (("fork", "clone"), ("wait4", "waitid"), ("clock_gettime", "clock_gettime64"))
 
 
-@pytest.mark.parametrize("family, gcc, flags", SYSCALL_HEADERS, ids=[f"{f}-{g.split('-')[0]}" for f, g, _ in
-                                                                      SYSCALL_HEADERS])
-def test_system_call_numbers_match_the_kernel_headers(family, gcc, flags, tmp_path):
+def _syscall_compiler(gcc: str, flags) -> list[str]:
+    if gcc == "zig":
+        compiler = toolchains.find_compiler(profile_by_name("hexagon"), "zig")
+        if compiler is None:
+            pytest.skip("needs zig: pip install ziglang")
+        return [*compiler.argv[:3], "cc", *flags]
     if shutil.which(gcc) is None:
         pytest.skip(f"needs {gcc}: apt-get install -y gcc-{gcc[:-4]}")
+    return [gcc, *flags]
+
+
+@pytest.mark.parametrize("family, gcc, flags", SYSCALL_HEADERS,
+                         ids=[f"{f}-{g.split('-')[0]}{'-rv32' if '-mabi=ilp32' in fl else ''}"
+                              for f, g, fl in SYSCALL_HEADERS])
+def test_system_call_numbers_match_the_kernel_headers(family, gcc, flags, tmp_path):
+    argv = _syscall_compiler(gcc, flags)
     checks = [f'_Static_assert(BL_NR_{n} == __NR_{n}, "{n}");' for n in SYSCALLS]
-    # 32-bit arches map with mmap2 (page offset: always 0 here), x86_64 with mmap
+    for pair in EITHER:  # exactly one of the two is used, and it exists on the arch
+        checks.append(f'#if defined(BL_NR_{pair[0]}) == defined(BL_NR_{pair[1]})\n#error "{pair}"\n#endif')
+        checks += [f'#ifdef BL_NR_{n}\n_Static_assert(BL_NR_{n} == __NR_{n}, "{n}");\n#endif' for n in pair]
+    # 32-bit arches map with mmap2 (page offset: always 0 here), 64-bit ones with mmap
     checks.append('#ifdef __NR_mmap2\n_Static_assert(BL_NR_mmap == __NR_mmap2, "mmap2");\n'
                   '#else\n_Static_assert(BL_NR_mmap == __NR_mmap, "mmap");\n#endif')
     checks.append('_Static_assert(BL_MAP_ANONYMOUS == MAP_ANONYMOUS, "MAP_ANONYMOUS");')
+    checks.append('#ifdef BL_SIGCHLD\n#include <asm/signal.h>\n_Static_assert(BL_SIGCHLD == SIGCHLD, "SIGCHLD");\n#endif')
     src = tmp_path / "nr.c"
     src.write_text(f'#include <asm/unistd.h>\n#include <asm/mman.h>\n#include "arch/{family}.h"\n' + "\n".join(checks))
-    built = subprocess.run([gcc, *flags, "-ffreestanding", "-fsyntax-only", f"-I{csrc_dir() / 'freestanding'}",
-                            str(src)], capture_output=True, text=True)
+    built = subprocess.run([*argv, "-ffreestanding", "-c", f"-I{csrc_dir() / 'freestanding'}", str(src),
+                            "-o", str(tmp_path / "nr.o")], capture_output=True, text=True)
     assert built.returncode == 0, toolchains.first_error(built.stderr)
 
 

@@ -214,8 +214,8 @@ class ExecBackend:
             # of a musl target compiles musl first, the slow part of a first run).
             if linker is not None:
                 how = f"objects by {compiler.identity}"
-            elif compiler.kind == "zig":
-                how = f"{compiler.identity}; zig first builds musl for this target if it never has: 20-60 s"
+            elif compiler.kind == "zig" and plan.runtime == runtimes.LIBC:
+                how = f"{compiler.identity}; zig first builds musl for this target if it never has: 20-80 s"
             else:
                 how = compiler.identity
             progress.notice(f"building the exec driver for {profile.name} with {how} (once, then cached)")

@@ -2,9 +2,11 @@
  * helpers.c - the compiler support routines 32-bit code calls for 64-bit
  * division and bit counting (libgcc's names: __udivdi3, __umoddi3, __ctzdi2,
  * __popcountdi2), so the driver links without the compiler's runtime
- * library where that library is unusable: Debian's 32-bit sparc libgcc
- * (lib32gcc-12-dev-sparc64-cross) is V8+ code, and linking any of it marks
- * the whole binary V8+, which qemu-sparc refuses.  An archive member is only
+ * library where that library is unusable (Debian's 32-bit sparc libgcc,
+ * lib32gcc-12-dev-sparc64-cross, is V8+ code, and linking any of it marks
+ * the whole binary V8+, which qemu-sparc refuses) or costly to build (zig
+ * builds compiler-rt per target on first use: bitlayout/backends/runtimes.py
+ * links it only where these do not suffice).  An archive member is only
  * pulled in for a symbol nothing else defines, so with these here -lgcc adds
  * only what they do not cover (sh4's __udivsi3_i4i); a routine missing from
  * both fails at link time.  Plain shift-and-subtract and bit loops: no
@@ -65,3 +67,25 @@ int __popcountdi2(unsigned long long x)
     }
     return n;
 }
+
+#if defined(__hexagon__)
+/* Hexagon's clang calls division helpers of its own names (LLVM's runtime library calls for
+ * Hexagon: UDIV_I32 __hexagon_udivsi3, UDIV_I64 __hexagon_udivdi3) with the C calling
+ * convention; the kernel defines them itself the same way (arch/hexagon/lib/ of the kernel).
+ * Here they save the driver compiler-rt, whose build is most of a first Hexagon driver build
+ * (bitlayout/backends/runtimes.py). */
+unsigned int __hexagon_udivsi3(unsigned int n, unsigned int d);
+unsigned long long __hexagon_udivdi3(unsigned long long n, unsigned long long d);
+
+unsigned int __hexagon_udivsi3(unsigned int n, unsigned int d)
+{
+    unsigned long long r;
+    return (unsigned int)bl_udivmod(n, d, &r);
+}
+
+unsigned long long __hexagon_udivdi3(unsigned long long n, unsigned long long d)
+{
+    unsigned long long r;
+    return bl_udivmod(n, d, &r);
+}
+#endif

@@ -486,3 +486,15 @@ int raise(int sig)
 {
     bl_sys_exit_group(128 + sig);
 }
+
+/* AArch64 libgcc's outline atomics (lse-init.o, linked by gcc's -moutline-atomics default) ask
+ * glibc's __getauxval whether the CPU has LSE.  No auxiliary vector is read here: 0 says "no
+ * LSE", and its constructor never runs anyway (no init_array without libc), so the helpers
+ * take their load/store-exclusive path, which every AArch64 CPU has. */
+unsigned long __getauxval(unsigned long type);
+
+unsigned long __getauxval(unsigned long type)
+{
+    (void)type;
+    return 0;
+}

@@ -15,21 +15,9 @@
 #define BL_NR_sched_yield 158
 #define BL_MAP_ANONYMOUS 0x20 /* include/uapi/asm-generic/mman-common.h */
 
-static inline long bl_syscall6(long n, long a, long b, long c, long d, long e, long f)
-{
-    register long r7 __asm__("r7") = n;
-    register long r0 __asm__("r0") = a;
-    register long r1 __asm__("r1") = b;
-    register long r2 __asm__("r2") = c;
-    register long r3 __asm__("r3") = d;
-    register long r4 __asm__("r4") = e;
-    register long r5 __asm__("r5") = f;
-    __asm__ __volatile__("svc 0"
-                         : "+r"(r0)
-                         : "r"(r7), "r"(r1), "r"(r2), "r"(r3), "r"(r4), "r"(r5)
-                         : "memory");
-    return r0;
-}
+#include "regcall.h"
+
+BL_SYSCALL6_IN_REGISTERS("svc 0", "r7", "r0", "r1", "r2", "r3", "r4", "r5", "memory")
 
 /* The kernel enters _start with sp at argc; AAPCS wants sp 8-aligned at calls. */
 #define BL_START_ASM                  \
