@@ -146,3 +146,11 @@ def test_a_run_asked_to_end_at_its_first_event_ends_there(host, probe, args):
 def test_events_zero_runs_to_the_budget(host):
     obs = host.run("lost_update", w=64, threads=2, mode="atomic", ms=50, max=MAX, events=0)
     assert obs.values["lost"] == 0 and obs.evidence["elapsed_us"] >= 50_000
+
+
+def test_a_reader_at_its_cap_waits_for_the_writer_to_have_written_enough(host):
+    # max=1: a reader that stopped at its cap would end after one read, against a writer that
+    # may not have run at all; it keeps reading until the writer did 1024 passes (or time is up).
+    obs = host.run("tear", w=64, mode="whole", ms=5000, max=1)
+    assert obs.values["writes"] >= 1024 and obs.values["reads"] >= 1
+    assert obs.evidence["elapsed_us"] < 5_000_000
