@@ -339,12 +339,13 @@ def cache_dir() -> Path:
     return cache_subdir("probes")
 
 
-def _cache_key(profile: Profile, compiler: toolchains.Compiler, runner: toolchains.Runner | None, run: bool) -> str:
+def _cache_key(profile: Profile, compiler: toolchains.Compiler, runner: toolchains.Runner | None, run: bool,
+               program: toolchains.Compiler | None = None) -> str:
     # Every value of the profile, not its file: a derived profile (for_compiler, a kernel
     # tree's flags in kernel/abi.py) has the file's path and other numbers.
     h = hashlib.sha256(repr(profile).encode())
     for part in (compiler.identity, " ".join(compiler.argv[1:]), repr(runner) if run else "-",
-                 PROBE_SOURCE, str(PROBE_VERSION)):
+                 program.identity if program is not None else "-", PROBE_SOURCE, str(PROBE_VERSION)):
         h.update(b"\0" + part.encode())
     return h.hexdigest()[:24]
 
@@ -401,7 +402,9 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
     if compiler is None:
         return ProfileVerdict(profile.name, "", "", False, False, (), reason=toolchains.missing_reason(profile),
                            seconds=time.monotonic() - start)
-    key = _cache_key(profile, compiler, runner, run)
+    # The run's program: the same compiler, or for a zig/musl route its split route (no musl build).
+    program = toolchains.program_compiler(profile) if runner is not None else None
+    key = _cache_key(profile, compiler, runner, run, program)
     if use_cache:
         cached = _cache_load(key)
         if cached is not None:
@@ -429,7 +432,7 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
             try:
                 # -O2 like the exec backend: zig caches its per-target musl build per optimize mode.
                 exe = toolchains.compile_c(profile, [src], Path(tmp) / "probe", extra_flags=("-O2", "-DBITLAYOUT_PROBE_MAIN"),
-                                           timeout=600.0)
+                                           timeout=600.0, compiler=program)
                 result = toolchains.run_binary(profile, exe, timeout=PROBE_RUN_TIMEOUT)
             except ToolchainError as exc:
                 error = str(exc)
@@ -452,7 +455,10 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
     elif runner is None and run:
         reason = toolchains.missing_reason(profile)
     verified = not error and not [m for m in mismatches if m.via != "run"]
-    res = ProfileVerdict(profile.name, compiler.identity, runner.kind if runner else "", verified, executable,
+    identity = compiler.identity
+    if program is not None and program.identity != compiler.identity:
+        identity += f"; run: {program.identity}"
+    res = ProfileVerdict(profile.name, identity, runner.kind if runner else "", verified, executable,
                       tuple(mismatches), facts, run_facts, error, reason, time.monotonic() - start)
     if use_cache and not error:
         _cache_store(key, res)

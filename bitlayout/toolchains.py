@@ -548,26 +548,58 @@ def compile_argv(profile: Profile, compiler: Compiler, sources: Sequence[str | P
     return argv
 
 
+def program_compiler(profile: Profile) -> Compiler | None:
+    """The compiler that builds a program to run for ``profile``: ``find_compiler(profile)``, except
+    where that is zig for a musl target (its first static link compiles musl for the target,
+    20-80 s) and the arch has the split route (``zig_objects_for_gcc``: zig's objects, the arch's
+    gcc links them with its glibc), which is used instead."""
+    compiler = find_compiler(profile)
+    if compiler is None or compiler.kind != "zig" or "musl" not in compiler.target:
+        return compiler
+    gcc = find_compiler(profile, "gcc")
+    split = zig_objects_for_gcc(profile, gcc) if gcc is not None else None
+    return split or compiler
+
+
 def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Path, *, compile_only: bool = False,
-              debug: bool = False, extra_flags: Iterable[str] = (), timeout: float = 120.0) -> Path:
-    """Compile (and link, unless compile_only) C sources for the profile into ``output``.
+              debug: bool = False, extra_flags: Iterable[str] = (), timeout: float = 120.0,
+              compiler: Compiler | None = None) -> Path:
+    """Compile (and link, unless compile_only) C sources for the profile into ``output``, with
+    ``compiler`` (default: ``require_compiler(profile)``); a compiler with a ``linker`` compiles
+    each source with ``-c`` and its linker links the objects.
 
     Safe to call from several processes at once for the same output: the
     compiler writes a temporary file next to ``output`` which is then renamed
     over it atomically (``bitlayout.publish``).
     """
-    compiler = require_compiler(profile)
+    compiler = compiler or require_compiler(profile)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
+    extra_flags = tuple(extra_flags)
 
-    def build(tmp: Path) -> None:
-        argv = compile_argv(profile, compiler, sources, tmp, compile_only=compile_only, debug=debug,
-                            extra_flags=extra_flags)
-        proc = run_compiler(argv, timeout=timeout, what=f"{compiler.identity} compiling for {profile.name}")
+    def run(argv: Sequence[str], by: Compiler) -> None:
+        proc = run_compiler(argv, timeout=timeout, what=f"{by.identity} compiling for {profile.name}")
         if proc.returncode != 0:
             names = ", ".join(Path(s).name for s in sources)
-            raise ToolchainError(f"{compiler.identity} failed on {names} for {profile.name}: "
+            raise ToolchainError(f"{by.identity} failed on {names} for {profile.name}: "
                                  f"{first_error(proc.stderr)}")
+
+    def build(tmp: Path) -> None:
+        if compiler.linker is None or compile_only:
+            run(compile_argv(profile, compiler, sources, tmp, compile_only=compile_only, debug=debug,
+                             extra_flags=extra_flags), compiler)
+            return
+        objects = []
+        for n, src in enumerate(sources):
+            obj = tmp.with_name(f"{tmp.name}.{n}.o")
+            objects.append(obj)
+            run(compile_argv(profile, compiler, [src], obj, compile_only=True, debug=debug, extra_flags=extra_flags),
+                compiler)
+        try:
+            run(compile_argv(profile, compiler.linker, objects, tmp), compiler.linker)
+        finally:
+            for obj in objects:
+                obj.unlink(missing_ok=True)
 
     try:
         return publish(output, build)

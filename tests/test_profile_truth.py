@@ -68,6 +68,25 @@ def test_every_installed_compiler_route_agrees(profile, monkeypatch):
         assert result.mismatches == (), f"{profile.name} via {result.compiler}:\n{_explain(result.mismatches)}"
 
 
+SPLIT = [p for p in TWO_ROUTES if p.toolchain.zig_glibc_target and p.toolchain.run_blocker == ""]
+
+
+@pytest.mark.parametrize("profile", SPLIT[:3], ids=[p.name for p in SPLIT[:3]])
+def test_the_second_compiler_s_probe_runs_without_a_musl_build(profile, private_cache):
+    """The clang numbers are run with zig's objects linked by the arch's gcc against its glibc
+    (the split route), not a static zig/musl link, whose first build compiles musl."""
+    seen_as = profile.for_compiler("clang")
+    compiler, program = toolchains.find_compiler(seen_as), toolchains.program_compiler(seen_as)
+    if compiler is None or compiler.kind != "zig" or program is None or program.linker is None \
+            or toolchains.find_runner(profile) is None:
+        pytest.skip(f"{profile.name}: no zig + gcc split route or no emulator here; install: pip install ziglang, "
+                    f"apt-get install -y qemu-user {' '.join(toolchains.gcc_packages(profile.toolchain.gcc_triple, False))}")
+    result = verify_profile(seen_as)
+    assert not result.error and result.mismatches == (), result.error or _explain(result.mismatches)
+    assert result.executable and result.compiler == f"{compiler.identity}; run: {program.identity}"
+    assert result.run_facts["rt_bits_per_long"] == profile.bits_per_long
+
+
 def test_profile_count_and_ci_coverage():
     assert len(PROFILES) >= 24
     if not IN_CI:
