@@ -412,13 +412,15 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
         for w in work:
             collect(_worker(w))
     else:
-        # The first arch runs here: it fills the per-process caches (toolchain discovery, compiler
-        # identities) that the forked workers then inherit instead of each rediscovering them.
-        collect(_worker(work[0]))
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work) - 1), mp_context=_mp_context(),
+        # Toolchain discovery happens here first: the forked workers inherit its per-process
+        # caches (compilers, identities, emulators) instead of each finding them again.  (Running
+        # a whole arch here instead left a core idle through that arch's first builds on a cold
+        # machine: 15-20 s of a first report.)
+        _discover_toolchains(profiles, backend_list, options)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=_mp_context(),
                                  initializer=_worker_init) as pool:
             try:
-                futures = [pool.submit(_worker, (*w[:-1], True)) for w in work[1:]]
+                futures = [pool.submit(_worker, (*w[:-1], True)) for w in work]
                 for fut in as_completed(futures):
                     collect(fut.result())
             except BaseException:
@@ -461,6 +463,17 @@ def _first_reason(rows: Sequence[MatrixRow], backend: str, status: Status | None
         if r.backend == backend and status in (None, r.status):
             return r.detail
     return "no rows"
+
+
+def _discover_toolchains(profiles: Sequence[Profile], backends: Sequence[str], options: Options) -> None:
+    """Ask every backend whether it can observe every profile: this finds the arches' compilers
+    and emulators once, in this process (``functools.cache`` and the on-disk version cache)."""
+    for backend in open_backends(backends, options):
+        if backend.unavailable():
+            continue
+        for profile in profiles:
+            backend.available(profile)
+            backend.compiler_abi(profile)
 
 
 def _worker_init() -> None:

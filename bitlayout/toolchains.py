@@ -189,13 +189,20 @@ def run_compiler(argv: Sequence[str], *, timeout: float, what: str,
     ("cannot run gcc: No such file or directory", "<what> timed out after 60 s"); a
     non-zero exit is returned for the caller to word (``first_error(result.stderr)``).
     """
+    # Like a guest, in a process group of its own that stop_guests() kills: a matrix worker
+    # stopped while building a driver must not leave gcc (and its cc1, as, ld) behind.
+    if _STOPPING.is_set():
+        raise ToolchainError(f"interrupted: {what} is not started")
     try:
-        return subprocess.run(list(argv), input=stdin, capture_output=True, text=True, errors="replace",
-                              timeout=timeout, env=_compiler_env(argv))
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{what} timed out after {timeout:g} s") from None
+        proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=_compiler_env(argv), start_new_session=True)
     except OSError as exc:
         raise ToolchainError(f"cannot run {argv[0]}: {exc.strerror}") from None
+    out, err, timed_out = _communicate_in_group(proc, (stdin or "").encode(), timeout)
+    if timed_out:
+        raise ToolchainError(f"{what} timed out after {timeout:g} s")
+    return subprocess.CompletedProcess(list(argv), proc.returncode, out.decode(errors="replace"),
+                                       err.decode(errors="replace"))
 
 
 @functools.cache
@@ -666,6 +673,33 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def _communicate_in_group(proc: subprocess.Popen, stdin: bytes, timeout: float) -> tuple[bytes, bytes, bool]:
+    """``proc.communicate`` for a process started in a session of its own: registered for
+    stop_guests() while it runs, its whole group killed when it times out, when this call is
+    interrupted (KeyboardInterrupt, any exception) and after it exits, so nothing it started
+    outlives the call.  (stdout, stderr, timed out)."""
+    with _GUESTS_LOCK:
+        _GUESTS.add(proc.pid)
+    timed_out = False
+    try:
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)
+            out, err = proc.communicate()
+    except BaseException:
+        _kill_group(proc.pid)
+        proc.wait()
+        raise
+    finally:
+        # A guest's leftovers (a forked worker, a daemonised child) die with its group.
+        _kill_group(proc.pid)
+        with _GUESTS_LOCK:
+            _GUESTS.discard(proc.pid)
+    return out, err, timed_out
+
+
 def stop_guests() -> None:
     """Kill every guest this process is running and refuse to start new ones (the CLI calls this
     when interrupted; a worker process when its parent is gone)."""
@@ -699,25 +733,7 @@ def run_binary(profile: Profile, binary: str | Path, args: Sequence[str] = (), s
     except OSError as exc:  # e.g. ENOEXEC: the host cannot execute this format
         return RunResult(126, "", f"cannot execute {binary}: {exc.strerror}", None, False,
                          time.monotonic() - start)
-    with _GUESTS_LOCK:
-        _GUESTS.add(proc.pid)
-    timed_out = False
-    try:
-        try:
-            out, err = proc.communicate(stdin.encode(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc.pid)
-            out, err = proc.communicate()
-    except BaseException:
-        _kill_group(proc.pid)
-        proc.wait()
-        raise
-    finally:
-        # A guest's leftovers (a forked worker, a daemonised child) die with its group.
-        _kill_group(proc.pid)
-        with _GUESTS_LOCK:
-            _GUESTS.discard(proc.pid)
+    out, err, timed_out = _communicate_in_group(proc, stdin.encode(), timeout)
     seconds = time.monotonic() - start
     rc = proc.returncode
     sig = -rc if rc < 0 and not timed_out else None

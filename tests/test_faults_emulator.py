@@ -38,7 +38,7 @@ LIES = {
     "zero_work": ({"tear", "lost-update"}, "did too little work to be evidence"),
     "reversed": (ALL_EXEC, "answer to another request"),
     "duplicated": (ALL_EXEC, "answer to another request"),
-    "extra": (ALL_EXEC, "driver answered 153 of 152 requests"),
+    "extra": (ALL_EXEC, re.compile(r"driver answered (\d+) of (\d+) requests")),
     "foreign_ids": (ALL_EXEC, "answer to another request"),
     "stale": (ALL_EXEC, "answer without the request's id"),
     "partial": (ALL_EXEC, "partial answer"),
@@ -125,7 +125,11 @@ def test_a_lying_emulator_gives_error_rows_never_a_pass(under_fake, capsys, monk
     assert code == 1, (rows, err)
     assert {c for c, (s, _) in rows.items() if s == "error"} == lied, rows
     for check in lied:
-        assert words in rows[check][1], rows[check]
+        if isinstance(words, re.Pattern):  # one answer more than requests (distinct ones: their count varies)
+            answered, asked = map(int, words.search(rows[check][1]).groups())
+            assert answered == asked + 1, rows[check]
+        else:
+            assert words in rows[check][1], rows[check]
     assert {s for c, (s, _) in rows.items() if c not in lied} <= {"pass", "skip"}
     assert survivors(under_fake) == []  # hang's sleeping child died with the guest's group
 
@@ -136,7 +140,7 @@ def test_an_emulator_leaving_a_child_behind_kills_it(under_fake, capsys, monkeyp
     monkeypatch.setenv("BITLAYOUT_FAKE_EMU", "orphan")
     code, rows, _ = exec_rows(capsys)
     assert code == 0 and {c for c, (s, _) in rows.items() if s == "pass"} == ALL_EXEC
-    assert len(under_fake.read_text().split()) >= 4  # several runs, each with its child
+    assert len(under_fake.read_text().split()) >= 2  # the run and the child it left
     assert survivors(under_fake) == []
 
 
