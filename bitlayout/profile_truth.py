@@ -245,9 +245,9 @@ def _show(fact: str, value: int | None) -> object:
 
 
 def compare_facts(profile: Profile, observed: dict[str, int], via: str,
-                  unobserved: frozenset = frozenset()) -> list[Mismatch]:
+                  unobserved: frozenset = frozenset(), ignored: frozenset = frozenset()) -> list[Mismatch]:
     """``unobserved``: optional types this probe could not ask about (the run probe only knows the
-    guarded ones)."""
+    guarded ones); ``ignored``: facts (``size_long_double``, ...) this observation cannot speak for."""
     want = expected_facts(profile)
     out = []
     # optional types: a presence mismatch is one line, not three
@@ -262,7 +262,7 @@ def compare_facts(profile: Profile, observed: dict[str, int], via: str,
                                 "present" if have else "absent", via))
             skip.add(key)
     for fact in sorted(set(want) | {k for k in observed if not k.startswith("rt_")}):
-        if any(fact in (f"size_{k}", f"align_{k}", f"gnu_align_{k}") for k in skip):
+        if fact in ignored or any(fact in (f"size_{k}", f"align_{k}", f"gnu_align_{k}") for k in skip):
             continue
         have, expect = observed.get(fact), want.get(fact)
         if have != expect:
@@ -308,9 +308,12 @@ def compare_macros(profile: Profile, macros: dict[str, str], facts: dict[str, in
     return out
 
 
-def compare_run(profile: Profile, run_facts: dict[str, int]) -> list[Mismatch]:
+def compare_run(profile: Profile, run_facts: dict[str, int], ignored: frozenset = frozenset()) -> list[Mismatch]:
+    """``ignored``: facts the running program lays out otherwise than the compiler checked (see
+    ``verify_profile``: a split route's C library ABI)."""
     unguarded = frozenset(k for k, g in OPTIONAL_GUARDS.items() if g is None)
-    out = compare_facts(profile, {k: v for k, v in run_facts.items() if not k.startswith("rt_")}, "run", unguarded)
+    out = compare_facts(profile, {k: v for k, v in run_facts.items() if not k.startswith("rt_")}, "run", unguarded,
+                        ignored)
     checks = (
         ("rt_little_endian", "endianness", int(profile.little_endian)),
         ("rt_char_signed", "char_signed", int(profile.char_signed)),
@@ -415,6 +418,7 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
     run_facts: dict[str, int] = {}
     error = ""
     executable = False
+    apart: list[str] = []  # facts the run's split route lays out differently from ``compiler``
     with tempfile.TemporaryDirectory(prefix=f"bitlayout-probe-{profile.name}-") as tmp:
         src = Path(tmp) / "probe.c"
         src.write_text(PROBE_SOURCE)
@@ -428,6 +432,17 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
             mismatches += compare_macros(profile, macros, facts)
         except ToolchainError as exc:
             error = str(exc)
+        if not error and program is not None and program is not compiler:
+            # The split route links with another C library, whose ABI may differ (ppc: glibc's
+            # long double is IBM double-double, musl's a double): a fact it lays out differently
+            # is checked by the compile above only, not by the run.
+            try:
+                split = read_object_facts(toolchains.compile_c(profile, [src], Path(tmp) / "probe-split.o",
+                                                               compile_only=True, extra_flags=("-fno-common",),
+                                                               compiler=program))
+                apart = sorted(k for k in facts if k in split and split[k] != facts[k])
+            except ToolchainError as exc:
+                error = str(exc)
         if not error and runner is not None:
             try:
                 # -O2 like the exec backend: zig caches its per-target musl build per optimize mode.
@@ -444,7 +459,7 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
                         error = f"probe for {profile.name} under {runner.kind}: {exc}"
                     else:
                         executable = True
-                        mismatches += compare_run(profile, run_facts)
+                        mismatches += compare_run(profile, run_facts, frozenset(apart))
                 else:
                     what = result.failure(PROBE_RUN_TIMEOUT, f"probe for {profile.name} under {runner.kind}")
                     tail = (result.stderr.strip().splitlines() or [""])[-1]
@@ -458,6 +473,8 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
     identity = compiler.identity
     if program is not None and program.identity != compiler.identity:
         identity += f"; run: {program.identity}"
+        if apart:
+            identity += f" (its C library's ABI differs in {', '.join(apart)}: checked by the compile only)"
     res = ProfileVerdict(profile.name, identity, runner.kind if runner else "", verified, executable,
                       tuple(mismatches), facts, run_facts, error, reason, time.monotonic() - start)
     if use_cache and not error:

@@ -87,6 +87,22 @@ def test_the_second_compiler_s_probe_runs_without_a_musl_build(profile, private_
     assert result.run_facts["rt_bits_per_long"] == profile.bits_per_long
 
 
+def test_facts_the_split_route_s_c_library_lays_out_otherwise_are_checked_by_the_compile_only(private_cache):
+    """ppc: clang's numbers ([alternate]) are musl's, whose long double is a double; linked against
+    glibc, clang's long double is IBM double-double.  The run cannot speak for it, the compile did."""
+    ppc = next(p for p in PROFILES if p.name == "ppc")
+    seen_as = ppc.for_compiler("clang")
+    program = toolchains.program_compiler(seen_as)
+    if program is None or program.linker is None or toolchains.find_runner(ppc) is None:
+        pytest.skip("no zig + powerpc-linux-gnu-gcc split route or no qemu-ppc here; install: pip install ziglang, "
+                    "apt-get install -y qemu-user gcc-powerpc-linux-gnu libc6-dev-powerpc-cross")
+    result = verify_profile(seen_as)
+    assert result.executable and result.mismatches == () and not result.error
+    assert result.compiler.endswith("(its C library's ABI differs in align_long_double, gnu_align_long_double, "
+                                    "size_long_double: checked by the compile only)")
+    assert result.run_facts["size_long_double"] == 16 and result.facts["size_long_double"] == 8
+
+
 def test_profile_count_and_ci_coverage():
     assert len(PROFILES) >= 24
     if not IN_CI:
