@@ -36,7 +36,7 @@ from .profiles import C_SPELLING, OPTIONAL_SCALAR_KEYS, SCALAR_KEYS, Profile
 from .publish import publish_text
 
 # Bump when the comparison logic changes (the C source is hashed into the cache key already).
-PROBE_VERSION = 2
+PROBE_VERSION = 3  # 3: a split route's run is judged only on the facts it lays out as the compile did
 
 # How the probe learns whether an optional type exists: the macro the compiler defines with it,
 # or (None) a compile of its own (GCC 12 and clang define no macro for __bf16, __fp16, and clang
