@@ -133,3 +133,11 @@ def test_the_knob_turns_reuse_off(x86_64, tmp_path, compiles, monkeypatch):
     monkeypatch.setenv("BITLAYOUT_NO_FACTS_CACHE", "1")
     assert facts(x86_64, [h], ["struct s"])[1]["hit"] is False
     assert layout_compiles(compiles) == 2
+
+
+def test_facts_whose_inputs_are_unknown_are_not_kept(x86_64, tmp_path, compiles, monkeypatch):
+    h = tmp_path / "s.h"
+    h.write_text("struct s { int i; };\n")
+    monkeypatch.setattr(factscache, "read_depfile", lambda path: None)  # a compiler that wrote no -MD list
+    facts(x86_64, [h], ["struct s"])
+    assert facts(x86_64, [h], ["struct s"])[1]["hit"] is False

@@ -474,23 +474,30 @@ def compiled_facts(headers: Sequence[str | Path], profile, type_names: Sequence[
         return kept["facts"], {"hit": True, "compiled_at": kept["compiled_at"]}
     started = time.time()
     read: list[str] = []
+    unknown: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="bitlayout-") as tmp:
         def compile_with(names: Sequence[str], member_sizes: Sequence[tuple[str, str]] = ()) -> Path:
             # a directory per compile: the bare object is read again after a failed marker compile
             workdir = Path(tempfile.mkdtemp(dir=tmp))
             obj = compile_layout_object(profile, headers, names, workdir, include_dirs, defines, kind, extra_flags,
                                         member_sizes=member_sizes, depfile=workdir / "deps.d")
-            read.extend(d for d in factscache.read_depfile(workdir / "deps.d")
-                        if not os.path.abspath(d).startswith(tmp + os.sep))
+            deps = factscache.read_depfile(workdir / "deps.d")
+            if deps is None:
+                unknown.append(workdir)  # what it read is unknown: the facts are not kept
+            read.extend(d for d in deps or () if not os.path.abspath(d).startswith(tmp + os.sep))
             return obj
 
         facts = layout_from_compiles(compile_with, profile, type_names, [str(h) for h in headers])["types"]
-    if cache:
+    if cache and not unknown:
         from ..cfront.sysinclude import system_include_dirs
 
-        factscache.store(inputs, read, toolchains.compiler_executables(comp),
-                         [*(os.path.abspath(d) for d in include_dirs),
-                          *system_include_dirs(comp)], facts, started)
+        try:
+            searched = system_include_dirs(comp)
+        except ToolchainError:
+            searched = None  # where a header would be found first is unknown: keep nothing
+        if searched is not None:
+            factscache.store(inputs, read, toolchains.compiler_executables(comp),
+                             [*(os.path.abspath(d) for d in include_dirs), *searched], facts, started)
     return facts, {"hit": False, "compiled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))}
 
 

@@ -81,9 +81,13 @@ def _dir_mtime(path: str) -> int | None:
 # What the compiler read and where it looked
 
 
-def read_depfile(path: Path) -> list[str]:
-    """The prerequisites of a make rule written by ``-MD -MF path`` (escaped spaces kept)."""
-    text = path.read_text(errors="replace").replace("\\\n", " ")
+def read_depfile(path: Path) -> list[str] | None:
+    """The prerequisites of a make rule written by ``-MD -MF path`` (escaped spaces kept); None
+    when the compiler wrote none."""
+    try:
+        text = path.read_text(errors="replace").replace("\\\n", " ")
+    except OSError:
+        return None
     _, _, deps = text.partition(": ")
     return [d.replace("\\ ", " ") for d in re.findall(r"(?:\\ |[^\s])+", deps)]
 
