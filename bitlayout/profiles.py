@@ -168,6 +168,9 @@ class Toolchain:
     # gcc_triple's glibc headers and that gcc links them (no musl build); "" keeps the musl route.
     zig_glibc_target: str = ""  # e.g. "mips-linux-gnueabihf" (hard float, as Debian's mips glibc)
     zig_glibc_cflags: tuple[str, ...] = ()  # after zig_cflags, e.g. ("-msecure-plt",)
+    # ppc64: zig 0.17.1 marks the ELFv1 objects it writes with -mabi=elfv1 as ELFv2 (e_flags 2);
+    # true: relabel them ELFv1 before gcc links them (toolchains.relabel_elfv1 checks they are).
+    zig_glibc_relabel_elfv1: bool = False
     gcc_triple: str = ""  # Debian cross gcc prefix without the dash, e.g. "m68k-linux-gnu"
     gcc_cflags: tuple[str, ...] = ()
     gcc_link: str = "static"  # "static" or "dynamic" (alpha: static glibc segfaults under qemu)
@@ -562,8 +565,9 @@ def _load_toolchain(tr: _Reader) -> Toolchain:
     if tc_kwargs["zig_glibc_target"] and not tc_kwargs["gcc_triple"]:
         raise ProfileError("needs gcc_triple: that gcc links the objects zig compiles for this target",
                            path=tr.path, key="toolchain.zig_glibc_target")
-    if tc_kwargs["zig_glibc_cflags"] and not tc_kwargs["zig_glibc_target"]:
-        raise ProfileError("only with zig_glibc_target", path=tr.path, key="toolchain.zig_glibc_cflags")
+    for key in ("zig_glibc_cflags", "zig_glibc_relabel_elfv1"):
+        if tc_kwargs[key] and not tc_kwargs["zig_glibc_target"]:
+            raise ProfileError("only with zig_glibc_target", path=tr.path, key=f"toolchain.{key}")
     runtime = tc_kwargs["runtime"]
     if runtime not in RUNTIMES:
         raise ProfileError(f"must be one of {', '.join(RUNTIMES)}, got {runtime!r}", path=tr.path,

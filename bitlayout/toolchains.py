@@ -77,6 +77,7 @@ class Compiler:
     # Objects only: this gcc links them statically against its glibc (``zig_objects_for_gcc``).
     linker: "Compiler | None" = None
     libc: str = ""  # with a linker: the C library the objects are compiled against, "glibc 2.36"
+    relabel_elfv1: bool = False  # with a linker: its objects are relabelled ELFv1 first (relabel_elfv1)
 
     @property
     def abi(self) -> str:
@@ -386,7 +387,49 @@ def zig_objects_for_gcc(profile: Profile, gcc: Compiler) -> Compiler | None:
     libc = f"glibc {glibc[0]}.{glibc[1]}"
     identity = " ".join(("zig", version, "-target", target, *cflags, f"(objects; linked by {gcc.identity}",
                          f"against {libc} in {' '.join(dirs)})"))
-    return Compiler("zig", argv, identity, target, cflags, linker=gcc, libc=libc)
+    if tc.zig_glibc_relabel_elfv1:
+        identity += " (objects relabelled ELFv1)"
+    return Compiler("zig", argv, identity, target, cflags, linker=gcc, libc=libc,
+                    relabel_elfv1=tc.zig_glibc_relabel_elfv1)
+
+
+# ELF header fields (the ELF specification): EI_CLASS 2 = 64-bit, EI_DATA 2 = big-endian,
+# e_machine 21 = EM_PPC64; e_flags 1/2 = the 64-bit PowerPC ELF ABI version (v1: function
+# descriptors in .opd; v2: none), 0 unspecified (what gcc writes for ELFv1).
+_ELF64_BE_PPC64 = (2, 2, 21)
+
+
+def relabel_elfv1(obj: Path) -> None:
+    """Mark a 64-bit big-endian PowerPC object ELFv1 (e_flags 1) that zig labelled ELFv2 (2)
+    although it carries ELFv1's ``.opd`` function descriptors; ToolchainError for anything else:
+    an object that is not exactly that mislabel is never touched."""
+    import struct
+
+    data = bytearray(obj.read_bytes())
+    if len(data) < 64 or data[:4] != b"\x7fELF" or (data[4], data[5], struct.unpack(">H", data[18:20])[0]) \
+            != _ELF64_BE_PPC64:
+        raise ToolchainError(f"{obj.name}: not a 64-bit big-endian PowerPC object, not relabelled")
+    flags = struct.unpack(">I", data[48:52])[0]
+    shoff, = struct.unpack(">Q", data[40:48])
+    shentsize, shnum, shstrndx = struct.unpack(">HHH", data[58:64])
+    names_at = struct.unpack(">Q", data[shoff + shstrndx * shentsize + 24:shoff + shstrndx * shentsize + 32])[0]
+    sections, code = set(), 0
+    for i in range(shnum):
+        entry = shoff + i * shentsize
+        name_off = struct.unpack(">I", data[entry:entry + 4])[0]
+        end = data.index(b"\0", names_at + name_off)
+        sections.add(bytes(data[names_at + name_off:end]))
+        if struct.unpack(">Q", data[entry + 8:entry + 16])[0] & 0x4:  # SHF_EXECINSTR
+            code += struct.unpack(">Q", data[entry + 32:entry + 40])[0]
+    if flags in (0, 1):  # ELFv1 (gcc writes 0: "unspecified", which ld reads as v1)
+        return
+    # ELFv1 code has its functions' descriptors in .opd; an object without code has neither ABI's.
+    if flags != 2 or (code and b".opd" not in sections):
+        raise ToolchainError(f"{obj.name}: e_flags {flags}, {code} bytes of code and "
+                             f"{'an' if b'.opd' in sections else 'no'} .opd section: not the ELFv1 object "
+                             "labelled ELFv2 that zig writes, not relabelled")
+    data[48:52] = struct.pack(">I", 1)
+    obj.write_bytes(bytes(data))
 
 
 @functools.cache
@@ -602,6 +645,8 @@ def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Pat
             objects.append(obj)
             run(compile_argv(profile, compiler, [src], obj, compile_only=True, debug=debug, extra_flags=extra_flags),
                 compiler)
+            if compiler.relabel_elfv1:
+                relabel_elfv1(obj)
         try:
             run(compile_argv(profile, compiler.linker, objects, tmp), compiler.linker)
         finally:

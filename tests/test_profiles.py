@@ -448,3 +448,15 @@ def test_profile_data_read_back_from_the_cache_is_validated_and_follows_edits(pr
     _load_dir.cache_clear()
     assert select_profiles("m68k", load_profiles(profile_dir_copy))[0].description.startswith("edited: ")
     _load_dir.cache_clear()
+
+
+def test_the_elfv1_relabel_needs_the_split_route(tmp_path):
+    import tomllib
+
+    from bitlayout.errors import ProfileError
+    from bitlayout.profiles import parse_profile
+
+    data = tomllib.loads((PROFILE_DIR / "ppc64.toml").read_text())
+    del data["toolchain"]["zig_glibc_target"], data["toolchain"]["zig_glibc_cflags"]
+    with pytest.raises(ProfileError, match="zig_glibc_relabel_elfv1.*only with zig_glibc_target|only with zig_glibc_target"):
+        parse_profile(str(tmp_path / "ppc64.toml"), data)

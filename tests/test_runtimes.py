@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bitlayout.errors import ToolchainError
 from bitlayout import bitmap, probes, toolchains
 from bitlayout.backends import runtimes
 from bitlayout.backends.exec import ExecBackend, csrc_dir
@@ -453,6 +454,8 @@ def test_clang_objects_see_the_glibc_the_gcc_link_uses(arch, tmp_path):
         'printf("%lu %lu\\n", by_gcc[i], by_clang[i]); return 0; }\n')
     _run(toolchains.compile_argv(profile, compiler, [tmp_path / "by_clang.c"], tmp_path / "by_clang.o",
                                  compile_only=True), f"{compiler.identity} -c")
+    if compiler.relabel_elfv1:  # ppc64, as the driver's build does (toolchains.relabel_elfv1)
+        toolchains.relabel_elfv1(tmp_path / "by_clang.o")
     gcc = compiler.linker
     for name in ("by_gcc", "main"):
         _run(toolchains.compile_argv(profile, gcc, [tmp_path / f"{name}.c"], tmp_path / f"{name}.o",
@@ -487,14 +490,37 @@ def test_split_route_compiles_with_clang_and_links_with_the_arch_gcc(arch, tmp_p
     assert [Path(a) for a in cmds.link if a.endswith(".o")] == list(cmds.objects)
 
 
-def test_a_profile_without_zig_glibc_target_keeps_the_musl_route():
-    """ppc64: clang's ELFv1 objects carry ELFv2 e_flags, Debian's ld refuses them (the profile says)."""
-    profile = profile_by_name("ppc64")
-    assert not profile.toolchain.zig_glibc_target
-    compiler = runtimes.driver_compiler(profile, 1)
-    if compiler is None:
-        pytest.skip(runtimes.other_compiler_missing(profile))
-    assert compiler.linker is None and compiler.kind == "zig" and "musl" in compiler.target
+def test_only_zig_s_mislabelled_ppc64_objects_are_relabelled_elfv1(tmp_path):
+    """ppc64: zig's -mabi=elfv1 objects say ELFv2; relabel_elfv1 fixes exactly those, leaves a
+    correct ELFv1 object as it is and refuses any other object."""
+    profile, compiler = _split_compiler("ppc64")
+    assert compiler.relabel_elfv1 and "(objects relabelled ELFv1)" in compiler.identity
+    src = tmp_path / "f.c"
+    src.write_text("int f(int x) { return x + 1; }\n")
+    by_zig, by_gcc = tmp_path / "zig.o", tmp_path / "gcc.o"
+    _run(toolchains.compile_argv(profile, compiler, [src], by_zig, compile_only=True), "zig -c")
+    _run(toolchains.compile_argv(profile, compiler.linker, [src], by_gcc, compile_only=True), "gcc -c")
+
+    def e_flags(obj: Path) -> int:
+        return int.from_bytes(obj.read_bytes()[48:52], "big")
+
+    assert (e_flags(by_zig), e_flags(by_gcc)) == (2, 0)  # the defect, measured (gcc: 0, read as v1)
+    before = by_zig.read_bytes()
+    toolchains.relabel_elfv1(by_zig)
+    after = by_zig.read_bytes()
+    assert e_flags(by_zig) == 1 and after[:48] == before[:48] and after[52:] == before[52:]
+    gcc_bytes = by_gcc.read_bytes()
+    toolchains.relabel_elfv1(by_gcc)
+    assert by_gcc.read_bytes() == gcc_bytes
+    elfv2 = tmp_path / "elfv2.o"  # real ELFv2 code (no descriptors) is never relabelled
+    _run(toolchains.compile_argv(profile, compiler, [src], elfv2, compile_only=True, extra_flags=["-mabi=elfv2"]),
+         "zig -c -mabi=elfv2")
+    with pytest.raises(ToolchainError, match="no .opd section"):
+        toolchains.relabel_elfv1(elfv2)
+    host = tmp_path / "host.o"
+    _run(["gcc", "-c", str(src), "-o", str(host)], "host gcc -c")
+    with pytest.raises(ToolchainError, match="not a 64-bit big-endian PowerPC object"):
+        toolchains.relabel_elfv1(host)
 
 
 def test_without_the_gcc_route_the_alternate_is_zig_musl_again(monkeypatch):

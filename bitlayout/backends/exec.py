@@ -228,6 +228,8 @@ class ExecBackend:
                 evidence.update(compile_argvs=commands.compiles, link_argv=commands.link)
                 for argv, obj in zip(commands.compiles, commands.objects):
                     run(argv, f"compile of {obj.stem}.c", compiler)
+                    if compiler.relabel_elfv1:
+                        toolchains.relabel_elfv1(obj)
                 run(commands.link, "link", linker)
 
         try:
