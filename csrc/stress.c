@@ -16,6 +16,7 @@
 
 #define BL_MAX_THREADS 16
 #define BL_WRITER_MIN_PASSES 1024u
+#define BL_MIN_ITERATIONS 1024u
 
 static unsigned long long bl_now_us(void)
 {
@@ -52,9 +53,14 @@ static void bl_wait_go(struct bl_shared *sh)
         ;
 }
 
+/* A worker's loop ends at the deadline or once the run saw enough events, checked every 256
+ * iterations, and never before BL_MIN_ITERATIONS: a thread scheduled after the deadline (a loaded
+ * machine, two emulated arches at once) still does that much work while the others run, instead
+ * of a run with 0 reads (checks.concurrency.MIN_STRESS_OPS asks 1000). */
 static int bl_time_up(struct bl_shared *sh, unsigned long long i)
 {
-    return (i & 255) == 0 && (bl_now_us() >= sh->deadline_us || __atomic_load_n(&sh->enough, __ATOMIC_RELAXED));
+    return (i & 255) == 0 && i >= BL_MIN_ITERATIONS &&
+           (bl_now_us() >= sh->deadline_us || __atomic_load_n(&sh->enough, __ATOMIC_RELAXED));
 }
 
 /* The tear writer's pass count, for the readers (a plain unsigned: no 64-bit atomics). */
