@@ -407,6 +407,8 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
                            seconds=time.monotonic() - start)
     # The run's program: the same compiler, or for a zig/musl route its split route (no musl build).
     program = toolchains.program_compiler(profile) if runner is not None else None
+    if program is not None and program.identity == compiler.identity:
+        program = None  # the run's program is built by the compiler itself
     key = _cache_key(profile, compiler, runner, run, program)
     if use_cache:
         cached = _cache_load(key)
@@ -432,7 +434,7 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
             mismatches += compare_macros(profile, macros, facts)
         except ToolchainError as exc:
             error = str(exc)
-        if not error and program is not None and program is not compiler:
+        if not error and program is not None:
             # The split route links with another C library, whose ABI may differ (ppc: glibc's
             # long double is IBM double-double, musl's a double): a fact it lays out differently
             # is checked by the compile above only, not by the run.
@@ -471,7 +473,7 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
         reason = toolchains.missing_reason(profile)
     verified = not error and not [m for m in mismatches if m.via != "run"]
     identity = compiler.identity
-    if program is not None and program.identity != compiler.identity:
+    if program is not None:
         identity += f"; run: {program.identity}"
         if apart:
             identity += f" (its C library's ABI differs in {', '.join(apart)}: checked by the compile only)"

@@ -604,11 +604,26 @@ def program_compiler(profile: Profile) -> Compiler | None:
     20-80 s) and the arch has the split route (``zig_objects_for_gcc``: zig's objects, the arch's
     gcc links them with its glibc), which is used instead."""
     compiler = find_compiler(profile)
-    if compiler is None or compiler.kind != "zig" or "musl" not in compiler.target:
+    if compiler is None or "musl" not in compiler.target:
         return compiler
+    return split_route(profile, compiler) or compiler
+
+
+def split_route(profile: Profile, compiler: Compiler) -> Compiler | None:
+    """Where ``compiler`` is zig: zig's objects linked by the profile's gcc against its glibc
+    (``zig_objects_for_gcc``), or None without that route here."""
+    if compiler.kind != "zig":
+        return None
     gcc = find_compiler(profile, "gcc")
-    split = zig_objects_for_gcc(profile, gcc) if gcc is not None else None
-    return split or compiler
+    return zig_objects_for_gcc(profile, gcc) if gcc is not None else None
+
+
+def fix_objects(compiler: Compiler, objects: Iterable[Path]) -> None:
+    """What a split route does to the objects it compiled before its linker reads them: nothing,
+    or ppc64's ELFv1 relabel (``relabel_elfv1``).  Every build of a split route calls this."""
+    if compiler.relabel_elfv1:
+        for obj in objects:
+            relabel_elfv1(obj)
 
 
 def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Path, *, compile_only: bool = False,
@@ -645,9 +660,8 @@ def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Pat
             objects.append(obj)
             run(compile_argv(profile, compiler, [src], obj, compile_only=True, debug=debug, extra_flags=extra_flags),
                 compiler)
-            if compiler.relabel_elfv1:
-                relabel_elfv1(obj)
         try:
+            fix_objects(compiler, objects)
             run(compile_argv(profile, compiler.linker, objects, tmp), compiler.linker)
         finally:
             for obj in objects:

@@ -71,7 +71,11 @@ def test_every_installed_compiler_route_agrees(profile, monkeypatch):
 SPLIT = [p for p in TWO_ROUTES if p.toolchain.zig_glibc_target and p.toolchain.run_blocker == ""]
 
 
-@pytest.mark.parametrize("profile", SPLIT[:3], ids=[p.name for p in SPLIT[:3]])
+# ppc64: its objects are relabelled ELFv1 before gcc links them (toolchains.fix_objects).
+PROBE_SPLIT = [p for p in SPLIT if p.name in ("aarch64", "arm", "ppc64")]
+
+
+@pytest.mark.parametrize("profile", PROBE_SPLIT, ids=[p.name for p in PROBE_SPLIT])
 def test_the_second_compiler_s_probe_runs_without_a_musl_build(profile, private_cache):
     """The clang numbers are run with zig's objects linked by the arch's gcc against its glibc
     (the split route), not a static zig/musl link, whose first build compiles musl."""
@@ -83,7 +87,8 @@ def test_the_second_compiler_s_probe_runs_without_a_musl_build(profile, private_
                     f"apt-get install -y qemu-user {' '.join(toolchains.gcc_packages(profile.toolchain.gcc_triple, False))}")
     result = verify_profile(seen_as)
     assert not result.error and result.mismatches == (), result.error or _explain(result.mismatches)
-    assert result.executable and result.compiler == f"{compiler.identity}; run: {program.identity}"
+    # (ppc64 adds which facts its glibc lays out otherwise: long double, checked by the compile only)
+    assert result.executable and result.compiler.startswith(f"{compiler.identity}; run: {program.identity}")
     assert result.run_facts["rt_bits_per_long"] == profile.bits_per_long
 
 

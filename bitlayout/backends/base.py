@@ -12,6 +12,7 @@ a backend's name.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
@@ -127,8 +128,6 @@ def observe_distinct(backend: ProbeObserver, profile: Profile,
     Observation object, so a judge that sums the work done counts the run once
     (``checks.concurrency``).  ObserveFailed when the backend answers a different number.
     """
-    import json
-
     first: dict[str, int] = {}
     slots = [first.setdefault(json.dumps([r["probe"], r["args"]], sort_keys=True, default=str), len(first))
              for r in requests]

@@ -228,8 +228,7 @@ class ExecBackend:
                 evidence.update(compile_argvs=commands.compiles, link_argv=commands.link)
                 for argv, obj in zip(commands.compiles, commands.objects):
                     run(argv, f"compile of {obj.stem}.c", compiler)
-                    if compiler.relabel_elfv1:
-                        toolchains.relabel_elfv1(obj)
+                toolchains.fix_objects(compiler, commands.objects)
                 run(commands.link, "link", linker)
 
         try:

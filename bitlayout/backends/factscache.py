@@ -33,6 +33,8 @@ from typing import Iterable, Sequence
 
 from .. import __version__
 from ..cachedir import cache_subdir, prune_once, publish_json, read_json
+from ..cfront.ppcache import content_digest
+from ..cfront.pplex import file_stamp
 
 SCHEMA = "bitlayout.facts-cache/1"
 MAX_ENTRIES = 2048
@@ -54,19 +56,9 @@ def entry_key(inputs: dict) -> str:
 
 
 def _stamp(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size]
-
-
-def _digest(path: str) -> str | None:
-    try:
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError:
-        return None
+    """(device, inode, mtime, size) as JSON keeps it (``cfront.pplex.file_stamp``)."""
+    stamp = file_stamp(path)
+    return list(stamp) if stamp is not None else None
 
 
 def _dir_mtime(path: str) -> int | None:
@@ -130,8 +122,8 @@ def load(inputs: dict) -> dict | None:
             if _dir_mtime(path) != mtime:
                 return None
         for path, stamp, digest in data["files"]:
-            now = _stamp(path)
-            if now is None or now[2:] != stamp[2:] or _digest(path) != digest:
+            now = file_stamp(path)
+            if now is None or list(now[2:]) != stamp[2:] or content_digest(path, now) != digest:
                 return None
         if not isinstance(data["facts"], dict) or not isinstance(data["compiled_at"], str):
             return None
@@ -146,10 +138,11 @@ def store(inputs: dict, files: Iterable[str], executables: Iterable[str], search
     began (``started``, a ``time.time()``) or cannot be read."""
     recorded = []
     for path in dict.fromkeys(os.path.abspath(f) for f in files):
-        stamp, digest = _stamp(path), _digest(path)
-        if stamp is None or digest is None or stamp[2] >= started * 1e9:
+        stamp = file_stamp(path)
+        digest = content_digest(path, stamp) if stamp is not None else None
+        if digest is None or stamp[2] >= started * 1e9:
             return
-        recorded.append([path, stamp, digest])
+        recorded.append([path, list(stamp), digest])
     exes = [[p, _stamp(p)] for p in dict.fromkeys(executables)]
     if any(s is None for _, s in exes):
         return

@@ -81,8 +81,8 @@ def driver_compiler(profile: Profile, rank: int = 0) -> toolchains.Compiler | No
     found = toolchains.find_compilers(profile)
     if rank == 0 or len(found) <= rank:
         return found[rank] if len(found) > rank else None
-    if found[rank].kind == "zig" and found[0].kind == "gcc":
-        split = toolchains.zig_objects_for_gcc(profile, found[0])
+    if found[0].kind == "gcc":
+        split = toolchains.split_route(profile, found[rank])
         if split is not None:
             return split
     # The second driver must run here: zig links glibc only dynamically, so a glibc zig target
