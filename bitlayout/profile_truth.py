@@ -36,7 +36,7 @@ from .profiles import C_SPELLING, OPTIONAL_SCALAR_KEYS, SCALAR_KEYS, Profile
 from .publish import publish_text
 
 # Bump when the comparison logic changes (the C source is hashed into the cache key already).
-PROBE_VERSION = 3  # 3: a split route's run is judged only on the facts it lays out as the compile did
+PROBE_VERSION = 4  # 4: the freestanding arches' probe runs, built without a C library
 
 # How the probe learns whether an optional type exists: the macro the compiler defines with it,
 # or (None) a compile of its own (GCC 12 and clang define no macro for __bf16, __fp16, and clang
@@ -103,17 +103,22 @@ int main(void)
     volatile char c = (char)minus_one;
     volatile unsigned long ul = 1;
     unsigned bits = 0;
+#ifndef BL_FREESTANDING
     void *volatile kept[64];
     uintptr_t seen = 0;
     unsigned i, align = 1;
+#endif
 
     while (ul != 0) { ul <<= 1; bits++; }
-    /* The alignment malloc really gives: the lowest set bit over many allocations. */
+#ifndef BL_FREESTANDING
+    /* The alignment malloc really gives: the lowest set bit over many allocations.  Built
+     * without a C library (csrc/freestanding) there is no malloc to observe. */
     for (i = 0; i < 64; i++) {
         kept[i] = malloc((i + 1) * 3);
         seen |= (uintptr_t)kept[i];
     }
     while (align < 4096 && !(seen & align)) align <<= 1;
+#endif
 
 #undef SCALAR
 #define SCALAR(key, T) PRINT_SCALAR(key, T)
@@ -124,7 +129,9 @@ int main(void)
     printf("rt_little_endian=%d\n", bytes[0] == 0x04);
     printf("rt_char_signed=%d\n", c < 0);
     printf("rt_bits_per_long=%u\n", bits);
+#ifndef BL_FREESTANDING
     printf("rt_malloc_align=%u\n", align);
+#endif
     printf("end=1\n");  /* the output is whole (parse_run_output) */
     return 0;
 }
@@ -253,7 +260,7 @@ def compare_facts(profile: Profile, observed: dict[str, int], via: str,
     # optional types: a presence mismatch is one line, not three
     skip = set()
     for key in OPTIONAL_SCALAR_KEYS:
-        if key in unobserved:
+        if key in unobserved or f"size_{key}" in ignored:
             skip.add(key)
             continue
         wanted, have = f"size_{key}" in want, f"size_{key}" in observed
@@ -322,9 +329,10 @@ def compare_run(profile: Profile, run_facts: dict[str, int], ignored: frozenset 
     for fact, name, expect in checks:
         if run_facts.get(fact) != expect:
             out.append(Mismatch(profile.name, name, _show(fact, expect), _show(fact, run_facts.get(fact)), "run"))
-    # malloc may give more alignment than the libc promises (musl: 16), never less.
+    # malloc may give more alignment than the libc promises (musl: 16), never less.  A probe
+    # built without a C library (runtime "freestanding") has no malloc to observe.
     got = run_facts.get("rt_malloc_align")
-    if got is None or got < profile.allocators.libc_malloc_align:
+    if profile.toolchain.runtime == "libc" and (got is None or got < profile.allocators.libc_malloc_align):
         out.append(Mismatch(profile.name, "allocators.libc_malloc_align", profile.allocators.libc_malloc_align,
                             f"observed {got}", "run"))
     return out
@@ -343,12 +351,12 @@ def cache_dir() -> Path:
 
 
 def _cache_key(profile: Profile, compiler: toolchains.Compiler, runner: toolchains.Runner | None, run: bool,
-               program: toolchains.Compiler | None = None) -> str:
+               program: toolchains.Compiler | None = None, runtime: str = "-") -> str:
     # Every value of the profile, not its file: a derived profile (for_compiler, a kernel
     # tree's flags in kernel/abi.py) has the file's path and other numbers.
     h = hashlib.sha256(repr(profile).encode())
     for part in (compiler.identity, " ".join(compiler.argv[1:]), repr(runner) if run else "-",
-                 program.identity if program is not None else "-", PROBE_SOURCE, str(PROBE_VERSION)):
+                 program.identity if program is not None else "-", runtime, PROBE_SOURCE, str(PROBE_VERSION)):
         h.update(b"\0" + part.encode())
     return h.hexdigest()[:24]
 
@@ -394,10 +402,7 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
     """Compile (and where possible run) the probe for one profile; never raises for tool problems."""
     start = time.monotonic()
     compiler = toolchains.find_compiler(profile)
-    # The probe is a libc program: where the exec driver does without libc (runtime =
-    # "freestanding": the libc cannot run here, or would cost a musl build) it is compile-only.
-    libc_runs = profile.toolchain.runtime == "libc"
-    runner = toolchains.find_runner(profile) if run and libc_runs else None
+    runner = toolchains.find_runner(profile) if run else None
     if compiler is not None and profile.for_compiler(compiler.kind) is not None:
         # the numbers the profile states for the compiler that answers (its [alternate] ones
         # when only the other compiler is installed)
@@ -405,11 +410,15 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
     if compiler is None:
         return ProfileVerdict(profile.name, "", "", False, False, (), reason=toolchains.missing_reason(profile),
                            seconds=time.monotonic() - start)
-    # The run's program: the same compiler, or for a zig/musl route its split route (no musl build).
-    program = toolchains.program_compiler(profile) if runner is not None else None
-    if program is not None and program.identity == compiler.identity:
-        program = None  # the run's program is built by the compiler itself
-    key = _cache_key(profile, compiler, runner, run, program)
+    # The run's program is built the way the exec driver is (``_ProbeProgram``): with the
+    # arch's C library, or without one (runtime "freestanding": sh4, sparc, the zig-only arches).
+    build = _ProbeProgram.for_profile(profile) if runner is not None else None
+    if runner is not None and build is None:
+        runner = None  # no compiler builds this arch's program: the probe is compile-only
+    program = build.compiler if build is not None else None
+    if program is not None and program.identity == compiler.identity and not build.freestanding:
+        program = None  # the run's program is built by the compiler itself, the same way
+    key = _cache_key(profile, compiler, runner, run, program, build.digest() if build is not None else "-")
     if use_cache:
         cached = _cache_load(key)
         if cached is not None:
@@ -417,6 +426,7 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
 
     mismatches: list[Mismatch] = []
     facts: dict[str, int] = {}
+    source_facts: dict[str, int] = {}
     run_facts: dict[str, int] = {}
     error = ""
     executable = False
@@ -427,29 +437,25 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
         try:
             obj = toolchains.compile_c(profile, [src], Path(tmp) / "probe.o", compile_only=True,
                                        extra_flags=("-fno-common",))
-            facts = read_object_facts(obj)
-            facts.update(_unguarded_facts(profile, Path(tmp)))
+            source_facts = read_object_facts(obj)  # PROBE_SOURCE's own (the run's program has these)
+            facts = {**source_facts, **_unguarded_facts(profile, Path(tmp))}
             macros = toolchains.predefined_macros(profile, compiler)
             mismatches += compare_facts(profile, facts, "compile")
             mismatches += compare_macros(profile, macros, facts)
         except ToolchainError as exc:
             error = str(exc)
         if not error and program is not None:
-            # The split route links with another C library, whose ABI may differ (ppc: glibc's
-            # long double is IBM double-double, musl's a double): a fact it lays out differently
-            # is checked by the compile above only, not by the run.
+            # The run's program may be laid out by another C library, or by none, whose ABI may
+            # differ (ppc: glibc's long double is IBM double-double, musl's a double): a fact it
+            # lays out differently is checked by the compile above only, not by the run.
             try:
-                split = read_object_facts(toolchains.compile_c(profile, [src], Path(tmp) / "probe-split.o",
-                                                               compile_only=True, extra_flags=("-fno-common",),
-                                                               compiler=program))
-                apart = sorted(k for k in facts if k in split and split[k] != facts[k])
+                split = read_object_facts(build.compile_object(profile, src, Path(tmp) / "probe-run.o"))
+                apart = sorted(k for k in source_facts.keys() | split.keys() if source_facts.get(k) != split.get(k))
             except ToolchainError as exc:
                 error = str(exc)
         if not error and runner is not None:
             try:
-                # -O2 like the exec backend: zig caches its per-target musl build per optimize mode.
-                exe = toolchains.compile_c(profile, [src], Path(tmp) / "probe", extra_flags=("-O2", "-DBITLAYOUT_PROBE_MAIN"),
-                                           timeout=600.0, compiler=program)
+                exe = build.link(profile, src, Path(tmp) / "probe")
                 result = toolchains.run_binary(profile, exe, timeout=PROBE_RUN_TIMEOUT)
             except ToolchainError as exc:
                 error = str(exc)
@@ -467,21 +473,83 @@ def verify_profile(profile: Profile, *, run: bool = True, use_cache: bool = True
                     tail = (result.stderr.strip().splitlines() or [""])[-1]
                     error = f"{what}: {tail}".rstrip(": ")
     reason = ""
-    if run and not libc_runs:
-        reason = f"the probe needs libc, which this arch's exec driver does without: {profile.toolchain.runtime_reason}"
-    elif runner is None and run:
-        reason = toolchains.missing_reason(profile)
+    if runner is None and run:
+        from .backends import runtimes
+        reason = runtimes.missing_reason(profile)  # no runner, or no compiler for the run's program
     verified = not error and not [m for m in mismatches if m.via != "run"]
     identity = compiler.identity
     if program is not None:
-        identity += f"; run: {program.identity}"
+        identity += f"; run: {program.identity}" + (" without a C library" if build.freestanding else "")
         if apart:
-            identity += f" (its C library's ABI differs in {', '.join(apart)}: checked by the compile only)"
+            what = "its compiler differs" if build.freestanding else "its C library's ABI differs"
+            identity += f" ({what} in {', '.join(apart)}: checked by the compile only)"
     res = ProfileVerdict(profile.name, identity, runner.kind if runner else "", verified, executable,
                       tuple(mismatches), facts, run_facts, error, reason, time.monotonic() - start)
     if use_cache and not error:
         _cache_store(key, res)
     return res
+
+
+@dataclass(frozen=True)
+class _ProbeProgram:
+    """How the probe's program is built for a profile: as the exec driver is, with its C library
+    (``toolchains.program_compiler``: for a zig/musl route the split route, no musl build) or,
+    for runtime "freestanding", with csrc/freestanding instead of any C library and the
+    driver's compiler (sparc: sparc64's gcc -m32)."""
+
+    compiler: toolchains.Compiler
+    freestanding: bool
+
+    @classmethod
+    def for_profile(cls, profile: Profile) -> "_ProbeProgram | None":
+        from .backends import runtimes
+        if runtimes.runtime_of(profile) == runtimes.FREESTANDING:
+            compiler = runtimes.driver_compiler(profile)
+            return cls(compiler, True) if compiler is not None else None
+        compiler = toolchains.program_compiler(profile)
+        return cls(compiler, False) if compiler is not None else None
+
+    def _plan(self, profile: Profile, src: Path, cflags: Sequence[str]):
+        from .backends import runtimes
+        from .backends.exec import csrc_dir
+        return runtimes.plan_build(profile, self.compiler, [src], cflags, freestanding_dir=csrc_dir() / "freestanding")
+
+    def digest(self) -> str:
+        """What the program's build depends on beyond the probe source: the runtime's files."""
+        if not self.freestanding:
+            return "libc"
+        from .backends.buildcache import source_digest
+        from .backends.exec import csrc_dir
+        return source_digest(sorted(p for p in (csrc_dir() / "freestanding").rglob("*") if p.is_file()))
+
+    def compile_object(self, profile: Profile, src: Path, output: Path) -> Path:
+        """The probe's facts as the program's build lays them out (compiled only)."""
+        flags = self._plan(profile, src, ("-fno-common",)).flags if self.freestanding else ("-fno-common",)
+        return toolchains.compile_c(profile, [src], output, compile_only=True, extra_flags=flags,
+                                    compiler=self.compiler)
+
+    def link(self, profile: Profile, src: Path, output: Path) -> Path:
+        # -O2 like the exec backend: zig caches its per-target libc build per optimize mode.
+        cflags = ("-O2", "-DBITLAYOUT_PROBE_MAIN")
+        if not self.freestanding:
+            return toolchains.compile_c(profile, [src], output, extra_flags=cflags, timeout=600.0,
+                                        compiler=self.compiler)
+        from .backends import runtimes
+        commands = runtimes.driver_commands(profile, self.compiler, self._plan(profile, src, cflags), output,
+                                            output.parent)
+        for argv in commands.compiles:
+            _run_build_step(argv, self.compiler, profile)
+        if commands.link is not None:
+            toolchains.fix_objects(self.compiler, commands.objects)
+            _run_build_step(commands.link, self.compiler.linker, profile)
+        return output
+
+
+def _run_build_step(argv: Sequence[str], by: toolchains.Compiler, profile: Profile) -> None:
+    proc = toolchains.run_compiler(argv, timeout=600.0, what=f"{by.identity} building the probe for {profile.name}")
+    if proc.returncode != 0:
+        raise ToolchainError(f"{by.identity} failed on the probe for {profile.name}: "
+                             f"{toolchains.first_error(proc.stderr)}")
 
 
 def _unguarded_facts(profile: Profile, tmp: Path) -> dict[str, int]:

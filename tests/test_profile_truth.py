@@ -189,6 +189,33 @@ def test_run_checks_malloc_alignment(profile_dir_copy, private_cache, monkeypatc
     assert [(m.field, m.via) for m in result.mismatches] == [("allocators.libc_malloc_align", "run")]  # ... malloc is not
 
 
+FREESTANDING = [p for p in PROFILES if p.toolchain.runtime == "freestanding"]
+
+
+@pytest.mark.parametrize("profile", FREESTANDING, ids=[p.name for p in FREESTANDING])
+def test_freestanding_arches_run_the_probe_without_a_c_library(profile, private_cache):
+    """sh4, sparc and the zig-only arches build their exec driver without a C library
+    (csrc/freestanding); the probe is built and run the same way, so the CPU still speaks for
+    byte order, char signedness and the width of long.  There is no malloc to observe."""
+    if toolchains.find_runner(profile) is None:
+        pytest.skip(f"{profile.name}: {toolchains.missing_reason(profile)}")
+    result = _probe_or_skip(profile, run=True)
+    assert result.executable and result.verified and result.mismatches == (), _explain(result.mismatches)
+    assert "without a C library" in result.compiler
+    assert "rt_malloc_align" not in result.run_facts
+    assert result.run_facts["rt_bits_per_long"] == profile.bits_per_long
+    assert result.run_facts["rt_little_endian"] == int(profile.little_endian)
+
+
+def test_a_freestanding_probe_run_reports_a_wrong_profile(profile_dir_copy, private_cache):
+    p = _edited(profile_dir_copy, "sh4", r'^char_signed = true', 'char_signed = false')
+    if toolchains.find_runner(p) is None:
+        pytest.skip(f"sh4: {toolchains.missing_reason(p)}")
+    result = _probe_or_skip(p, run=True)
+    assert result.executable and not result.verified
+    assert {m.via for m in result.mismatches if m.field == "char_signed"} == {"compile", "run"}
+
+
 def test_results_are_cached_per_profile_content(profile_dir_copy, private_cache):
     p = load_profile(profile_dir_copy / "riscv64.toml")
     first = _probe_or_skip(p)
@@ -213,8 +240,9 @@ def test_cli_profiles_reports_verified_and_executable(capsys, monkeypatch):
             pytest.skip(f"{name}: no compiler here")
     assert code == 0
     assert rows["m68k"]["verified"] is True and rows["sh4"]["verified"] is True
-    # sh4's libc cannot run (runtime = "freestanding"): the libc probe is compile-only
-    assert rows["sh4"]["executable"] is False and "the probe needs libc" in rows["sh4"]["note"]
+    # sh4's libc cannot run (runtime = "freestanding"): its probe runs built without one
+    if rows["sh4"]["toolchain"]["runner"]:
+        assert rows["sh4"]["executable"] is True
     assert rows["sh4"]["toolchain"]["runtime"] == "freestanding"
     if rows["m68k"]["toolchain"]["runner"]:
         assert rows["m68k"]["executable"] is True
