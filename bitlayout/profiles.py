@@ -171,6 +171,10 @@ class Toolchain:
     # ppc64: zig 0.17.1 marks the ELFv1 objects it writes with -mabi=elfv1 as ELFv2 (e_flags 2);
     # true: relabel them ELFv1 before gcc links them (toolchains.relabel_elfv1 checks they are).
     zig_glibc_relabel_elfv1: bool = False
+    # sparc64: zig 0.17.1's objects point into merged string sections through a plain local symbol
+    # plus an addend, which GNU ld resolves wrongly once it merges the strings; true clears the
+    # merge flag of those sections before gcc links them (toolchains.unmerge_sections).
+    zig_glibc_unmerge_sections: bool = False
     gcc_triple: str = ""  # Debian cross gcc prefix without the dash, e.g. "m68k-linux-gnu"
     gcc_cflags: tuple[str, ...] = ()
     gcc_link: str = "static"  # "static" or "dynamic" (alpha: static glibc segfaults under qemu)
@@ -565,7 +569,7 @@ def _load_toolchain(tr: _Reader) -> Toolchain:
     if tc_kwargs["zig_glibc_target"] and not tc_kwargs["gcc_triple"]:
         raise ProfileError("needs gcc_triple: that gcc links the objects zig compiles for this target",
                            path=tr.path, key="toolchain.zig_glibc_target")
-    for key in ("zig_glibc_cflags", "zig_glibc_relabel_elfv1"):
+    for key in ("zig_glibc_cflags", "zig_glibc_relabel_elfv1", "zig_glibc_unmerge_sections"):
         if tc_kwargs[key] and not tc_kwargs["zig_glibc_target"]:
             raise ProfileError("only with zig_glibc_target", path=tr.path, key=f"toolchain.{key}")
     runtime = tc_kwargs["runtime"]

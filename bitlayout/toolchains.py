@@ -78,6 +78,7 @@ class Compiler:
     linker: "Compiler | None" = None
     libc: str = ""  # with a linker: the C library the objects are compiled against, "glibc 2.36"
     relabel_elfv1: bool = False  # with a linker: its objects are relabelled ELFv1 first (relabel_elfv1)
+    unmerge_sections: bool = False  # with a linker: its objects' merge sections are unmerged first
 
     @property
     def abi(self) -> str:
@@ -389,8 +390,10 @@ def zig_objects_for_gcc(profile: Profile, gcc: Compiler) -> Compiler | None:
                          f"against {libc} in {' '.join(dirs)})"))
     if tc.zig_glibc_relabel_elfv1:
         identity += " (objects relabelled ELFv1)"
+    if tc.zig_glibc_unmerge_sections:
+        identity += " (merge sections unmerged)"
     return Compiler("zig", argv, identity, target, cflags, linker=gcc, libc=libc,
-                    relabel_elfv1=tc.zig_glibc_relabel_elfv1)
+                    relabel_elfv1=tc.zig_glibc_relabel_elfv1, unmerge_sections=tc.zig_glibc_unmerge_sections)
 
 
 # ELF header fields (the ELF specification): EI_CLASS 2 = 64-bit, EI_DATA 2 = big-endian,
@@ -430,6 +433,47 @@ def relabel_elfv1(obj: Path) -> None:
                              "labelled ELFv2 that zig writes, not relabelled")
     data[48:52] = struct.pack(">I", 1)
     obj.write_bytes(bytes(data))
+
+
+# sh_flags bits (the ELF specification): SHF_MERGE, SHF_STRINGS.
+_SHF_MERGE, _SHF_STRINGS = 0x10, 0x20
+
+
+def unmerge_sections(obj: Path) -> int:
+    """Clear SHF_MERGE (and SHF_STRINGS) on every section of an ELF object that has it, so the
+    linker keeps each such section as it is instead of merging equal constants; returns how many
+    sections changed.  Why: zig 0.17.1's sparc64 objects refer to strings in ``.rodata.str1.1``
+    through a local NOTYPE symbol plus an addend, not the section symbol; GNU ld moves merged
+    strings and keeps the addend, so ``names[0]`` of a string table pointed into "clear"
+    (measured, docs/known-issues.md).  Unmerged, every string stays at its offset: the object
+    means what it meant, only its duplicate strings are no longer shared."""
+    import struct
+
+    data = bytearray(obj.read_bytes())
+    if len(data) < 52 or data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
+        raise ToolchainError(f"{obj.name}: not an ELF object, merge sections not cleared")
+    wide, order = data[4] == 2, "<" if data[5] == 1 else ">"
+    if wide:
+        shoff, = struct.unpack(order + "Q", data[40:48])
+        shentsize, shnum = struct.unpack(order + "HH", data[58:62])
+        flags_at, flags_fmt = 8, order + "Q"
+    else:
+        shoff, = struct.unpack(order + "I", data[32:36])
+        shentsize, shnum = struct.unpack(order + "HH", data[46:50])
+        flags_at, flags_fmt = 8, order + "I"
+    size = struct.calcsize(flags_fmt)
+    if shoff + shnum * shentsize > len(data):
+        raise ToolchainError(f"{obj.name}: section headers past the end of the file, merge sections not cleared")
+    changed = 0
+    for i in range(shnum):
+        at = shoff + i * shentsize + flags_at
+        flags, = struct.unpack(flags_fmt, data[at:at + size])
+        if flags & _SHF_MERGE:
+            data[at:at + size] = struct.pack(flags_fmt, flags & ~(_SHF_MERGE | _SHF_STRINGS))
+            changed += 1
+    if changed:
+        obj.write_bytes(bytes(data))
+    return changed
 
 
 @functools.cache
@@ -600,11 +644,12 @@ def compile_argv(profile: Profile, compiler: Compiler, sources: Sequence[str | P
 
 def program_compiler(profile: Profile) -> Compiler | None:
     """The compiler that builds a program to run for ``profile``: ``find_compiler(profile)``, except
-    where that is zig for a musl target (its first static link compiles musl for the target,
-    20-80 s) and the arch has the split route (``zig_objects_for_gcc``: zig's objects, the arch's
-    gcc links them with its glibc), which is used instead."""
+    where that is zig and the arch has the split route (``zig_objects_for_gcc``: zig's objects, the
+    arch's gcc links them with its glibc), which is used instead: for a musl target zig's first
+    static link compiles musl for the target (20-80 s), and a glibc target zig links only
+    dynamically, which qemu-user cannot start without the target's loader (sparc64)."""
     compiler = find_compiler(profile)
-    if compiler is None or "musl" not in compiler.target:
+    if compiler is None or compiler.kind != "zig":
         return compiler
     return split_route(profile, compiler) or compiler
 
@@ -620,10 +665,13 @@ def split_route(profile: Profile, compiler: Compiler) -> Compiler | None:
 
 def fix_objects(compiler: Compiler, objects: Iterable[Path]) -> None:
     """What a split route does to the objects it compiled before its linker reads them: nothing,
-    or ppc64's ELFv1 relabel (``relabel_elfv1``).  Every build of a split route calls this."""
-    if compiler.relabel_elfv1:
-        for obj in objects:
+    or ppc64's ELFv1 relabel (``relabel_elfv1``), or sparc64's unmerged string sections
+    (``unmerge_sections``).  Every build of a split route calls this."""
+    for obj in objects:
+        if compiler.relabel_elfv1:
             relabel_elfv1(obj)
+        if compiler.unmerge_sections:
+            unmerge_sections(obj)
 
 
 def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Path, *, compile_only: bool = False,

@@ -454,8 +454,7 @@ def test_clang_objects_see_the_glibc_the_gcc_link_uses(arch, tmp_path):
         'printf("%lu %lu\\n", by_gcc[i], by_clang[i]); return 0; }\n')
     _run(toolchains.compile_argv(profile, compiler, [tmp_path / "by_clang.c"], tmp_path / "by_clang.o",
                                  compile_only=True), f"{compiler.identity} -c")
-    if compiler.relabel_elfv1:  # ppc64, as the driver's build does (toolchains.relabel_elfv1)
-        toolchains.relabel_elfv1(tmp_path / "by_clang.o")
+    toolchains.fix_objects(compiler, [tmp_path / "by_clang.o"])  # as the driver's build does (ppc64, sparc64)
     gcc = compiler.linker
     for name in ("by_gcc", "main"):
         _run(toolchains.compile_argv(profile, gcc, [tmp_path / f"{name}.c"], tmp_path / f"{name}.o",
@@ -521,6 +520,64 @@ def test_only_zig_s_mislabelled_ppc64_objects_are_relabelled_elfv1(tmp_path):
     _run(["gcc", "-c", str(src), "-o", str(host)], "host gcc -c")
     with pytest.raises(ToolchainError, match="not a 64-bit big-endian PowerPC object"):
         toolchains.relabel_elfv1(host)
+
+
+_STRING_TABLE_C = r"""#include <stdio.h>
+#include <string.h>
+/* A table the program must keep in data (the driver's op names: csrc/probes.c): read through a
+ * volatile index, so each entry is a pointer the linker relocates. */
+const char *const names[] = {"set", "clear", "change", "test_and_set", "nclear", "clear"};
+int main(void)
+{
+    volatile unsigned i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        printf("%s %u\n", names[i], (unsigned)strlen(names[i]));
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("arch", SPLIT)
+def test_a_split_build_s_string_tables_point_at_their_strings(arch, tmp_path):
+    """The driver finds a probe's op by name in a table of string pointers; zig's sparc64 objects
+    reach merged strings by a local symbol plus an addend, which GNU ld got wrong ("unknown op:
+    clear") until the merge flag is cleared (toolchains.unmerge_sections, via fix_objects)."""
+    profile, compiler = _split_compiler(arch)
+    src, obj, exe = tmp_path / "t.c", tmp_path / "t.o", tmp_path / "t"
+    src.write_text(_STRING_TABLE_C)
+    _run(toolchains.compile_argv(profile, compiler, [src], obj, compile_only=True, extra_flags=["-O2"]), "zig -c")
+    toolchains.fix_objects(compiler, [obj])
+    _run(toolchains.compile_argv(profile, compiler.linker, [obj], exe), "gcc link")
+    if profile.toolchain.run_blocker or toolchains.find_runner(profile) is None:
+        pytest.skip(f"linked, cannot run {arch} here: {profile.toolchain.run_blocker or toolchains.missing_reason(profile)}")
+    run = toolchains.run_binary(profile, exe, timeout=60)
+    assert run.ok, run.failure(60, "program")
+    names = ("set", "clear", "change", "test_and_set", "nclear", "clear")
+    assert run.stdout.splitlines() == [f"{n} {len(n)}" for n in names]
+
+
+def test_unmerge_sections_clears_only_the_merge_flags(tmp_path):
+    from elftools.elf.elffile import ELFFile
+
+    src, obj = tmp_path / "s.c", tmp_path / "s.o"
+    src.write_text('const char *const names[] = {"set", "clear"};\nint f(void) { return 1; }\n')
+    _run(["gcc", "-O2", "-c", str(src), "-o", str(obj)], "host gcc -c")
+
+    def flags(path):
+        with open(path, "rb") as f:
+            return {s.name: s["sh_flags"] for s in ELFFile(f).iter_sections()}
+
+    before = flags(obj)
+    merged = {n for n, f in before.items() if f & 0x10}
+    assert ".rodata.str1.1" in merged
+    assert toolchains.unmerge_sections(obj) == len(merged)
+    after = flags(obj)
+    assert {n: f for n, f in after.items() if n in merged} == {n: before[n] & ~0x30 for n in merged}
+    assert {n: f for n, f in after.items() if n not in merged} == {n: f for n, f in before.items() if n not in merged}
+    assert toolchains.unmerge_sections(obj) == 0
+    not_elf = tmp_path / "s.c"
+    with pytest.raises(ToolchainError, match="not an ELF object"):
+        toolchains.unmerge_sections(not_elf)
 
 
 def test_without_the_gcc_route_the_alternate_is_zig_musl_again(monkeypatch):
