@@ -98,6 +98,33 @@ def test_an_untouched_entry_is_not_hashed_again_and_a_rewritten_one_is(tmp_path,
     assert not again.hit and "bytes differ" in again.rebuilt and again.path.read_bytes() == b"\x7fELF good"
 
 
+def test_each_arch_keeps_its_most_recently_used_builds(tmp_path):
+    """The cache is bounded per arch: a build removes that arch's least recently used entries
+    beyond KEEP_PER_ARCH (a hit counts as a use); other arches, even one whose name starts with
+    this one's, are not touched."""
+    from bitlayout.backends.buildcache import KEEP_PER_ARCH
+
+    cache = BuildCache(tmp_path)
+    keys = [f"{i:032x}" for i in range(KEEP_PER_ARCH + 3)]
+
+    def build(out: Path):
+        out.write_bytes(b"\x7fELF " + out.name.encode())
+
+    for n, key in enumerate(keys[:KEEP_PER_ARCH]):
+        cache.get_or_build(key, "arm", build)
+        record = tmp_path / f"arm-{key}.json"
+        os.utime(record, ns=(n * 10**9, n * 10**9))  # built in this order
+    other = [cache.get_or_build(key, "armeb", build).path for key in keys[:2]]
+    assert cache.get_or_build(keys[0], "arm", build).hit  # the oldest, used again: now the newest
+    for key in keys[KEEP_PER_ARCH:]:
+        cache.get_or_build(key, "arm", build)
+    left = sorted(p.name[len("arm-"):] for p in tmp_path.glob("arm-*") if not p.name.endswith(".json"))
+    # keys 1, 2, 3 were the least recently used when keys 8, 9, 10 came
+    assert left == sorted([keys[0], *keys[4:]])
+    assert len(left) == KEEP_PER_ARCH and all(p.exists() for p in other)
+    assert sorted(p.name for p in tmp_path.glob("arm-*.json")) == [f"arm-{k}.json" for k in left]
+
+
 def test_failed_build_publishes_nothing(tmp_path):
     cache = BuildCache(tmp_path)
 

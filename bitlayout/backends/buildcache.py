@@ -18,6 +18,11 @@ that record, with another key's record, or whose bytes no longer match (a trunca
 a full disk, a foreign file in the slot) is rebuilt, not run: bitlayout executes these
 files.
 
+Bounded: each arch keeps its ``KEEP_PER_ARCH`` most recently used builds (a hit touches the
+record's mtime); after a build, older ones of that arch go (``prune``).  Without this every
+change of the shim's sources, a compiler update or a new flag left a binary behind for good (426
+entries, 261 MB, in one developer's cache).
+
 Concurrency: several processes (pytest -n 2, two CLI runs) may build the same
 key at once.  Each writes its own temporary file in the cache directory and
 publishes it with ``bitlayout.publish`` (a rename, atomic within one file
@@ -30,6 +35,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +47,10 @@ from ..publish import publish, publish_text
 
 # Bump when the meaning of a cached entry changes (layout of the key, driver ABI).
 CACHE_FORMAT = 2  # 2: every entry has its record (key, sha256, size)
+# Builds kept per arch: exec and exec-alternate, the freestanding and workaround variants, and a
+# few source or compiler versions back (switching branches does not rebuild everything).
+KEEP_PER_ARCH = 8
+_KEY_LENGTH = 32  # build_key's hex digits
 
 
 def _stamp(path: Path) -> list[int] | None:
@@ -142,6 +153,7 @@ class BuildCache:
         final = self.path_for(key, stem)
         problem = self.problem(final, key)
         if not problem:
+            _touch(final.with_name(final.name + ".json"))  # recently used: kept by prune
             return CachedBuild(final, True, 0.0)
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         start = time.perf_counter()
@@ -154,4 +166,37 @@ class BuildCache:
         if stamp == _stamp(final):
             record["stamp"] = stamp
         publish_text(final.with_name(final.name + ".json"), json.dumps(record))
+        self.prune(stem, keep=final.name)
         return CachedBuild(final, False, seconds, "" if problem == "missing" else problem)
+
+    def prune(self, stem: str, keep: str = "", limit: int = KEEP_PER_ARCH) -> list[str]:
+        """Remove all but the ``limit`` most recently used builds of ``stem`` (record mtime; the
+        entry named ``keep`` always stays); returns the names removed.  A binary a running
+        process still executes is only unlinked: the process keeps its copy."""
+        pattern = re.compile(re.escape(stem) + "-[0-9a-f]{%d}\\.json" % _KEY_LENGTH)
+        try:
+            records = [(e.stat().st_mtime_ns, e.name) for e in os.scandir(self.root) if pattern.fullmatch(e.name)]
+        except OSError:
+            return []
+        records.sort(reverse=True)
+        removed = []
+        for _mtime, name in records[limit:]:
+            binary = name[:-len(".json")]
+            if binary == keep:
+                continue
+            for path in (self.root / binary, self.root / name):
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    break
+            removed.append(binary)
+        return removed
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # a read-only cache only loses its use order
