@@ -4,7 +4,8 @@ One stage per module, the pycparser habit:
 
 - ``lexer``      tokens of preprocessed C, on demand, with ``file:line:col`` positions;
 - ``parser``     a GNU C declaration parser -> ``table.TranslationUnit`` (types as
-                 ``nodes.CType``, constant expressions as ``nodes`` trees);
+                 ``nodes.CType``, constant expressions as ``nodes`` trees), replaying top-level
+                 declarations it parsed before from ``declmemo``;
 - ``table``      the declaration table (immutable once built);
 - ``cpp``        the built-in preprocessor (with ``pplex``, ``ppmacro``, ``ppexpand``, ``ppexpr``);
                  ``preprocess`` picks it or the arch's compiler, fed the compiler facts of
@@ -57,8 +58,9 @@ def build_table(text: str, filename: str = "<input>", input_files: Iterable[str]
 
 def clear_caches() -> None:
     """Forget every per-process memo of the front end (benchmarks measure cold starts)."""
-    from . import cpp, preprocess
+    from . import cpp, declmemo, preprocess
 
     _TABLES.clear()
+    declmemo.clear()
     preprocess.clear_caches()
     cpp.clear_caches()

@@ -24,7 +24,7 @@ class CType:
       ``pointer``  ``of`` = pointee
       ``array``    ``of`` = element, ``count`` = length expression or None (``[]``)
       ``func``     a function type (parameters are never needed for a layout)
-      ``tag``      name = tag key (``struct s``, ``union <anonymous #3>``)
+      ``tag``      name = tag key (``struct s``, ``union <anonymous at f.h:3:5>``)
       ``typedef``  name = typedef name
       ``typeof``   ``of`` = a type, or ``expr`` = an expression whose type it is
       ``atomic``   ``of`` = the ``_Atomic`` qualified type

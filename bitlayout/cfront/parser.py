@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 
 from ..errors import CParseError, LayoutError
+from . import declmemo
 from . import nodes as N
 from .lexer import CHAR, EOF, ID, NUM, PRAGMA, PUNCT, STR, Lexer, Token
 from .nodes import CType
@@ -153,7 +154,12 @@ class Parser:
         self.variables: dict[str, VarDecl] = {}
         self.ordinary: dict[str, str] = {}  # typedef / object / enumerator: one namespace in C
         self.unsupported_names: dict[str, str] = {}
-        self.anon = 0
+        # While a top-level declaration is recorded for the memo (declmemo): what its parse asked
+        # of the tables and what it wrote to them.
+        self._reads: dict | None = None
+        self._typedef_reads: dict | None = None
+        self._writes: list | None = None
+        self._written: set = set()
         # #pragma pack state (GCC c-pragma.cc handle_pragma_pack): bytes, 0 = none
         self.pack = 0
         self.pack_default = 0
@@ -202,13 +208,48 @@ class Parser:
         return _CANON.get(t.text, t.text) if t.kind == ID else t.text
 
     def is_typedef_name(self, name: str) -> bool:
-        return name in self.typedefs
+        found = name in self.typedefs
+        seen = self._typedef_reads  # the commonest question by far: kept apart, keyed by name
+        if seen is not None and name not in seen and ("typedefs", name) not in self._written:
+            seen[name] = found
+        return found
+
+    # -- the tables, as the declaration memo sees them (declmemo) ------------------------
+    def _get(self, table: str, key: str):
+        value = getattr(self, table).get(key)
+        if self._reads is not None:
+            self._read(table, key, False, value)
+        return value
+
+    def _has(self, table: str, key: str) -> bool:
+        found = key in getattr(self, table)
+        if self._reads is not None:
+            self._read(table, key, True, found)
+        return found
+
+    def _read(self, table: str, key: str, presence_only: bool, answer) -> None:
+        """Record what the declaration found in the tables before it: the first answer for a
+        key it has not written itself (later ones follow from its own writes)."""
+        if (table, key) not in self._written:
+            self._reads.setdefault((table, key, presence_only), answer)
+
+    def _put(self, table: str, key: str, value) -> None:
+        getattr(self, table)[key] = value
+        if self._writes is not None:
+            self._writes.append((table, key, value))
+            self._written.add((table, key))
+
+    def _pragma_state(self) -> tuple:
+        return self.pack, self.pack_default, tuple(self.pack_stack), self.sso
 
     # -- driver -------------------------------------------------------------------
     def parse(self, recover: bool = False) -> TranslationUnit:
         """The whole text.  ``recover``: a top-level declaration this parser cannot read is
         skipped and the names it seems to declare are reported unsupported (``Unparsed``) instead
         of failing the file (used once the compiler has said the file is valid C)."""
+        memo = declmemo.enabled()
+        context = (self.filename, self.input_files)
+        tables = {name: getattr(self, name) for name in self._TABLES}
         while True:
             t = self.peek()
             if t.kind == EOF:
@@ -222,7 +263,10 @@ class Parser:
                     self.lx.skip_balanced(self.next())
                     self.expect(";", "after top-level asm")
                     continue
-                self.external_declaration()
+                if memo:
+                    self._memoised_declaration(t, context, tables)
+                else:
+                    self.external_declaration()
             except CParseError as exc:
                 if not recover:
                     raise
@@ -232,6 +276,51 @@ class Parser:
                                self.input_files, self.unsupported_names)
 
     _TABLES = ("tags", "tag_kinds", "typedefs", "enum_constants", "variables", "ordinary")
+
+    def _memoised_declaration(self, t: Token, context: tuple, tables: dict) -> None:
+        """external_declaration, or the replay of the same declaration parsed before (declmemo)."""
+        lx = self.lx
+        start = t.offset
+        state = self._pragma_state()
+        key = (lx.text[start:start + declmemo.PREFIX], lx.where(start), lx.file_of(start), context, state)
+        entry = declmemo.lookup(key, lx.text, start, tables)
+        if entry is not None:
+            lx.lookahead.clear()
+            lx.pos = start + len(entry.text)
+            self.items.extend(entry.items)
+            for table, name, value in entry.writes:
+                tables[table][name] = value
+            if entry.state_after is not None:
+                self.pack, self.pack_default, stack, self.sso = entry.state_after
+                self.pack_stack = list(stack)
+            return
+        n_items = len(self.items)
+        self._reads, self._typedef_reads, self._writes, self._written = {}, {}, [], set()
+        try:
+            self.external_declaration()
+            reads, typedef_reads, writes = self._reads, self._typedef_reads, self._writes
+        finally:
+            self._reads = self._typedef_reads = self._writes = None
+        # Nothing peeked past the last token (the usual case): the lexer stands right after it.
+        end = lx.pos if not lx.lookahead else self._declaration_end(start)
+        after = self._pragma_state()
+        declmemo.store(key, declmemo.Entry(lx.text[start:end], tuple(reads.items()),
+                                           tuple(typedef_reads.items()), tuple(self.items[n_items:]),
+                                           tuple(writes), after if after != state else None))
+
+    def _declaration_end(self, start: int) -> int:
+        """Where the declaration that began at ``start`` ends: after its last token, before the
+        whitespace and directive lines (line markers, ``-dD`` macros) up to the next token."""
+        text = self.lx.text
+        end = self.peek().offset
+        while True:
+            while end > start and text[end - 1] in " \t\r\n\f\v":
+                end -= 1
+            line = text.rfind("\n", start, end) + 1
+            if line > start and text[line:end].lstrip(" \t").startswith("#"):
+                end = line
+                continue
+            return end
 
     def _mark(self) -> tuple:
         return len(self.items), tuple(len(getattr(self, name)) for name in self._TABLES)
@@ -448,12 +537,12 @@ class Parser:
         if specs.storage == "typedef":
             self._check_ordinary(name, "typedef", where)
             td = TypedefDecl(name, ctype, attrs, tuple(specs.alignas), where, self.lx.file_of(d.offset))
-            old = self.typedefs.get(name)
+            old = self._get("typedefs", name)
             if old is not None:
                 # C11 allows the same typedef again; a different type is checked per arch by layout
                 self.items.append(TypedefAgain(old, td))
                 return
-            self.typedefs[name] = td
+            self._put("typedefs", name, td)
             self.items.append(td)
             return
         self._check_ordinary(name, "object", where)
@@ -462,16 +551,16 @@ class Parser:
         var = VarDecl(name, ctype, attrs, where)
         if ctype.kind != "func":
             self.items.append(var)  # its type is checked where it stands (`int v[-1];` is an error)
-        old = self.variables.get(name)
+        old = self._get("variables", name)
         if old is not None and not (ctype.kind == "array" and ctype.count is not None):
             return  # a redeclaration adds nothing the layout needs (the first complete type wins)
-        self.variables[name] = var
+        self._put("variables", name, var)
 
     def _check_ordinary(self, name: str, kind: str, where: str) -> None:
-        old = self.ordinary.get(name)
+        old = self._get("ordinary", name)
         if old is not None and old != kind:
             raise LayoutError(f"{name!r} redeclared as a different kind of symbol (was {old})", path=where)
-        self.ordinary[name] = kind
+        self._put("ordinary", name, kind)
 
     # -- specifiers -----------------------------------------------------------------
     def decl_specifiers(self, file_scope: bool = False, member: bool = False) -> _Specs:
@@ -604,20 +693,26 @@ class Parser:
                 self.fail(self.peek(), f"expected '{{' before {self._show(self.peek())}")
             key = f"{kind} {name}"
             self._check_tag_kind(name, kind, kw)
-            if key not in self.tags:
-                self.tags[key] = TagDef(kind, name, key, None, coord=self.where(kw),
-                                        file=self.lx.file_of(kw.offset))
+            if not self._has("tags", key):
+                self._put("tags", key, TagDef(kind, name, key, None, coord=self.where(kw),
+                                              file=self.lx.file_of(kw.offset)))
             sp.groups.append(type_attrs)  # `struct s __attribute__((x)) v;`: on the declaration
             return CType("tag", key)
         if name is not None:
             self._check_tag_kind(name, kind, kw)
             key = f"{kind} {name}"
-            old = self.tags.get(key)
+            old = self._get("tags", key)
             if old is not None and (old.fields is not None or kind == "enum" and old.enumerators):
                 raise LayoutError(f"redefinition of {key!r}", path=self.where(kw))
         else:
-            self.anon += 1
-            key = f"{kind} <anonymous #{self.anon}>"
+            # Named by where it stands, as clang does: the same anonymous type gets the same key on
+            # every arch, so the declarations that use it can be replayed (declmemo).
+            coord = self.where(kw)
+            key = f"{kind} <anonymous at {coord}>"
+            again = 1
+            while self._has("tags", key):  # the same place once more: a header included twice
+                again += 1
+                key = f"{kind} <anonymous at {coord} #{again}>"
         lbrace = self.next()
         asserts: list[StaticAssert] = []  # _Static_assert inside the body: checked once it is complete
         if kind == "enum":
@@ -635,17 +730,17 @@ class Parser:
                 type_attrs.append(Attr("scalar_storage_order", self.sso))
         td = TagDef(kind, name, key, fields, tuple(enumerators), tuple(type_attrs), self.where(kw),
                     self.lx.file_of(kw.offset), fixed)
-        self.tags[key] = td
+        self._put("tags", key, td)
         self.items.append(td)
         self.items.extend(asserts)
         sp.defined_tag = key
         return CType("tag", key)
 
     def _check_tag_kind(self, name: str, kind: str, tok: Token) -> None:
-        old = self.tag_kinds.get(name)
+        old = self._get("tag_kinds", name)
         if old is not None and old != kind:
             raise LayoutError(f"{name!r} defined as wrong kind of tag ({old}, then {kind})", path=self.where(tok))
-        self.tag_kinds[name] = kind
+        self._put("tag_kinds", name, kind)
 
     def struct_body(self, lbrace: Token, asserts: list) -> tuple[FieldDecl, ...]:
         fields: list[FieldDecl] = []
@@ -717,10 +812,10 @@ class Parser:
                 self.attributes()
             value = self.conditional_expr() if self.accept("=") else None
             where = self.where(t)
-            if t.text in self.enum_constants:
+            if self._has("enum_constants", t.text):
                 raise LayoutError(f"redeclaration of enumerator {t.text!r}", path=where)
             self._check_ordinary(t.text, "enumerator", where)
-            self.enum_constants[t.text] = (key, len(enumerators))
+            self._put("enum_constants", t.text, (key, len(enumerators)))
             enumerators.append((t.text, value))
             if not self.accept(","):
                 self.expect("}", "at end of enumerator list")
@@ -1351,7 +1446,6 @@ def _scoped_parser(text: str, tu: TranslationUnit, filename: str) -> Parser:
     p.tags = dict(tu.tags)
     p.tag_kinds = {t.name: t.kind for t in tu.tags.values() if t.name}
     p.enum_constants = dict(tu.enum_constants)
-    p.anon = 1_000_000  # anonymous tags defined here never collide with the table's
     return p
 
 

@@ -41,7 +41,7 @@ class FieldDecl:
 class TagDef:
     kind: str  # struct union enum
     name: str | None
-    key: str  # "struct s" or "struct <anonymous #n>"
+    key: str  # "struct s" or "struct <anonymous at file:line:col>"
     fields: tuple[FieldDecl, ...] | None  # None: declared only (incomplete)
     enumerators: tuple[tuple[str, Expr | None], ...] = ()
     attrs: tuple[Attr, ...] = ()
