@@ -15,6 +15,11 @@ struct, union, enum and typedef of it (1,100-1,400 types):
 - ``cli``: ``bitlayout layout --kernel TREE <headers> --arch A --format json --type ...`` (every
   name the model lays out) as a process of its own: start-up, ``-E``, layout and JSON; its types
   must equal the in-process model's;
+- ``cli, all arches``: one ``bitlayout layout --kernel TREE <headers> --arch A1,A2,... --format json
+  --all-types`` process for every arch of the tree, as a user asks for all of them (Kbuild's ``-E``
+  of the next arches runs while one is laid out; declarations shared with an arch before are
+  replayed, ``cfront.declmemo``); wall and CPU (the process and its compilers) against the
+  compilers' total, and its types equal to the in-process model's for every arch;
 - agreement: the model's types against the compiler's, type by type (``kernel.facts.compare_types``);
 - ``--verify``: the compiler's facts confirmed by the compiler itself (the TU plus one
   ``_Static_assert`` per size, alignment and member offset compiles, ``-fsyntax-only``).
@@ -31,6 +36,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -117,6 +123,23 @@ def cli_types(tree, profile, names: list[str]) -> tuple[dict, float]:
     return json.loads(proc.stdout)["arches"][profile.name]["types"], seconds
 
 
+def cli_all_arches(tree, names: list[str]) -> tuple[dict, float, float]:
+    """One ``bitlayout layout --kernel --all-types`` process for every arch in ``names``: the types
+    it prints per arch, its wall time and CPU time (with its compilers)."""
+    argv = [sys.executable, "-m", "bitlayout", "layout", "--kernel", str(tree.given), *HEADERS, "--arch",
+            ",".join(names), "--format", "json", "--all-types"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise ToolchainError(f"bitlayout layout --kernel exited {proc.returncode}: {proc.stderr.strip()[:300]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {a: v["types"] for a, v in json.loads(proc.stdout)["arches"].items()}, wall, cpu
+
+
 def run_arch(tree, profile, out_dir: Path | None, with_cli: bool, verify: bool) -> dict:
     command = command_for(tree, profile)
     build = prepared_build(tree, profile)
@@ -140,6 +163,7 @@ def run_arch(tree, profile, out_dir: Path | None, with_cli: bool, verify: bool) 
            "E_seconds": round(e_seconds, 3), "model_seconds": round(model_seconds, 3),
            "E_bytes": len(text), "E_lines": text.count("\n"), **counts(dwarf), "agreement": agreement.to_json(),
            "compiler": command.compiler_version}
+    row["_model"] = model  # for the all-arches process (not printed)
     if with_cli:
         laid_out = [n for n in names if "unsupported" not in model[n]]
         printed, cli_seconds = cli_types(tree, profile, laid_out)
@@ -176,7 +200,7 @@ def _line(label: str, row: dict) -> str:
             f"model {row['model_seconds']:5.2f}{cli} s")
 
 
-def summarize(rows: list[dict]) -> list[str]:
+def summarize(rows: list[dict], all_arch_runs: list[dict] = ()) -> list[str]:
     ok = [r for r in rows if "error" not in r]
     if not ok:
         return []
@@ -193,6 +217,11 @@ def summarize(rows: list[dict]) -> list[str]:
         same = all(r["cli_same_as_model"] for r in cli)
         out.append(f"model as CLI processes (one per arch): {c:.1f} s -> compiler/CLI {cc / c:.1f}x; "
                    f"CLI types == in-process: {same}")
+    for run in all_arch_runs:
+        cc = sum(r["compiler_seconds"] for r in ok if r["arch"] in run["arches"])
+        out.append(f"{run['label']}: one CLI process for {len(run['arches'])} arches: {run['wall']:.1f} s wall, "
+                   f"{run['cpu']:.1f} s CPU -> compiler/CLI {cc / run['wall']:.1f}x wall, {cc / run['cpu']:.1f}x "
+                   f"CPU; its types == in-process: {run['same']}")
     prep = [r["prepare_seconds"] for r in ok if r["prepare_seconds"]]
     if prep:
         out.append(f"one-off kernel prepare (where bitlayout prepared): {sum(prep):.0f} s over {len(prep)} arches, "
@@ -211,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-cli", action="store_true", help="leave out the CLI processes")
     ap.add_argument("--verify", action="store_true", help="confirm the compiler's facts with _Static_assert")
     args = ap.parse_args(argv)
-    summary, all_rows = [], []
+    summary, all_rows, all_arch_runs = [], [], []
     for given in args.trees:
         tree = find_tree(given)
         label = tree_label(tree)
@@ -231,12 +260,22 @@ def main(argv: list[str] | None = None) -> int:
                 row = {"arch": profile.name, "error": str(exc)[:300]}
             rows.append(row)
             print(_line(label, row), flush=True)
+        done = [r for r in rows if "error" not in r]
+        if not args.no_cli and len(done) > 1:
+            printed, wall, cpu = cli_all_arches(tree, [r["arch"] for r in done])
+            same = all({n: printed[r["arch"]].get(n) for n in r["_model"] if "unsupported" not in r["_model"][n]}
+                       == {n: t for n, t in r["_model"].items() if "unsupported" not in t} for r in done)
+            all_arch_runs.append({"label": label, "arches": [r["arch"] for r in done], "wall": wall, "cpu": cpu,
+                                  "same": same})
+            print(f"{label:28} all arches in one CLI process: {wall:.1f} s wall, {cpu:.1f} s CPU", flush=True)
+        for r in rows:
+            r.pop("_model", None)
         summary.append({"tree": str(tree.given), "label": label, "version": tree.version, "kind": tree.kind,
                         "headers": HEADERS, "arches": rows})
         all_rows += rows
         if out_dir is not None:
             (out_dir / "summary.json").write_text(json.dumps(summary[-1], indent=1) + "\n")
-    for line in summarize(all_rows):
+    for line in summarize(all_rows, all_arch_runs):
         print(line)
     return 0 if all("error" not in r for r in all_rows) else 1
 

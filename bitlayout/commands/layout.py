@@ -76,7 +76,7 @@ def _kernel_source(args: Any) -> Any:
 
 
 def compute(args: Any) -> dict:
-    from ..kernel.inputs import layout_for
+    from ..kernel.inputs import layouts_for
     from ..profiles import select_profiles
 
     kernel = _kernel_source(args)
@@ -86,13 +86,13 @@ def compute(args: Any) -> dict:
     sets = {}
     failed: dict[str, list[str]] = {}  # message -> arches, in arch order
     first: dict[str, BitlayoutError] = {}
-    for p in profiles:
-        try:
-            sets[p.name] = layout_for(args.files, p, args.include_dirs, defines, kernel=kernel,
-                                      builtin=True if args.builtin_cpp else None)
-        except BitlayoutError as exc:
-            failed.setdefault(str(exc), []).append(p.name)
-            first.setdefault(str(exc), exc)
+    for p, result in layouts_for(args.files, profiles, args.include_dirs, defines, kernel=kernel,
+                                 builtin=True if args.builtin_cpp else None):
+        if isinstance(result, BitlayoutError):
+            failed.setdefault(str(result), []).append(p.name)
+            first.setdefault(str(result), result)
+        else:
+            sets[p.name] = result
     if failed:
         # One line: the first error, and every arch it happened on (headers often differ per arch
         # through #ifdef __m68k__ & co., so "some.h:3:18: before: z" alone is a riddle).
