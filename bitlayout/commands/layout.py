@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import jsontext
 from ..errors import BitlayoutError, UsageError
 from . import add_verb, kernel_profiles, kernel_source, parse_defines
 
@@ -151,8 +152,9 @@ def run(args: Any) -> int:
         doc = contract({})
         for arch, ls in sets.items():
             doc["arches"][arch] = ls.to_contract(type_names(ls, args))
-        # One write: json.dump writes each of its tens of thousands of pieces on its own.
-        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
+        # One write of text the C encoder made for each member (jsontext): doc, arches, arch,
+        # types, type, members are one entry per line, each member one line.
+        sys.stdout.write(jsontext.dumps(doc, 6) + "\n")
         return 0
     if args.format == "compare":
         sys.stdout.write(render_compare(sets, args.types[0], other_compiler_sets(sets, args)))
