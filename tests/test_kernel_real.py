@@ -284,6 +284,29 @@ def test_every_type_of_a_stored_tu_equals_its_dwarf(tu):
         pytest.xfail(f"{agreement.equal}/{agreement.compared} equal; known model gaps: {known}")
 
 
+def test_stored_tus_parse_the_same_replayed_after_each_other(monkeypatch):
+    """The declaration memo on kernel code: the stored TUs parsed one after another (each replaying
+    what it shares with the TUs before it) give exactly the tables fresh parses give."""
+    tus = _material()
+    if not tus:
+        pytest.skip("BITLAYOUT_KERNEL_TUS is not set (a directory written by benchmarks/bench_kernel.py --out)")
+    from bitlayout.cfront import declmemo
+    from bitlayout.cfront.parser import parse
+
+    def table(text, name):
+        tu = parse(text, name, ())
+        return tu.items, [list(getattr(tu, t).items()) for t in ("tags", "typedefs", "enum_constants", "variables")]
+
+    declmemo.clear()
+    for path in tus:
+        text = path.read_text()
+        replayed = table(text, "<kernel tu>")  # one name for all: the memo keys on it
+        monkeypatch.setenv("BITLAYOUT_NO_DECL_MEMO", "1")
+        assert replayed == table(text, "<kernel tu>"), path.name
+        monkeypatch.delenv("BITLAYOUT_NO_DECL_MEMO")
+    declmemo.clear()
+
+
 # ---------------------------------------------------------------------------
 # kernel.abi against Kbuild's whole command
 
