@@ -19,7 +19,9 @@ struct, union, enum and typedef of it (1,100-1,400 types):
   --all-types`` process for every arch of the tree, as a user asks for all of them (Kbuild's ``-E``
   of the next arches runs while one is laid out; declarations shared with an arch before are
   replayed, ``cfront.declmemo``); wall and CPU (the process and its compilers) against the
-  compilers' total, and its types equal to the in-process model's for every arch;
+  compilers' total, and its types equal to the in-process model's for every arch; cold (every
+  ``-E`` run) and warm (``-E`` output kept from the run before, as on a second run: the
+  compilers' side keeps nothing);
 - agreement: the model's types against the compiler's, type by type (``kernel.facts.compare_types``);
 - ``--verify``: the compiler's facts confirmed by the compiler itself (the TU plus one
   ``_Static_assert`` per size, alignment and member offset compiles, ``-fsyntax-only``).
@@ -108,13 +110,17 @@ def model_types(text: str, profile, command, inputs: list[str], names: list[str]
     return ls.to_contract(names)["types"]
 
 
+# The CLI processes run Kbuild's -E as a first run does, unless a figure is said to be warm.
+COLD_ENV = {"BITLAYOUT_NO_FACTS_CACHE": "1"}
+
+
 def cli_types(tree, profile, names: list[str]) -> tuple[dict, float]:
     """``bitlayout layout --kernel`` as a process of its own: the types it prints and its wall time."""
     argv = [sys.executable, "-m", "bitlayout", "layout", "--kernel", str(tree.given), *HEADERS, "--arch",
             profile.name, "--format", "json"]
     for name in names:
         argv += ["--type", name]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **COLD_ENV}
     t0 = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - t0
@@ -123,12 +129,13 @@ def cli_types(tree, profile, names: list[str]) -> tuple[dict, float]:
     return json.loads(proc.stdout)["arches"][profile.name]["types"], seconds
 
 
-def cli_all_arches(tree, names: list[str]) -> tuple[dict, float, float]:
+def cli_all_arches(tree, names: list[str], warm: bool = False) -> tuple[dict, float, float]:
     """One ``bitlayout layout --kernel --all-types`` process for every arch in ``names``: the types
-    it prints per arch, its wall time and CPU time (with its compilers)."""
+    it prints per arch, its wall time and CPU time (with its compilers).  ``warm``: Kbuild's -E
+    output kept from an earlier run is used (``factscache`` kind ``kernel-e``)."""
     argv = [sys.executable, "-m", "bitlayout", "layout", "--kernel", str(tree.given), *HEADERS, "--arch",
             ",".join(names), "--format", "json", "--all-types"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **({} if warm else COLD_ENV)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True, env=env)
@@ -152,7 +159,7 @@ def run_arch(tree, profile, out_dir: Path | None, with_cli: bool, verify: bool) 
     compiler_seconds = time.perf_counter() - t0
     names = list(dwarf)
     t0 = time.perf_counter()
-    text = kernel_preprocess(tree, profile, HEADERS)
+    text = kernel_preprocess(tree, profile, HEADERS, cache=False)
     e_seconds = time.perf_counter() - t0
     inputs = [str(p) for p in (command.resolve_include(h) for h in HEADERS) if p is not None]
     t0 = time.perf_counter()
@@ -262,12 +269,17 @@ def main(argv: list[str] | None = None) -> int:
             print(_line(label, row), flush=True)
         done = [r for r in rows if "error" not in r]
         if not args.no_cli and len(done) > 1:
-            printed, wall, cpu = cli_all_arches(tree, [r["arch"] for r in done])
-            same = all({n: printed[r["arch"]].get(n) for n in r["_model"] if "unsupported" not in r["_model"][n]}
-                       == {n: t for n, t in r["_model"].items() if "unsupported" not in t} for r in done)
-            all_arch_runs.append({"label": label, "arches": [r["arch"] for r in done], "wall": wall, "cpu": cpu,
-                                  "same": same})
-            print(f"{label:28} all arches in one CLI process: {wall:.1f} s wall, {cpu:.1f} s CPU", flush=True)
+            arches = [r["arch"] for r in done]
+            cli_all_arches(tree, arches, warm=True)  # fills the -E cache for the warm figure
+            for warm in (False, True):
+                printed, wall, cpu = cli_all_arches(tree, arches, warm)
+                same = all({n: printed[r["arch"]].get(n) for n in r["_model"] if "unsupported" not in r["_model"][n]}
+                           == {n: t for n, t in r["_model"].items() if "unsupported" not in t} for r in done)
+                what = "warm (-E kept)" if warm else "cold"
+                all_arch_runs.append({"label": f"{label}, {what}", "arches": arches, "wall": wall, "cpu": cpu,
+                                      "same": same})
+                print(f"{label:28} all arches in one CLI process, {what}: {wall:.1f} s wall, {cpu:.1f} s CPU",
+                      flush=True)
         for r in rows:
             r.pop("_model", None)
         summary.append({"tree": str(tree.given), "label": label, "version": tree.version, "kind": tree.kind,

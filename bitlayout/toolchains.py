@@ -233,7 +233,12 @@ def compiler_executables(compiler: Compiler) -> tuple[str, ...]:
     if compiler.kind == "zig":
         binary = _zig_binary()
         return (str(binary),) if binary is not None else ()
-    driver = compiler.argv[0]
+    return driver_executables(compiler.argv[0])
+
+
+def driver_executables(driver: str) -> tuple[str, ...]:
+    """A gcc-style driver (a path or a name on PATH) and the ``cc1`` it runs, where it names one."""
+    driver = shutil.which(driver) or driver
     try:
         res = run_compiler([driver, "-print-prog-name=cc1"], timeout=30, what=f"{driver} -print-prog-name=cc1")
     except ToolchainError:

@@ -284,6 +284,53 @@ def test_every_type_of_a_stored_tu_equals_its_dwarf(tu):
         pytest.xfail(f"{agreement.equal}/{agreement.compared} equal; known model gaps: {known}")
 
 
+@pytest.fixture
+def compiler_runs(monkeypatch):
+    """The compiler commands run from here on."""
+    from bitlayout.kernel import kbuild
+
+    runs: list[list[str]] = []
+    real = kbuild.run_compiler
+
+    def counting(argv, *args, **kwargs):
+        runs.append(list(argv))
+        return real(argv, *args, **kwargs)
+
+    monkeypatch.setattr(kbuild, "run_compiler", counting)
+    return runs
+
+
+def test_kbuild_e_is_kept_until_a_file_it_read_changes(x86_64_source, tmp_path, compiler_runs, monkeypatch):
+    """Kbuild's -E of a TU is run once; the same command answers from the cache while every file
+    it read, the compiler and the include directories are unchanged."""
+    tree, profile = x86_64_source
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (second / "bl_probe.h").write_text("struct bl_probe { int a; };\n")
+    source = "#include <linux/types.h>\n#include <bl_probe.h>\n"
+    flags = [f"-I{first}", f"-I{second}"]
+
+    def runs() -> int:
+        return sum("-E" in argv for argv in compiler_runs)
+
+    def preprocess(**kw):
+        return kernel_preprocess(tree, profile, source=source, extra_flags=flags, **kw)
+
+    text = preprocess()
+    assert "struct bl_probe { int a; };" in text and runs() == 1
+    assert preprocess() == text and runs() == 1  # the cache answered
+    assert preprocess(cache=False) == text and runs() == 2
+    monkeypatch.setenv("BITLAYOUT_NO_FACTS_CACHE", "1")
+    assert preprocess() == text and runs() == 3
+    monkeypatch.delenv("BITLAYOUT_NO_FACTS_CACHE")
+    (second / "bl_probe.h").write_text("struct bl_probe { long a; };\n")  # a header it read changed
+    assert "struct bl_probe { long a; };" in preprocess() and runs() == 4
+    assert runs() == 4 and "long a" in preprocess()
+    (first / "bl_probe.h").write_text("struct bl_probe { char a; };\n")  # now found first
+    assert "struct bl_probe { char a; };" in preprocess() and runs() == 5
+
+
 def test_stored_tus_parse_the_same_replayed_after_each_other(monkeypatch):
     """The declaration memo on kernel code: the stored TUs parsed one after another (each replaying
     what it shares with the TUs before it) give exactly the tables fresh parses give."""

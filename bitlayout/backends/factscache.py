@@ -18,6 +18,9 @@ on every load, as ``cfront.ppcache`` does for the built-in preprocessor:
 Any difference, a damaged entry or another key, and the compile runs again.  A hit is the
 compiler's own output for the same input; the evidence says so (``cache_hit``, ``compiled_at``).
 JSON only, published atomically; a read-only cache only costs speed.
+
+``kind`` names another output kept the same way in its own directory: ``"kernel-e"``, Kbuild's
+``-E -dD`` of a kernel TU (``kernel.kbuild.kernel_preprocess``).
 """
 
 from __future__ import annotations
@@ -38,21 +41,24 @@ from ..cfront.pplex import file_stamp
 
 SCHEMA = "bitlayout.facts-cache/1"
 MAX_ENTRIES = 2048
+MAX_KERNEL_TEXTS = 64  # 3-4.5 MB each
 _CODE = ("compiled.py", "factscache.py")
+# kind -> the code that makes and reads that output, besides this module
+_KIND_CODE = {"facts": ("backends/compiled.py",), "kernel-e": ("kernel/kbuild.py",)}
 
 
 @functools.cache
-def code_digest() -> str:
-    """Digest of the code that writes the TU and reads the DWARF: changed code never reads an old entry."""
+def code_digest(kind: str = "facts") -> str:
+    """Digest of the code that makes and reads the output: changed code never reads an old entry."""
     h = hashlib.sha256(__version__.encode())
-    here = Path(__file__).parent
-    for name in _CODE:
-        h.update((here / name).read_bytes())
+    package = Path(__file__).parent.parent
+    for name in ("backends/factscache.py", *_KIND_CODE[kind]):
+        h.update((package / name).read_bytes())
     return h.hexdigest()
 
 
-def entry_key(inputs: dict) -> str:
-    return hashlib.sha256(json.dumps([code_digest(), inputs], sort_keys=True).encode()).hexdigest()[:40]
+def entry_key(inputs: dict, kind: str = "facts") -> str:
+    return hashlib.sha256(json.dumps([code_digest(kind), kind, inputs], sort_keys=True).encode()).hexdigest()[:40]
 
 
 def _stamp(path: str) -> list[int] | None:
@@ -104,13 +110,13 @@ def _watched_dirs(files: Sequence[str], search: Sequence[str]) -> list[str]:
 # Entries
 
 
-def load(inputs: dict) -> dict | None:
+def load(inputs: dict, kind: str = "facts") -> dict | None:
     """The stored facts for ``inputs`` (with ``compiled_at``) if nothing they depend on changed, else
     None (always None with ``BITLAYOUT_NO_FACTS_CACHE=1``: every layout is compiled again)."""
     if os.environ.get("BITLAYOUT_NO_FACTS_CACHE") == "1":
         return None
-    key = entry_key(inputs)
-    data = read_json(cache_subdir("facts") / f"facts-{key}.json")
+    key = entry_key(inputs, kind)
+    data = read_json(cache_subdir(kind) / f"{kind}-{key}.json")
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("key") != key \
             or data.get("inputs") != inputs:
         return None
@@ -133,7 +139,7 @@ def load(inputs: dict) -> dict | None:
 
 
 def store(inputs: dict, files: Iterable[str], executables: Iterable[str], search: Sequence[str],
-          facts: dict, started: float) -> None:
+          facts: dict, started: float, kind: str = "facts") -> None:
     """Record ``facts`` with what they depend on; nothing when a file changed since the compile
     began (``started``, a ``time.time()``) or cannot be read."""
     recorded = []
@@ -149,9 +155,9 @@ def store(inputs: dict, files: Iterable[str], executables: Iterable[str], search
     dirs = [[d, _dir_mtime(d)] for d in _watched_dirs([f for f, _, _ in recorded], search)]
     if any(m is not None and m >= started * 1e9 for _, m in dirs):
         return
-    key = entry_key(inputs)
-    directory = cache_subdir("facts")
+    key = entry_key(inputs, kind)
+    directory = cache_subdir(kind)
     data = {"schema": SCHEMA, "key": key, "inputs": inputs, "files": recorded, "executables": exes, "dirs": dirs,
             "facts": facts, "compiled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))}
-    if publish_json(directory / f"facts-{key}.json", data):
-        prune_once(directory, "facts-", MAX_ENTRIES)
+    if publish_json(directory / f"{kind}-{key}.json", data):
+        prune_once(directory, f"{kind}-", MAX_ENTRIES if kind == "facts" else MAX_KERNEL_TEXTS)

@@ -26,6 +26,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -245,14 +246,55 @@ def _run(argv: Sequence[str], what: str, timeout: float) -> subprocess.Completed
 
 def kernel_preprocess(tree: KernelTree | str | Path, profile: Profile, headers: Sequence[str | Path] = (), *,
                       source: str | None = None, config_file: str | Path | None = None,
-                      extra_flags: Sequence[str] = (), timeout: float = 300.0) -> str:
+                      extra_flags: Sequence[str] = (), timeout: float = 300.0, cache: bool = True) -> str:
     """The TU (``source`` text, or one including ``headers``) preprocessed exactly as Kbuild would,
     with ``-dD`` so that macro definitions stay in the output (``extra_flags``, e.g. the user's
-    ``-I``/``-D``, come after Kbuild's)."""
+    ``-I``/``-D``, come after Kbuild's).
+
+    The output is kept (``backends.factscache``, kind ``kernel-e``) with every file the compiler
+    read (its ``-MD`` list: the configuration's ``autoconf.h`` too), the compiler's executables
+    and the directories a new header would be found in first; it is used again only while all of
+    them are unchanged.  ``cache`` False: always run the compiler (benchmarks)."""
+    from ..backends import factscache
+    from ..toolchains import driver_executables
+
     command = command_for(tree, profile, config_file)
     src = _tu_file(source if source is not None else tu_source(headers))
     argv = [*command.argv, *extra_flags, "-E", "-dD", str(src)]
-    return _run(argv, f"-E for {profile.name}", timeout).stdout
+    inputs = {"argv": argv, "compiler": command.compiler_version}
+    kept = factscache.load(inputs, "kernel-e") if cache else None
+    if kept is not None and isinstance(kept["facts"].get("text"), str):
+        return kept["facts"]["text"]
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="bitlayout-kernel-e-") as tmp:
+        deps = Path(tmp) / "deps.d"
+        text = _run([*argv, "-MD", "-MF", str(deps)], f"-E for {profile.name}", timeout).stdout
+        read = factscache.read_depfile(deps)
+    if cache and read is not None:
+        factscache.store(inputs, read, driver_executables(argv[0]), _search_dirs(argv), {"text": text}, started,
+                         "kernel-e")
+    return text
+
+
+def _search_dirs(argv: Sequence[str]) -> list[str]:
+    """The include directories a command names (``-I``, ``-isystem``, ``-iquote``, ``-idirafter``,
+    joined to the flag or the next argument), in order: where a new header could be found before
+    the one the compiler read."""
+    out = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        for flag in ("-isystem", "-iquote", "-idirafter", "-I"):
+            if arg == flag:
+                if i + 1 < len(argv):
+                    out.append(os.path.abspath(argv[i + 1]))
+                    i += 1
+                break
+            if arg.startswith(flag):
+                out.append(os.path.abspath(arg[len(flag):]))
+                break
+        i += 1
+    return out
 
 
 def _tu_file(text: str) -> Path:
