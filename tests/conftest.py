@@ -27,6 +27,19 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return cache
 
 
+def recorded_calls(monkeypatch: pytest.MonkeyPatch, module, name: str = "run_compiler") -> list[list[str]]:
+    """The argv of every call of ``module.name`` from here on (the function still runs)."""
+    calls: list[list[str]] = []
+    real = getattr(module, name)
+
+    def recording(argv, *args, **kwargs):
+        calls.append(list(argv))
+        return real(argv, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, recording)
+    return calls
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """``bitlayout ARGV`` in process: (exit status, stdout, stderr)."""
     from bitlayout.cli import main

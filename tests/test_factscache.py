@@ -10,6 +10,7 @@ import pytest
 from bitlayout import toolchains
 from bitlayout.backends import compiled, factscache
 from bitlayout.profiles import profile_by_name
+from conftest import recorded_calls
 
 
 @pytest.fixture
@@ -23,15 +24,7 @@ def x86_64(private_cache):
 @pytest.fixture
 def compiles(monkeypatch):
     """The compiler commands run from here on (their source file names)."""
-    runs: list[list[str]] = []
-    real = toolchains.run_compiler
-
-    def counting(argv, *args, **kwargs):
-        runs.append(list(argv))
-        return real(argv, *args, **kwargs)
-
-    monkeypatch.setattr(toolchains, "run_compiler", counting)
-    return runs
+    return recorded_calls(monkeypatch, toolchains)
 
 
 def facts(profile, headers, names, **kw):

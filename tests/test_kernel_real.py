@@ -37,7 +37,7 @@ from bitlayout.kernel.inputs import KernelSource, kernel_layout
 from bitlayout.kernel.kbuild import command_for, compiler_macros
 from bitlayout.profile_truth import command_facts, expected_facts
 from bitlayout.profiles import load_profiles, profile_by_name
-from conftest import run_cli
+from conftest import recorded_calls, run_cli
 
 TARBALL = Path("/usr/src/linux-source-6.12.tar.xz")
 SOURCE_HINT = ("linux-source-6.12 not installed: apt-get install -y linux-source-6.12 bc flex bison libssl-dev "
@@ -286,18 +286,10 @@ def test_every_type_of_a_stored_tu_equals_its_dwarf(tu):
 
 @pytest.fixture
 def compiler_runs(monkeypatch):
-    """The compiler commands run from here on."""
+    """The compiler commands Kbuild's helpers run from here on."""
     from bitlayout.kernel import kbuild
 
-    runs: list[list[str]] = []
-    real = kbuild.run_compiler
-
-    def counting(argv, *args, **kwargs):
-        runs.append(list(argv))
-        return real(argv, *args, **kwargs)
-
-    monkeypatch.setattr(kbuild, "run_compiler", counting)
-    return runs
+    return recorded_calls(monkeypatch, kbuild)
 
 
 def test_kbuild_e_is_kept_until_a_file_it_read_changes(x86_64_source, tmp_path, compiler_runs, monkeypatch):
