@@ -515,12 +515,14 @@ class _ProbeProgram:
         return runtimes.plan_build(profile, self.compiler, [src], cflags, freestanding_dir=csrc_dir() / "freestanding")
 
     def digest(self) -> str:
-        """What the program's build depends on beyond the probe source: the runtime's files."""
+        """What the program's build depends on beyond the probe source: the runtime's files and
+        the shim headers they include (``../workers.h``)."""
         if not self.freestanding:
             return "libc"
         from .backends.buildcache import source_digest
         from .backends.exec import csrc_dir
-        return source_digest(sorted(p for p in (csrc_dir() / "freestanding").rglob("*") if p.is_file()))
+        return source_digest([*(p for p in (csrc_dir() / "freestanding").rglob("*") if p.is_file()),
+                              *csrc_dir().glob("*.h")])
 
     def compile_object(self, profile: Profile, src: Path, output: Path) -> Path:
         """The probe's facts as the program's build lays them out (compiled only)."""
@@ -537,19 +539,13 @@ class _ProbeProgram:
         from .backends import runtimes
         commands = runtimes.driver_commands(profile, self.compiler, self._plan(profile, src, cflags), output,
                                             output.parent)
+        subject = f"the probe for {profile.name}"
         for argv in commands.compiles:
-            _run_build_step(argv, self.compiler, profile)
+            toolchains.run_build_step(argv, self.compiler, subject, 600.0)
         if commands.link is not None:
             toolchains.fix_objects(self.compiler, commands.objects)
-            _run_build_step(commands.link, self.compiler.linker, profile)
+            toolchains.run_build_step(commands.link, self.compiler.linker, subject, 600.0)
         return output
-
-
-def _run_build_step(argv: Sequence[str], by: toolchains.Compiler, profile: Profile) -> None:
-    proc = toolchains.run_compiler(argv, timeout=600.0, what=f"{by.identity} building the probe for {profile.name}")
-    if proc.returncode != 0:
-        raise ToolchainError(f"{by.identity} failed on the probe for {profile.name}: "
-                             f"{toolchains.first_error(proc.stderr)}")
 
 
 def _unguarded_facts(profile: Profile, tmp: Path) -> dict[str, int]:

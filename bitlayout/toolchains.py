@@ -679,6 +679,14 @@ def fix_objects(compiler: Compiler, objects: Iterable[Path]) -> None:
             unmerge_sections(obj)
 
 
+def run_build_step(argv: Sequence[str], by: Compiler, subject: str, timeout: float = 120.0) -> None:
+    """Run one compile or link of ``subject`` (``probe.c for mips``) by ``by``; a failure is
+    ToolchainError naming the compiler, the subject and the compiler's first error line."""
+    proc = run_compiler(argv, timeout=timeout, what=f"{by.identity} building {subject}")
+    if proc.returncode != 0:
+        raise ToolchainError(f"{by.identity} failed on {subject}: {first_error(proc.stderr)}")
+
+
 def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Path, *, compile_only: bool = False,
               debug: bool = False, extra_flags: Iterable[str] = (), timeout: float = 120.0,
               compiler: Compiler | None = None) -> Path:
@@ -695,12 +703,10 @@ def compile_c(profile: Profile, sources: Sequence[str | Path], output: str | Pat
     output.parent.mkdir(parents=True, exist_ok=True)
     extra_flags = tuple(extra_flags)
 
+    names = ", ".join(Path(s).name for s in sources)
+
     def run(argv: Sequence[str], by: Compiler) -> None:
-        proc = run_compiler(argv, timeout=timeout, what=f"{by.identity} compiling for {profile.name}")
-        if proc.returncode != 0:
-            names = ", ".join(Path(s).name for s in sources)
-            raise ToolchainError(f"{by.identity} failed on {names} for {profile.name}: "
-                                 f"{first_error(proc.stderr)}")
+        run_build_step(argv, by, f"{names} for {profile.name}", timeout)
 
     def build(tmp: Path) -> None:
         if compiler.linker is None or compile_only:

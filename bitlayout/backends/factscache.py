@@ -31,6 +31,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -40,11 +41,16 @@ from ..cfront.ppcache import content_digest
 from ..cfront.pplex import file_stamp
 
 SCHEMA = "bitlayout.facts-cache/1"
-MAX_ENTRIES = 2048
-MAX_KERNEL_TEXTS = 64  # 3-4.5 MB each
-_CODE = ("compiled.py", "factscache.py")
-# kind -> the code that makes and reads that output, besides this module
-_KIND_CODE = {"facts": ("backends/compiled.py",), "kernel-e": ("kernel/kbuild.py",)}
+
+
+@dataclass(frozen=True)
+class _Kind:
+    code: tuple[str, ...]  # what makes and reads the output, besides this module (package paths)
+    max_entries: int
+
+
+_KINDS = {"facts": _Kind(("backends/compiled.py",), 2048),
+          "kernel-e": _Kind(("kernel/kbuild.py",), 64)}  # a kernel TU's text: 3-4.5 MB
 
 
 @functools.cache
@@ -52,7 +58,7 @@ def code_digest(kind: str = "facts") -> str:
     """Digest of the code that makes and reads the output: changed code never reads an old entry."""
     h = hashlib.sha256(__version__.encode())
     package = Path(__file__).parent.parent
-    for name in ("backends/factscache.py", *_KIND_CODE[kind]):
+    for name in ("backends/factscache.py", *_KINDS[kind].code):
         h.update((package / name).read_bytes())
     return h.hexdigest()
 
@@ -160,4 +166,4 @@ def store(inputs: dict, files: Iterable[str], executables: Iterable[str], search
     data = {"schema": SCHEMA, "key": key, "inputs": inputs, "files": recorded, "executables": exes, "dirs": dirs,
             "facts": facts, "compiled_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))}
     if publish_json(directory / f"{kind}-{key}.json", data):
-        prune_once(directory, f"{kind}-", MAX_ENTRIES if kind == "facts" else MAX_KERNEL_TEXTS)
+        prune_once(directory, f"{kind}-", _KINDS[kind].max_entries)

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 MAX_ENTRIES = 300_000
 PREFIX = 48  # characters of a declaration's text in its lookup key
 
-_MISSING = object()
-
 
 @dataclass(frozen=True, slots=True)
 class Entry:

@@ -64,13 +64,7 @@ class KbuildCommand:
 
     def include_dirs(self) -> list[Path]:
         """The -I directories in search order (for resolving ``<linux/x.h>`` to a file)."""
-        out, args = [], list(self.argv)
-        for i, tok in enumerate(args):
-            if tok == "-I" and i + 1 < len(args):
-                out.append(Path(args[i + 1]))
-            elif tok.startswith("-I") and len(tok) > 2:
-                out.append(Path(tok[2:]))
-        return out
+        return [Path(d) for d in include_dirs_of(self.argv, ("-I",))]
 
     def resolve_include(self, name: str) -> Path | None:
         """Where ``#include <name>`` lands with these flags, or None."""
@@ -271,27 +265,27 @@ def kernel_preprocess(tree: KernelTree | str | Path, profile: Profile, headers: 
         text = _run([*argv, "-MD", "-MF", str(deps)], f"-E for {profile.name}", timeout).stdout
         read = factscache.read_depfile(deps)
     if cache and read is not None:
-        factscache.store(inputs, read, driver_executables(argv[0]), _search_dirs(argv), {"text": text}, started,
-                         "kernel-e")
+        factscache.store(inputs, read, driver_executables(argv[0]),
+                         [os.path.abspath(d) for d in include_dirs_of(argv)], {"text": text}, started, "kernel-e")
     return text
 
 
-def _search_dirs(argv: Sequence[str]) -> list[str]:
-    """The include directories a command names (``-I``, ``-isystem``, ``-iquote``, ``-idirafter``,
-    joined to the flag or the next argument), in order: where a new header could be found before
-    the one the compiler read."""
+def include_dirs_of(argv: Sequence[str], flags: Sequence[str] = ("-isystem", "-iquote", "-idirafter", "-I")) -> list[str]:
+    """The directories a command names with ``flags`` (joined to the flag or the next argument), in
+    order; by default every include search directory: where a new header could be found before the
+    one the compiler read."""
     out = []
     i = 0
     while i < len(argv):
         arg = argv[i]
-        for flag in ("-isystem", "-iquote", "-idirafter", "-I"):
+        for flag in flags:
             if arg == flag:
                 if i + 1 < len(argv):
-                    out.append(os.path.abspath(argv[i + 1]))
+                    out.append(argv[i + 1])
                     i += 1
                 break
             if arg.startswith(flag):
-                out.append(os.path.abspath(arg[len(flag):]))
+                out.append(arg[len(flag):])
                 break
         i += 1
     return out
