@@ -67,6 +67,21 @@ _TYPE_START = _INT_WORDS | _QUALIFIERS | {"struct", "union", "enum", "typeof", "
                                           "__extension__"}
 _DECL_START = _TYPE_START | _STORAGE | _FUNC_SPEC
 
+def _last_char_before(text: str, at: int) -> str:
+    """The character before ``at`` past blanks ('' at the start)."""
+    at -= 1
+    while at >= 0 and text[at] in " \t\r\n":
+        at -= 1
+    return text[at] if at >= 0 else ""
+
+
+# A parameter list read from its text (Parser._first_words_of_parameters): its brackets, commas and
+# literals (a comma inside one splits nothing); the first two tokens of a parameter, past blanks
+# and the line markers the preprocessor may put inside a list that spans lines.
+_PARAM_PUNCT_RE = re.compile(r"""[][(){},]|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'""")
+_PARAM_WORDS_RE = re.compile(r"(?:\s|^[ \t]*#[^\n]*\n)*([A-Za-z_]\w*)(?:\s|^[ \t]*#[^\n]*\n)*([A-Za-z_]\w*|[*,)])?",
+                             re.MULTILINE)
+
 # Scalar words -> profile scalar key (``int`` words are handled apart).
 _FLOAT_KEYS = {
     ("float",): "float", ("double",): "double", ("double", "long"): "long_double",
@@ -958,8 +973,8 @@ class Parser:
                 lparen = self.next()
                 if self._check_parameters(lparen):
                     self.parameters()
-                else:
-                    self.lx.skip_balanced(lparen)  # a system header's prototype: never a layout input
+                else:  # a system header's prototype: never a layout input
+                    self._first_words_of_parameters(lparen, self.lx.skip_balanced(lparen))
                 suffixes.append(("func",))
                 continue
             break
@@ -974,6 +989,49 @@ class Parser:
         in the input files; elsewhere (the libc, a kernel tree: thousands of prototypes) they
         are jumped over: no parameter changes a layout."""
         return not self.input_files or self.lx.file_of(lparen.offset) in self.input_files
+
+    def _first_words_of_parameters(self, lparen: Token, close: Token) -> None:
+        """The check of ``parameters`` on a list jumped over, from its text: a parameter whose first
+        word past its qualifiers is an identifier that names no type (nor a storage class or
+        attribute) and is followed by a name or ``*`` is an unknown type name, as GCC says (one
+        followed by ``,`` or ``)`` is a K&R name, or an implicit int after a qualifier).  The lists
+        of function-pointer parameters inside it are checked the same way.  A header included
+        without the one that declares its types (``Display`` before <X11/Xlib.h>, ``FILE``
+        before <stdio.h>) is refused as GCC refuses it."""
+        text, end = self.lx.text, close.offset
+        depth, starts, nested, opened = 0, [lparen.offset + 1], [], []
+        for m in _PARAM_PUNCT_RE.finditer(text, lparen.offset + 1, end):
+            c = m.group()
+            if c in "([{":
+                if depth == 0 and c == "(" and _last_char_before(text, m.start()) == ")":
+                    opened.append(m.start())  # `(*cb)(...)`: a function pointer's own list
+                depth += 1
+            elif c in ")]}":
+                depth -= 1
+                if depth == 0 and opened and c == ")":
+                    nested.append((opened.pop(), m.start()))
+            elif c == "," and depth == 0:
+                starts.append(m.end())
+        for at in starts:
+            self._first_word_of_parameter(text, at, end)
+        for open_at, close_at in nested:
+            self._first_words_of_parameters(Token(PUNCT, "(", open_at), Token(PUNCT, ")", close_at))
+
+    def _first_word_of_parameter(self, text: str, at: int, end: int) -> None:
+        while True:
+            m = _PARAM_WORDS_RE.match(text, at, end + 1)
+            if m is None:
+                return
+            word, following = m.group(1), m.group(2)
+            canon = _CANON.get(word, word)
+            if canon not in _QUALIFIERS or following is None or not (following[0].isalpha() or following[0] == "_"):
+                break
+            at = m.start(2)  # `const T x`: T is the word to check
+        if canon in _TYPE_START or canon in _STORAGE or canon in _FUNC_SPEC or canon == "__attribute__" \
+                or following in (None, ",", ")") or self.is_typedef_name(word):
+            return
+        if following == "*" or following[0].isalpha() or following[0] == "_":
+            self.fail(Token(ID, word, m.start(1)), f"unknown type name {word!r}")
 
     def parameters(self) -> None:
         """A parameter list, after its ``(``: read for its type names (an unknown one is an
