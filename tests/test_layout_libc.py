@@ -6,7 +6,8 @@ CI: one translation unit of commonly used headers per arch (one compile each).  
 ``BITLAYOUT_LIBC_ALL=1``, includes every header of the arch's sysroot alone (top level and
 ``sys/``, ``netinet/``, ``arpa/``, ``net/`` ...): where the compiler accepts it, every type must
 equal DWARF; where the compiler refuses it (``bits/`` headers that ``#error`` when included
-directly), bitlayout must refuse it too.
+directly), bitlayout must refuse it too.  ``BITLAYOUT_USR_INCLUDE_ALL=1``: the same on x86_64 for
+every header the machine's other -dev packages put under /usr/include.
 """
 
 from __future__ import annotations
@@ -114,3 +115,52 @@ def test_every_sysroot_header_alone_is_accepted_and_exact_or_refused_like_the_co
     listed = {rel for a, rel in BODY_ONLY_REFUSALS if a == arch}
     missing = listed - set(_sysroot_headers(p))
     assert disagreements == [] and not missing, (disagreements, f"listed, not in the sysroot: {sorted(missing)}")
+
+
+def _third_party_headers() -> list[str]:
+    """Headers under /usr/include (three levels deep) that neither the libc nor the kernel's UAPI
+    installed: what the machine's -dev packages brought (X11, GL, curses, nss, readline, zlib ...).
+    C++-only and compiler-internal trees are left out (GCC in C mode refuses them as bitlayout
+    does, at length)."""
+    found = []
+    for depth in ("*.h", "*/*.h", "*/*/*.h"):
+        for f in sorted(Path("/usr/include").glob(depth)):
+            rel = str(f.relative_to("/usr/include"))
+            if not rel.startswith(("x86_64-linux-gnu/", "c++/", "linux/", "asm", "python3", "llvm", "clang")):
+                found.append(str(f))
+    owners = subprocess.run(["dpkg", "-S", *found], capture_output=True, text=True).stdout.splitlines()
+    libc = {line.partition(": ")[2] for line in owners if line.startswith(("libc6-dev", "linux-libc-dev"))}
+    return [f for f in found if f not in libc]
+
+
+@pytest.mark.skipif(not os.environ.get("BITLAYOUT_USR_INCLUDE_ALL"), reason="long run: BITLAYOUT_USR_INCLUDE_ALL=1")
+def test_every_third_party_header_alone_is_exact_or_refused_like_gcc(tmp_path):
+    """The long run on other people's headers, on the host arch: each alone is either accepted by
+    both bitlayout and gcc with every type equal to DWARF, or refused by both."""
+    p = profile("x86_64")
+    comp = require_compiler(p)
+    disagreements, equal, refused = [], 0, 0
+    for header in _third_party_headers():
+        src = tmp_path / "one.h"
+        rel = header.removeprefix("/usr/include/")
+        src.write_text(f"#include <{rel}>\n")
+        cc_ok = toolchains.run_compiler([*comp.argv, *comp.cflags, "-c", "-w", "-std=gnu11", "-x", "c", str(src),
+                                         "-o", str(tmp_path / "one.o")], timeout=120, what="gcc").returncode == 0
+        try:
+            model = layout.layout_headers([src], p)
+        except BitlayoutError as exc:
+            refused += not cc_ok
+            if cc_ok:
+                disagreements.append(f"{rel}: gcc accepts it, bitlayout says {exc}")
+            continue
+        if not cc_ok:
+            disagreements.append(f"{rel}: gcc refuses it, bitlayout laid it out")
+            continue
+        names = model.tu.defined_type_names(everything=True)
+        problems = diff_contracts(model.to_contract(names), compiled.compiled_layout([src], p, names))
+        if problems:
+            disagreements.append(f"{rel}: {problems[:3]}")
+        else:
+            equal += 1
+    print(f"{equal} equal to DWARF, {refused} refused by both, {len(disagreements)} disagreements")
+    assert disagreements == []
