@@ -109,8 +109,8 @@ class LayoutRules:
     # 16, s390x 8; elsewhere the vector's size).
     vector_align_max_bytes: int = 1 << 28
     # i386 x86_field_alignment: members whose mode is an integer mode (and double) are aligned to
-    # at most this inside a struct (0: no such cap).  Applies here to small vectors; scalars
-    # carry it in their [types] numbers.
+    # at most this inside a struct (0: no such cap).  Applies here to small vectors and to records
+    # (layout.layoutset._gcc_record_mode); scalars carry it in their [types] numbers.
     int_mode_field_align_cap_bytes: int = 0
     # GCC word_mode size for mode(word)/mode(unwind_word) (0: sizeof(long); x32: 8).
     word_mode_bytes: int = 0

@@ -8,7 +8,8 @@ after a few leading bits, the cases where GCC and clang disagree), ``_Alignas``,
 ``_Atomic`` scalars and structs, ``_Complex`` of float and integer types, ``__int128`` (where
 the arch has it), ``vector_size`` vectors, ``mode(...)`` members; records sit under every form
 of ``#pragma pack`` (``n``, ``()``, ``0``, ``push``/``pop`` with identifiers) and, for GCC,
-``#pragma scalar_storage_order``.
+``#pragma scalar_storage_order``; members of typedefs carrying ``aligned(N)`` (raising or lowering
+the alignment), GNU zero-length arrays and flexible array members.
 
 ``generate_header(n, seed)`` draws n of them with a fixed seed into ONE header, so each arch is
 compiled once for all of them.  Everything generated is valid GNU C on every Linux arch (the
@@ -17,7 +18,7 @@ model's error paths are tested separately).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -41,6 +42,7 @@ class _Ctx:
 
     prefix: str
     n: int = 0
+    prelude: list = field(default_factory=list)  # typedefs the record's members use, emitted before it
 
     def name(self, stem: str) -> str:
         self.n += 1
@@ -78,9 +80,10 @@ def _enum_def(draw, ctx: _Ctx) -> str:
 def _member(draw, ctx: _Ctx, depth: int) -> str:
     kind = draw(st.sampled_from(["int", "int", "int", "bitfield", "bitfield", "bitfield", "other", "array",
                                  "record", "enum", "zero", "unnamed", "atomic", "complex", "vector", "mode",
-                                 "int128", "aligned_bitfield", "aligned_bitfield"] if depth < 2 else
+                                 "int128", "aligned_bitfield", "aligned_bitfield", "aligned_typedef",
+                                 "zero_length"] if depth < 2 else
                                 ["int", "bitfield", "bitfield", "other", "array", "zero", "enum", "atomic",
-                                 "complex", "vector", "mode", "aligned_bitfield"]))
+                                 "complex", "vector", "mode", "aligned_bitfield", "aligned_typedef"]))
     name = ctx.name("f")
     attrs: list[str] = []
     if draw(st.integers(0, 9)) == 0:
@@ -120,6 +123,15 @@ def _member(draw, ctx: _Ctx, depth: int) -> str:
         t = draw(st.sampled_from([t for t, _ in INT_TYPES] + OTHER_TYPES))
         dims = "".join(f"[{draw(st.integers(1, 5))}]" for _ in range(draw(st.integers(1, 2))))
         return f"{pre}{t} {name}{dims}{post};"
+    if kind == "aligned_typedef":
+        # aligned(N) on a typedef raises the alignment, and (unlike on a member) may lower it
+        t = draw(st.sampled_from([t for t, _ in INT_TYPES if t != "_Bool"] + ["double", "void *"]))
+        alias = f"{name}_t"
+        ctx.prelude.append(f"typedef {t} {alias} __attribute__((aligned({draw(st.sampled_from(ALIGNS))})));")
+        return f"{pre}{alias} {name}{post};"
+    if kind == "zero_length":  # GNU zero-length array, anywhere in the record
+        t = draw(st.sampled_from([t for t, _ in INT_TYPES] + OTHER_TYPES))
+        return f"{pre}{t} {name}[0]{post};"
     if kind == "aligned_bitfield":
         # Where GCC and clang part ways (tests/headers/compiler_divergence.h): aligned(N) on a
         # bit-field, N below or above its type's alignment, after a few bits that make a wide
@@ -157,6 +169,10 @@ def _member(draw, ctx: _Ctx, depth: int) -> str:
 def _record_body(draw, ctx: _Ctx, depth: int, tag: str | None = None) -> str:
     kind = draw(st.sampled_from(["struct", "struct", "struct", "union"]))
     members = [draw(_member(ctx, depth)) for _ in range(draw(st.integers(1, 7 if depth == 0 else 4)))]
+    if kind == "struct" and depth == 0 and draw(st.integers(0, 5)) == 0:
+        # a flexible array member: last, after at least one named member (C11 6.7.2.1)
+        t = draw(st.sampled_from([t for t, _ in INT_TYPES] + OTHER_TYPES))
+        members.append(f"int {ctx.name('f')}; {t} {ctx.name('f')}[];")
     attrs: list[str] = []
     if draw(st.integers(0, 4)) == 0:
         attrs.append("packed")
@@ -175,6 +191,7 @@ def c_record(index: int) -> st.SearchStrategy[str]:
         ctx = _Ctx(f"r{index}")
         body = draw(_record_body(ctx, 0, tag=f"r{index}"))
         text = f"typedef {body} r{index}_t;" if draw(st.integers(0, 3)) == 0 else f"{body};"
+        text = "".join(line + "\n" for line in ctx.prelude) + text
         return draw(_under_pragmas(text, index))
 
     return _top()

@@ -19,7 +19,9 @@ from test_layout_support import (ARCH_NAMES, compiler_contract, counts, diff_con
                                  require_compiler)
 
 N_TYPES = int(os.environ.get("BITLAYOUT_LONG_RUN") or 200)
-SEED = int(os.environ.get("BITLAYOUT_LAYOUT_SEED") or 20261127)
+# A seed whose records include, on every arch with two compilers, an aligned bit-field the two lay
+# out differently (test_random_types_match_second_compiler_route asks for one).
+SEED = int(os.environ.get("BITLAYOUT_LAYOUT_SEED") or 2)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,8 @@ def test_generator_is_deterministic_and_varied(random_header):
     a, b = generate_header(30, 7), generate_header(30, 7)
     assert a == b
     text = open(random_header).read()
-    for needle in (" : 0;", "packed", "aligned(", "union", "enum", "_Alignas", "[", "_Bool", "struct {"):
+    for needle in (" : 0;", "packed", "aligned(", "union", "enum", "_Alignas", "[", "_Bool", "struct {", "[0];",
+                   "[];", "_t __attribute__((aligned("):
         assert needle in text, needle
 
 

@@ -107,7 +107,7 @@ def _attr_name(text: str) -> str:
 class _Specs:
     """What a declaration-specifier sequence said."""
 
-    __slots__ = ("storage", "base", "groups", "alignas", "defined_tag", "words", "where")
+    __slots__ = ("storage", "base", "groups", "alignas", "defined_tag", "words", "where", "qualified")
 
     def __init__(self):
         self.storage: str | None = None
@@ -117,6 +117,7 @@ class _Specs:
         self.defined_tag: str | None = None  # a tag defined (with a body) in these specifiers
         self.words: list[str] = []
         self.where = ""
+        self.qualified = False  # const, volatile, restrict, an address space or the _Atomic qualifier
 
 
     @property
@@ -551,7 +552,8 @@ class Parser:
         where = self.lx.where(d.offset)
         if specs.storage == "typedef":
             self._check_ordinary(name, "typedef", where)
-            td = TypedefDecl(name, ctype, attrs, tuple(specs.alignas), where, self.lx.file_of(d.offset))
+            td = TypedefDecl(name, ctype, attrs, tuple(specs.alignas), where, self.lx.file_of(d.offset),
+                             specs.qualified and not d.derive)
             old = self._get("typedefs", name)
             if old is not None:
                 # C11 allows the same typedef again; a different type is checked per arch by layout
@@ -610,11 +612,14 @@ class Parser:
                     inner = self.type_name()
                     self.expect(")")
                     self._set_base(sp, t, CType("atomic", of=inner))
-                elif "_Atomic" not in words:
-                    words.append("_Atomic")  # a qualifier: repeating it is allowed (C11 6.7.3p5)
+                else:
+                    sp.qualified = True
+                    if "_Atomic" not in words:
+                        words.append("_Atomic")  # a qualifier: repeating it is allowed (C11 6.7.3p5)
                 continue
             if w in _QUALIFIERS:
                 self.next()
+                sp.qualified = True
                 continue
             if w == "__attribute__":
                 sp.groups.append(self.attributes())

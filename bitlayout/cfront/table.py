@@ -58,6 +58,9 @@ class TypedefDecl:
     alignas: tuple
     coord: str
     file: str
+    # The typedef's own type is qualified (`typedef const struct s cs_t;`; an _Atomic one shows in
+    # ctype): GCC lays an array of it out from the unqualified, attribute-free type.
+    qualified: bool = False
 
 
 @dataclass(frozen=True, slots=True)

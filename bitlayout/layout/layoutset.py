@@ -293,13 +293,22 @@ class LayoutSet:
             spelled = "unsigned " + spelled
         return self._scalar(key, unsigned, spelled, "<expression>")
 
-    def array_of(self, elem: TypeLayout, n: int | None) -> TypeLayout:
+    def array_of(self, elem: TypeLayout, n: int | None, base: TypeLayout | None = None) -> TypeLayout:
+        """An array of ``elem``; ``base``: the type GCC took the array's alignment from instead
+        (``_gcc_array_base``)."""
         size = elem.size_bytes * (n or 0)
-        return TypeLayout(f"{elem.c_type}[{'' if n is None else n}]", "array", size, elem.align_bytes, (), elem, n,
-                          f"{elem.c_type}[{'' if n is None else n}]", elem.gnu_align_bytes,
+        align, gnu, fld, user = elem.align_bytes, elem.gnu_align_bytes, elem.field_align_bytes, elem.user_aligned
+        if base is not None:
+            align, gnu, fld, user = base.align_bytes, base.gnu_align_bytes, base.field_align_bytes, base.user_aligned
+            if elem.resolved().canon[:1] == ("atomic",) and self.rules.int_mode_field_align_cap_bytes:
+                # i386 x86_field_alignment looks at the (requalified) element: no cap for _Atomic
+                fld = gnu
+                align = min(gnu, self.rules.gcc_biggest_alignment)
+        return TypeLayout(f"{elem.c_type}[{'' if n is None else n}]", "array", size, align, (), elem, n,
+                          f"{elem.c_type}[{'' if n is None else n}]", gnu,
                           complete=n is not None, canon=("arr", n, elem.canon),
                           # GCC stor-layout: an array type takes TYPE_USER_ALIGN from its element
-                          user_aligned=elem.user_aligned, field_align_bytes=elem.field_align_bytes)
+                          user_aligned=user, field_align_bytes=fld)
 
     def pointer_to(self, t: TypeLayout) -> TypeLayout:
         s = self.profile.scalars["pointer"]
@@ -525,8 +534,40 @@ class LayoutSet:
         size = elem.size_bytes * (n or 0)
         if size > self.max_object_bytes():
             raise LayoutError(f"size of array is too large ({size} bytes on {self.profile.name})", path=where)
-        out = self.array_of(elem, n)
-        return out
+        return self.array_of(elem, n, self._gcc_array_base(ct.of, elem, where))
+
+    def _gcc_array_base(self, of: CType, elem: TypeLayout, where: str) -> TypeLayout | None:
+        """The type GCC lays an array of ``of`` out from, when it is not ``elem`` (None then).
+
+        c-decl.cc grokdeclarator builds the array from the element type without its qualifiers and
+        puts them back on the element afterwards: a declaration's own ``_Atomic`` does not raise
+        the array's alignment, and an element named by a typedef whose type is qualified (``typedef
+        const S cs_t;``, ``typedef _Atomic S as_t;``) is replaced by TYPE_MAIN_VARIANT, which has
+        neither the qualifier nor any typedef's ``aligned``.  Measured with GCC 12 on every arch:
+        `_Atomic struct { char c[8]; } a[1]` is 1-aligned (8 alone), and so is an array of `typedef
+        const S8 cs8_t` where `typedef S S8 __attribute__((aligned(8)))`."""
+        if self.compiler != "gcc":
+            return None
+        c = of.of if of.kind == "atomic" and of.of is not None else of
+        if c.kind == "typedef" and self._typedef_qualified(c.name):
+            while c.kind in ("typedef", "atomic"):
+                c = self.tu.typedefs[c.name].ctype if c.kind == "typedef" else c.of
+        if c is of:
+            return None
+        return self._ctype(c, where)
+
+    def _typedef_qualified(self, name: str) -> bool:
+        """Whether a typedef's type carries a qualifier (its own, or one of the typedef it names)."""
+        seen = set()
+        while name not in seen and name in self.tu.typedefs:
+            seen.add(name)
+            td = self.tu.typedefs[name]
+            if td.qualified or td.ctype.kind == "atomic":
+                return True
+            if td.ctype.kind != "typedef":
+                return False
+            name = td.ctype.name
+        return False
 
     def max_object_bytes(self) -> int:
         # GCC: an object's size must fit in ptrdiff_t (c-decl.cc "size of array is too large")
@@ -908,9 +949,19 @@ class LayoutSet:
         type_align = record_align // 8
         align = type_align if user_aligned or self.compiler == "clang" else \
             min(type_align, self.rules.gcc_biggest_alignment)
+        field_align = type_align
+        cap = self.rules.int_mode_field_align_cap_bytes
+        if cap and self.compiler == "gcc" and not user_aligned and type_align > cap \
+                and _gcc_record_mode(td.kind, size, members) in _X86_CAPPED_MODES:
+            # i386 x86_field_alignment caps a member whose type has an integer, DFmode or DCmode
+            # mode, records included (an 8-aligned record gets one when it holds only `_Atomic
+            # long long`, an 8-byte `_Atomic` struct ...), and _Alignof is min_align_of_type's
+            # min(TYPE_ALIGN, that cap); __alignof__ keeps TYPE_ALIGN (measured with GCC 12).
+            field_align = cap
+            align = min(align, cap)
         return TypeLayout(td.key, td.kind, size, align, tuple(members), c_type=td.key,
                           gnu_align_bytes=type_align, user_aligned=user_aligned, canon=("tag", td.key),
-                          field_align_bytes=type_align, reverse_order=reverse)
+                          field_align_bytes=field_align, reverse_order=reverse)
 
     def _bitfield_clang(self, t, named, width, packed, user_align, mfa, bitpos, record_align, size_bits, is_union):
         """Bit-field placement as clang does it (RecordLayoutBuilder.cpp,
@@ -1074,3 +1125,57 @@ def _excess_unit_span(bitpos: int, width: int, align_bits: int, type_bits: int) 
         return False
     off = bitpos % align_bits
     return (off + width + align_bits - 1) // align_bits > type_bits // align_bits
+
+
+# GCC machine-mode classes of a type, as far as i386's x86_field_alignment asks (gcc/stor-layout.cc
+# compute_record_mode, layout_type for arrays and vectors): "INT" (an integer mode: integers,
+# enums, pointers, and arrays, records and integer vectors of 1, 2, 4 or 8 bytes without a BLKmode
+# part), "DF", "DC" (double and _Complex double), "CINT" (complex integers), "FLOAT" (any other
+# float or complex float mode), "BLK", and "ZERO" for a zero-sized type (which compute_record_mode
+# passes over).  x86_field_alignment caps the first four.
+_X86_CAPPED_MODES = ("INT", "DF", "DC", "CINT")
+_INT_MODE_BYTES = (1, 2, 4, 8)
+
+
+def _gcc_mode(t: TypeLayout) -> str:
+    r = t.resolved()
+    if r.size_bytes == 0:
+        return "ZERO"
+    kind = r.kind
+    if kind == "atomic" and r.element is not None:
+        return _gcc_mode(r.element)
+    if kind in ("pointer", "enum") or kind == "scalar" and r.integer:
+        return "INT"
+    if kind == "scalar":
+        return "DF" if r.canon[1] == "double" else "FLOAT"
+    if kind == "complex" and r.element is not None:
+        part = r.element.resolved()
+        if part.integer:
+            return "CINT"
+        return "DC" if part.canon[:2] == ("scalar", "double") else "FLOAT"
+    if kind == "vector" and r.element is not None:
+        return "INT" if r.element.resolved().integer and r.size_bytes in _INT_MODE_BYTES else "BLK"
+    if kind == "array" and r.element is not None:
+        return "INT" if _gcc_mode(r.element) != "BLK" and r.size_bytes in _INT_MODE_BYTES else "BLK"
+    if kind in ("struct", "union"):
+        return _gcc_record_mode(kind, r.size_bytes, r.members)
+    return "BLK"
+
+
+def _gcc_record_mode(kind: str, size: int, members) -> str:
+    """compute_record_mode on a target without STRICT_ALIGNMENT: BLK when a member is; the mode of
+    a member as wide as the whole record (a union only takes an integer one); else the integer
+    mode of the record's size, if there is one."""
+    whole = ""
+    for m in members:
+        mode = _gcc_mode(m.type)
+        if mode == "BLK":
+            return "BLK"
+        if mode != "ZERO" and m.size_bits == 8 * size and not whole:
+            # (GCC keeps the widest-precision one; only a union has two, and a union takes
+            # nothing but an integer mode from them, which its size gives it anyway)
+            whole = mode
+    if whole and (kind == "struct" or whole == "INT"):
+        return whole
+    return "INT" if size in _INT_MODE_BYTES else "BLK"
+
