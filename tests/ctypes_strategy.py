@@ -9,7 +9,8 @@ after a few leading bits, the cases where GCC and clang disagree), ``_Alignas``,
 the arch has it), ``vector_size`` vectors, ``mode(...)`` members; records sit under every form
 of ``#pragma pack`` (``n``, ``()``, ``0``, ``push``/``pop`` with identifiers) and, for GCC,
 ``#pragma scalar_storage_order``; members of typedefs carrying ``aligned(N)`` (raising or lowering
-the alignment), GNU zero-length arrays and flexible array members.
+the alignment), GNU zero-length arrays, flexible array members, and arrays of ``_Atomic`` or
+qualified typedef'd elements.
 
 ``generate_header(n, seed)`` draws n of them with a fixed seed into ONE header, so each arch is
 compiled once for all of them.  Everything generated is valid GNU C on every Linux arch (the
@@ -81,7 +82,7 @@ def _member(draw, ctx: _Ctx, depth: int) -> str:
     kind = draw(st.sampled_from(["int", "int", "int", "bitfield", "bitfield", "bitfield", "other", "array",
                                  "record", "enum", "zero", "unnamed", "atomic", "complex", "vector", "mode",
                                  "int128", "aligned_bitfield", "aligned_bitfield", "aligned_typedef",
-                                 "zero_length"] if depth < 2 else
+                                 "zero_length", "qualified_array"] if depth < 2 else
                                 ["int", "bitfield", "bitfield", "other", "array", "zero", "enum", "atomic",
                                  "complex", "vector", "mode", "aligned_bitfield", "aligned_typedef"]))
     name = ctx.name("f")
@@ -129,6 +130,23 @@ def _member(draw, ctx: _Ctx, depth: int) -> str:
         alias = f"{name}_t"
         ctx.prelude.append(f"typedef {t} {alias} __attribute__((aligned({draw(st.sampled_from(ALIGNS))})));")
         return f"{pre}{alias} {name}{post};"
+    if kind == "qualified_array":
+        # GCC lays an array out from its unqualified element: a declaration's _Atomic, or a
+        # qualified typedef's main variant, loses the typedef's aligned() and the _Atomic rounding
+        t, width = draw(st.sampled_from([x for x in INT_TYPES if x[1] not in (None, 1)]))
+        if draw(st.booleans()):
+            t = f"struct {{ char c[{draw(st.sampled_from([2, 4, 8]))}]; }}"
+            width = 8 * int(t.split("[")[1].split("]")[0])
+        dims = f"[{draw(st.integers(1, 3))}]"
+        form = draw(st.sampled_from(["atomic", "const_typedef", "atomic_typedef", "plain_typedef"]))
+        if form == "atomic":
+            return f"{pre}_Atomic {t} {name}{dims}{post};"
+        alias = f"{name}_t"
+        qual = {"const_typedef": "const ", "atomic_typedef": "_Atomic ", "plain_typedef": ""}[form]
+        # an alignment that divides the element's size: an array of it is valid C everywhere
+        align = draw(st.sampled_from([a for a in ALIGNS if a <= width // 8]))
+        ctx.prelude.append(f"typedef {qual}{t} {alias} __attribute__((aligned({align})));")
+        return f"{pre}{alias} {name}{dims}{post};"
     if kind == "zero_length":  # GNU zero-length array, anywhere in the record
         t = draw(st.sampled_from([t for t, _ in INT_TYPES] + OTHER_TYPES))
         return f"{pre}{t} {name}[0]{post};"
