@@ -849,7 +849,12 @@ class LayoutSet:
                 if width == 0 and f.name:
                     raise LayoutError(f"zero width for bit-field {f.name!r}", path=fwhere)
                 type_align = 8 * t.field_align  # ADJUST_FIELD_ALIGN: the in-struct alignment
-                if user_align:
+                floor = t.gnu_align_bytes if r.pcc_bitfield_type_matters else r.empty_field_boundary_bytes
+                if user_align and not (width == 0 and self.compiler == "gcc" and user_align < floor
+                                       and not t.user_aligned):
+                    # (GCC layout_decl gives a zero-width bit-field its type's alignment, or
+                    # EMPTY_FIELD_BOUNDARY, when that is larger, and drops the user flag: `aligned(1)
+                    # long long : 0` leaves the record's _Alignof capped; measured on every GCC arch)
                     user_aligned = True
                 if not r.pcc_bitfield_type_matters:
                     bitpos, pos, record_align, size_bits = self._bitfield_no_pcc(
@@ -924,8 +929,10 @@ class LayoutSet:
             if mfa:
                 align = min(align, mfa // 8)
             # DECL_USER_ALIGN: an aligned() below the type's own alignment is superseded by the
-            # type's (stor-layout.cc do_type_align), and with it the user flag (the type's own)
-            field_user = t.user_aligned and not packed
+            # type's (stor-layout.cc do_type_align), and with it the user flag (the type's own).
+            # A packed field takes the type's flag too: layout_decl runs do_type_align before it
+            # packs (`packed` on a member of an aligned typedef leaves the record user-aligned).
+            field_user = t.user_aligned
             if user_align:
                 field_user = packed or user_align >= t.gnu_align_bytes or t.user_aligned
             user_aligned = user_aligned or field_user

@@ -38,3 +38,10 @@ typedef __typeof__(int) at_int_t;
 struct at_static_assert_member { int a; _Static_assert(sizeof(int) == 4, "int is 4"); int b; };
 static inline int at_inline(int x) { __asm__ __volatile__("" ::: "memory"); return x + 1; }
 extern int at_prototype(struct at_packed *p, int n);
+/* The record's user-alignment flag (it decides whether GCC caps _Alignof at __BIGGEST_ALIGNMENT__):
+ * a zero-width bit-field's aligned() below its type's alignment does not set it; a packed member
+ * of an aligned typedef does (layout_decl takes the type's flag before it packs). */
+typedef unsigned int attrs_u4 __attribute__((aligned(4)));
+union attrs_zero_aligned1 { char __attribute__((vector_size(32))) v; __attribute__((aligned(1))) unsigned long long : 0; };
+struct attrs_zero_aligned1s { char __attribute__((vector_size(32))) v; __attribute__((aligned(1))) unsigned long long : 0; };
+struct attrs_packed_aligned_typedef { __attribute__((packed)) attrs_u4 a; char __attribute__((vector_size(16))) v; };
