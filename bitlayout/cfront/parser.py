@@ -67,6 +67,7 @@ _TYPE_START = _INT_WORDS | _QUALIFIERS | {"struct", "union", "enum", "typeof", "
                                           "__extension__"}
 _DECL_START = _TYPE_START | _STORAGE | _FUNC_SPEC
 
+
 def _last_char_before(text: str, at: int) -> str:
     """The character before ``at`` past blanks ('' at the start)."""
     at -= 1

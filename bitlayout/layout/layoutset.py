@@ -1185,4 +1185,3 @@ def _gcc_record_mode(kind: str, size: int, members) -> str:
     if whole and (kind == "struct" or whole == "INT"):
         return whole
     return "INT" if size in _INT_MODE_BYTES else "BLK"
-
