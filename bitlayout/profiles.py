@@ -110,8 +110,12 @@ class LayoutRules:
     vector_align_max_bytes: int = 1 << 28
     # i386 x86_field_alignment: members whose mode is an integer mode (and double) are aligned to
     # at most this inside a struct (0: no such cap).  Applies here to small vectors and to records
-    # (layout.layoutset._gcc_record_mode); scalars carry it in their [types] numbers.
+    # (layout.gccmode); scalars carry it in their [types] numbers.
     int_mode_field_align_cap_bytes: int = 0
+    # GCC STRICT_ALIGNMENT: an array or record whose machine mode is aligned at least as much as
+    # the type is no longer user-aligned (stor-layout.cc finalize_type_size), which lifts the
+    # __BIGGEST_ALIGNMENT__ cap off the _Alignof of a record holding it (layout.gccmode).
+    strict_alignment: bool = False
     # GCC word_mode size for mode(word)/mode(unwind_word) (0: sizeof(long); x32: 8).
     word_mode_bytes: int = 0
     # clang: _Atomic types up to this size are rounded to a power of two and aligned to it

@@ -131,3 +131,34 @@ def test_big_endian_bitfields_are_msb_first_in_the_storage_unit():
         t = layout.layout_text(text, p).types["struct f"]
         assert [m.offset_bits for m in t.flat_members()] == [0, 3]
         assert f"value bit {first_value_bit} of 32-bit unit" in render_table(t, p)
+
+
+STRICT_TEXT = ("typedef float v32 __attribute__((vector_size(32)));\n"
+               "typedef signed char c1 __attribute__((aligned(1)));\n"
+               "struct s8 { int a, b; } __attribute__((aligned(8)));\n"
+               "struct in8 { v32 v; struct s8 s; };\n"
+               "struct in_arr { v32 v; c1 a[1]; };\n"
+               "struct in_pair { v32 v; c1 a[2]; };\n")
+
+
+@pytest.mark.parametrize("arch,strict,capped", [("mips", True, 8), ("riscv64", True, 16), ("sparc64", True, 16),
+                                                ("m68k", False, 2), ("arc", False, 4), ("x86_64", False, 16)])
+def test_strict_alignment_clears_user_alignment_of_aggregates_with_a_mode(arch, strict, capped, tmp_path):
+    """GCC STRICT_ALIGNMENT: an aligned(8) struct of 8 bytes (DImode) or a one-byte array of an
+    aligned(1) char (QImode) is no longer user-aligned, so a struct holding it next to a 32-byte
+    vector has its _Alignof capped at __BIGGEST_ALIGNMENT__; a two-byte array of it stays BLKmode
+    (under-aligned for HImode) and keeps the flag.  Elsewhere nothing is capped."""
+    assert profile(arch).layout.strict_alignment is strict
+    cap = capped if strict else 32
+    check(arch, STRICT_TEXT, tmp_path, {"struct in8": (64, cap, {"s": 256}), "struct in_arr": (64, cap, {"a": 256}),
+                                        "struct in_pair": (64, 32, {"a": 256})})
+
+
+def test_i386_record_with_flexible_array_is_not_capped(tmp_path):
+    """compute_record_mode: a flexible array member has no size, so its record is BLKmode and
+    x86_field_alignment leaves an 8-aligned one 8-aligned as a member; a zero-length array is
+    passed over and the record is capped at 4 like a plain _Atomic long long's."""
+    text = ("struct fam { _Atomic long long x; char f[]; };\nstruct in_fam { char c; struct fam y; };\n"
+            "struct zla { _Atomic long long x; char z[0]; };\nstruct in_zla { char c; struct zla y; };\n")
+    check("i386", text, tmp_path, {"struct fam": (8, 8, {}), "struct in_fam": (16, 8, {"y": 64}),
+                                   "struct zla": (8, 4, {}), "struct in_zla": (12, 4, {"y": 32})})

@@ -17,7 +17,7 @@ from bitlayout.backends import compiled
 HEADERS_DIR = Path(__file__).resolve().parent / "headers"
 HAND_HEADERS = tuple(str(HEADERS_DIR / h) for h in ("basic.h", "bitfields.h", "attrs.h", "enums_exprs.h",
                                                      "pragma_pack.h", "builtins.h", "extended.h",
-                                                     "atomic_records.h"))
+                                                     "atomic_records.h", "machine_modes.h"))
 
 ALL_PROFILES = profiles.load_profiles()
 ARCH_NAMES = [p.name for p in ALL_PROFILES]

@@ -29,6 +29,7 @@ from ..cfront.table import (Attr, StaticAssert, TagDef, TranslationUnit, Typedef
                             VarDecl)
 from ..errors import CParseError, LayoutError, UnsupportedError
 from .constexpr import Evaluator
+from .gccmode import BLK, X86_CAPPED_MODES, GccModes
 from .typelayout import VOID, Member, TypeLayout, Unsupported
 
 
@@ -59,6 +60,8 @@ class LayoutSet:
         self.profile = profile
         self.rules = profile.layout
         self.compiler = compiler or self.rules.compiler
+        word = self.rules.word_mode_bytes or profile.scalars["long"].size_bytes
+        self._modes = GccModes(self.rules.strict_alignment, self.rules.gcc_biggest_alignment, 2 * word)
         self._raw_macros = macros if macros is not None else {}
         self._macros: dict[str, int] | None = None
         self._cache: dict[str, TypeLayout | _Failed] = {}
@@ -304,6 +307,10 @@ class LayoutSet:
                 # i386 x86_field_alignment looks at the (requalified) element: no cap for _Atomic
                 fld = gnu
                 align = min(gnu, self.rules.gcc_biggest_alignment)
+        if user and self.compiler == "gcc" and self.rules.strict_alignment:
+            mode = self._modes.array(self._modes.of(elem), elem.size_bytes, size, gnu) if n is not None \
+                else BLK
+            user = self._modes.keeps_user_align(mode, gnu)
         return TypeLayout(f"{elem.c_type}[{'' if n is None else n}]", "array", size, align, (), elem, n,
                           f"{elem.c_type}[{'' if n is None else n}]", gnu,
                           complete=n is not None, canon=("arr", n, elem.canon),
@@ -954,12 +961,15 @@ class LayoutSet:
         if size > self.max_object_bytes():
             raise LayoutError(f"type {td.key!r} is too large ({size} bytes)", path=where)
         type_align = record_align // 8
+        if user_aligned and self.compiler == "gcc" and self.rules.strict_alignment:
+            user_aligned = self._modes.keeps_user_align(
+                self._modes.record(td.kind, size, type_align, members), type_align)
         align = type_align if user_aligned or self.compiler == "clang" else \
             min(type_align, self.rules.gcc_biggest_alignment)
         field_align = type_align
         cap = self.rules.int_mode_field_align_cap_bytes
         if cap and self.compiler == "gcc" and not user_aligned and type_align > cap \
-                and _gcc_record_mode(td.kind, size, members) in _X86_CAPPED_MODES:
+                and self._modes.record(td.kind, size, type_align, members).cls in X86_CAPPED_MODES:
             # i386 x86_field_alignment caps a member whose type has an integer, DFmode or DCmode
             # mode, records included (an 8-aligned record gets one when it holds only `_Atomic
             # long long`, an 8-byte `_Atomic` struct ...), and _Alignof is min_align_of_type's
@@ -1132,56 +1142,3 @@ def _excess_unit_span(bitpos: int, width: int, align_bits: int, type_bits: int) 
         return False
     off = bitpos % align_bits
     return (off + width + align_bits - 1) // align_bits > type_bits // align_bits
-
-
-# GCC machine-mode classes of a type, as far as i386's x86_field_alignment asks (gcc/stor-layout.cc
-# compute_record_mode, layout_type for arrays and vectors): "INT" (an integer mode: integers,
-# enums, pointers, and arrays, records and integer vectors of 1, 2, 4 or 8 bytes without a BLKmode
-# part), "DF", "DC" (double and _Complex double), "CINT" (complex integers), "FLOAT" (any other
-# float or complex float mode), "BLK", and "ZERO" for a zero-sized type (which compute_record_mode
-# passes over).  x86_field_alignment caps the first four.
-_X86_CAPPED_MODES = ("INT", "DF", "DC", "CINT")
-_INT_MODE_BYTES = (1, 2, 4, 8)
-
-
-def _gcc_mode(t: TypeLayout) -> str:
-    r = t.resolved()
-    if r.size_bytes == 0:
-        return "ZERO"
-    kind = r.kind
-    if kind == "atomic" and r.element is not None:
-        return _gcc_mode(r.element)
-    if kind in ("pointer", "enum") or kind == "scalar" and r.integer:
-        return "INT"
-    if kind == "scalar":
-        return "DF" if r.canon[1] == "double" else "FLOAT"
-    if kind == "complex" and r.element is not None:
-        part = r.element.resolved()
-        if part.integer:
-            return "CINT"
-        return "DC" if part.canon[:2] == ("scalar", "double") else "FLOAT"
-    if kind == "vector" and r.element is not None:
-        return "INT" if r.element.resolved().integer and r.size_bytes in _INT_MODE_BYTES else "BLK"
-    if kind == "array" and r.element is not None:
-        return "INT" if _gcc_mode(r.element) != "BLK" and r.size_bytes in _INT_MODE_BYTES else "BLK"
-    if kind in ("struct", "union"):
-        return _gcc_record_mode(kind, r.size_bytes, r.members)
-    return "BLK"
-
-
-def _gcc_record_mode(kind: str, size: int, members) -> str:
-    """compute_record_mode on a target without STRICT_ALIGNMENT: BLK when a member is; the mode of
-    a member as wide as the whole record (a union only takes an integer one); else the integer
-    mode of the record's size, if there is one."""
-    whole = ""
-    for m in members:
-        mode = _gcc_mode(m.type)
-        if mode == "BLK":
-            return "BLK"
-        if mode != "ZERO" and m.size_bits == 8 * size and not whole:
-            # (GCC keeps the widest-precision one; only a union has two, and a union takes
-            # nothing but an integer mode from them, which its size gives it anyway)
-            whole = mode
-    if whole and (kind == "struct" or whole == "INT"):
-        return whole
-    return "INT" if size in _INT_MODE_BYTES else "BLK"
