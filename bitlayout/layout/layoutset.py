@@ -784,10 +784,12 @@ class LayoutSet:
         return req
 
     def _packs_field(self, a: Attr, f, where: str) -> bool:
-        """A field's own ``packed``: ignored on a byte-aligned field that is no bit-field, judged
-        on the field's type as it was when GCC handled the attribute (c-attribs.cc
-        handle_packed_attribute)."""
-        if f.bits is not None or not isinstance(a.arg, CType):
+        """A field's own ``packed``: GCC ignores it on a byte-aligned field that is no bit-field,
+        judged on the field's type as it was when it handled the attribute (c-attribs.cc
+        handle_packed_attribute: `char __attribute__((vector_size(8))) v __attribute__((packed))`
+        is not packed); clang always keeps it (SemaDeclAttr.cpp handlePackedAttr), so that
+        vector is 1-aligned."""
+        if f.bits is not None or not isinstance(a.arg, CType) or self.compiler == "clang":
             return True
         return self._ctype(a.arg, where).align_bytes > 1
 

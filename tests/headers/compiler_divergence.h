@@ -5,7 +5,8 @@
  * bit-fields in a union).  tests/test_compiler_divergence.py lays them out with both compilers
  * on every arch that has both and checks each against the model's prediction for that compiler.
  *
- * Known divergences (GCC 12 vs clang 22): cd_issue_g, cd_issue_pack, cd_g7, cd_pp_big, cd_pp_four.
+ * Known divergences (GCC 12 vs clang 22): cd_issue_g, cd_issue_pack, cd_g7, cd_pp_big, cd_pp_four,
+ * cd_packed_vector.
  */
 
 /* the issue's two examples */
@@ -69,3 +70,8 @@ struct cd_z2 { char a; int :0 __attribute__((aligned(16))); char c; };
 struct cd_z3 { char a; int :0 __attribute__((aligned(16))); char c; };
 #pragma pack()
 union cd_z4 { char a; int :0 __attribute__((aligned(16))); char c; };
+
+/* a trailing packed on a vector field of chars: GCC judges it on the field's type before
+ * vector_size applied (char: ignored, the vector stays 8-aligned); clang packs it (1-aligned) */
+struct cd_packed_vector { char c; char __attribute__((vector_size(8))) v __attribute__((packed)); };
+struct cd_packed_vector_lead { char c; __attribute__((packed)) char __attribute__((vector_size(8))) v; };
