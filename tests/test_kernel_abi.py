@@ -123,3 +123,33 @@ def test_a_rule_changes_what_gcc_changes(arch, flag, tmp_path):
     # what the compiled facts can show: the scalars and char (va_list's members: test_kernel_real)
     changed = {k: v for k, v in layout_changes(profile, [*base, flag]).items() if not k.startswith("layout.")}
     assert changed == observed
+
+
+# GCC STRICT_ALIGNMENT flags: what they change shows only in records (a user-aligned aggregate
+# with a machine mode next to a vector wider than __BIGGEST_ALIGNMENT__), so the check is a layout.
+STRICT_TEXT = ("typedef float v32 __attribute__((vector_size(32)));\n"
+               "typedef signed char c1 __attribute__((aligned(1)));\n"
+               "struct s8 { int a, b; } __attribute__((aligned(8)));\n"
+               "struct in8 { v32 v; struct s8 s; };\n"
+               "struct in_arr { v32 v; c1 a[1]; };\n")
+STRICT_FLAGS = [("riscv64", "-mstrict-align", True), ("riscv64", "-mno-strict-align", False),
+                ("ppc64le", "-mstrict-align", True), ("ppc64le", "-mno-strict-align", False),
+                ("arc", "-mno-unaligned-access", True), ("arc", "-munaligned-access", False),
+                ("arm", "-mno-unaligned-access", True), ("arm", "-munaligned-access", True)]
+
+
+@pytest.mark.parametrize("arch, flag, strict", STRICT_FLAGS, ids=[f"{a}{f}" for a, f, _ in STRICT_FLAGS])
+def test_strict_alignment_flags_lay_records_out_as_gcc_does(arch, flag, strict, tmp_path):
+    from bitlayout import layout
+    from bitlayout.backends import compiled
+
+    profile = profile_by_name(arch)
+    compiler = find_compiler(profile, "gcc")
+    kp = kernel_profile(profile, [*(compiler.argv if compiler else [gcc(arch)]), flag])
+    assert kp.layout.strict_alignment is strict
+    header = tmp_path / "strict.h"
+    header.write_text(STRICT_TEXT)
+    model = layout.layout_text(STRICT_TEXT, kp, str(header), (str(header),)).to_contract()
+    if compiler is None:
+        pytest.skip(f"no gcc for {arch}: {install_hint(profile)}")
+    assert compiled.compiled_layout([header], profile, list(model["types"]), kind="gcc", extra_flags=[flag]) == model

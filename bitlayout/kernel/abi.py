@@ -107,6 +107,14 @@ def _sh_nofpu_va_list(edit: _Edit, flag: str) -> None:
     edit.rules["va_list"] = "void *"
 
 
+def _strict_alignment(edit: _Edit, flag: str) -> None:
+    edit.rules["strict_alignment"] = True
+
+
+def _no_strict_alignment(edit: _Edit, flag: str) -> None:
+    edit.rules["strict_alignment"] = False
+
+
 @dataclass(frozen=True)
 class FlagRule:
     """One flag (exact, or a pattern) and what it does to the layout on some kernel arches."""
@@ -134,6 +142,9 @@ _ABI_CHECKED = ("selects the arch's ABI or CPU; the prepared build's long, point
                 "against the profile (kbuild.check_abi), and no scalar's size or alignment moves with it (measured)")
 _FLOAT_REGS = "soft-float: keeps floating-point registers out of kernel code; no type changes (measured)"
 _CODEGEN = "code generation only (instructions, registers, calls, stack, sections): no type's layout"
+_STRICT = "GCC STRICT_ALIGNMENT on: an aligned array or record with a machine mode is no longer user-aligned"
+_NOT_STRICT = "GCC STRICT_ALIGNMENT off: aligned arrays and records stay user-aligned"
+_ARM_STRICT = "code generation only: arm's GCC STRICT_ALIGNMENT is 1 whatever this flag says"
 
 RULES: tuple[FlagRule, ...] = (
     # -- changes to the profile ---------------------------------------------------------
@@ -146,6 +157,16 @@ RULES: tuple[FlagRule, ...] = (
     FlagRule("-msoft-float", "soft-float: GCC has no __float128/_Float128", _no_ppc_float128, ("powerpc",)),
     FlagRule("-mno-vsx", "no VSX: GCC has no __float128/_Float128", _no_ppc_float128, ("powerpc",)),
     FlagRule("-mno-altivec", "no AltiVec: GCC has no __float128/_Float128", _no_ppc_float128, ("powerpc",)),
+    # GCC STRICT_ALIGNMENT follows these on riscv and powerpc (TARGET_STRICT_ALIGN) and arc
+    # (!unaligned_access): aggregates with a machine mode lose their user alignment (layout.gccmode)
+    # (measured on riscv64, ppc64le and arc by tests/test_kernel_abi.py; loongarch's GCC defines
+    # STRICT_ALIGNMENT the same way, and its clang build ignores the field)
+    FlagRule("-mstrict-align", _STRICT, _strict_alignment, ("riscv", "powerpc", "loongarch")),
+    FlagRule("-mno-strict-align", _NOT_STRICT, _no_strict_alignment, ("riscv", "powerpc", "loongarch")),
+    FlagRule("-mno-unaligned-access", _STRICT, _strict_alignment, ("arc",)),
+    FlagRule("-munaligned-access", _NOT_STRICT, _no_strict_alignment, ("arc",)),
+    FlagRule("-mno-unaligned-access", _ARM_STRICT, None, ("arm",)),
+    FlagRule("-munaligned-access", _ARM_STRICT, None, ("arm",)),
     FlagRule("-m4-nofpu", "no FPU: va_list is a pointer", _sh_nofpu_va_list, ("sh",)),
     FlagRule("-m4a-nofpu", "no FPU: va_list is a pointer", _sh_nofpu_va_list, ("sh",)),
     # -- known to change no layout ------------------------------------------------------
@@ -161,7 +182,7 @@ RULES: tuple[FlagRule, ...] = (
            "-mindirect-branch-table", "-mfunction-return=", "-mharden-sls=", "-mfentry", "-mrecord-mcount",
            "-mnop-mcount", "-mstack-protector-guard=", "-mstack-protector-guard-reg=",
            "-mstack-protector-guard-offset=", "-mstack-protector-guard-symbol=", "-mbranch-protection=", "-mtp=",
-           "-mno-fdpic", "-munaligned-access", "-mstrict-align", "-mno-strict-align", "-mpacked-stack",
+           "-mno-fdpic", "-mpacked-stack",
            "-mbackchain", "-mno-abicalls", "-mlong-calls", "-mno-check-zero-division", "-mmcount-ra-address",
            "-mno-pcrel", "-mno-prefixed", "-mno-string", "-mmultiple", "-mno-pointers-to-nested-functions",
            "-mno-save-toc-indirect", "-mprofile-kernel", "-mtraceback=", "-mno-relax", "-mno-riscv-attribute",
