@@ -232,6 +232,29 @@ def test_arches_with_the_same_abi_share_one_layout_and_the_others_do_not():
     assert sum(len(sets) for _, by_abi in layout._SHARED.values() for sets in by_abi.values()) == 4
 
 
+def test_strict_alignment_splits_a_shared_layout_only_where_a_type_reads_it():
+    """x86_64 and mips64 differ only in GCC's STRICT_ALIGNMENT: a table without user-aligned
+    aggregates is one computation, one with them is laid out per arch, in either order."""
+    plain = "struct s { char c; long l; };"
+    _forget_in_memory()
+    for a in ("x86_64", "mips64"):
+        lay(plain, profiles.profile_by_name(a))
+    assert sum(len(sets) for _, by_abi in layout._SHARED.values() for sets in by_abi.values()) == 1
+    aligned = ("typedef float v32 __attribute__((vector_size(32)));"
+               "struct s8 { int a, b; } __attribute__((aligned(8)));"
+               "struct in_s8 { v32 v; struct s8 s; };")
+    alone = {}
+    for a in ("x86_64", "mips64"):
+        _forget_in_memory()
+        alone[a] = lay(aligned, profiles.profile_by_name(a)).types["struct in_s8"].align_bytes
+    assert alone == {"x86_64": 32, "mips64": 16}  # measured with gcc 12 (-S, _Alignof)
+    for order in (("x86_64", "mips64"), ("mips64", "x86_64")):
+        _forget_in_memory()
+        got = {a: lay(aligned, profiles.profile_by_name(a)).types["struct in_s8"].align_bytes
+               for a in order}
+        assert got == alone
+
+
 def test_a_compiler_E_failure_reports_the_diagnostic_even_under_an_error_named_path(tmp_path, capsys):
     """The one-line error is the compiler's diagnostic, not the first line that happens to
     contain "error" (here the directory name)."""

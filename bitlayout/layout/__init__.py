@@ -33,8 +33,10 @@ def abi_key(profile) -> tuple:
 
     scalars = tuple((k, s.size_bytes, s.align_bytes, s.gnu_align_bytes)
                     for k, s in sorted(profile.scalars.items()) if k in SCALAR_KEYS)
-    # va_list: a read dependency (LayoutSet.scalars_read), like the optional scalars
-    rules = dataclasses.replace(profile.layout, source="", bitfields_msb_first=False, va_list="")
+    # va_list and strict_alignment: read dependencies (LayoutSet.scalars_read), like the
+    # optional scalars
+    rules = dataclasses.replace(profile.layout, source="", bitfields_msb_first=False, va_list="",
+                                strict_alignment=False)
     return (scalars, rules, profile.char_signed)
 
 
@@ -76,6 +78,8 @@ def _scalar_numbers(profile, key: str):
         return profile.little_endian
     if key == "<va_list>":
         return profile.layout.va_list
+    if key == "<strict_alignment>":
+        return profile.layout.strict_alignment
     s = profile.scalars.get(key)
     return None if s is None else (s.size_bytes, s.align_bytes, s.gnu_align_bytes)
 

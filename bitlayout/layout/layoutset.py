@@ -29,7 +29,7 @@ from ..cfront.table import (Attr, StaticAssert, TagDef, TranslationUnit, Typedef
                             VarDecl)
 from ..errors import CParseError, LayoutError, UnsupportedError
 from .constexpr import Evaluator
-from .gccmode import BLK, X86_CAPPED_MODES, GccModes
+from .gccmode import BLK, X86_CAPPED_MODES, GccModes, Mode
 from .typelayout import VOID, Member, TypeLayout, Unsupported
 
 
@@ -60,8 +60,7 @@ class LayoutSet:
         self.profile = profile
         self.rules = profile.layout
         self.compiler = compiler or self.rules.compiler
-        word = self.rules.word_mode_bytes or profile.scalars["long"].size_bytes
-        self._modes = GccModes(self.rules.strict_alignment, self.rules.gcc_biggest_alignment, 2 * word)
+        self._modes = self._gcc_modes()
         self._raw_macros = macros if macros is not None else {}
         self._macros: dict[str, int] | None = None
         self._cache: dict[str, TypeLayout | _Failed] = {}
@@ -86,7 +85,8 @@ class LayoutSet:
             return self
         other = object.__new__(LayoutSet)
         other.__dict__.update(self.__dict__)
-        other.profile = profile
+        other.profile, other.rules = profile, profile.layout
+        other._modes = other._gcc_modes()
         other._raw_macros = macros if macros is not None else {}
         other._cache, other._enum_values = dict(self._cache), dict(self._enum_values)
         other.types, other.unsupported = dict(self.types), dict(self.unsupported)
@@ -95,6 +95,23 @@ class LayoutSet:
         other._busy, other._horizon, other._macros = set(), [], None
         other.ev = Evaluator(other)
         return other
+
+    def _gcc_modes(self) -> GccModes:
+        word = self.rules.word_mode_bytes or self.profile.scalars["long"].size_bytes
+        return GccModes(self.rules.strict_alignment, self.rules.gcc_biggest_alignment, 2 * word)
+
+    def _strict_alignment(self) -> bool:
+        """GCC's STRICT_ALIGNMENT, read only for a user-aligned aggregate and by i386's cap: a
+        layout input from then on, so arches differing in it alone (x86_64 and mips64) still
+        share the tables that never read it (``layout.layout_table``)."""
+        if self.compiler != "gcc":
+            return False
+        self.scalars_read["<strict_alignment>"] = self.rules.strict_alignment
+        return self.rules.strict_alignment
+
+    def _record_mode(self, kind: str, size: int, align: int, members) -> Mode:
+        self._strict_alignment()  # a mode depends on it (GccModes._strict_check)
+        return self._modes.record(kind, size, align, members)
 
     # -- the whole translation unit ------------------------------------------------------
     def _lay_out_everything(self) -> None:
@@ -307,7 +324,7 @@ class LayoutSet:
                 # i386 x86_field_alignment looks at the (requalified) element: no cap for _Atomic
                 fld = gnu
                 align = min(gnu, self.rules.gcc_biggest_alignment)
-        if user and self.compiler == "gcc" and self.rules.strict_alignment:
+        if user and self._strict_alignment():
             mode = self._modes.array(self._modes.of(elem), elem.size_bytes, size, gnu) if n is not None \
                 else BLK
             user = self._modes.keeps_user_align(mode, gnu)
@@ -963,15 +980,15 @@ class LayoutSet:
         if size > self.max_object_bytes():
             raise LayoutError(f"type {td.key!r} is too large ({size} bytes)", path=where)
         type_align = record_align // 8
-        if user_aligned and self.compiler == "gcc" and self.rules.strict_alignment:
+        if user_aligned and self._strict_alignment():
             user_aligned = self._modes.keeps_user_align(
-                self._modes.record(td.kind, size, type_align, members), type_align)
+                self._record_mode(td.kind, size, type_align, members), type_align)
         align = type_align if user_aligned or self.compiler == "clang" else \
             min(type_align, self.rules.gcc_biggest_alignment)
         field_align = type_align
         cap = self.rules.int_mode_field_align_cap_bytes
         if cap and self.compiler == "gcc" and not user_aligned and type_align > cap \
-                and self._modes.record(td.kind, size, type_align, members).cls in X86_CAPPED_MODES:
+                and self._record_mode(td.kind, size, type_align, members).cls in X86_CAPPED_MODES:
             # i386 x86_field_alignment caps a member whose type has an integer, DFmode or DCmode
             # mode, records included (an 8-aligned record gets one when it holds only `_Atomic
             # long long`, an 8-byte `_Atomic` struct ...), and _Alignof is min_align_of_type's
