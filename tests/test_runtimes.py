@@ -605,3 +605,21 @@ def test_glibc_version_is_read_from_features_h(tmp_path):
     (tmp_path / "b" / "features.h").write_text("#define\t__GLIBC__ 2\n#define __GLIBC_MINOR__ 36\n")
     assert toolchains.glibc_version([str(tmp_path / "a"), str(tmp_path / "b")]) == (2, 36)
     assert toolchains.glibc_version([str(tmp_path / "a")]) is None
+
+
+@pytest.mark.parametrize("multidir, lib_in, usable", [
+    (".", "", True),  # the default multilib: its libgcc is the one printed
+    ("32", "32/", True),  # -m32 with the 32-bit libgcc installed
+    ("32", "", False),  # -m32 without it: gcc names the 64-bit libgcc, and -lgcc fails to link
+])
+def test_libgcc_counts_only_for_the_multilib_the_flags_select(tmp_path, multidir, lib_in, usable):
+    # A stand-in gcc answering as sparc64-linux-gnu-gcc -m32 does with and without
+    # lib32gcc-12-dev-sparc64-cross (measured; CI has not got it).
+    lib = tmp_path / "gcc" / lib_in / "libgcc.a"
+    lib.parent.mkdir(parents=True, exist_ok=True)
+    lib.write_bytes(b"!<arch>\n")
+    gcc = tmp_path / "fake-gcc"
+    gcc.write_text("#!/bin/sh\n"
+                   f'case "$*" in *-print-multi-directory*) echo {multidir};; *) echo {lib};; esac\n')
+    gcc.chmod(0o755)
+    assert runtimes._libgcc_usable((str(gcc), "-m32")) is usable

@@ -137,14 +137,20 @@ def _freestanding_files(directory: Path) -> list[Path]:
 
 @functools.cache
 def _libgcc_usable(argv: tuple[str, ...]) -> bool:
-    """Whether gcc with these flags finds its libgcc (sparc -m32: only with lib32gcc-12-dev-sparc64-cross).
-    The freestanding runtime defines the routines 32-bit sparc needs itself (helpers.c)."""
+    """Whether gcc with these flags finds its libgcc for the multilib they select (sparc -m32:
+    only with lib32gcc-12-dev-sparc64-cross).  ``-print-libgcc-file-name`` alone cannot tell:
+    where the multilib's copy is missing it names the default one (sparc64-linux-gnu-gcc -m32
+    prints the 64-bit .../12/libgcc.a, measured), and the link then fails on -lgcc.  The
+    freestanding runtime defines the routines 32-bit sparc needs itself (helpers.c)."""
     try:
-        out = subprocess.run([*argv, "-print-libgcc-file-name"], capture_output=True, text=True, timeout=30)
+        lib = subprocess.run([*argv, "-print-libgcc-file-name"], capture_output=True, text=True, timeout=30)
+        multi = subprocess.run([*argv, "-print-multi-directory"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return False
-    path = out.stdout.strip()
-    return out.returncode == 0 and Path(path).is_absolute() and Path(path).is_file()
+    path, multidir = Path(lib.stdout.strip()), multi.stdout.strip()
+    if lib.returncode != 0 or multi.returncode != 0 or not path.is_absolute() or not path.is_file():
+        return False
+    return multidir in ("", ".") or path.parent.name == Path(multidir).name
 
 
 def _zig_needs_compiler_rt(compiler: toolchains.Compiler) -> bool:
