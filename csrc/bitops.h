@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "workers.h"
+
 #ifndef BL_WORD_BITS
 #define BL_WORD_BITS (__SIZEOF_LONG__ * 8)
 #endif
@@ -67,19 +69,6 @@ int bl_atomic_is_lockfree(int word_bits);
 int bl_default_word_bits(void);
 
 #define BL_DECLARE_VARIANT(W)                                                              \
-    int bl_test_bit_w##W(unsigned long nr, const bl_w##W##_t *addr);                       \
-    void bl_set_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                             \
-    void bl_clear_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                           \
-    void bl_change_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                          \
-    int bl_test_and_set_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                     \
-    int bl_test_and_clear_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                   \
-    int bl_test_and_change_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                 \
-    void bl_nonatomic_set_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                   \
-    void bl_nonatomic_clear_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                 \
-    void bl_nonatomic_change_bit_w##W(unsigned long nr, bl_w##W##_t *addr);                \
-    int bl_nonatomic_test_and_set_bit_w##W(unsigned long nr, bl_w##W##_t *addr);           \
-    int bl_nonatomic_test_and_clear_bit_w##W(unsigned long nr, bl_w##W##_t *addr);         \
-    int bl_nonatomic_test_and_change_bit_w##W(unsigned long nr, bl_w##W##_t *addr);        \
     unsigned long bl_find_first_bit_w##W(const bl_w##W##_t *addr, unsigned long size);     \
     unsigned long bl_find_first_zero_bit_w##W(const bl_w##W##_t *addr, unsigned long size); \
     unsigned long bl_find_next_bit_w##W(const bl_w##W##_t *addr, unsigned long size,       \
@@ -109,9 +98,64 @@ int bl_default_word_bits(void);
     void bl_bitmap_from_arr32_w##W(bl_w##W##_t *bitmap, const uint32_t *buf,               \
                                    unsigned int nbits);                                    \
     void bl_naive_u64_view_w##W(uint64_t *buf, const bl_w##W##_t *bitmap, size_t nu64);    \
-    void bl_naive_u32_view_w##W(uint32_t *buf, const bl_w##W##_t *bitmap, size_t nu32);    \
-    bl_w##W##_t bl_load_relaxed_w##W(const bl_w##W##_t *p);                                \
-    void bl_store_relaxed_w##W(bl_w##W##_t *p, bl_w##W##_t v);
+    void bl_naive_u32_view_w##W(uint32_t *buf, const bl_w##W##_t *bitmap, size_t nu32);
+
+/* The single-word bitops, inline per width (bitops_word.h).  Widths without
+ * lock-free atomics take bl_fallback_lock() (workers.h): one lock for all of
+ * them, held across threads or worker processes. */
+
+#if defined(__GCC_ATOMIC_CHAR_LOCK_FREE) && __GCC_ATOMIC_CHAR_LOCK_FREE == 2
+#define BL_LOCKFREE_8 1
+#else
+#define BL_LOCKFREE_8 0
+#endif
+#if defined(__GCC_ATOMIC_SHORT_LOCK_FREE) && __GCC_ATOMIC_SHORT_LOCK_FREE == 2
+#define BL_LOCKFREE_16 1
+#else
+#define BL_LOCKFREE_16 0
+#endif
+#if defined(__GCC_ATOMIC_INT_LOCK_FREE) && __GCC_ATOMIC_INT_LOCK_FREE == 2
+#define BL_LOCKFREE_32 1
+#else
+#define BL_LOCKFREE_32 0
+#endif
+#if defined(__GCC_ATOMIC_LLONG_LOCK_FREE) && __GCC_ATOMIC_LLONG_LOCK_FREE == 2
+#define BL_LOCKFREE_64 1
+#else
+#define BL_LOCKFREE_64 0
+#endif
+
+#define BL_W 8
+#define BL_T bl_w8_t
+#define BL_LOCKFREE BL_LOCKFREE_8
+#include "bitops_word.h"
+#undef BL_W
+#undef BL_T
+#undef BL_LOCKFREE
+
+#define BL_W 16
+#define BL_T bl_w16_t
+#define BL_LOCKFREE BL_LOCKFREE_16
+#include "bitops_word.h"
+#undef BL_W
+#undef BL_T
+#undef BL_LOCKFREE
+
+#define BL_W 32
+#define BL_T bl_w32_t
+#define BL_LOCKFREE BL_LOCKFREE_32
+#include "bitops_word.h"
+#undef BL_W
+#undef BL_T
+#undef BL_LOCKFREE
+
+#define BL_W 64
+#define BL_T bl_w64_t
+#define BL_LOCKFREE BL_LOCKFREE_64
+#include "bitops_word.h"
+#undef BL_W
+#undef BL_T
+#undef BL_LOCKFREE
 
 BL_DECLARE_VARIANT(8)
 BL_DECLARE_VARIANT(16)
