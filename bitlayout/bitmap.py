@@ -4,7 +4,7 @@ Pure Python, no I/O, no cffi.  A bitmap type is described by its memory
 shape, :class:`BitmapGeometry` (word size, word count, byte order, largest
 single-copy-atomic access); everything else is a function of that shape.
 
-Kernel semantics modelled (and mirrored by csrc/bitops_impl.h):
+Kernel semantics modelled (and mirrored by csrc/bitops_word.h and csrc/bitops_impl.h):
 
 - ``BIT_WORD(nr) = nr / BITS_PER_LONG``, ``BIT_MASK(nr) = 1UL << (nr % BITS_PER_LONG)``
   (include/linux/bits.h): bit nr lives in word nr / W, bit nr % W of that word,
