@@ -173,3 +173,34 @@ def test_the_cli_passes_its_options_down_without_touching_the_environment(monkey
     assert main(["matrix", "--arch", "x86_64", "-q", "--stress-ms", "250", "-j", "1", "--format", "json"]) == 0
     assert [(o.stress_ms, o.jobs) for o in seen] == [(250, 1)]
     assert dict(os.environ) == before
+
+
+def test_matrix_output_into_a_fifo_writes_through_it_and_leaves_it_a_fifo(capsys, tmp_path):
+    """-o onto something that is not a regular file (/dev/null, /dev/stdout, a FIFO) writes into
+    it, as a shell redirection does: renaming a file over /dev/null as root replaced the device."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    # a daemon: where the FIFO is renamed over, its reader waits for a writer that never comes
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    rc = main(["matrix", *FAST, "--check", "bounds", "--format", "json", "-o", str(fifo)])
+    assert rc == 1, capsys.readouterr().err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO was replaced by a file"
+    reader.join(timeout=30)
+    assert json.loads(got[0])["results"]
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]  # no temporary left next to it
+
+
+def test_matrix_output_through_a_symlink_replaces_the_file_it_points_to(capsys, tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    rc = main(["matrix", *FAST, "--check", "bounds", "--format", "json", "-o", str(link)])
+    assert rc == 1, capsys.readouterr().err
+    assert link.is_symlink() and json.loads(real.read_text())["results"]

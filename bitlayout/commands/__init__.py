@@ -117,10 +117,26 @@ def check_output_dir(path: str | None, what: str) -> None:
 
 
 def write_output(path: str, text: str, what: str) -> None:
-    """Write ``-o FILE`` atomically (a reader never sees half a report); an OS error is one line."""
+    """Write ``-o FILE``: a regular file (or a new one) is replaced atomically, so a reader never
+    sees half a report; through a symlink, the file it points to is.  Anything else already at
+    ``path`` -- ``/dev/null``, ``/dev/stdout``, a FIFO -- is written in place as a shell
+    redirection would: renaming over it would replace ``/dev/null`` itself with a regular file
+    when run as root (seen: every later ``gcc -dM -E /dev/null`` then read the matrix).  An OS
+    error is one line."""
+    import os
+    import stat
+
     from ..publish import publish_text
 
     try:
-        publish_text(path, text)
+        try:
+            mode = os.stat(path).st_mode  # follows a symlink
+        except FileNotFoundError:
+            mode = None
+        if mode is None or stat.S_ISREG(mode):
+            publish_text(os.path.realpath(path), text)
+        else:
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(text)
     except OSError as exc:  # a directory, no permission, disk full: still one line
         raise UsageError(f"{what}: {exc.strerror or exc}", path=path) from None
