@@ -153,3 +153,36 @@ def test_strict_alignment_flags_lay_records_out_as_gcc_does(arch, flag, strict, 
     if compiler is None:
         pytest.skip(f"no gcc for {arch}: {install_hint(profile)}")
     assert compiled.compiled_layout([header], profile, list(model["types"]), kind="gcc", extra_flags=[flag]) == model
+
+
+ENUM_TEXT = ("enum small { SMALL_A = 1 };\n"
+             "enum wide { WIDE_A = 300 };\n"
+             "struct holds { char c; enum small s; enum wide w; };\n")
+
+
+def test_no_short_enums_makes_hexagons_enums_int_sized_as_its_clang_does(tmp_path):
+    """arch/hexagon/Makefile passes -fno-short-enums; hexagon's clang otherwise makes enum small
+    one byte (the profile's enum_min_size_bytes = 1)."""
+    from bitlayout import layout
+    from bitlayout.backends import compiled
+
+    profile = profile_by_name("hexagon")
+    assert profile.layout.enum_min_size_bytes == 1
+    kp = kernel_profile(profile, ["/usr/bin/clang", "--target=hexagon-linux-musl", "-fno-short-enums", "-G0",
+                                  "-mllvm", "-hexagon-cext=false", "-fintegrated-as"])
+    assert kp.layout.enum_min_size_bytes == 4
+    header = tmp_path / "enums.h"
+    header.write_text(ENUM_TEXT)
+    model = layout.layout_text(ENUM_TEXT, kp, str(header), (str(header),)).to_contract()
+    assert model["types"]["struct holds"]["size"] == 12
+    if find_compiler(profile) is None:
+        pytest.skip(f"no compiler for hexagon: {install_hint(profile)}")
+    assert compiled.compiled_layout([header], profile, list(model["types"]), extra_flags=["-fno-short-enums"]) == model
+    # and without the flag the profile is the compiler's default (short enums)
+    plain = layout.layout_text(ENUM_TEXT, profile, str(header), (str(header),)).to_contract()
+    assert plain["types"]["struct holds"]["size"] == 4
+    assert compiled.compiled_layout([header], profile, list(plain["types"])) == plain
+
+
+def test_mllvm_takes_its_value_as_the_next_argument():
+    assert list(flags(["clang", "-mllvm", "-hexagon-cext=false", "-O2"])) == ["-mllvm", "-O2"]

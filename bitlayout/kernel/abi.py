@@ -37,7 +37,8 @@ from ..profiles import Profile, Scalar
 OPTIONAL_FLOATS = ("float16", "fp16", "bf16", "float128", "gnu_float128", "float64x", "float80", "ibm128",
                    "decimal32", "decimal64", "decimal128")
 # Options whose value is the next argument.
-_SEPARATE_VALUE = ("-I", "-D", "-U", "-include", "-isystem", "-iquote", "-imacros", "-idirafter", "-G", "-x")
+_SEPARATE_VALUE = ("-I", "-D", "-U", "-include", "-isystem", "-iquote", "-imacros", "-idirafter", "-G", "-x",
+                   "-mllvm")
 
 
 class _Edit:
@@ -107,6 +108,10 @@ def _sh_nofpu_va_list(edit: _Edit, flag: str) -> None:
     edit.rules["va_list"] = "void *"
 
 
+def _int_enums(edit: _Edit, flag: str) -> None:
+    edit.rules["enum_min_size_bytes"] = 4
+
+
 def _strict_alignment(edit: _Edit, flag: str) -> None:
     edit.rules["strict_alignment"] = True
 
@@ -167,6 +172,10 @@ RULES: tuple[FlagRule, ...] = (
     FlagRule("-munaligned-access", _NOT_STRICT, _no_strict_alignment, ("arc",)),
     FlagRule("-mno-unaligned-access", _ARM_STRICT, None, ("arm",)),
     FlagRule("-munaligned-access", _ARM_STRICT, None, ("arm",)),
+    # arch/hexagon/Makefile: hexagon's clang makes an enum as small as its values by default (the
+    # profile's enum_min_size_bytes = 1); the kernel's are int-sized (measured with Debian's clang 14
+    # and zig's clang: enum { A = 1 } is 1 byte without the flag, 4 with; tests/test_kernel_abi.py)
+    FlagRule("-fno-short-enums", "an enum is at least int-sized", _int_enums),
     FlagRule("-m4-nofpu", "no FPU: va_list is a pointer", _sh_nofpu_va_list, ("sh",)),
     FlagRule("-m4a-nofpu", "no FPU: va_list is a pointer", _sh_nofpu_va_list, ("sh",)),
     # -- known to change no layout ------------------------------------------------------
@@ -187,7 +196,10 @@ RULES: tuple[FlagRule, ...] = (
            "-mno-pcrel", "-mno-prefixed", "-mno-string", "-mmultiple", "-mno-pointers-to-nested-functions",
            "-mno-save-toc-indirect", "-mprofile-kernel", "-mtraceback=", "-mno-relax", "-mno-riscv-attribute",
            "-mno-save-restore", "-mmedium-calls", "-mno-millicode", "-mlock", "-mswape", "-mno-sdata",
-           "-mno-readonly-in-sdata", "-mfast-indirect-calls", "-mno-space-regs", "-mschedule=", "-G",
+           "-mno-readonly-in-sdata", "-mfast-indirect-calls", "-mno-space-regs", "-mschedule=", "-G*",
+           "-fintegrated-as", "-fno-integrated-as",
+           # clang < 16's gate for -ftrivial-auto-var-init=zero (scripts/Makefile.extrawarn area)
+           "-enable-trivial-auto-var-init-zero-knowing-it-will-be-removed-from-clang",
            "-fno-PIE", "-fno-pic", "-fPIC", "-fPIE", "-fno-common", "-fno-stack-check",
            "-fno-stack-clash-protection", "-fno-stack-protector", "-fstack-protector-strong", "-fconserve-stack",
            "-ftrivial-auto-var-init=", "-fomit-frame-pointer", "-fno-omit-frame-pointer",
@@ -196,6 +208,8 @@ RULES: tuple[FlagRule, ...] = (
            "-falign-jumps=", "-falign-loops=", "-fcf-protection=", "-fpatchable-function-entry=",
            "-fsection-anchors", "-ffunction-sections", "-freg-struct-return", "-fcall-used-*", "-ffixed-*",
            "-pg", "-pipe"),
+    *_none("an option of LLVM's code generator (its value is the next argument): clang has laid every type out "
+           "before LLVM runs, with the data layout --target fixes", "-mllvm"),
     *_none("optimisation and semantics of code, not of types", "-O*", "-fno-strict-aliasing",
            "-fno-strict-overflow", "-fno-delete-null-pointer-checks", "-fno-allow-store-data-races",
            "-fno-builtin", "-fno-builtin-*", "-ffreestanding", "-fno-var-tracking", "-fno-ipa-sra",
