@@ -115,13 +115,40 @@ def test_kbuild_printing_no_command_is_an_error(fake, monkeypatch):
     assert out.status == "failed" and "Kbuild did not print the command" in out.message
 
 
-def test_a_missing_cross_compiler_names_the_package(fake):
+def test_a_missing_cross_compiler_names_the_package(fake, monkeypatch):
+    from bitlayout.kernel import prepare
+
     src, log = fake
+    monkeypatch.setattr(prepare, "_apt_has_no_candidate", lambda package: False)
     [out] = prepare_arches(find_tree(src), [_profile(cross_compile="bitlayout-none-linux-gnu-")])
     assert isinstance(out.error, ToolchainError)
     assert out.message == ("x86_64: bitlayout-none-linux-gnu-gcc not found (the kernel compiler for ARCH=x86_64): "
                            "apt-get install -y gcc-bitlayout-none-linux-gnu")
     assert _calls(log) == []
+
+
+def test_a_cross_compiler_apt_cannot_install_is_not_sent_to_apt(fake, monkeypatch):
+    """loongarch64 on Debian 12: gcc-loongarch64-linux-gnu is no package there."""
+    from bitlayout.kernel import prepare
+
+    src, log = fake
+    asked = []
+    monkeypatch.setattr(prepare, "_apt_has_no_candidate", lambda package: asked.append(package) or True)
+    [out] = prepare_arches(find_tree(src), [_profile(cross_compile="bitlayout-none-linux-gnu-")])
+    assert asked == ["gcc-bitlayout-none-linux-gnu"]
+    assert out.message == ("x86_64: bitlayout-none-linux-gnu-gcc not found (the kernel compiler for ARCH=x86_64): "
+                           "this system's apt has no gcc-bitlayout-none-linux-gnu package: put a "
+                           "bitlayout-none-linux-gnu-gcc cross compiler on PATH (from a newer distribution release "
+                           "or the architecture's own toolchain)")
+    assert _calls(log) == []
+
+
+@pytest.mark.skipif(shutil.which("apt-cache") is None, reason="needs apt-cache (Debian)")
+def test_apt_cache_tells_an_installable_package_from_a_missing_one():
+    from bitlayout.kernel.prepare import _apt_has_no_candidate
+
+    assert _apt_has_no_candidate("bitlayout-no-such-package") is True
+    assert _apt_has_no_candidate("make") is False  # CI installs it; any Debian has a candidate
 
 
 def test_a_missing_make_says_what_to_install(fake, monkeypatch, tmp_path):

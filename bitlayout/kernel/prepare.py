@@ -152,7 +152,23 @@ def install_hint(profile: Profile, compiler: str) -> str:
         return "apt-get install -y clang lld llvm"
     triple = profile.kernel.cross_compile.rstrip("-")
     host_native = triple == f"{os.uname().machine}-linux-gnu"
-    return "apt-get install -y " + " ".join(gcc_packages(triple, host_native))
+    packages = gcc_packages(triple, host_native)
+    if _apt_has_no_candidate(packages[0]):
+        # loongarch64 on Debian 12: the hint must not name a package apt cannot install
+        return (f"this system's apt has no {packages[0]} package: put a {triple}-gcc cross compiler "
+                f"on PATH (from a newer distribution release or the architecture's own toolchain)")
+    return "apt-get install -y " + " ".join(packages)
+
+
+def _apt_has_no_candidate(package: str) -> bool:
+    """True only when apt-cache answers that ``package`` cannot be installed (no apt: False)."""
+    if shutil.which("apt-cache") is None:
+        return False
+    try:
+        out = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and ("Candidate:" not in out.stdout or "Candidate: (none)" in out.stdout)
 
 
 def require_tools(tree: KernelTree, build: Path | None, profile: Profile) -> str:
