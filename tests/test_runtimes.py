@@ -241,7 +241,7 @@ def test_sparc_driver_is_32_bit_sparc_v8_code():
 # (its sysroot's linux-libc-dev), or zig (the kernel headers it ships) where Debian has none.
 # Compile-only (-c): zig would build the target's libc for -fsyntax-only.
 SYSCALL_HEADERS = [("sh", "sh4-linux-gnu-gcc", ()), ("sparc", "sparc64-linux-gnu-gcc", ("-m32",)),
-                   ("arm", "arm-linux-gnueabi-gcc", ()), ("mips", "mips-linux-gnu-gcc", ()),
+                   ("arm", "arm-linux-gnueabihf-gcc", ()), ("mips", "mips-linux-gnu-gcc", ()),
                    ("x86", "i686-linux-gnu-gcc", ()), ("x86", "x86_64-linux-gnu-gcc", ()),
                    ("aarch64", "aarch64-linux-gnu-gcc", ()), ("riscv", "riscv64-linux-gnu-gcc", ()),
                    ("riscv", "riscv64-linux-gnu-gcc", ("-march=rv32imac", "-mabi=ilp32")),
