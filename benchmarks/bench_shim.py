@@ -143,11 +143,11 @@ def _function_bodies(asm: str) -> dict[str, list[str]]:
     return bodies
 
 
-def same_code(tmp: Path, argv: list[str]) -> dict[str, bool]:
-    """Per ``op_wW``: whether the plain and the shim loop compiled to the same instructions."""
+def same_code(tmp: Path, compile_argv: list[str]) -> dict[str, bool]:
+    """Per ``op_wW``: whether the plain and the shim loop compiled to the same instructions
+    (``compile_argv``: the compiler, its flags and loops.c, as the timed build compiles it)."""
     asm = tmp / "loops.s"
-    subprocess.run([a for a in argv if a not in ("-shared",) and not a.endswith("workers_pthread.c")
-                    and a != "-lpthread"][:-2] + ["-S", "-o", str(asm)], check=True)
+    subprocess.run([*compile_argv, "-S", "-o", str(asm)], check=True)
     bodies = _function_bodies(asm.read_text())
     out = {}
     for stem in STEM.values():
@@ -166,10 +166,10 @@ def compile_loops(tmp: Path) -> tuple[ctypes.CDLL, str, dict[str, bool]]:
     cc = shlex.split(sysconfig.get_config_var("CC") or "cc")
     cflags = shlex.split(sysconfig.get_config_var("CFLAGS") or "") + list(_ffi_build.CFLAGS)
     out = tmp / "loops.so"
-    argv = [*cc, *cflags, "-fPIC", "-shared", f"-I{src}", str(loops), str(src / "workers_pthread.c"),
-            "-o", str(out), "-lpthread"]
-    subprocess.run(argv, check=True)
-    return ctypes.CDLL(str(out)), " ".join([*cc, *cflags]), same_code(tmp, argv)
+    compile_argv = [*cc, *cflags, "-fPIC", f"-I{src}", str(loops)]
+    subprocess.run([*compile_argv, "-shared", str(src / "workers_pthread.c"), "-o", str(out), "-lpthread"],
+                   check=True)
+    return ctypes.CDLL(str(out)), " ".join([*cc, *cflags]), same_code(tmp, compile_argv)
 
 
 def _timed(loops: ctypes.CDLL, name: str, n: int) -> tuple[int, int]:

@@ -198,7 +198,7 @@ RULES: tuple[FlagRule, ...] = (
            "-mno-save-restore", "-mmedium-calls", "-mno-millicode", "-mlock", "-mswape", "-mno-sdata",
            "-mno-readonly-in-sdata", "-mfast-indirect-calls", "-mno-space-regs", "-mschedule=", "-G*",
            "-fintegrated-as", "-fno-integrated-as",
-           # clang < 16's gate for -ftrivial-auto-var-init=zero (scripts/Makefile.extrawarn area)
+           # clang < 16's gate for -ftrivial-auto-var-init=zero (the top Makefile's CC_AUTO_VAR_INIT_ZERO_ENABLER)
            "-enable-trivial-auto-var-init-zero-knowing-it-will-be-removed-from-clang",
            "-fno-PIE", "-fno-pic", "-fPIC", "-fPIE", "-fno-common", "-fno-stack-check",
            "-fno-stack-clash-protection", "-fno-stack-protector", "-fstack-protector-strong", "-fconserve-stack",
