@@ -35,6 +35,7 @@ from .ppmacro import OPERATORS, Macro, parse_define
 
 SCHEMA = "bitlayout.predefined/1"
 _MACRO_KEY_RE = re.compile(r"[A-Za-z_]\w*(\([^)]*\))?")
+_ANSWER_RE = re.compile(r"[0-9]+[uUlL]*")
 _FLAVORS = {"gcc": "gcc", "clang": "clang"}
 
 
@@ -44,39 +45,58 @@ class CompilerFacts:
     __slots__ = ("path", "profile", "compiler", "identity", "flavor", "macros", "operators", "expands_operand",
                  "answers", "implicit_includes", "digest", "_objects", "_raw_keys", "_definitions")
 
-    def __init__(self, path: str, data: Mapping):
+    def __init__(self, path: str, data: Mapping, raw: bytes | None = None):
+        """``raw``: the file's bytes, whose SHA-256 is the digest (else the sorted JSON's)."""
         self.path = path
         self.profile = data["profile"]
         self.compiler = data["compiler"]
         self.identity = data["identity"]
         self.flavor = _FLAVORS[self.compiler]
         self.macros: dict[str, str] = {}
+        self._raw_keys: dict[str, str] = {}  # name -> "NAME body" / "NAME(params) body" as stored
         for key, body in [*data["macros"].items(), *data["builtin_macros"].items()]:
-            self.macros[key.split("(", 1)[0]] = body
+            name = key.split("(", 1)[0]
+            self.macros[name] = body
+            self._raw_keys[name] = f" {key} {body}"
         self.operators: tuple[str, ...] = tuple(data["operators"])
         self.expands_operand: dict[str, bool] = dict(data["expands_operand"])
         self.answers: dict[str, dict[str, str | None]] = {k: dict(v) for k, v in data["answers"].items()}
         self.implicit_includes: tuple[str, ...] = tuple(data["implicit_includes"])
-        self.digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+        if raw is None:
+            raw = json.dumps(data, sort_keys=True).encode()
+        self.digest = hashlib.sha256(raw).hexdigest()
         self._objects = None
-        self._definitions = None
-        self._raw_keys = [*data["macros"].items(), *data["builtin_macros"].items()]
+        self._definitions: dict[str, str] = {}
 
     def macro_objects(self) -> dict[str, Macro]:
         """name -> Macro, made once (Macro objects are immutable: every run shares them)."""
         if self._objects is None:
             objs = {}
-            for key, body in self._raw_keys:
-                m = parse_define(f" {key} {body}", "<built-in>", 0)
+            for line in self._raw_keys.values():
+                m = parse_define(line, "<built-in>", 0)
                 objs[m.name] = m
             self._objects = objs
         return self._objects
 
+    def definition(self, name: str) -> str | None:
+        """``NAME body`` / ``NAME(params) body`` of the predefined macro ``name``, None if the
+        compiler does not predefine it.  Parsed one name at a time: a run reused from the cache
+        asks for the few dozen it looked up, not the ~400 there are."""
+        hit = self._definitions.get(name)
+        if hit is None:
+            if self._objects is not None:
+                m = self._objects.get(name)
+            else:
+                line = self._raw_keys.get(name)
+                m = None if line is None else parse_define(line, "<built-in>", 0)
+            if m is None:
+                return None
+            hit = self._definitions[name] = m.definition
+        return hit
+
     def definitions(self) -> dict[str, str]:
         """name -> ``NAME body`` / ``NAME(params) body`` of every predefined macro."""
-        if self._definitions is None:
-            self._definitions = {n: m.definition for n, m in self.macro_objects().items()}
-        return self._definitions
+        return {name: self.definition(name) for name in self._raw_keys}
 
 
 def data_dir(profile) -> Path:
@@ -107,11 +127,12 @@ def load_facts(profile, compiler: str | None = None) -> CompilerFacts | None:
     if hit is not None:
         return hit
     try:
-        data = json.loads(path.read_text())
+        raw = path.read_bytes()
+        data = json.loads(raw)
     except (OSError, ValueError) as exc:
         raise ProfileError(f"cannot read: {exc}", path=str(path)) from None
     validate(data, str(path), profile.name, compiler or profile.compiler)
-    facts = CompilerFacts(str(path), data)
+    facts = CompilerFacts(str(path), data, raw)
     _LOADED[key] = facts
     return facts
 
@@ -162,7 +183,7 @@ def validate(data, path: str, profile_name: str | None = None, compiler: str | N
         if not isinstance(table, dict):
             fail(f"answers.{op}", "must map operands to answers")
         for operand, value in table.items():
-            if value is not None and not (isinstance(value, str) and re.fullmatch(r"[0-9]+[uUlL]*", value)):
+            if value is not None and not (isinstance(value, str) and _ANSWER_RE.fullmatch(value)):
                 fail(f"answers.{op}.{operand}", f"answer must be an integer literal or null, got {value!r}")
     inc = data.get("implicit_includes")
     if not isinstance(inc, list) or any(not isinstance(x, str) or not x for x in inc):

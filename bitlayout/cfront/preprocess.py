@@ -124,12 +124,11 @@ class BuiltinRun:
 
     def fits(self, facts) -> bool:
         """Whether ``facts`` would have given this run the same output."""
-        defs = facts.definitions()
         env = self.env
         for name, definition in env.items():
-            if defs.get(name) != definition:
+            if facts.definition(name) != definition:
                 return False
-        if len(defs.keys() & self.queried) != len(env):  # a name this run found undefined is predefined
+        if len(facts.macros.keys() & self.queried) != len(env):  # a name this run found undefined is predefined
             return False
         for (op, operand), answer in self.answers.items():
             if facts.answers.get(op, {}).get(operand) != answer:
@@ -229,8 +228,7 @@ def _run(paths, facts, include_dirs, system_dirs, defines, system_known) -> Buil
         text = pp.run_files([str(p) for p in paths])
     predefined = facts.macro_objects()
     queried = frozenset(pp.queried)
-    definitions = facts.definitions()
-    env = {name: definitions[name] for name in predefined.keys() & queried}
+    env = {name: facts.definition(name) for name in predefined.keys() & queried}
     user = {}
     for name, m in pp.macros.items():
         if isinstance(m, Macro) and predefined.get(name) is not m:
