@@ -187,10 +187,15 @@ class Lexer:
 
     def where(self, offset: int) -> str:
         """``file:line:col`` of an offset (from the line markers before it)."""
-        base, file, line, _physical = self._marker_at(offset)
+        file, line, col, _physical = self.position(offset)
+        return f"{file}:{line}:{col}"
+
+    def position(self, offset: int) -> tuple[str, int, int, str]:
+        """(presumed file, line, column, physical file) of an offset."""
+        base, file, line, physical = self._marker_at(offset)
         line += self.text.count("\n", base, offset)
         col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
-        return f"{file}:{line}:{col}"
+        return file, line, col, physical
 
     def file_of(self, offset: int) -> str:
         """The file the text at ``offset`` physically comes from (see ``_read_markers``)."""

@@ -177,6 +177,7 @@ class Parser:
         self._typedef_reads: dict | None = None
         self._writes: list | None = None
         self._written: set = set()
+        self._body: tuple[int, int] | None = None  # a function definition's `{`: offset, end
         # #pragma pack state (GCC c-pragma.cc handle_pragma_pack): bytes, 0 = none
         self.pack = 0
         self.pack_default = 0
@@ -299,11 +300,19 @@ class Parser:
         lx = self.lx
         start = t.offset
         state = self._pragma_state()
-        key = (lx.text[start:start + declmemo.PREFIX], lx.where(start), lx.file_of(start), context, state)
-        entry = declmemo.lookup(key, lx.text, start, tables)
+        presumed, line, col, physical = lx.position(start)
+        files = (presumed, physical)
+        prefix = lx.text[start:start + declmemo.PREFIX]
+        brace = prefix.find("{")
+        if brace >= 0:  # no part of a function body (an entry's text ends with its `{`)
+            prefix = prefix[:brace + 1]
+        key = (prefix, line, col, context, state)
+        entry = declmemo.lookup(key, lx.text, start, tables, files, self._file_role)
         if entry is not None:
             lx.lookahead.clear()
             lx.pos = start + len(entry.text)
+            if entry.body_at >= 0:  # a function body, skipped unread: this text's own, up to its end
+                lx.skip_balanced(Token(PUNCT, "{", start + entry.body_at))
             self.items.extend(entry.items)
             for table, name, value in entry.writes:
                 tables[table][name] = value
@@ -313,17 +322,29 @@ class Parser:
             return
         n_items = len(self.items)
         self._reads, self._typedef_reads, self._writes, self._written = {}, {}, [], set()
+        self._body = None
         try:
             self.external_declaration()
             reads, typedef_reads, writes = self._reads, self._typedef_reads, self._writes
         finally:
             self._reads = self._typedef_reads = self._writes = None
-        # Nothing peeked past the last token (the usual case): the lexer stands right after it.
-        end = lx.pos if not lx.lookahead else self._declaration_end(start)
+        body_at = -1
+        if self._body is not None:
+            # A function definition: kept up to its body's `{`, which the replay skips in its own
+            # text (kernel headers' static inline bodies differ per arch; the table never does).
+            opener, end = self._body
+            body_at = opener - start
+        else:
+            # Nothing peeked past the last token (the usual case): the lexer stands right after it.
+            end = lx.pos if not lx.lookahead else self._declaration_end(start)
         after = self._pragma_state()
         declmemo.store(key, declmemo.Entry(lx.text[start:end], tuple(reads.items()),
                                            tuple(typedef_reads.items()), tuple(self.items[n_items:]),
-                                           tuple(writes), after if after != state else None))
+                                           tuple(writes), after if after != state else None, files, body_at))
+
+    def _file_role(self, path: str) -> tuple[bool, bool]:
+        """What the parse asks of a file's name (declmemo moves entries between files alike)."""
+        return path in self.input_files, path == self.filename
 
     def _declaration_end(self, start: int) -> int:
         """Where the declaration that began at ``start`` ends: after its last token, before the
@@ -543,7 +564,10 @@ class Parser:
                 self.fail(t, "expected '{' of a function body")
             if t.kind == PUNCT and t.text in "([":
                 self.lx.skip_balanced(t)
-        self.lx.skip_balanced(self.next())
+        opener = self.next()
+        if self._reads is not None and not self.lx.lookahead:
+            self._body = (opener.offset, self.lx.pos)  # for the declaration memo: the body's `{`
+        self.lx.skip_balanced(opener)
         self.declare(specs, d, None)
 
     def declare(self, specs: _Specs, d: _Declarator, init_count: int | None) -> None:
