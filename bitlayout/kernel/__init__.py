@@ -9,11 +9,22 @@ arch, ``make ... prepare``), ``kbuild`` (the captured command, ``-E -dD`` and ``
 
 from __future__ import annotations
 
-from .kbuild import KbuildCommand, kernel_command, kernel_compile_debug, kernel_preprocess, tu_source
-from .prepare import PrepareOutcome, prepare_arches, prepared_build
-from .tree import KernelTree, find_tree
+import importlib
 
-__all__ = [
-    "KbuildCommand", "KernelTree", "PrepareOutcome", "find_tree", "kernel_command", "kernel_compile_debug",
-    "kernel_preprocess", "prepare_arches", "prepared_build", "tu_source",
-]
+# Loaded when first used: ``bitlayout layout`` without ``--kernel`` imports ``kernel.inputs`` and
+# should not pay for Kbuild's modules.
+_WHERE = {
+    "KbuildCommand": "kbuild", "kernel_command": "kbuild", "kernel_compile_debug": "kbuild",
+    "kernel_preprocess": "kbuild", "tu_source": "kbuild",
+    "PrepareOutcome": "prepare", "prepare_arches": "prepare", "prepared_build": "prepare",
+    "KernelTree": "tree", "find_tree": "tree",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -15,18 +15,17 @@ from __future__ import annotations
 import os
 import re
 from collections import abc
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Iterator, Mapping, Sequence
 
 from ..errors import KernelNotPrepared, UsageError
 from ..profiles import Profile
 from ..toolchains import define_flags
-from .abi import kernel_profile
-from .kbuild import KbuildCommand, command_for, kernel_preprocess
-from .prepare import prepared_build
-from .tree import KernelTree, find_tree
+
+if TYPE_CHECKING:  # the Kbuild modules load with the first kernel tree (layout without one skips them)
+    from .kbuild import KbuildCommand
+    from .tree import KernelTree
 
 # Where a kernel include name can live in a source tree (any arch; the arch's own -I list decides
 # per arch).  asm/ names may also be generated wrappers of asm-generic/.
@@ -64,10 +63,14 @@ class KernelSource:
 
     @classmethod
     def open(cls, directory: str | Path, config_file: str | Path | None = None) -> "KernelSource":
+        from .tree import find_tree
+
         return cls(find_tree(directory), Path(config_file) if config_file else None)
 
     def command(self, profile: Profile) -> KbuildCommand:
         """Kbuild's command for ``profile`` (KernelNotPrepared when no prepared build serves it)."""
+        from .kbuild import command_for
+
         return command_for(self.tree, profile, self.config_file)
 
     @staticmethod
@@ -88,6 +91,8 @@ class KernelSource:
         """The profiles this tree has a prepared build for, and the names of the others (for a
         command run without ``--arch``: lay out what is prepared, say what is not).  None at all
         is KernelNotPrepared with the command that prepares them."""
+        from .prepare import prepared_build
+
         ready, left = [], []
         for p in profiles:
             try:
@@ -162,6 +167,7 @@ def kernel_text(source: KernelSource, headers: Sequence[str], profile: Profile,
     """The TU including ``headers``, preprocessed with Kbuild's command for ``profile``
     (KernelNotPrepared when the tree has no prepared build for it)."""
     from ..cfront import collect_macros
+    from .kbuild import kernel_preprocess
 
     command = source.command(profile)
     text = kernel_preprocess(source.tree, profile, headers, config_file=source.config_file,
@@ -181,6 +187,7 @@ def kernel_layout(source: KernelSource, headers: Sequence[str], profile: Profile
     preprocessed TU (``text``, or ``kernel_text`` now), laid out with the profile as Kbuild's
     flags change it (``abi_flags``)."""
     from ..layout import layout_text
+    from .abi import kernel_profile
 
     kt = text if text is not None else kernel_text(source, headers, profile, include_dirs, defines)
     model_profile = kernel_profile(profile, source.command(profile).argv)
@@ -217,6 +224,8 @@ def layouts_for(headers: Sequence[str], profiles: Sequence[Profile], include_dir
             except BitlayoutError as exc:
                 yield p, exc
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     jobs = max(1, jobs or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         pending = [pool.submit(kernel_text, kernel, headers, p, include_dirs, defines) for p in profiles[:jobs]]
