@@ -417,7 +417,7 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
         # a whole arch here instead left a core idle through that arch's first builds on a cold
         # machine: 15-20 s of a first report.)
         _discover_toolchains(profiles, backend_list, options)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=_mp_context(),
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=mp_context(),
                                  initializer=_worker_init) as pool:
             try:
                 futures = [pool.submit(_worker, (*w[:-1], True)) for w in work]
@@ -508,7 +508,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         child.join(5)
 
 
-def _mp_context():
+def mp_context():
     import multiprocessing
 
     # fork keeps the parent's loaded profiles and imported modules; spawn elsewhere.

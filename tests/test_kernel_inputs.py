@@ -115,6 +115,31 @@ def test_layout_bad_kernel_input_is_one_line_exit_2(tree, capsys, argv, words):
     assert len(lines) == 1 and words in lines[0], err
 
 
+@pytest.mark.parametrize("fmt", ["json", "table"])
+def test_layout_renders_in_forked_workers_what_it_renders_in_process(tree, fmt):
+    """With --kernel, runs of arches are laid out in forked workers that send back their output."""
+    from bitlayout.cli import build_parser
+    from bitlayout.commands.layout import _inputs, _render, _render_in_workers
+    from bitlayout.kernel.inputs import layouts_for
+
+    args = build_parser("layout").parse_args(["layout", "--kernel", str(tree), "linux/mm_types.h", "--arch", "x86_64",
+                                      "--type", "struct vm_area_struct", "--format", fmt])
+    kernel, profiles, defines = _inputs(args)
+    [(profile, here)] = list(layouts_for(args.files, profiles, args.include_dirs, defines, kernel=kernel))
+    in_process = _render(here, args)
+    assert in_process[0] == "ok" and "vm_start" in str(in_process[1])
+    assert _render_in_workers(args, kernel, [profiles, profiles], defines) == {"x86_64": in_process}
+
+
+def test_layout_with_jobs_reports_a_workers_error_as_one_process_does(tree, capsys):
+    argv = ["layout", "--kernel", str(tree), "linux/mm_types.h", "--arch", "x86_64,i386", "--format", "json"]
+    one = run_cli(capsys, *argv, "-j", "1")
+    two = run_cli(capsys, *argv, "-j", "2")
+    assert one == two and one[0] == 2 and "i386: not prepared" in one[2]
+    code, _out, err = run_cli(capsys, *argv, "-j", "0")
+    assert code == 2 and "-j must be at least 1, got 0" in err
+
+
 def test_layout_of_a_directory_that_is_not_a_tree(capsys, tmp_path):
     code, out, err = run_cli(capsys, "layout", "--kernel", str(tmp_path), "linux/mm_types.h")
     assert code == 2 and "not a kernel tree" in err
