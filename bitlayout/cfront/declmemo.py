@@ -178,16 +178,18 @@ def _apply(obj, plan, paths: dict[str, str], memo: dict):
     where they are; ``memo``: id -> (old, new), so a shared object stays shared)."""
     if plan is None:
         return obj
-    if plan is _STRING:
-        for old, new in paths.items():
-            if old in obj:
-                obj = new if obj == old else obj.replace(old + ":", new + ":")
-                if old in obj and old not in new:
-                    raise _CannotMove(obj)  # the old file named some other way
-        return obj
     hit = memo.get(id(obj))
     if hit is not None:
         return hit[1]
+    if plan is _STRING:
+        new = obj
+        for old, renamed in paths.items():
+            if old in new:
+                new = renamed if new == old else new.replace(old + ":", renamed + ":")
+                if old in new and old not in renamed:
+                    raise _CannotMove(new)  # the old file named some other way
+        memo[id(obj)] = (obj, new)
+        return new
     cls = type(obj)
     if cls is tuple:
         parts = list(obj)

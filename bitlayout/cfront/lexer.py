@@ -72,6 +72,7 @@ class Lexer:
         self.pos = 0
         self._markers: list[tuple[int, str, int]] | None = None  # (offset after the marker line, file, line)
         self._marker_offsets: list[int] = []
+        self._last_position = (-1, 0, 0)  # (marker offset, offset, its line): see ``position``
         self.lookahead: list[Token] = []
 
     # -- tokens -----------------------------------------------------------------------
@@ -193,7 +194,14 @@ class Lexer:
     def position(self, offset: int) -> tuple[str, int, int, str]:
         """(presumed file, line, column, physical file) of an offset."""
         base, file, line, physical = self._marker_at(offset)
-        line += self.text.count("\n", base, offset)
+        # Lines are counted from the last position asked for when it is after the same marker
+        # (the parser asks in text order): a long header between two markers is counted once.
+        last_base, last_offset, last_line = self._last_position
+        if last_base == base and last_offset <= offset:
+            line = last_line + self.text.count("\n", last_offset, offset)
+        else:
+            line += self.text.count("\n", base, offset)
+        self._last_position = (base, offset, line)
         col = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
         return file, line, col, physical
 
