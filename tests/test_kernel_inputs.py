@@ -115,7 +115,7 @@ def test_layout_bad_kernel_input_is_one_line_exit_2(tree, capsys, argv, words):
     assert len(lines) == 1 and words in lines[0], err
 
 
-@pytest.mark.parametrize("fmt", ["json", "table"])
+@pytest.mark.parametrize("fmt", ["json", "table", "compare"])
 def test_layout_renders_in_forked_workers_what_it_renders_in_process(tree, fmt):
     """With --kernel, runs of arches are laid out in forked workers that send back their output."""
     from bitlayout.cli import build_parser
@@ -129,6 +129,14 @@ def test_layout_renders_in_forked_workers_what_it_renders_in_process(tree, fmt):
     in_process = _render(here, args)
     assert in_process[0] == "ok" and "vm_start" in str(in_process[1])
     assert _render_in_workers(args, kernel, [profiles, profiles], defines) == {"x86_64": in_process}
+
+
+def test_layout_compare_of_a_kernel_type_claims_no_second_compiler(tree, capsys):
+    """Kbuild builds a tree with one compiler per arch: compare has no GCC-vs-clang line to show."""
+    code, out, err = run_cli(capsys, "layout", "--kernel", str(tree), "linux/mm_types.h", "--arch", "x86_64",
+                             "--type", "struct vm_area_struct", "--format", "compare")
+    assert code == 0, err
+    assert "anon_vma" in out and "64+64" in out and "clang" not in out
 
 
 def test_layout_with_jobs_reports_a_workers_error_as_one_process_does(tree, capsys):

@@ -201,7 +201,8 @@ def _render_run(args: Any, kernel: Any, profiles: list, defines: dict) -> dict[s
 
 def _render(result: Any, args: Any) -> tuple:
     """("failed", the error, {}) or ("ok", the arch's output, {--type name: its error}): the
-    ``bitlayout.layout/1`` entry (json), the table text, or the type listing (--list-types)."""
+    ``bitlayout.layout/1`` entry (json), the table text, the named type's TypeLayout (compare) or
+    the type listing (--list-types)."""
     if isinstance(result, BitlayoutError):
         return "failed", result, {}
     ls = result
@@ -215,6 +216,8 @@ def _render(result: Any, args: Any) -> tuple:
         return "ok", None, named_errors
     if args.list_types:
         return "ok", ls.tu.type_names_with_files(), {}
+    if args.format == "compare":
+        return "ok", ls.type(args.types[0]), {}
     if args.format == "json":
         return "ok", ls.to_contract(type_names(ls, args)), {}
     parts = [f"== {ls.profile.name} ({ls.profile.layout_class}, cacheline {ls.profile.cacheline_bytes}) ==\n"]
@@ -257,9 +260,13 @@ def run(args: Any) -> int:
 
     if args.format == "compare" and len(args.types) != 1:
         raise UsageError("--format compare needs exactly one --type NAME")
-    if args.format == "compare" and not args.list_types:
+    if args.format == "compare" and not args.list_types and not args.kernel:
         sets = compute(args)
         sys.stdout.write(render_compare(sets, args.types[0], other_compiler_sets(sets, args)))
+        return 0
+    if args.format == "compare" and not args.list_types:
+        # A kernel tree is built with one compiler per arch (Kbuild's): no second one to compare.
+        sys.stdout.write(render_compare_types(arch_outputs(args), args.types[0]))
         return 0
     outputs = arch_outputs(args)
     if args.list_types:
@@ -411,10 +418,16 @@ def _cells(t, names: list[str]) -> list[str]:
 def render_compare(sets: dict, name: str, others: dict | None = None) -> str:
     """One column per arch, ``*`` where arches differ; with ``others`` (``other_compiler_sets``),
     ``!`` where GCC and clang lay the row out differently on some arch, with both answers below."""
+    return render_compare_types({a: ls.type(name) for a, ls in sets.items()}, name, others,
+                                {a: ls.compiler for a, ls in sets.items()})
+
+
+def render_compare_types(types: dict, name: str, others: dict | None = None, compilers: dict | None = None) -> str:
+    """``render_compare`` of arch -> the type's TypeLayout (``compilers``: arch -> the compiler
+    the model followed, needed with ``others``)."""
     from ..profiles import COMPILER_NAMES
 
-    arches = list(sets)
-    types = {a: sets[a].type(name) for a in arches}
+    arches = list(types)
     member_names: list[str] = []
     for a in arches:
         for m in types[a].flat_members():
@@ -447,7 +460,7 @@ def render_compare(sets: dict, name: str, others: dict | None = None) -> str:
         out.append(f"{mark}{'!' if differ else ' '} {label:<30}" + "".join(f"{c:>{width + 1}}" for c in row))
         by_answer: dict[tuple[str, str], list[str]] = {}
         for a in differ:
-            ref, alt = sets[a].compiler, other[a][0].compiler
+            ref, alt = compilers[a], other[a][0].compiler
             key = (f"{COMPILER_NAMES[ref]} {cells[a][i]}", f"{COMPILER_NAMES[alt]} {other[a][1][i]}")
             by_answer.setdefault(key, []).append(a)
         split += [f"! {label}: {x}, {y} on {', '.join(on)}" for (x, y), on in by_answer.items()]
