@@ -286,13 +286,11 @@ def _signature(facts: Mapping[str, Any]) -> tuple:
             c.get("hole_bytes"), c.get("member"), (c.get("offsets") or {}).get(c.get("member", "")))
 
 
-def diff_designs(old: Design, new: Design, profiles: Sequence[Profile], *,
-                 flagset: FlagSet = FlagSet("default"), container: str | None = None,
-                 include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None,
-                 kernel: Any = None) -> dict[str, Any]:
-    """The ``bitlayout.diff/1`` dict for two designs on every given arch (``kernel``: a
-    ``kernel.inputs.KernelSource`` the headers come from)."""
-    layouts = _Layouts(include_dirs, defines or {}, kernel)
+def _arch_entries(profiles: Sequence[Profile], old: Design, new: Design, flagset: FlagSet, container: str | None,
+                  include_dirs: Sequence[str], defines: Mapping[str, str], kernel: Any) -> tuple[list, int, int]:
+    """The ``arches`` entries of ``profiles`` in order, with the most flag names and bit numbers
+    any of them has (a worker's job, or the whole run)."""
+    layouts = _Layouts(include_dirs, defines, kernel)
     arches = []
     flag_count = bit_count = 0
     for p in profiles:
@@ -306,6 +304,26 @@ def diff_designs(old: Design, new: Design, profiles: Sequence[Profile], *,
         n = _design_facts(new, p, layouts, flags, unused, masks, container)
         arches.append({"arch": p.name, "layout_class": p.layout_class, "old": o, "new": n,
                        "changes": _changes(o, n)})
+    return arches, flag_count, bit_count
+
+
+def diff_designs(old: Design, new: Design, profiles: Sequence[Profile], *,
+                 flagset: FlagSet = FlagSet("default"), container: str | None = None,
+                 include_dirs: Sequence[str] = (), defines: Mapping[str, str] | None = None,
+                 kernel: Any = None, jobs: int | None = None) -> dict[str, Any]:
+    """The ``bitlayout.diff/1`` dict for two designs on every given arch (``kernel``: a
+    ``kernel.inputs.KernelSource`` the headers come from; its arches are worked on in ``jobs``
+    forked workers, default one per core: ``bitlayout.workers``)."""
+    from .workers import contiguous_runs, map_runs
+
+    runs = contiguous_runs(profiles, jobs) if kernel is not None else [list(profiles)]
+    arches = []
+    flag_count = bit_count = 0
+    for run_arches, run_flags, run_bits in map_runs(_arch_entries, runs, old, new, flagset, container,
+                                                    tuple(include_dirs), dict(defines or {}), kernel):
+        arches += run_arches
+        flag_count = max(flag_count, run_flags)
+        bit_count = max(bit_count, run_bits)
     errors = [a for a in arches if "error" in a["old"] or "error" in a["new"]]
     if errors and len(errors) == len(arches):
         e = errors[0]

@@ -43,6 +43,7 @@ from .profiles import Profile
 from .results import (FAILED, MATRIX_SCHEMA, RAN, STATUS_RANK, Backend, Evidence, MatrixRow, Observation, Status,
                       worst_status)
 from .spec import Spec, check_names
+from .workers import fork_context
 
 # progress(done, total, label): called after each arch finishes.
 Progress = Callable[[int, int, str], None]
@@ -417,7 +418,7 @@ def run_matrix(spec: Spec, arches: str | Iterable[str] | Sequence[Profile] | Non
         # a whole arch here instead left a core idle through that arch's first builds on a cold
         # machine: 15-20 s of a first report.)
         _discover_toolchains(profiles, backend_list, options)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=mp_context(),
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work)), mp_context=fork_context(),
                                  initializer=_worker_init) as pool:
             try:
                 futures = [pool.submit(_worker, (*w[:-1], True)) for w in work]
@@ -506,11 +507,3 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         child.terminate()
     for child in multiprocessing.active_children():
         child.join(5)
-
-
-def mp_context():
-    import multiprocessing
-
-    # fork keeps the parent's loaded profiles and imported modules; spawn elsewhere.
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")

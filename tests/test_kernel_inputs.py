@@ -119,7 +119,8 @@ def test_layout_bad_kernel_input_is_one_line_exit_2(tree, capsys, argv, words):
 def test_layout_renders_in_forked_workers_what_it_renders_in_process(tree, fmt):
     """With --kernel, runs of arches are laid out in forked workers that send back their output."""
     from bitlayout.cli import build_parser
-    from bitlayout.commands.layout import _inputs, _render, _render_in_workers
+    from bitlayout.commands.layout import _inputs, _render, _render_run
+    from bitlayout.workers import map_runs
     from bitlayout.kernel.inputs import layouts_for
 
     args = build_parser("layout").parse_args(["layout", "--kernel", str(tree), "linux/mm_types.h", "--arch", "x86_64",
@@ -128,7 +129,7 @@ def test_layout_renders_in_forked_workers_what_it_renders_in_process(tree, fmt):
     [(profile, here)] = list(layouts_for(args.files, profiles, args.include_dirs, defines, kernel=kernel))
     in_process = _render(here, args)
     assert in_process[0] == "ok" and "vm_start" in str(in_process[1])
-    assert _render_in_workers(args, kernel, [profiles, profiles], defines) == {"x86_64": in_process}
+    assert map_runs(_render_run, [profiles, profiles], args, kernel, defines) == [{"x86_64": in_process}] * 2
 
 
 def test_layout_compare_of_a_kernel_type_claims_no_second_compiler(tree, capsys):
@@ -163,6 +164,27 @@ def test_diff_compares_a_patched_copy_with_the_trees_header(tree, tmp_path, caps
     assert code == 0, err
     [arch] = json.loads(out)["arches"]
     assert (arch["old"]["size_bytes"], arch["new"]["size_bytes"]) == (16, 32)
+
+
+def test_diff_works_on_arches_in_forked_workers_as_in_one_process(tree, tmp_path, capsys):
+    from bitlayout.diff import FlagSet, _arch_entries, parse_designs
+    from bitlayout.kernel.inputs import KernelSource
+    from bitlayout.workers import map_runs
+
+    patched = tmp_path / "mm_types.h"
+    patched.write_text((tree / "include/linux/mm_types.h").read_text().replace(
+        "void *anon_vma;", "void *anon_vma; unsigned long vm_flags[2];"))
+    kernel = KernelSource.open(tree)
+    old, new = parse_designs("linux/mm_types.h:struct vm_area_struct", f"{patched}:struct vm_area_struct", None,
+                             kernel=kernel)
+    work = (old, new, FlagSet("none"), None, (), {}, kernel)
+    here = _arch_entries([profile_by_name("x86_64")], *work)
+    assert here[0][0]["new"]["size_bytes"] == 32
+    assert map_runs(_arch_entries, [[profile_by_name("x86_64")]] * 2, *work) == [here, here]
+    argv = ["diff", "linux/mm_types.h:struct vm_area_struct", f"{patched}:struct vm_area_struct", "--kernel",
+            str(tree), "--arch", "x86_64,i386", "--flags", "none"]
+    one, two = run_cli(capsys, *argv, "-j", "1"), run_cli(capsys, *argv, "-j", "2")
+    assert one == two and one[0] == 0 and "not prepared" in one[1]
 
 
 # ---------------------------------------------------------------------------

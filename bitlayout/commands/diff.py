@@ -36,6 +36,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("-I", dest="include_dirs", action="append", default=[], metavar="DIR")
     p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VAL")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="with --kernel: arches worked on at once, in forked workers (default: cores)")
 
 
 def _flagset(text: str):
@@ -54,11 +56,14 @@ def run(args: Any) -> int:
     from ..profiles import select_profiles
     from ..report.text import render_diff_text
 
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"-j must be at least 1, got {args.jobs}")
     kernel = kernel_source(args)
     old, new = parse_designs(args.old, args.new, args.types, kernel=kernel)
     profiles = kernel_profiles(kernel, args.arch) if kernel else select_profiles(args.arch)
     result = diff_designs(old, new, profiles, flagset=_flagset(args.flags), container=args.container,
-                          include_dirs=args.include_dirs, defines=parse_defines(args.defines), kernel=kernel)
+                          include_dirs=args.include_dirs, defines=parse_defines(args.defines), kernel=kernel,
+                          jobs=args.jobs)
     text = json.dumps(result, indent=1) + "\n" if args.format == "json" else render_diff_text(result)
     if args.output:
         write_output(args.output, text, "cannot write")

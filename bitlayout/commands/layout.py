@@ -138,22 +138,14 @@ def _raise_first(failed: dict[str, BitlayoutError], n_arches: int) -> None:
 
 def arch_outputs(args: Any) -> dict[str, Any]:
     """arch -> what ``run`` prints for it (``_render``), in arch order; errors as ``compute``.
-
-    A kernel TU takes 0.3-0.7 s an arch to parse and lay out, so with ``--kernel`` and several
-    arches the arches are split into one contiguous run per core, each in a forked worker that
-    sends back only its rendered output (a kernel LayoutSet pickles to ~2 MB in 0.25 s).  Arches
-    next to each other share most declarations (``cfront.declmemo``), hence contiguous runs."""
-    from ..kernel.inputs import layouts_for
+    With ``--kernel``, contiguous runs of arches are laid out in forked workers (``workers``)."""
+    from ..workers import contiguous_runs, map_runs
 
     kernel, profiles, defines = _inputs(args)
-    runs = _split(profiles, args.jobs) if kernel is not None else [profiles]
+    runs = contiguous_runs(profiles, args.jobs) if kernel is not None else [profiles]
     rendered: dict[str, tuple] = {}
-    if len(runs) == 1:
-        for p, result in layouts_for(args.files, profiles, args.include_dirs, defines, kernel=kernel,
-                                     builtin=True if args.builtin_cpp else None):
-            rendered[p.name] = _render(result, args)
-    else:
-        rendered.update(_render_in_workers(args, kernel, runs, defines))
+    for outputs in map_runs(_render_run, runs, args, kernel, defines):
+        rendered.update(outputs)
     _raise_first({arch: r[1] for arch, r in rendered.items() if r[0] == "failed"}, len(profiles))
     for name in args.types:
         for arch, (_kind, _payload, named_errors) in rendered.items():
@@ -162,41 +154,13 @@ def arch_outputs(args: Any) -> dict[str, Any]:
     return {arch: payload for arch, (_kind, payload, _errors) in rendered.items()}
 
 
-def _split(profiles: list, jobs: int | None) -> list[list]:
-    """Contiguous runs of ``profiles``, ``jobs`` of them (default: one per core)."""
-    import os
-
-    jobs = min(jobs or os.cpu_count() or 1, len(profiles))
-    if jobs < 2:
-        return [profiles]
-    size, extra = divmod(len(profiles), jobs)
-    runs, at = [], 0
-    for i in range(jobs):
-        n = size + (i < extra)
-        runs.append(profiles[at:at + n])
-        at += n
-    return runs
-
-
-def _render_in_workers(args: Any, kernel: Any, runs: list[list], defines: dict) -> dict[str, tuple]:
-    from concurrent.futures import ProcessPoolExecutor
-
-    from ..matrix import mp_context
-
-    out: dict[str, tuple] = {}
-    with ProcessPoolExecutor(max_workers=len(runs), mp_context=mp_context()) as pool:
-        futures = [pool.submit(_render_run, args, kernel, run, defines) for run in runs]
-        for future in futures:
-            out.update(future.result())
-    return out
-
-
-def _render_run(args: Any, kernel: Any, profiles: list, defines: dict) -> dict[str, tuple]:
-    """One worker: ``_render`` of each arch of ``profiles``, in order."""
+def _render_run(profiles: list, args: Any, kernel: Any, defines: dict) -> dict[str, tuple]:
+    """``_render`` of each arch of ``profiles``, in order (a worker's job, or the whole run)."""
     from ..kernel.inputs import layouts_for
 
     return {p.name: _render(result, args)
-            for p, result in layouts_for(args.files, profiles, args.include_dirs, defines, kernel=kernel, jobs=1)}
+            for p, result in layouts_for(args.files, profiles, args.include_dirs, defines, kernel=kernel,
+                                         builtin=True if args.builtin_cpp else None)}
 
 
 def _render(result: Any, args: Any) -> tuple:
