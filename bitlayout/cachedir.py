@@ -132,10 +132,19 @@ def file_digest(path: str | Path) -> str:
 _PRUNED: set[tuple[Path, str]] = set()
 
 
+def mark_used(path: Path) -> None:
+    """Make an entry that was just read the newest (``prune_once`` keeps the newest): what a
+    workflow reads again survives the entries it writes once.  A read-only cache only loses that."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
 def prune_once(directory: Path, prefix: str, keep: int) -> None:
-    """Keep the ``keep`` newest ``<prefix>*.json`` entries of ``directory``, once per process:
-    listing and stat-ing every entry costs a few milliseconds, and a process adds at most its
-    own run's entries on top."""
+    """Keep the ``keep`` newest (written or ``mark_used``) ``<prefix>*.json`` entries of
+    ``directory``, once per process: listing and stat-ing every entry costs a few milliseconds,
+    and a process adds at most its own run's entries on top."""
     if (directory, prefix) in _PRUNED:
         return
     _PRUNED.add((directory, prefix))

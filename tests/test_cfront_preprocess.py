@@ -147,6 +147,27 @@ def test_the_next_process_reads_the_run_from_disk(tmp_path, private_cache, monke
     assert again == first and how == "builtin" and macros2["N"] == "3" and dict(macros2) == dict(macros)
 
 
+def test_an_entry_read_again_outlives_the_entries_written_once(tmp_path, private_cache, monkeypatch):
+    """The cache keeps its newest entries; reading one makes it the newest, so a workflow larger
+    than the cache (26 arches x 40 headers) still finds what it reads on every run."""
+    from bitlayout import cachedir
+
+    headers = [_header(tmp_path, f"struct s{i} {{ int a; }};\n", f"h{i}.h") for i in range(4)]
+    entries = []
+    for i, h in enumerate(headers):
+        cfront.preprocess_for([h], X86_64, builtin=True)
+        (new,) = set(_entries(private_cache)) - set(entries)
+        os.utime(new, (1000 + i, 1000 + i))  # h0's the oldest, h3's the newest
+        entries.append(new)
+    written = {e: e.stat().st_mtime for e in entries}
+    cfront.clear_caches()
+    cfront.preprocess_for([headers[0]], X86_64, builtin=True)  # read from disk: now the newest
+    assert [e for e in entries if e.stat().st_mtime > written[e]] == [entries[0]]
+    monkeypatch.setattr(cachedir, "_PRUNED", set())
+    cachedir.prune_once(private_cache / "cpp", "pp-", 2)
+    assert _entries(private_cache) == sorted([entries[0], entries[3]])
+
+
 def test_the_knob_turns_reuse_off(tmp_path, private_cache, monkeypatch):
     h = _header(tmp_path, "struct s { int a; };\n")
     first, _, _ = cfront.preprocess_for([h], X86_64, builtin=True)

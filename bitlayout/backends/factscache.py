@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .. import __version__
-from ..cachedir import cache_subdir, prune_once, publish_json, read_json
+from ..cachedir import cache_subdir, mark_used, prune_once, publish_json, read_json
 from ..cfront.ppcache import content_digest
 from ..cfront.pplex import file_stamp
 
@@ -122,7 +122,8 @@ def load(inputs: dict, kind: str = "facts") -> dict | None:
     if os.environ.get("BITLAYOUT_NO_FACTS_CACHE") == "1":
         return None
     key = entry_key(inputs, kind)
-    data = read_json(cache_subdir(kind) / f"{kind}-{key}.json")
+    entry = cache_subdir(kind) / f"{kind}-{key}.json"
+    data = read_json(entry)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("key") != key \
             or data.get("inputs") != inputs:
         return None
@@ -141,6 +142,7 @@ def load(inputs: dict, kind: str = "facts") -> dict | None:
             return None
     except (KeyError, TypeError, ValueError):
         return None
+    mark_used(entry)
     return data
 
 

@@ -19,11 +19,13 @@ import os
 from pathlib import Path
 
 from .. import __version__
-from ..cachedir import cache_subdir, prune_once, publish_json, read_json
+from ..cachedir import cache_subdir, mark_used, prune_once, publish_json, read_json
 from .pplex import file_stamp
 
 SCHEMA = "bitlayout.cpp-cache/1"
-MAX_ENTRIES = 512
+# One entry per (input, arch): 40 headers on 26 arches are 1,040 entries, ~28 KB each (the text).
+# At 512, such a run evicted every entry before reading it again: each run was a cold one.
+MAX_ENTRIES = 4096
 _SOURCES = ("pplex.py", "ppmacro.py", "ppexpand.py", "ppexpr.py", "cpp.py", "ppcache.py", "preprocess.py")
 
 
@@ -78,7 +80,8 @@ def load(inputs: dict) -> dict | None:
     if os.environ.get("BITLAYOUT_NO_PARSE_CACHE") == "1":
         return None
     key = entry_key(inputs)
-    data = read_json(cache_dir() / f"pp-{key}.json")
+    entry = cache_dir() / f"pp-{key}.json"
+    data = read_json(entry)
     if not isinstance(data, dict) or data.get("schema") != SCHEMA or data.get("key") != key \
             or data.get("inputs") != inputs:
         return None
@@ -94,6 +97,7 @@ def load(inputs: dict) -> dict | None:
             return None
     except (KeyError, TypeError, ValueError):
         return None
+    mark_used(entry)
     return data
 
 
